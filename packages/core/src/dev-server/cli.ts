@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * `spectator-atlas-dev`: runs the local Atlas dev endpoint and prints what every batch held.
+ *
+ *     spectator-atlas-dev [--port 7101] [--host 127.0.0.1] [--path /api/v4/update] [--quiet]
+ */
+import { parseArgs } from 'node:util';
+import { aggregateSeries } from './aggregate-series.js';
+import { startAtlasDevServer, type ReceivedBatch } from './atlas-dev-server.js';
+import { canonicalTagKey } from './decode-payload.js';
+import { formatSeriesTable } from './format-table.js';
+
+const DEFAULT_PORT = 7101;
+
+const HELP = `Usage: spectator-atlas-dev [options]
+
+A local Atlas-aggregator-compatible publish endpoint. Point a Spectator registry's publish
+URI at it; every batch received is decoded, validated like Atlas does, and printed.
+
+Options:
+  -p, --port <n>     port to listen on (default ${DEFAULT_PORT}; 0 = any free port)
+      --host <host>  interface to listen on (default 127.0.0.1)
+      --path <path>  publish path (default /api/v4/update)
+  -q, --quiet        print only the start-up lines, not every batch
+  -h, --help         show this help
+
+GET /api/series returns everything received so far, aggregated, as JSON.
+Ctrl-C stops it.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`spectator-atlas-dev: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function printBatch(batch: ReceivedBatch): void {
+  const lines: string[] = [];
+  if (batch.measurements.length > 0) lines.push(formatSeriesTable(aggregateSeries(batch.measurements)));
+  for (const r of batch.rejected) lines.push(`rejected: ${r.reason} (${canonicalTagKey(r.tags)})`);
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let values: { port?: string; host?: string; path?: string; quiet?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        path: { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let port = DEFAULT_PORT;
+  if (values.port !== undefined) {
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) fail(`invalid --port ${values.port}`);
+    port = Number(values.port);
+  }
+  if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with "/"`);
+  const quiet = values.quiet === true;
+
+  const stamp = (): string => new Date().toISOString().slice(11, 23);
+  const server = await startAtlasDevServer({
+    port,
+    ...(values.host === undefined ? {} : { host: values.host }),
+    ...(values.path === undefined ? {} : { path: values.path }),
+    ...(quiet ? {} : { log: (line: string) => process.stdout.write(`${stamp()} ${line}\n`) }),
+  });
+  if (!quiet) server.on('batch', printBatch);
+  process.stdout.write(
+    `Atlas dev endpoint: POST ${server.publishUri}\n` +
+      `aggregated series:  GET  ${server.url}/api/series\n` +
+      `Ctrl-C to stop.\n\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    server.close().then(
+      () => process.stdout.write(`\nclosed (${server.requests} publish requests received)\n`),
+      (err: unknown) => {
+        process.stderr.write(`error while closing: ${String(err)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const code = (err as { code?: string }).code;
+  const message = code === 'EADDRINUSE' ? `port already in use (${String(err)})` : String(err);
+  process.stderr.write(`spectator-atlas-dev: ${message}\n`);
+  process.exit(1);
+});

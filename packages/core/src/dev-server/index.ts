@@ -1,0 +1,56 @@
+/**
+ * `@spectator/core/dev-server`: the one local Atlas-aggregator-compatible publish endpoint used
+ * by this project's tests and examples and by users on a laptop (also runnable as the
+ * `spectator-atlas-dev` CLI). Not meant for production traffic.
+ *
+ * @example
+ * ```ts
+ * import { startAtlasDevServer, formatSeriesTable } from '@spectator/core/dev-server';
+ *
+ * const atlas = await startAtlasDevServer(); // 127.0.0.1, free port, POST /api/v4/update
+ * // … point a registry at atlas.publishUri and publish …
+ * await atlas.waitFor((s) => s.find('server.requestCount', { status: '200' }).length > 0);
+ * console.log(formatSeriesTable(atlas.series()));
+ * await atlas.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Start the endpoint (defaults: port 0, host `127.0.0.1`, path `/api/v4/update`, body cap
+ * 64 MiB, silent); the returned {@link AtlasDevServer} records batches, aggregates series,
+ * waits for predicates and injects faults via `respondWith`.
+ * @example `const atlas = await startAtlasDevServer({ log: console.log });`
+ */
+export {
+  startAtlasDevServer,
+  type AtlasDevServer,
+  type AtlasDevServerOptions,
+  type AtlasDevFault,
+  type ReceivedBatch,
+} from './atlas-dev-server.js';
+
+/**
+ * Decode one aggregator batch exactly as the spec's §2 says; never throws.
+ * @example `const r = decodeAtlasPayload(JSON.parse(body)); if (r.ok) r.measurements;`
+ */
+export {
+  decodeAtlasPayload,
+  canonicalTagKey,
+  type DecodeResult,
+  type DecodedMeasurement,
+  type RejectedMeasurement,
+} from './decode-payload.js';
+
+/**
+ * Combine measurements per tag set and op: adds summed, maxes kept.
+ * @example `aggregateSeries(batch.measurements)`
+ */
+export { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
+
+/**
+ * Fixed-width text table of series; percentile buckets summarised as p50/p90/p99 per meter.
+ * @example `console.log(formatSeriesTable(atlas.series()))`
+ */
+export { formatSeriesTable, type FormatSeriesTableOptions, type SeriesRow } from './format-table.js';

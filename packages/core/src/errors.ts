@@ -1,0 +1,31 @@
+/**
+ * The one place configuration errors come from. Invalid configuration throws at start-up with a
+ * stable `code`; the recording path never throws (bad measurements are dropped and counted).
+ */
+
+/** Stable codes carried by {@link SpectatorConfigError}. */
+export type SpectatorErrorCode =
+  | 'ERR_SPECTATOR_INVALID_URI'
+  | 'ERR_SPECTATOR_INVALID_NUMBER'
+  | 'ERR_SPECTATOR_INVALID_COMMON_TAGS'
+  | 'ERR_SPECTATOR_INVALID_OPTION';
+
+/**
+ * Thrown when a registry or adapter is given a configuration it cannot work with.
+ *
+ * @example
+ * ```ts
+ * try { new Registry({ stepMs: -1 }); }
+ * catch (e) { if (e instanceof SpectatorConfigError) console.log(e.code); } // ERR_SPECTATOR_INVALID_NUMBER
+ * ```
+ */
+export class SpectatorConfigError extends Error {
+  /** A stable identifier for the kind of mistake. */
+  readonly code: SpectatorErrorCode;
+
+  constructor(code: SpectatorErrorCode, message: string) {
+    super(message);
+    this.name = 'SpectatorConfigError';
+    this.code = code;
+  }
+}

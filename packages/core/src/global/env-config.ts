@@ -1,0 +1,46 @@
+import type { RegistryConfig } from '../registry/config.js';
+import type { SpectatorLogger } from '../internal/rate-limited-logger.js';
+
+/**
+ * Reads the global registry's defaults from the environment:
+ * `SPECTATOR_URI`, `SPECTATOR_COMMON_TAGS` (`k=v,k=v`) and `SPECTATOR_STEP_MS`.
+ *
+ * This runs when the package is first imported, where throwing would crash the app before it
+ * starts; a malformed variable is therefore ignored with a warning (documented fallback), while
+ * the same mistake passed to `configure()` throws.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): RegistryConfig {
+  const config: RegistryConfig = {};
+  const uri = env.SPECTATOR_URI?.trim();
+  if (uri) {
+    try {
+      const protocol = new URL(uri).protocol;
+      if (protocol === 'http:' || protocol === 'https:') config.uri = uri;
+      else logger.warn(`ignoring SPECTATOR_URI: not http(s): ${uri}`);
+    } catch {
+      logger.warn(`ignoring SPECTATOR_URI: not a URL: ${uri}`);
+    }
+  }
+  const tags = env.SPECTATOR_COMMON_TAGS?.trim();
+  if (tags) {
+    const commonTags: Record<string, string> = {};
+    for (const pair of tags.split(',')) {
+      const eq = pair.indexOf('=');
+      const key = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (eq <= 0 || !key || !value) {
+        logger.warn(`ignoring malformed SPECTATOR_COMMON_TAGS entry ${JSON.stringify(pair)} (want k=v)`);
+        continue;
+      }
+      commonTags[key] = value;
+    }
+    config.commonTags = commonTags;
+  }
+  const step = env.SPECTATOR_STEP_MS?.trim();
+  if (step) {
+    const stepMs = Number(step);
+    if (Number.isInteger(stepMs) && stepMs >= 100) config.stepMs = stepMs;
+    else logger.warn(`ignoring SPECTATOR_STEP_MS=${step}: want an integer >= 100`);
+  }
+  return config;
+}

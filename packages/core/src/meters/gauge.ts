@@ -1,0 +1,33 @@
+import { OP_MAX } from '../publish/ops.js';
+import { Meter, type MeasurementSink } from './meter.js';
+
+/**
+ * The last value set. Publishes `statistic=gauge` with the max op, and keeps reporting the
+ * value until the gauge is not updated for the registry's meter TTL (15 minutes by default).
+ * `set(NaN)` stops reporting it.
+ *
+ * @example
+ * ```ts
+ * registry.gauge('server.capacity').set(50);
+ * ```
+ */
+export class Gauge extends Meter {
+  readonly type = 'gauge' as const;
+  private current = NaN;
+
+  /** Sets the value. Non-numbers are ignored; `NaN` clears the gauge. */
+  set(value: number): void {
+    if (typeof value !== 'number') return;
+    this.current = value;
+    this.touch();
+  }
+
+  /** The last value set (`NaN` when unset). */
+  value(): number {
+    return this.current;
+  }
+
+  collect(_reset: boolean, sink: MeasurementSink): void {
+    if (this.current === this.current) sink('gauge', OP_MAX, this.current);
+  }
+}

@@ -1,0 +1,26 @@
+/** Bounds for the values a percentile meter buckets; values outside are clamped to them. */
+export interface PercentileRange {
+  /** Lowest value bucketed (seconds for timers, amount for summaries). */
+  min?: number;
+  /** Highest value bucketed (seconds for timers, amount for summaries). */
+  max?: number;
+}
+
+/**
+ * Resolves a range given by the app. A bad range never throws from a meter factory (that would
+ * turn a typo into a failed request): it falls back to the defaults and says why.
+ */
+export function resolveRange(
+  range: PercentileRange | undefined,
+  defaults: { min: number; max: number },
+): { min: number; max: number; problem?: string } {
+  const min = range?.min ?? defaults.min;
+  const max = range?.max ?? defaults.max;
+  if (typeof min !== 'number' || typeof max !== 'number' || !(min >= 0) || !(max >= min)) {
+    return {
+      ...defaults,
+      problem: `invalid percentile range min=${String(min)} max=${String(max)}, using ${defaults.min}…${defaults.max}`,
+    };
+  }
+  return { min, max };
+}

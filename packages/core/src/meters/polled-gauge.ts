@@ -1,0 +1,56 @@
+import type { Id } from '../ids/id.js';
+import { OP_MAX } from '../publish/ops.js';
+import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
+
+/**
+ * A gauge whose value is sampled from a function at each publish (`statistic=gauge`, max op).
+ * A function that throws or returns something other than a finite number is skipped for that
+ * interval and reported through `onError`; it never breaks the publish. Polled gauges do not
+ * expire; call {@link PolledGauge.remove} to stop sampling.
+ *
+ * @example
+ * ```ts
+ * registry.polledGauge('pool.active', { pool: 'db' }, () => pool.activeCount);
+ * ```
+ */
+export class PolledGauge extends Meter {
+  readonly type = 'polled-gauge' as const;
+  override readonly expires = false;
+
+  constructor(
+    id: Id,
+    owner: MeterOwner,
+    private fn: () => number,
+    private readonly onError: (gauge: PolledGauge, problem: string) => void,
+    private readonly onRemove: (gauge: PolledGauge) => void,
+  ) {
+    super(id, owner);
+  }
+
+  /** Replaces the sampled function (the last registration for an id wins). */
+  setFunction(fn: () => number): void {
+    this.fn = fn;
+  }
+
+  /** Stops sampling and removes the gauge from its registry. */
+  remove(): void {
+    this.onRemove(this);
+  }
+
+  /** Samples the function now; `NaN` when it fails. */
+  value(): number {
+    try {
+      const v = this.fn();
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      this.onError(this, `returned ${typeof v === 'number' ? String(v) : typeof v}`);
+    } catch (error) {
+      this.onError(this, `threw ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return NaN;
+  }
+
+  collect(_reset: boolean, sink: MeasurementSink): void {
+    const v = this.value();
+    if (v === v) sink('gauge', OP_MAX, v);
+  }
+}

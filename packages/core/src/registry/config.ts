@@ -1,0 +1,141 @@
+import { SpectatorConfigError } from '../errors.js';
+import { systemClock, type Clock } from '../internal/clock.js';
+import { consoleLogger, type SpectatorLogger } from '../internal/rate-limited-logger.js';
+
+/**
+ * Configuration of a {@link Registry}. Every field is optional.
+ */
+export interface RegistryConfig {
+  /**
+   * Atlas aggregator publish endpoint, e.g. `http://atlas-aggr.example:7101/api/v4/update`.
+   * Without it the registry records but does not publish (and says so once).
+   */
+  uri?: string;
+  /** Tags added to every published measurement (`nf.app`, `nf.cluster`, …). A meter's own tag wins. */
+  commonTags?: Record<string, string>;
+  /** Publish interval in milliseconds. Default `5000`; at least `100`. */
+  stepMs?: number;
+  /** Most measurements per publish request; larger steps are split. Default `10000`. */
+  batchSize?: number;
+  /** Bound for one publish request, and for `stop()` as a whole. Default `5000`. */
+  timeoutMs?: number;
+  /** Gzip request bodies (Atlas payloads compress ~10x). Default `true`. */
+  gzip?: boolean;
+  /** Meters not updated for this long stop being published and are freed. Default 15 minutes. */
+  meterTtlMs?: number;
+  /** Retries of a batch after a 5xx or a network failure, within the step. Default `2`. */
+  maxRetries?: number;
+  /** Cap on distinct meters; ids beyond it get a meter that records nowhere. Default `20000`. */
+  maxMeters?: number;
+  /** Where warnings go. Default: `console.warn` with a `[spectator]` prefix. */
+  logger?: SpectatorLogger;
+  /** Time source (tests). Default: the system clock. */
+  clock?: Clock;
+}
+
+/** A configuration with every default filled in. */
+export interface ResolvedRegistryConfig {
+  uri: string | undefined;
+  commonTags: Readonly<Record<string, string>>;
+  stepMs: number;
+  batchSize: number;
+  timeoutMs: number;
+  gzip: boolean;
+  meterTtlMs: number;
+  maxRetries: number;
+  maxMeters: number;
+  logger: SpectatorLogger;
+  clock: Clock;
+}
+
+/** The defaults, as documented on {@link RegistryConfig}. */
+export const DEFAULT_CONFIG: ResolvedRegistryConfig = Object.freeze({
+  uri: undefined,
+  commonTags: Object.freeze({}),
+  stepMs: 5000,
+  batchSize: 10_000,
+  timeoutMs: 5000,
+  gzip: true,
+  meterTtlMs: 15 * 60_000,
+  maxRetries: 2,
+  maxMeters: 20_000,
+  logger: consoleLogger,
+  clock: systemClock,
+});
+
+function checkInteger(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_NUMBER',
+      `${name} must be an integer >= ${min}, got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkUri(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_URI', `uri is not a URL: ${String(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_URI',
+      `uri must be http: or https:, got ${url.protocol}`,
+    );
+  }
+  return url.toString();
+}
+
+function checkCommonTags(value: unknown): Readonly<Record<string, string>> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_COMMON_TAGS',
+      'commonTags must be an object of string values',
+    );
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string' || key.length === 0 || v.length === 0) {
+      throw new SpectatorConfigError(
+        'ERR_SPECTATOR_INVALID_COMMON_TAGS',
+        `common tag ${JSON.stringify(key)} must have a non-empty string value`,
+      );
+    }
+  }
+  return Object.freeze({ ...(value as Record<string, string>) });
+}
+
+/**
+ * Merges `update` over `base` and validates the result. Throws {@link SpectatorConfigError} for
+ * anything the registry could not work with: configuration mistakes surface at start-up.
+ */
+export function resolveConfig(
+  base: ResolvedRegistryConfig,
+  update: RegistryConfig = {},
+): ResolvedRegistryConfig {
+  const pick = <K extends keyof RegistryConfig>(key: K) =>
+    key in update && update[key] !== undefined ? update[key] : undefined;
+  if (pick('gzip') !== undefined && typeof update.gzip !== 'boolean') {
+    throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', 'gzip must be a boolean');
+  }
+  const logger = pick('logger') ?? base.logger;
+  if (typeof logger.warn !== 'function') {
+    throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', 'logger must have a warn(message) method');
+  }
+  return Object.freeze({
+    uri: 'uri' in update ? checkUri(update.uri) : base.uri,
+    commonTags: update.commonTags !== undefined ? checkCommonTags(update.commonTags) : base.commonTags,
+    stepMs: checkInteger('stepMs', pick('stepMs') ?? base.stepMs, 100),
+    batchSize: checkInteger('batchSize', pick('batchSize') ?? base.batchSize, 1),
+    timeoutMs: checkInteger('timeoutMs', pick('timeoutMs') ?? base.timeoutMs, 1),
+    gzip: pick('gzip') ?? base.gzip,
+    meterTtlMs: checkInteger('meterTtlMs', pick('meterTtlMs') ?? base.meterTtlMs, 1),
+    maxRetries: checkInteger('maxRetries', pick('maxRetries') ?? base.maxRetries, 0),
+    maxMeters: checkInteger('maxMeters', pick('maxMeters') ?? base.maxMeters, 1),
+    logger,
+    clock: pick('clock') ?? base.clock,
+  });
+}

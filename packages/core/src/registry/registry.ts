@@ -1,0 +1,359 @@
+import { Id, type Tags } from '../ids/id.js';
+import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
+import { AgeGauge } from '../meters/age-gauge.js';
+import { Counter } from '../meters/counter.js';
+import { DistributionSummary } from '../meters/distribution-summary.js';
+import { Gauge } from '../meters/gauge.js';
+import { MaxGauge } from '../meters/max-gauge.js';
+import type { Meter, MeterOwner, MeterType } from '../meters/meter.js';
+import { MonotonicCounter } from '../meters/monotonic-counter.js';
+import {
+  DEFAULT_PERCENTILE_SUMMARY_RANGE,
+  PercentileDistributionSummary,
+} from '../meters/percentile-distribution-summary.js';
+import { resolveRange, type PercentileRange } from '../meters/percentile-range.js';
+import { DEFAULT_PERCENTILE_TIMER_RANGE, PercentileTimer } from '../meters/percentile-timer.js';
+import { PolledGauge } from '../meters/polled-gauge.js';
+import { Timer } from '../meters/timer.js';
+import { OP_ADD } from '../publish/ops.js';
+import type { PublishResult } from '../publish/publish-result.js';
+import { DEFAULT_CONFIG, resolveConfig, type RegistryConfig, type ResolvedRegistryConfig } from './config.js';
+import type { Measurement } from './measurement.js';
+import { MeterLookup } from './meter-lookup.js';
+import { PublishLoop } from './publish-loop.js';
+
+/** A meter name, or an {@link Id} made by {@link Registry.createId}. */
+export type NameOrId = string | Id;
+
+function isId(value: unknown): value is Id {
+  // Duck-typed: an Id from another installed copy of this package is just as good.
+  return typeof value === 'object' && value !== null && typeof (value as Id).key === 'string';
+}
+
+/**
+ * Holds meters and publishes them. Meter factories are get-or-create: the same name and tags
+ * (in any order) return the same meter, so it is fine to call them per request.
+ *
+ * A `new Registry()` never starts a timer by itself; call {@link Registry.start} to publish every
+ * `stepMs`, or {@link Registry.publish} to publish now. Most apps use `GlobalRegistry` instead.
+ *
+ * @example
+ * ```ts
+ * const registry = new Registry({ uri: 'http://localhost:7101/api/v4/update', commonTags: { 'nf.app': 'shop' } });
+ * registry.counter('orders.placed', { country: 'NL' }).increment();
+ * registry.start();
+ * // …
+ * await registry.stop(); // final publish, sockets released
+ * ```
+ */
+export class Registry implements MeterOwner {
+  private cfg: ResolvedRegistryConfig;
+  private configVersion = 0;
+  private readonly meterMap = new Map<string, Meter>();
+  private readonly warnings: RateLimitedLogger;
+  private readonly loop: PublishLoop;
+  // One lookup structure per meter type, as plain fields so each factory reads its own directly.
+  private readonly counterLookup = new MeterLookup();
+  private readonly gaugeLookup = new MeterLookup();
+  private readonly maxGaugeLookup = new MeterLookup();
+  private readonly summaryLookup = new MeterLookup();
+  private readonly timerLookup = new MeterLookup();
+  private readonly percentileTimerLookup = new MeterLookup();
+  private readonly percentileSummaryLookup = new MeterLookup();
+
+  constructor(config: RegistryConfig = {}) {
+    this.cfg = resolveConfig(DEFAULT_CONFIG, config);
+    this.warnings = new RateLimitedLogger({ warn: (m) => this.cfg.logger.warn(m) });
+    this.loop = new PublishLoop(this);
+  }
+
+  /** The configuration in force, with defaults filled in. */
+  get config(): ResolvedRegistryConfig {
+    return this.cfg;
+  }
+
+  /**
+   * Merges more configuration into the registry (throws {@link SpectatorConfigError} when
+   * invalid). A started registry picks up a new `uri` or `stepMs` at once.
+   */
+  configure(config: RegistryConfig): this {
+    const next = resolveConfig(this.cfg, config);
+    const publisherChanged =
+      next.uri !== this.cfg.uri || next.gzip !== this.cfg.gzip || next.timeoutMs !== this.cfg.timeoutMs || next.maxRetries !== this.cfg.maxRetries;
+    const stepChanged = next.stepMs !== this.cfg.stepMs;
+    this.cfg = next;
+    this.configVersion++;
+    this.loop.reconfigure(publisherChanged, stepChanged);
+    return this;
+  }
+
+  /** Creates an id to pass to meter factories; see {@link Id}. */
+  createId(name: string, tags?: Tags): Id {
+    return Id.create(name, tags);
+  }
+
+  /** Get-or-create a {@link Counter}. */
+  counter(name: NameOrId, tags?: Tags): Counter {
+    if (typeof name === 'string') {
+      const hit = this.counterLookup.get(name, tags);
+      if (hit !== undefined) return hit as Counter;
+    }
+    return this.meter(this.counterLookup, 'counter', name, tags, (id) => new Counter(id, this)) as Counter;
+  }
+
+  /** Get-or-create a {@link Gauge}. */
+  gauge(name: NameOrId, tags?: Tags): Gauge {
+    if (typeof name === 'string') {
+      const hit = this.gaugeLookup.get(name, tags);
+      if (hit !== undefined) return hit as Gauge;
+    }
+    return this.meter(this.gaugeLookup, 'gauge', name, tags, (id) => new Gauge(id, this)) as Gauge;
+  }
+
+  /** Get-or-create a {@link MaxGauge}. */
+  maxGauge(name: NameOrId, tags?: Tags): MaxGauge {
+    if (typeof name === 'string') {
+      const hit = this.maxGaugeLookup.get(name, tags);
+      if (hit !== undefined) return hit as MaxGauge;
+    }
+    return this.meter(this.maxGaugeLookup, 'max-gauge', name, tags, (id) => new MaxGauge(id, this)) as MaxGauge;
+  }
+
+  /** Get-or-create a {@link DistributionSummary}. */
+  distributionSummary(name: NameOrId, tags?: Tags): DistributionSummary {
+    if (typeof name === 'string') {
+      const hit = this.summaryLookup.get(name, tags);
+      if (hit !== undefined) return hit as DistributionSummary;
+    }
+    return this.meter(
+      this.summaryLookup,
+      'distribution-summary',
+      name,
+      tags,
+      (id) => new DistributionSummary(id, this),
+    ) as DistributionSummary;
+  }
+
+  /** Get-or-create a {@link Timer}. */
+  timer(name: NameOrId, tags?: Tags): Timer {
+    if (typeof name === 'string') {
+      const hit = this.timerLookup.get(name, tags);
+      if (hit !== undefined) return hit as Timer;
+    }
+    return this.meter(this.timerLookup, 'timer', name, tags, (id) => new Timer(id, this)) as Timer;
+  }
+
+  /**
+   * Get-or-create a {@link PercentileTimer}. `range` (seconds, default 10 ms … 60 s) only applies
+   * when the timer is created.
+   */
+  percentileTimer(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileTimer {
+    if (typeof name === 'string') {
+      const hit = this.percentileTimerLookup.get(name, tags);
+      if (hit !== undefined) return hit as PercentileTimer;
+    }
+    return this.meter(this.percentileTimerLookup, 'percentile-timer', name, tags, (id) => {
+      const resolved = resolveRange(range, DEFAULT_PERCENTILE_TIMER_RANGE);
+      if (resolved.problem) this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
+      return new PercentileTimer(id, this, resolved);
+    }) as PercentileTimer;
+  }
+
+  /**
+   * Get-or-create a {@link PercentileDistributionSummary}. `range` (default 0 … 2^63) only
+   * applies when the summary is created.
+   */
+  percentileDistributionSummary(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileDistributionSummary {
+    if (typeof name === 'string') {
+      const hit = this.percentileSummaryLookup.get(name, tags);
+      if (hit !== undefined) return hit as PercentileDistributionSummary;
+    }
+    return this.meter(this.percentileSummaryLookup, 'percentile-distribution-summary', name, tags, (id) => {
+      const resolved = resolveRange(range, DEFAULT_PERCENTILE_SUMMARY_RANGE);
+      if (resolved.problem) this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
+      return new PercentileDistributionSummary(id, this, resolved);
+    }) as PercentileDistributionSummary;
+  }
+
+  /** Get-or-create a {@link MonotonicCounter}. */
+  monotonicCounter(name: NameOrId, tags?: Tags): MonotonicCounter {
+    return this.meter(undefined, 'monotonic-counter', name, tags, (id) => new MonotonicCounter(id, this)) as MonotonicCounter;
+  }
+
+  /** Get-or-create an {@link AgeGauge}. */
+  ageGauge(name: NameOrId, tags?: Tags): AgeGauge {
+    return this.meter(undefined, 'age-gauge', name, tags, (id) => new AgeGauge(id, this, this.cfg.clock)) as AgeGauge;
+  }
+
+  /**
+   * Registers a gauge sampled from `fn` at each publish. Registering the same id again replaces
+   * the function. Returns the gauge; call `remove()` on it to stop sampling.
+   */
+  polledGauge(name: NameOrId, tags: Tags | undefined, fn: () => number): PolledGauge {
+    const gauge = this.meter(
+      undefined,
+      'polled-gauge',
+      name,
+      tags,
+      (id) =>
+        new PolledGauge(
+          id,
+          this,
+          fn,
+          (g, problem) => this.warnings.warn(`polled:${g.id.key}`, `polled gauge ${g.id.toString()} ${problem}; skipped`),
+          (g) => this.remove(g),
+        ),
+    ) as PolledGauge;
+    gauge.setFunction(fn);
+    return gauge;
+  }
+
+  /** Removes a meter; a handle still held keeps working and re-registers on its next update. */
+  remove(meter: Meter): void {
+    if (this.meterMap.get(meter.id.key) === meter) {
+      this.meterMap.delete(meter.id.key);
+      meter.expired = meter.type !== 'polled-gauge';
+      this.clearLookups();
+    }
+  }
+
+  /** Every registered meter. */
+  meters(): IterableIterator<Meter> {
+    return this.meterMap.values();
+  }
+
+  /**
+   * A snapshot of what the next publish would send (before common tags and sanitizing), without
+   * resetting anything. For inspection and tests.
+   */
+  measurements(): Measurement[] {
+    const out: Measurement[] = [];
+    for (const meter of this.meterMap.values()) {
+      const tags = meter.id.tagsObject();
+      meter.collect(false, (statistic, op, value, percentile) => {
+        out.push({
+          name: meter.id.name,
+          tags: percentile === undefined ? { ...tags, statistic } : { ...tags, statistic, percentile },
+          op: op === OP_ADD ? 'add' : 'max',
+          value,
+        });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Publishes every `stepMs` in the background with an unref'd timer (it never keeps the process
+   * alive). Without a `uri` it records only, and says so once. Idempotent.
+   */
+  start(): this {
+    this.loop.start();
+    return this;
+  }
+
+  /** True between {@link Registry.start} and {@link Registry.stop}. */
+  get started(): boolean {
+    return this.loop.started;
+  }
+
+  /**
+   * Publishes what was recorded since the last publish, now. Waits for a publish already under
+   * way first, so sends never overlap. Resolves (never rejects) with what was sent and dropped.
+   */
+  publish(): Promise<PublishResult> {
+    return this.loop.publishNow();
+  }
+
+  /**
+   * Stops the timer, publishes the final interval and releases sockets. Bounded by `timeoutMs`
+   * even when the endpoint hangs. Never rejects.
+   */
+  stop(): Promise<PublishResult> {
+    return this.loop.stop();
+  }
+
+  /**
+   * Closes idle publish connections now (the next publish opens new ones). Used after the exit
+   * flush so keep-alive sockets cannot hold the process open.
+   */
+  releaseConnections(): Promise<void> {
+    return this.loop.closePublisher();
+  }
+
+  /** @internal True when user meters changed since the last publish (exit-flush decisions). */
+  hasUnpublishedUpdates(): boolean {
+    for (const meter of this.meterMap.values()) if (meter.updated && !meter.internal) return true;
+    return false;
+  }
+
+  /** @internal Used by the publish loop. */
+  get internals() {
+    return {
+      meters: this.meterMap,
+      configVersion: this.configVersion,
+      warnings: this.warnings,
+      forgetLookups: () => this.clearLookups(),
+      selfCounter: (tags: Tags) => this.internalCounter('spectator.measurements', tags),
+    };
+  }
+
+  /** @internal A held meter was used after expiry: put it back unless its id was reused. */
+  revive(meter: Meter): void {
+    meter.expired = false;
+    if (!this.meterMap.has(meter.id.key) && this.meterMap.size < this.cfg.maxMeters) {
+      this.meterMap.set(meter.id.key, meter);
+    }
+  }
+
+  private clearLookups(): void {
+    this.counterLookup.clear();
+    this.gaugeLookup.clear();
+    this.maxGaugeLookup.clear();
+    this.summaryLookup.clear();
+    this.timerLookup.clear();
+    this.percentileTimerLookup.clear();
+    this.percentileSummaryLookup.clear();
+  }
+
+  /** The slow path: canonical id, type check, cap, create, remember the caller's tag order. */
+  private meter(
+    lookup: MeterLookup | undefined,
+    type: MeterType,
+    name: NameOrId,
+    tags: Tags | undefined,
+    create: (id: Id) => Meter,
+    internal = false,
+  ): Meter {
+    const byName = typeof name === 'string';
+    const id = byName ? Id.create(name, tags) : isId(name) ? name : Id.create(String(name), tags);
+    const existing = this.meterMap.get(id.key);
+    if (existing !== undefined) {
+      if (existing.type === type) {
+        if (byName) lookup?.set(name, tags, existing);
+        return existing;
+      }
+      this.rejectMeter('type-mismatch', `${id.toString()} is a ${existing.type}, not a ${type}; updates through this handle are ignored`);
+      return create(id);
+    }
+    // The registry's own meters bypass the cap, so reporting the cap can never recurse into it.
+    if (!internal && this.meterMap.size >= this.cfg.maxMeters) {
+      this.rejectMeter('max-meters', `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere`);
+      return create(id);
+    }
+    const meter = create(id);
+    meter.internal = internal;
+    this.meterMap.set(id.key, meter);
+    if (byName) lookup?.set(name, tags, meter);
+    return meter;
+  }
+
+  private rejectMeter(reason: 'type-mismatch' | 'max-meters', message: string): void {
+    this.warnings.warn(reason, message);
+    this.internalCounter('spectator.meters.rejected', { reason }).increment();
+  }
+
+  /** A counter of the registry's own fate: never capped, never counted as unsent user data. */
+  private internalCounter(name: string, tags: Tags): Counter {
+    return this.meter(undefined, 'counter', name, tags, (id) => new Counter(id, this), true) as Counter;
+  }
+}

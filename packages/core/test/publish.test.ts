@@ -1,0 +1,210 @@
+import { gunzipSync } from 'node:zlib';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
+import { Registry } from '../src/registry/registry.js';
+import { memoryLogger } from './support/fake-clock.js';
+
+let atlas: AtlasDevServer;
+let registry: Registry | undefined;
+
+beforeEach(async () => {
+  atlas = await startAtlasDevServer();
+});
+afterEach(async () => {
+  await registry?.stop();
+  registry = undefined;
+  await atlas.close();
+});
+
+function newRegistry(config: ConstructorParameters<typeof Registry>[0] = {}): Registry {
+  registry = new Registry({ uri: atlas.publishUri, logger: memoryLogger(), ...config });
+  return registry;
+}
+
+describe('publishing to an Atlas aggregator', () => {
+  it('sends gzip-compressed batches that the endpoint decodes, with common tags and statistics', async () => {
+    const r = newRegistry({ commonTags: { 'nf.app': 'shop', 'nf.region': 'eu-west-1', route: 'common' } });
+    r.counter('server.requests', { route: '/users', status: '200' }).increment(3);
+    r.timer('db.query').record(0.5);
+    const result = await r.publish();
+    expect(result).toMatchObject({ sent: 5, dropped: 0, requests: 1 });
+    expect(atlas.batches[0]!.gzip).toBe(true);
+    expect(atlas.find('server.requests')).toEqual([
+      {
+        name: 'server.requests',
+        op: 0,
+        value: 3,
+        // The meter's own `route` tag wins over the common tag with the same key; `/` is not in
+        // Atlas's character set, so it arrives as `_`.
+        tags: { name: 'server.requests', 'nf.app': 'shop', 'nf.region': 'eu-west-1', route: '_users', status: '200', statistic: 'count' },
+      },
+    ]);
+    const timer = Object.fromEntries(atlas.find('db.query').map((m) => [m.tags.statistic, [m.op, m.value]]));
+    expect(timer).toEqual({ count: [0, 1], totalTime: [0, 0.5], totalOfSquares: [0, 0.25], max: [10, 0.5] });
+  });
+
+  it('sends plain JSON when gzip is off', async () => {
+    const r = newRegistry({ gzip: false });
+    r.counter('c').increment();
+    await r.publish();
+    expect(atlas.batches[0]!.gzip).toBe(false);
+    expect(atlas.find('c')).toHaveLength(1);
+  });
+
+  it('publishes deltas: nothing recorded means nothing sent, zero add values are not sent', async () => {
+    const r = newRegistry();
+    const c = r.counter('c');
+    c.increment(2);
+    await r.publish();
+    await r.publish();
+    c.increment();
+    await r.publish();
+    expect(atlas.find('c').map((m) => m.value)).toEqual([2, 1]);
+  });
+
+  it('sanitizes names, keys and values to the Atlas character set', async () => {
+    const r = newRegistry();
+    r.counter('a b/c', { 'k ey': 'v:al/ue' }).increment();
+    await r.publish();
+    expect(atlas.find('a_b_c')[0]!.tags).toMatchObject({ k_ey: 'v_al_ue' });
+    expect(atlas.batches[0]!.rejected).toEqual([]);
+  });
+
+  it('drops ids Atlas would reject before sending, counts them, and warns once', async () => {
+    const logger = memoryLogger();
+    const r = newRegistry({ logger });
+    r.counter('ok').increment();
+    r.counter('long', { ['k'.repeat(61)]: 'v' }).increment();
+    r.counter('empty', { k: '' }).increment();
+    const tooMany: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) tooMany[`t${i}`] = 'v';
+    r.counter('many', tooMany).increment();
+    r.gauge('inf').set(Infinity);
+    const result = await r.publish();
+    expect(result).toMatchObject({ sent: 1, dropped: 4, droppedBy: { validation: 4 } });
+    expect(atlas.batches[0]!.rejected).toEqual([]);
+    expect(logger.lines.filter((l) => l.includes('dropped'))).toHaveLength(1);
+    await r.publish();
+    const fate = atlas.find('spectator.measurements');
+    expect(fate.map((m) => [m.tags.id, m.tags.error, m.value])).toEqual(
+      expect.arrayContaining([
+        ['sent', undefined, 1],
+        ['dropped', 'validation', 4],
+      ]),
+    );
+  });
+
+  it('splits a step into batches of at most batchSize measurements', async () => {
+    const r = newRegistry({ batchSize: 3 });
+    for (let i = 0; i < 8; i++) r.counter('c', { i: String(i) }).increment();
+    const result = await r.publish();
+    expect(result).toMatchObject({ sent: 8, requests: 3 });
+    expect(atlas.batches.map((b) => b.measurements.length)).toEqual([3, 3, 2]);
+  });
+
+  it('counts measurements a 400 with errorCount rejected, and the rest as sent', async () => {
+    const r = newRegistry();
+    for (let i = 0; i < 5; i++) r.counter('c', { i: String(i) }).increment();
+    atlas.respondWith({ status: 400, body: JSON.stringify({ type: 'error', errorCount: 2, message: ['bad'] }), times: 1 });
+    expect(await r.publish()).toMatchObject({ sent: 3, dropped: 2, droppedBy: { validation: 2 }, requests: 1 });
+  });
+
+  it('drops the whole batch on a 4xx without errorCount, without retrying', async () => {
+    const r = newRegistry();
+    r.counter('c').increment();
+    atlas.respondWith({ garbage: true, times: 1 });
+    expect(await r.publish()).toMatchObject({ sent: 0, dropped: 1, droppedBy: { 'http-error': 1 }, requests: 1 });
+  });
+
+  it('retries a 5xx with backoff and delivers', async () => {
+    const r = newRegistry();
+    r.counter('c').increment();
+    atlas.respondWith({ status: 503, times: 2 });
+    expect(await r.publish()).toMatchObject({ sent: 1, dropped: 0, requests: 3 });
+    expect(atlas.find('c')).toHaveLength(1);
+  });
+
+  it('gives up after maxRetries and counts an http-error', async () => {
+    const r = newRegistry({ maxRetries: 1 });
+    r.counter('c').increment();
+    atlas.respondWith({ status: 500 });
+    expect(await r.publish()).toMatchObject({ sent: 0, dropped: 1, droppedBy: { 'http-error': 1 }, requests: 2 });
+  });
+
+  it('a hanging endpoint costs one timeout, counted as other; the next interval is delivered', async () => {
+    const r = newRegistry({ timeoutMs: 300, maxRetries: 0 });
+    r.counter('c').increment();
+    atlas.respondWith({ hang: true, times: 1 });
+    const started = Date.now();
+    const result = await r.publish();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result).toMatchObject({ sent: 0, droppedBy: { other: 1 } });
+    r.counter('c').increment();
+    expect(await r.publish()).toMatchObject({ sent: 2 }); // c plus spectator.measurements{dropped}
+  });
+
+  it('connection refused is counted, never thrown', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const r = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update`, maxRetries: 1 });
+    r.counter('c').increment();
+    expect(await r.publish()).toMatchObject({ sent: 0, droppedBy: { other: 1 }, requests: 2 });
+  });
+
+  it('stop() publishes the final interval and is bounded by timeoutMs when the endpoint hangs', async () => {
+    const r = newRegistry({ timeoutMs: 400 });
+    r.start();
+    r.counter('c').increment();
+    atlas.respondWith({ hang: true });
+    const started = Date.now();
+    await r.stop();
+    expect(Date.now() - started).toBeLessThan(1500);
+    atlas.respondWith(undefined);
+    const r2 = newRegistry();
+    r2.start();
+    r2.counter('final').increment();
+    await r2.stop();
+    expect(atlas.find('final')).toHaveLength(1);
+  });
+
+  it('publishes in the background every stepMs once started, without overlapping sends', async () => {
+    const r = newRegistry({ stepMs: 100 });
+    r.counter('tick').increment();
+    r.start();
+    await atlas.waitFor((s) => s.find('tick').length === 1, 3000);
+    r.counter('tick').increment();
+    await atlas.waitFor((s) => s.find('tick').length === 2, 3000);
+    await Promise.all([r.publish(), r.publish(), r.publish()]);
+    expect(atlas.find('tick').map((m) => m.value)).toEqual([1, 1]);
+  });
+
+  it('the request body is the documented format byte for byte', async () => {
+    const bodies: Buffer[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        expect(req.headers['content-type']).toBe('application/json');
+        expect(req.headers['content-encoding']).toBe('gzip');
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const r = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update`, commonTags: { 'nf.app': 'a' } });
+    r.counter('c', { k: 'v' }).increment(2);
+    await r.publish();
+    await r.stop();
+    registry = undefined;
+    server.close();
+    // Table: a c count k name nf.app statistic v; tags in key order: k, name, nf.app, then statistic.
+    expect(gunzipSync(bodies[0]!).toString()).toBe(
+      '[8,"a","c","count","k","name","nf.app","statistic","v",4,3,7,4,1,5,0,6,2,0,2]',
+    );
+  });
+});
