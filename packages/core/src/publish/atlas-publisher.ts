@@ -67,10 +67,11 @@ export class AtlasPublisher {
    * Sends one batch, retrying 5xx responses and network failures with backoff while the
    * deadline (epoch ms) allows.
    */
-  async send(json: string, count: number, deadline: number): Promise<BatchOutcome> {
+  async send(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
     let body: Buffer;
     try {
-      body = this.options.gzip ? await gzip(json) : Buffer.from(json);
+      // Compression runs on libuv's thread pool, off the app's event loop.
+      body = this.options.gzip ? await gzip(payload) : payload;
     } catch (error) {
       return { sent: 0, dropped: count, reason: 'other', error: `encode: ${String(error)}`, requests: 0 };
     }

@@ -1,5 +1,5 @@
 import { AtlasPublisher } from '../publish/atlas-publisher.js';
-import { encodeBatch } from '../publish/encode-batch.js';
+import { encodeBatchBytes } from '../publish/encode-batch.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { OutgoingMeasurement } from '../publish/outgoing-measurement.js';
 import { resolvePublishTags } from '../publish/publish-tags.js';
@@ -143,7 +143,7 @@ export class PublishLoop {
     const publisher = this.publisher;
     for (let start = 0; start < outgoing.length; start += config.batchSize) {
       const batch = outgoing.slice(start, start + config.batchSize);
-      const outcome = await publisher.send(encodeBatch(batch), batch.length, deadline);
+      const outcome = await publisher.send(encodeBatchBytes(batch), batch.length, deadline);
       result.requests += outcome.requests;
       result.sent += outcome.sent;
       if (outcome.dropped > 0) this.drop(result, outcome.reason ?? 'other', outcome.dropped);
