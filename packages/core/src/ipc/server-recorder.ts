@@ -15,7 +15,10 @@ export const OVERFLOW_ENDPOINT = '_overflow';
 export interface ServerMetricsOptions {
   /** Registry to record into. Default: `GlobalRegistry`. */
   registry?: Registry;
-  /** Use a percentile timer for `ipc.server.call` (default `true`); `false` records a plain timer. */
+  /**
+   * Use a percentile timer for `ipc.server.call` (default `true`); `false` records a plain timer.
+   * Adapters sharing one registry must agree: one id cannot be both kinds of timer.
+   */
   percentiles?: boolean;
   /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
   maxEndpoints?: number;
@@ -116,11 +119,7 @@ export class IpcServerRecorder {
 
   private cachedMeters(outcome: RequestOutcome): CallMeters {
     const endpoint = this.endpointOf(outcome);
-    let byMethod = this.cache.get(endpoint);
-    if (byMethod === undefined) {
-      byMethod = new Map();
-      this.cache.set(endpoint, byMethod);
-    }
+    const byMethod = this.cache.get(endpoint)!;
     let byStatus = byMethod.get(outcome.method);
     if (byStatus === undefined) {
       byStatus = new Map();
@@ -136,9 +135,18 @@ export class IpcServerRecorder {
     return meters;
   }
 
+  /**
+   * The endpoint value to record, registering it against the cap. Every path (including
+   * requests with extra tags, which skip the meter cache) goes through here, so the cap holds.
+   */
   private endpointOf(outcome: RequestOutcome): string {
     const endpoint = outcome.endpoint ?? UNMATCHED_ENDPOINT;
-    if (this.cache.has(endpoint) || this.cache.size < this.maxEndpoints) return endpoint;
+    if (this.cache.has(endpoint)) return endpoint;
+    if (this.cache.size < this.maxEndpoints) {
+      this.cache.set(endpoint, new Map());
+      return endpoint;
+    }
+    if (!this.cache.has(OVERFLOW_ENDPOINT)) this.cache.set(OVERFLOW_ENDPOINT, new Map());
     if (!this.warnedOverflow) {
       this.warnedOverflow = true;
       consoleLogger.warn(
@@ -156,7 +164,8 @@ export class IpcServerRecorder {
       'ipc.result': ipcResultFor(status),
       'ipc.status': status,
       'ipc.endpoint': endpoint,
-      'http.method': outcome.method,
+      // Node upper-cases HTTP/1 methods but HTTP/2 does not guarantee it; done once per meter.
+      'http.method': outcome.method.toUpperCase(),
       'ipc.protocol': outcome.httpVersionMajor >= 2 ? 'http_2' : 'http_1',
     };
     // A cancelled request has no status the client saw; leave the tag out rather than guess.

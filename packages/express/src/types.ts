@@ -1,0 +1,122 @@
+import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
+
+/**
+ * The request fields the middleware reads. Express 4 and 5 requests (and `node:http`
+ * `IncomingMessage`s) satisfy it; no Express type is imported, so the package works with either
+ * major's typings.
+ */
+export interface ExpressRequestLike {
+  /** Upper-case HTTP method. */
+  method?: string | undefined;
+  /** Path and query relative to the mount point. */
+  url?: string | undefined;
+  /** Path and query as received (Express sets it); used for `exclude`. */
+  originalUrl?: string | undefined;
+  /** `1` or `2`; gives `ipc.protocol`. */
+  httpVersionMajor?: number | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** The `Route` Express dispatched to (its `path` is the template). */
+  route?: unknown;
+  /** The Express application handling the request. */
+  app?: unknown;
+}
+
+/** The response fields the middleware reads. Express 4 and 5 responses satisfy it. */
+export interface ExpressResponseLike {
+  /** Status code sent (read when the response finishes). */
+  statusCode: number;
+  getHeader(name: string): number | string | string[] | undefined;
+  on(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
+/** Express's `next`. */
+export type NextFunctionLike = (err?: unknown) => void;
+
+/**
+ * Options of {@link spectatorMiddleware}: everything of core's `ServerMetricsOptions` plus
+ * request selection and tagging.
+ *
+ * @example
+ * ```ts
+ * app.use(
+ *   spectatorMiddleware({
+ *     registry,                      // default: GlobalRegistry
+ *     exclude: ['/health', /^\/static\//],
+ *     percentiles: false,            // plain timer
+ *     maxEndpoints: 200,
+ *     statusMode: 'standard',        // 503 → unavailable
+ *     bodySizes: true,
+ *   }),
+ * );
+ * ```
+ */
+export interface SpectatorMiddlewareOptions<
+  Req extends ExpressRequestLike = ExpressRequestLike,
+  Res extends ExpressResponseLike = ExpressResponseLike,
+> extends ServerMetricsOptions {
+  /**
+   * Registry to record into. Default: `GlobalRegistry` (the process-global registry).
+   *
+   * @example `registry: new Registry({ uri: 'http://localhost:7101/api/v4/update' })`
+   */
+  registry?: ServerMetricsOptions['registry'];
+  /**
+   * Record `ipc.server.call` as a percentile timer (`true`, the default) or as a plain timer
+   * (`false`: count, totalTime, totalOfSquares, max; no `percentile` series — much cheaper on
+   * the backend).
+   *
+   * @example `percentiles: false`
+   */
+  percentiles?: boolean;
+  /**
+   * Most distinct `ipc.endpoint` values; requests of later endpoints are recorded as
+   * `_overflow` and one warning is logged. Default `1000`.
+   *
+   * @example `maxEndpoints: 200`
+   */
+  maxEndpoints?: number;
+  /**
+   * How HTTP statuses map to `ipc.status`: `'netflix'` (default) treats 503 as 429
+   * (`throttled`); `'standard'` maps 503 to `unavailable`.
+   *
+   * @example `statusMode: 'standard'`
+   */
+  statusMode?: ServerMetricsOptions['statusMode'];
+  /**
+   * Also record `ipc.server.call.size.inbound` (from the request's `content-length`) and
+   * `ipc.server.call.size.outbound` (from the response's `content-length`, when set; chunked
+   * responses are not measured). Default `false`.
+   *
+   * @example `bodySizes: true`
+   */
+  bodySizes?: boolean;
+  /**
+   * Requests to leave unrecorded (no `ipc.server.call`, no inflight sample), tested against the
+   * request path as received (`req.originalUrl` without the query string): a path string
+   * (matches it and everything below: `'/health'` covers `/health/live`), a RegExp, a predicate
+   * `(path, req) => boolean`, or a list of these. A throwing predicate counts as "record".
+   * Default: none.
+   *
+   * @example `exclude: ['/health', '/metrics', (path, req) => req.method === 'OPTIONS']`
+   */
+  exclude?: ExcludeOption<Req>;
+  /**
+   * Overrides `ipc.endpoint`. Called once when the response is done; return a bounded name, or
+   * `undefined` to keep the default (the route template, or `unknown` when no route matched). A
+   * throwing callback falls back to the default. Distinct values still count against
+   * `maxEndpoints`. Default: none.
+   *
+   * @example `endpointTag: (req) => (req.headers['x-graphql-operation'] as string | undefined)`
+   */
+  endpointTag?: (req: Req, res: Res) => string | undefined;
+  /**
+   * Extra tags for `ipc.server.call` (and the body-size meters), computed when the response is
+   * done. Opt-in and **outside strict IPC tagging**: the IPC spec allows no other tag keys on
+   * these meters, and every distinct value makes a new time series — keep values bounded. The
+   * standard IPC tags cannot be overridden. A throwing callback records the request without
+   * extra tags. Meters with extra tags are looked up per request (slower). Default: none.
+   *
+   * @example `extraTags: (req) => ({ tenant: String(req.headers['x-tenant'] ?? 'none') })`
+   */
+  extraTags?: (req: Req, res: Res) => Record<string, string> | undefined;
+}

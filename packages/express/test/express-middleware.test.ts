@@ -1,0 +1,572 @@
+import { request as httpRequest } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  spectatorMiddleware,
+  UNMATCHED_ENDPOINT,
+  OVERFLOW_ENDPOINT,
+  type SpectatorMiddlewareOptions,
+} from '../src/index.js';
+import { atlasValue, deferred, EXPRESS_MAJORS, MetricsHarness, send } from './helpers.js';
+
+describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
+  const h = new MetricsHarness();
+  beforeEach(() => h.start());
+  afterEach(() => h.stop());
+
+  /** An app with the middleware installed first. */
+  function appWith(options: SpectatorMiddlewareOptions = {}) {
+    const app = express();
+    app.set('env', 'test'); // Express logs errors to stderr unless env is 'test'
+    app.use(spectatorMiddleware({ registry: h.registry, ...options }));
+    return app;
+  }
+
+  it('records a 200 with the strict IPC tag set and percentiles', async () => {
+    const app = appWith();
+    app.get('/hello', (_req, res) => {
+      res.send('hi');
+    });
+    const url = await h.serve(app);
+    expect((await send(`${url}/hello`)).status).toBe(200);
+    await h.recorded(1);
+
+    const [count] = h.calls();
+    expect(count!.value).toBe(1);
+    const tags = { ...count!.tags };
+    expect(tags).toMatchObject({
+      name: 'ipc.server.call',
+      owner: 'spectator-express',
+      'ipc.result': 'success',
+      'ipc.status': 'success',
+      'ipc.endpoint': atlasValue('/hello'),
+      'http.method': 'GET',
+      'http.status': '200',
+      'ipc.protocol': 'http_1',
+      statistic: 'count',
+    });
+    // Strict mode: no tag keys beyond the IPC ones (plus name/statistic; no common tags configured).
+    expect(Object.keys(tags).sort()).toEqual(
+      [
+        'http.method',
+        'http.status',
+        'ipc.endpoint',
+        'ipc.protocol',
+        'ipc.result',
+        'ipc.status',
+        'name',
+        'owner',
+        'statistic',
+      ].sort(),
+    );
+    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'percentile').length).toBeGreaterThan(0);
+    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'totalTime')[0]!.value).toBeGreaterThan(0);
+  });
+
+  it('names a param route by its template, not the raw path', async () => {
+    const app = appWith();
+    app.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    const url = await h.serve(app);
+    await send(`${url}/users/1`);
+    await send(`${url}/users/2?x=1`);
+    await h.recorded(2);
+    expect(h.calls().map((m) => m.tags['ipc.endpoint'])).toEqual(['_users__id']); // "/users/:id" sanitized
+    expect(h.callCount({ 'ipc.endpoint': '_users__id' })).toBe(2);
+  });
+
+  it('reconstructs routers mounted under parameterised paths: /api/:v/items/:id', async () => {
+    const app = appWith();
+    const router = express.Router();
+    router.get('/items/:id', (_req, res) => {
+      res.send('item');
+    });
+    app.use('/api/:v', router);
+    const url = await h.serve(app);
+    await send(`${url}/api/v1/items/42`);
+    await send(`${url}/api/v2/items/43`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/api/:v/items/:id') })).toBe(2);
+    expect(h.callCount()).toBe(2);
+  });
+
+  it('reconstructs nested routers', async () => {
+    const app = appWith();
+    const api = express.Router();
+    const orgs = express.Router({ mergeParams: true });
+    const repos = express.Router({ mergeParams: true });
+    repos.get('/:repo/issues/:n', (_req, res) => {
+      res.send('issue');
+    });
+    orgs.use('/:org/repos', repos);
+    api.use('/orgs', orgs);
+    app.use('/api/:v', api);
+    const url = await h.serve(app);
+    await send(`${url}/api/v3/orgs/netflix/repos/spectator/issues/7`);
+    await h.recorded(1);
+    expect(
+      h.callCount({ 'ipc.endpoint': atlasValue('/api/:v/orgs/:org/repos/:repo/issues/:n') }),
+    ).toBe(1);
+  });
+
+  it('names app.route() routes, per method', async () => {
+    const app = appWith();
+    app
+      .route('/books/:id')
+      .get((_req, res) => {
+        res.send('get');
+      })
+      .put((_req, res) => {
+        res.status(204).end();
+      });
+    const url = await h.serve(app);
+    await send(`${url}/books/1`);
+    await send(`${url}/books/2`, { method: 'PUT' });
+    await h.recorded(2);
+    const endpoint = atlasValue('/books/:id');
+    expect(
+      h.callCount({ 'ipc.endpoint': endpoint, 'http.method': 'GET', 'http.status': '200' }),
+    ).toBe(1);
+    expect(
+      h.callCount({ 'ipc.endpoint': endpoint, 'http.method': 'PUT', 'http.status': '204' }),
+    ).toBe(1);
+  });
+
+  it('gives array paths one stable name', async () => {
+    const app = appWith();
+    app.get(['/a', '/b/:id'], (_req, res) => {
+      res.send('ab');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/a`);
+    await send(`${url}/b/9`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('(/a|/b/:id)') })).toBe(2);
+  });
+
+  it('names regex routes by their source', async () => {
+    const app = appWith();
+    app.get(/^\/re\/(\d+)$/, (_req, res) => {
+      res.send('re');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/re/1`);
+    await send(`${url}/re/22`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/re/(\\d+)') })).toBe(2);
+  });
+
+  it('collapses unmatched requests (404) to one value', async () => {
+    const app = appWith();
+    app.get('/known', (_req, res) => {
+      res.send('ok');
+    });
+    const url = await h.serve(app);
+    for (const path of ['/wp-admin', '/.env', '/known/deeper', '/x?y=1']) {
+      expect((await send(`${url}${path}`)).status).toBe(404);
+    }
+    await h.recorded(4);
+    expect(
+      h.callCount({
+        'ipc.endpoint': UNMATCHED_ENDPOINT,
+        'http.status': '404',
+        'ipc.status': 'success',
+        'ipc.result': 'success',
+      }),
+    ).toBe(4);
+    expect(h.callCount()).toBe(4);
+  });
+
+  it('records a thrown error as the 500 Express sent', async () => {
+    const app = appWith();
+    app.get('/boom/:id', () => {
+      throw new Error('boom');
+    });
+    const url = await h.serve(app);
+    const res = await send(`${url}/boom/1`);
+    expect(res.status).toBe(500);
+    await h.recorded(1);
+    expect(
+      h.callCount({
+        'ipc.endpoint': atlasValue('/boom/:id'),
+        'http.status': '500',
+        'ipc.status': 'unexpected_error',
+        'ipc.result': 'failure',
+      }),
+    ).toBe(1);
+  });
+
+  it.runIf(major === 5)('records a rejected promise (Express 5 async handler) as 500', async () => {
+    const app = appWith();
+    app.get('/async/:id', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('async boom');
+    });
+    const url = await h.serve(app);
+    expect((await send(`${url}/async/1`)).status).toBe(500);
+    await h.recorded(1);
+    expect(
+      h.callCount({
+        'ipc.endpoint': atlasValue('/async/:id'),
+        'http.status': '500',
+        'ipc.status': 'unexpected_error',
+      }),
+    ).toBe(1);
+  });
+
+  it('records next(err) with the status a custom error handler set (418 → bad_request)', async () => {
+    const app = appWith();
+    app.get('/teapot', (_req, _res, next) => {
+      setTimeout(() => next(new Error('short and stout')), 2);
+    });
+    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(418).send(err.message);
+    });
+    const url = await h.serve(app);
+    const res = await send(`${url}/teapot`);
+    expect(res.status).toBe(418);
+    expect(res.body).toBe('short and stout');
+    await h.recorded(1);
+    expect(
+      h.callCount({
+        'ipc.endpoint': '_teapot',
+        'http.status': '418',
+        'ipc.status': 'bad_request',
+        'ipc.result': 'failure',
+      }),
+    ).toBe(1);
+    expect(h.callCount()).toBe(1);
+  });
+
+  it('maps 503 to throttled (netflix mode) and unavailable (standard mode)', async () => {
+    const netflix = appWith();
+    const standard = appWith({ statusMode: 'standard' });
+    for (const app of [netflix, standard]) {
+      app.get('/busy', (_req, res) => {
+        res.sendStatus(503);
+      });
+    }
+    const netflixUrl = await h.serve(netflix);
+    const standardUrl = await h.serve(standard);
+    await send(`${netflixUrl}/busy`);
+    await send(`${standardUrl}/busy`);
+    await h.recorded(2);
+    expect(
+      h.callCount({ 'http.status': '503', 'ipc.status': 'throttled', 'ipc.result': 'failure' }),
+    ).toBe(1);
+    expect(
+      h.callCount({ 'http.status': '503', 'ipc.status': 'unavailable', 'ipc.result': 'failure' }),
+    ).toBe(1);
+  });
+
+  it('records a client abort as cancelled, exactly once', async () => {
+    const app = appWith();
+    const arrived = deferred();
+    const release = deferred();
+    let serverRes: Response | undefined;
+    app.get('/slow/:id', (_req, res) => {
+      serverRes = res;
+      arrived.resolve();
+      void release.promise.then(() => {
+        // The handler carries on after the client left: this must not add a second record.
+        res.status(200).send('too late');
+      });
+    });
+    const url = await h.serve(app);
+    const clientReq = httpRequest(`${url}/slow/1`, { agent: false });
+    clientReq.on('error', () => {});
+    clientReq.end();
+    await arrived.promise;
+    const closed = new Promise((r) => serverRes!.once('close', r));
+    clientReq.destroy();
+    await closed;
+    release.resolve();
+    await h.recorded(1);
+    await new Promise((r) => setTimeout(r, 50));
+    await h.registry.publish();
+
+    expect(h.callCount()).toBe(1);
+    const [cancelled] = h.calls({ 'ipc.status': 'cancelled' });
+    expect(cancelled!.value).toBe(1);
+    expect(cancelled!.tags).toMatchObject({
+      'ipc.result': 'failure',
+      'ipc.endpoint': atlasValue('/slow/:id'),
+      'http.method': 'GET',
+    });
+    expect(cancelled!.tags['http.status']).toBeUndefined();
+  });
+
+  it('records a streaming response when it ends', async () => {
+    const app = appWith();
+    const finishStream = deferred();
+    app.get('/stream', (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.write('first chunk\n');
+      void finishStream.promise.then(() => res.end('last chunk\n'));
+    });
+    const url = await h.serve(app);
+    const response = await fetch(`${url}/stream`);
+    const reader = response.body!.getReader();
+    await reader.read(); // the first chunk arrived: the response is under way
+    await new Promise((r) => setTimeout(r, 60));
+    await h.registry.publish();
+    expect(h.callCount()).toBe(0); // not recorded while streaming
+    expect(h.atlas.find('ipc.server.inflight', { statistic: 'count' }).length).toBe(1);
+
+    finishStream.resolve();
+    while (!(await reader.read()).done) {
+      // drain
+    }
+    await h.recorded(1);
+    expect(
+      h.callCount({ 'ipc.endpoint': '_stream', 'http.status': '200', 'ipc.status': 'success' }),
+    ).toBe(1);
+    const [totalTime] = h.calls({ 'ipc.endpoint': '_stream' }, 'totalTime');
+    expect(totalTime!.value).toBeGreaterThanOrEqual(0.05); // seconds: covers the whole stream
+  });
+
+  it('leaves excluded paths unrecorded (no call, no inflight sample)', async () => {
+    const app = appWith({ exclude: ['/health', /^\/static\//, (path) => path === '/skip-me'] });
+    for (const path of [
+      '/health',
+      '/health/live',
+      '/healthy',
+      '/static/app.js',
+      '/skip-me',
+      '/work',
+    ]) {
+      app.get(path, (_req, res) => {
+        res.send(path);
+      });
+    }
+    const url = await h.serve(app);
+    for (const path of [
+      '/health',
+      '/health/live?x',
+      '/healthy',
+      '/static/app.js',
+      '/skip-me',
+      '/work',
+    ])
+      await send(`${url}${path}`);
+    await h.recorded(2);
+    expect(
+      h
+        .calls()
+        .map((m) => m.tags['ipc.endpoint'])
+        .sort(),
+    ).toEqual(['_healthy', '_work']);
+    const inflightCount = h.atlas
+      .find('ipc.server.inflight', { statistic: 'count' })
+      .reduce((s, m) => s + m.value, 0);
+    expect(inflightCount).toBe(2);
+  });
+
+  it('uses endpointTag when it returns a name, the template otherwise (and when it throws)', async () => {
+    const app = appWith({
+      endpointTag: (req) => {
+        if (req.headers['x-op'] === 'throw') throw new Error('callback bug');
+        return typeof req.headers['x-op'] === 'string' ? `op-${req.headers['x-op']}` : undefined;
+      },
+    });
+    app.post('/graphql', (_req, res) => {
+      res.send('{}');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/graphql`, { method: 'POST', headers: { 'x-op': 'getUser' } });
+    await send(`${url}/graphql`, { method: 'POST' });
+    await send(`${url}/graphql`, { method: 'POST', headers: { 'x-op': 'throw' } });
+    await h.recorded(3);
+    expect(h.callCount({ 'ipc.endpoint': 'op-getUser' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': '_graphql' })).toBe(2);
+  });
+
+  it('adds extraTags when opted in; a throwing callback records without them', async () => {
+    const app = appWith({
+      extraTags: (req) => {
+        if (req.headers['x-tenant'] === 'throw') throw new Error('callback bug');
+        return { tenant: String(req.headers['x-tenant'] ?? 'none'), owner: 'cannot-override' };
+      },
+    });
+    app.get('/t', (_req, res) => {
+      res.send('t');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/t`, { headers: { 'x-tenant': 'acme' } });
+    await send(`${url}/t`, { headers: { 'x-tenant': 'throw' } });
+    await h.recorded(2);
+    expect(h.callCount({ tenant: 'acme', owner: 'spectator-express', 'ipc.endpoint': '_t' })).toBe(
+      1,
+    );
+    const withoutTenant = h.calls().filter((m) => !('tenant' in m.tags));
+    expect(withoutTenant.map((m) => m.value)).toEqual([1]);
+  });
+
+  it('records a plain timer with percentiles: false', async () => {
+    const app = appWith({ percentiles: false });
+    app.get('/plain', (_req, res) => {
+      res.send('plain');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/plain`);
+    await h.recorded(1);
+    const statistics = new Set(h.atlas.find('ipc.server.call').map((m) => m.tags.statistic));
+    expect([...statistics].sort()).toEqual(['count', 'max', 'totalOfSquares', 'totalTime']);
+    expect(h.atlas.find('ipc.server.call', { statistic: 'percentile' })).toEqual([]);
+  });
+
+  it('caps distinct endpoints with maxEndpoints; later ones become the overflow value', async () => {
+    const app = appWith({ maxEndpoints: 2 });
+    for (const path of ['/one', '/two', '/three', '/four']) {
+      app.get(path, (_req, res) => {
+        res.send(path);
+      });
+    }
+    const url = await h.serve(app);
+    for (const path of ['/one', '/two', '/three', '/four', '/one']) await send(`${url}${path}`);
+    await h.recorded(5);
+    expect(h.callCount({ 'ipc.endpoint': '_one' })).toBe(2);
+    expect(h.callCount({ 'ipc.endpoint': '_two' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': OVERFLOW_ENDPOINT })).toBe(2);
+  });
+
+  it('records ipc.server.inflight as each request starts', async () => {
+    const app = appWith();
+    const gate = deferred();
+    let arrivedCount = 0;
+    const allArrived = deferred();
+    app.get('/wait', (_req, res) => {
+      if (++arrivedCount === 3) allArrived.resolve();
+      void gate.promise.then(() => res.send('done'));
+    });
+    const url = await h.serve(app);
+    const pending = [send(`${url}/wait`), send(`${url}/wait`), send(`${url}/wait`)];
+    await allArrived.promise;
+    gate.resolve();
+    await Promise.all(pending);
+    await send(`${url}/wait`); // alone again: inflight 1
+    await h.recorded(4);
+    const inflight = (statistic: string) =>
+      h.atlas
+        .find('ipc.server.inflight', { owner: 'spectator-express', statistic })
+        .reduce((s, m) => s + (statistic === 'max' ? 0 : m.value), 0);
+    expect(inflight('count')).toBe(4);
+    expect(inflight('totalAmount')).toBe(1 + 2 + 3 + 1);
+    expect(
+      Math.max(...h.atlas.find('ipc.server.inflight', { statistic: 'max' }).map((m) => m.value)),
+    ).toBe(3);
+  });
+
+  it('records body sizes from content-length when bodySizes is on', async () => {
+    const app = appWith({ bodySizes: true });
+    app.post('/echo', (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        res.send(body.toUpperCase() + '!'); // Express sets content-length
+      });
+    });
+    const url = await h.serve(app);
+    await send(`${url}/echo`, {
+      method: 'POST',
+      body: 'hello world',
+      headers: { 'content-type': 'text/plain' },
+    });
+    await h.recorded(1);
+    const size = (name: string) =>
+      h.atlas.find(name, {
+        'ipc.endpoint': '_echo',
+        'http.status': '200',
+        statistic: 'totalAmount',
+      })[0]?.value;
+    expect(size('ipc.server.call.size.inbound')).toBe(11);
+    expect(size('ipc.server.call.size.outbound')).toBe(12);
+  });
+
+  it('records no body sizes by default', async () => {
+    const app = appWith();
+    app.post('/echo', (_req, res) => {
+      res.send('x');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/echo`, { method: 'POST', body: 'abc' });
+    await h.recorded(1);
+    expect(h.atlas.find('ipc.server.call.size.inbound')).toEqual([]);
+    expect(h.atlas.find('ipc.server.call.size.outbound')).toEqual([]);
+  });
+
+  it('does not alter response status, headers or body', async () => {
+    const build = (withMetrics: boolean) => {
+      const app = withMetrics ? appWith() : express();
+      app.set('env', 'test');
+      app.get('/same/:id', (req, res) => {
+        res.set('x-custom', 'yes').status(201).json({ id: req.params.id });
+      });
+      app.get('/err', () => {
+        const error = new Error('nope');
+        error.stack = 'Error: nope'; // the default error page shows the stack: keep it identical
+        throw error;
+      });
+      return app;
+    };
+    const plainUrl = await h.serve(build(false));
+    const metricsUrl = await h.serve(build(true));
+    for (const path of ['/same/7', '/err', '/missing']) {
+      const plain = await send(`${plainUrl}${path}`);
+      const measured = await send(`${metricsUrl}${path}`);
+      const withoutDate = (headers: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'date'));
+      expect(measured.status).toBe(plain.status);
+      expect(withoutDate(measured.headers)).toEqual(withoutDate(plain.headers));
+      expect(measured.body).toBe(plain.body);
+    }
+    await h.recorded(3);
+  });
+
+  it('prefixes routes of a sub-app with its mount path', async () => {
+    const app = appWith();
+    const admin = express();
+    admin.get('/users/:id', (_req, res) => {
+      res.send('admin user');
+    });
+    app.use('/admin/:tenant', admin);
+    const url = await h.serve(app);
+    await send(`${url}/admin/acme/users/3`);
+    await h.recorded(1);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/admin/:tenant/users/:id') })).toBe(1);
+  });
+
+  it('names a router mounted at two paths with both alternatives', async () => {
+    const app = appWith();
+    const items = express.Router();
+    items.get('/items/:id', (_req, res) => {
+      res.send('item');
+    });
+    app.use('/v1', items);
+    app.use('/v2', items);
+    const url = await h.serve(app);
+    await send(`${url}/v1/items/1`);
+    await send(`${url}/v2/items/1`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('(/v1/items/:id|/v2/items/:id)') })).toBe(2);
+  });
+
+  it('names routes registered after the first request', async () => {
+    const app = appWith();
+    const late = express.Router();
+    app.use('/late/:v', late);
+    app.get('/early', (_req, res) => {
+      res.send('early');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/early`);
+    late.get('/x/:id', (_req, res) => {
+      res.send('late');
+    });
+    await send(`${url}/late/v9/x/1`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/late/:v/x/:id') })).toBe(1);
+  });
+});

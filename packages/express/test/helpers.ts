@@ -1,0 +1,127 @@
+import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry, sanitizeAtlasString } from '@spectator/core';
+import {
+  startAtlasDevServer,
+  type AtlasDevServer,
+  type DecodedMeasurement,
+} from '@spectator/core/dev-server';
+import express4 from 'express4';
+import express5 from 'express5';
+
+/** Both majors, for `describe.each`. */
+export const EXPRESS_MAJORS = [
+  { major: 4, express: express4 },
+  { major: 5, express: express5 },
+] as const;
+
+export type ExpressFactory = typeof express5;
+
+/** `ipc.endpoint` as the Atlas endpoint decodes it (characters outside `-._A-Za-z0-9~^` → `_`). */
+export const atlasValue = (template: string): string => sanitizeAtlasString(template);
+
+export interface Running {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves `handler` on 127.0.0.1 and a free port. */
+export async function serve(handler: RequestListener): Promise<Running> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One Atlas dev endpoint, one registry publishing to it, and teardown. */
+export class MetricsHarness {
+  atlas!: AtlasDevServer;
+  registry!: Registry;
+  private readonly running: Running[] = [];
+
+  async start(): Promise<void> {
+    this.atlas = await startAtlasDevServer();
+    this.registry = new Registry({ uri: this.atlas.publishUri });
+  }
+
+  async serve(handler: RequestListener): Promise<string> {
+    const running = await serve(handler);
+    this.running.push(running);
+    return running.url;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((r) => r.close()));
+    await this.registry.stop();
+    await this.atlas.close();
+  }
+
+  /** `ipc.server.call` measurements with `statistic` (default `count`) and the given tags. */
+  calls(tags: Record<string, string | undefined> = {}, statistic = 'count'): DecodedMeasurement[] {
+    return this.atlas.find('ipc.server.call', { ...tags, statistic });
+  }
+
+  /** Sum of `ipc.server.call` counts with those tags. */
+  callCount(tags: Record<string, string | undefined> = {}): number {
+    return this.calls(tags).reduce((sum, m) => sum + m.value, 0);
+  }
+
+  /**
+   * Publishes until `total` requests have been recorded (the response's `finish` can run after
+   * the client already has the body), then once more to make sure no extra record follows.
+   */
+  async recorded(total: number, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.registry.publish();
+      const n = this.callCount();
+      if (n >= total) break;
+      if (Date.now() > deadline) throw new Error(`expected ${total} recorded requests, got ${n}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    await this.registry.publish();
+  }
+}
+
+/** Raw HTTP request through `node:http` (no keep-alive agent), body as text. */
+export function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** A promise with its resolver, for handlers that wait on the test. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
