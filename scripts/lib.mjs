@@ -17,7 +17,9 @@ export function run(command, args, options = {}) {
   console.log(`\n$ ${[command, ...args].join(' ')}`);
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, ...options });
   if (result.status !== 0) {
-    console.error(`\n✗ ${command} ${args.join(' ')} failed (${result.signal ?? `exit ${result.status}`})`);
+    console.error(
+      `\n✗ ${command} ${args.join(' ')} failed (${result.signal ?? `exit ${result.status}`})`,
+    );
     process.exit(result.status ?? 1);
   }
 }

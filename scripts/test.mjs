@@ -4,4 +4,11 @@
 import { install, run } from './lib.mjs';
 
 install();
-run('turbo', ['run', 'build', 'test', '--continue', '--output-logs=new-only', ...process.argv.slice(2)]);
+run('turbo', [
+  'run',
+  'build',
+  'test',
+  '--continue',
+  '--output-logs=new-only',
+  ...process.argv.slice(2),
+]);

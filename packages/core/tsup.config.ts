@@ -9,7 +9,11 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: {
-    entry: { index: 'src/index.ts', ipc: 'src/ipc/index.ts', 'dev-server': 'src/dev-server/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      ipc: 'src/ipc/index.ts',
+      'dev-server': 'src/dev-server/index.ts',
+    },
   },
   outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),
   target: 'node20',

@@ -6,7 +6,12 @@
  *
  * @packageDocumentation
  */
-export { GlobalRegistry, getGlobalRegistry, configureGlobalRegistry, GLOBAL_REGISTRY_KEY } from './global/global-registry.js';
+export {
+  GlobalRegistry,
+  getGlobalRegistry,
+  configureGlobalRegistry,
+  GLOBAL_REGISTRY_KEY,
+} from './global/global-registry.js';
 export type { GlobalRegistryType } from './global/global-registry.js';
 export { Registry } from './registry/registry.js';
 export type { NameOrId } from './registry/registry.js';
@@ -15,7 +20,12 @@ export type { RegistryConfig, ResolvedRegistryConfig } from './registry/config.j
 export type { Measurement } from './registry/measurement.js';
 export { Id } from './ids/id.js';
 export type { Tags, Tag } from './ids/id.js';
-export { sanitizeAtlasString, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, MAX_USER_TAGS } from './ids/atlas-rules.js';
+export {
+  sanitizeAtlasString,
+  MAX_KEY_LENGTH,
+  MAX_VALUE_LENGTH,
+  MAX_USER_TAGS,
+} from './ids/atlas-rules.js';
 export { Meter } from './meters/meter.js';
 export type { MeterType } from './meters/meter.js';
 export { Counter } from './meters/counter.js';

@@ -36,7 +36,11 @@ async function post(
   const data = gzip ? gzipSync(body) : body;
   return fetch(uri, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...headers,
+    },
     body: data,
   });
 }
@@ -54,18 +58,33 @@ afterEach(async () => {
 
 describe('decodeAtlasPayload', () => {
   it('decodes a hand-built payload with a sorted string table', () => {
-    const table = ['count', 'gauge', 'name', 'nf.app', 'queue.size', 'requests', 'statistic', 'www'];
-    const body = [
-      table.length, ...table,
-      3, 2, 5, 3, 7, 6, 0, 0, 5,
-      3, 2, 4, 3, 7, 6, 1, 10, 2.5,
+    const table = [
+      'count',
+      'gauge',
+      'name',
+      'nf.app',
+      'queue.size',
+      'requests',
+      'statistic',
+      'www',
     ];
+    const body = [table.length, ...table, 3, 2, 5, 3, 7, 6, 0, 0, 5, 3, 2, 4, 3, 7, 6, 1, 10, 2.5];
     const r = decodeAtlasPayload(body);
     expect(r).toEqual({
       ok: true,
       measurements: [
-        { tags: { name: 'requests', 'nf.app': 'www', statistic: 'count' }, name: 'requests', op: 0, value: 5 },
-        { tags: { name: 'queue.size', 'nf.app': 'www', statistic: 'gauge' }, name: 'queue.size', op: 10, value: 2.5 },
+        {
+          tags: { name: 'requests', 'nf.app': 'www', statistic: 'count' },
+          name: 'requests',
+          op: 0,
+          value: 5,
+        },
+        {
+          tags: { name: 'queue.size', 'nf.app': 'www', statistic: 'gauge' },
+          name: 'queue.size',
+          op: 10,
+          value: 2.5,
+        },
       ],
       rejected: [],
       warnings: [],
@@ -73,7 +92,12 @@ describe('decodeAtlasPayload', () => {
   });
 
   it('an empty batch ([0]) is valid', () => {
-    expect(decodeAtlasPayload([0])).toEqual({ ok: true, measurements: [], rejected: [], warnings: [] });
+    expect(decodeAtlasPayload([0])).toEqual({
+      ok: true,
+      measurements: [],
+      rejected: [],
+      warnings: [],
+    });
   });
 
   it('warns about contract departures Atlas tolerates: unsorted table, unused strings, add of 0', () => {
@@ -103,25 +127,28 @@ describe('publish endpoint', () => {
     [{ name: 'queue.size', 'nf.app': 'www', statistic: 'gauge' }, 10, 7],
   ];
 
-  it.each([false, true])('accepts a valid batch (gzip: %s) with 200 and stores it', async (gzip) => {
-    const res = await postJson(atlas.publishUri, encode(entries), gzip);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toBe('');
-    expect(atlas.requests).toBe(1);
-    expect(atlas.batches).toHaveLength(1);
-    const batch = atlas.batches[0]!;
-    expect(batch.gzip).toBe(gzip);
-    expect(batch.status).toBe(200);
-    expect(batch.warnings).toEqual([]);
-    expect(batch.rejected).toEqual([]);
-    expect(batch.measurements).toEqual([
-      { tags: entries[0]![0], name: 'requests', op: 0, value: 3 },
-      { tags: entries[1]![0], name: 'queue.size', op: 10, value: 7 },
-    ]);
-    expect(atlas.find('requests', { status: '200' })).toHaveLength(1);
-    expect(atlas.find('requests', { status: '500' })).toHaveLength(0);
-    expect(atlas.find('requests', { status: undefined })).toHaveLength(1);
-  });
+  it.each([false, true])(
+    'accepts a valid batch (gzip: %s) with 200 and stores it',
+    async (gzip) => {
+      const res = await postJson(atlas.publishUri, encode(entries), gzip);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('');
+      expect(atlas.requests).toBe(1);
+      expect(atlas.batches).toHaveLength(1);
+      const batch = atlas.batches[0]!;
+      expect(batch.gzip).toBe(gzip);
+      expect(batch.status).toBe(200);
+      expect(batch.warnings).toEqual([]);
+      expect(batch.rejected).toEqual([]);
+      expect(batch.measurements).toEqual([
+        { tags: entries[0]![0], name: 'requests', op: 0, value: 3 },
+        { tags: entries[1]![0], name: 'queue.size', op: 10, value: 7 },
+      ]);
+      expect(atlas.find('requests', { status: '200' })).toHaveLength(1);
+      expect(atlas.find('requests', { status: '500' })).toHaveLength(0);
+      expect(atlas.find('requests', { status: undefined })).toHaveLength(1);
+    },
+  );
 
   it('accepts Content-Type with parameters, and x-gzip', async () => {
     const res = await post(atlas.publishUri, gzipSync(JSON.stringify(encode(entries))), {
@@ -132,14 +159,29 @@ describe('publish endpoint', () => {
   });
 
   it('partial validation failure: 400 with errorCount, the rest stored', async () => {
-    const dup: Entry = [[['name', 'dup'], ['app', 'a'], ['app', 'b']], 0, 1];
+    const dup: Entry = [
+      [
+        ['name', 'dup'],
+        ['app', 'a'],
+        ['app', 'b'],
+      ],
+      0,
+      1,
+    ];
     const payload = encode([
       [{ name: 'ok', statistic: 'count' }, 0, 1],
       [{ name: 'bad name', statistic: 'count' }, 0, 1],
       [{ name: 'long', ['k'.repeat(61)]: 'v' }, 0, 1],
       [{ statistic: 'count' }, 0, 1],
       [{ name: 'empty', tag: '' }, 10, 1],
-      [Object.fromEntries([['name', 'many'], ...Array.from({ length: 20 }, (_, i) => [`t${i}`, 'v'])]), 0, 1],
+      [
+        Object.fromEntries([
+          ['name', 'many'],
+          ...Array.from({ length: 20 }, (_, i) => [`t${i}`, 'v']),
+        ]),
+        0,
+        1,
+      ],
       dup,
       [{ name: 'ok2', 'nf.app': 'www' }, 10, 2],
     ]);
@@ -149,7 +191,9 @@ describe('publish endpoint', () => {
     expect(body.type).toBe('error');
     expect(body.errorCount).toBe(6);
     expect(body.message).toHaveLength(6);
-    expect(body.message.join('\n')).toMatch(/invalid character in value "bad name" of tag key name/);
+    expect(body.message.join('\n')).toMatch(
+      /invalid character in value "bad name" of tag key name/,
+    );
     expect(body.message.join('\n')).toMatch(/tag key longer than 60/);
     expect(body.message.join('\n')).toMatch(/missing name/);
     expect(body.message.join('\n')).toMatch(/empty value for tag key tag/);
@@ -190,13 +234,20 @@ describe('publish endpoint', () => {
   it('invalid JSON → 400 errorCount 0', async () => {
     const res = await post(atlas.publishUri, '[1, "a"');
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ type: 'error', errorCount: 0, message: [expect.stringMatching(/invalid JSON/)] });
+    expect(await res.json()).toMatchObject({
+      type: 'error',
+      errorCount: 0,
+      message: [expect.stringMatching(/invalid JSON/)],
+    });
   });
 
   it('invalid gzip → 400 errorCount 0', async () => {
     const res = await post(atlas.publishUri, '[0]', { headers: { 'content-encoding': 'gzip' } });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ errorCount: 0, message: [expect.stringMatching(/invalid gzip/)] });
+    expect(await res.json()).toMatchObject({
+      errorCount: 0,
+      message: [expect.stringMatching(/invalid gzip/)],
+    });
   });
 
   it('unknown path → 404, wrong method → 405, wrong media type → 415', async () => {
@@ -220,7 +271,9 @@ describe('publish endpoint', () => {
       expect((await post(small.publishUri, big)).status).toBe(413);
       const bomb = gzipSync(big);
       expect(bomb.length).toBeLessThan(1000);
-      expect((await post(small.publishUri, bomb, { headers: { 'content-encoding': 'gzip' } })).status).toBe(413);
+      expect(
+        (await post(small.publishUri, bomb, { headers: { 'content-encoding': 'gzip' } })).status,
+      ).toBe(413);
       expect((await postJson(small.publishUri, [0])).status).toBe(200);
     } finally {
       await small.close();
@@ -251,13 +304,38 @@ describe('series()', () => {
     const count = { name: 'requests', statistic: 'count', 'nf.app': 'www' };
     const countReordered = { 'nf.app': 'www', statistic: 'count', name: 'requests' };
     const max = { name: 'latency', statistic: 'max' };
-    await postJson(atlas.publishUri, encode([[count, 0, 2], [max, 10, 0.5]]));
-    await postJson(atlas.publishUri, encode([[countReordered, 0, 3], [max, 10, 0.25]]), true);
-    await postJson(atlas.publishUri, encode([[max, 10, 0.75], [{ name: 'requests', statistic: 'count' }, 0, 1]]));
+    await postJson(
+      atlas.publishUri,
+      encode([
+        [count, 0, 2],
+        [max, 10, 0.5],
+      ]),
+    );
+    await postJson(
+      atlas.publishUri,
+      encode([
+        [countReordered, 0, 3],
+        [max, 10, 0.25],
+      ]),
+      true,
+    );
+    await postJson(
+      atlas.publishUri,
+      encode([
+        [max, 10, 0.75],
+        [{ name: 'requests', statistic: 'count' }, 0, 1],
+      ]),
+    );
     expect(atlas.series()).toEqual([
       { tags: max, name: 'latency', op: 10, value: 0.75, updates: 3 },
       { tags: count, name: 'requests', op: 0, value: 5, updates: 2 },
-      { tags: { name: 'requests', statistic: 'count' }, name: 'requests', op: 0, value: 1, updates: 1 },
+      {
+        tags: { name: 'requests', statistic: 'count' },
+        name: 'requests',
+        op: 0,
+        value: 1,
+        updates: 1,
+      },
     ]);
     expect(aggregateSeries(atlas.batches[0]!.measurements)).toHaveLength(2);
   });
@@ -289,7 +367,10 @@ describe('waiting', () => {
     await postJson(atlas.publishUri, encode([[{ name: 'bad name' }, 0, 1]]));
     const err = await atlas
       .waitFor((s) => s.find('missing')[0]!.value > 0, 100)
-      .then(() => undefined, (e: unknown) => e as Error);
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toMatch(/waitFor timed out after 100 ms/);
     expect(err!.message).toMatch(/last predicate error: TypeError/);
@@ -311,7 +392,12 @@ describe('fault injection', () => {
   const payload = JSON.stringify(encode([[{ name: 'requests', statistic: 'count' }, 0, 1]]));
 
   it('{ status, body, headers, times } answers verbatim, stores nothing, then reverts', async () => {
-    atlas.respondWith({ status: 503, body: 'try later', headers: { 'retry-after': '1' }, times: 2 });
+    atlas.respondWith({
+      status: 503,
+      body: 'try later',
+      headers: { 'retry-after': '1' },
+      times: 2,
+    });
     for (let i = 0; i < 2; i++) {
       const res = await post(atlas.publishUri, payload);
       expect(res.status).toBe(503);
@@ -395,8 +481,14 @@ describe('formatSeriesTable', () => {
       { tags: { ...base, percentile: 'T005A' }, value: 10 },
       { tags: { ...base, percentile: 'T005F' }, value: 90 },
       { tags: { ...base, percentile: 'T0060' }, value: 1 },
-      { tags: { name: 'http.latency', statistic: 'count', 'nf.app': 'www', route: '/x' }, value: 101 },
-      { tags: { name: 'http.latency', statistic: 'totalTime', 'nf.app': 'www', route: '/x' }, value: 1.2345678 },
+      {
+        tags: { name: 'http.latency', statistic: 'count', 'nf.app': 'www', route: '/x' },
+        value: 101,
+      },
+      {
+        tags: { name: 'http.latency', statistic: 'totalTime', 'nf.app': 'www', route: '/x' },
+        value: 1.2345678,
+      },
       { tags: { name: 'size', statistic: 'percentile', percentile: 'D0010' }, value: 3 },
     ];
     const table = formatSeriesTable(rows);

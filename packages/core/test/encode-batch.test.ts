@@ -11,9 +11,32 @@ describe('encodeBatch', () => {
     ]);
     // Table (code-unit order): count, max, name, nf.app, server.requests, shop, statistic
     expect(JSON.parse(json)).toEqual([
-      7, 'count', 'max', 'name', 'nf.app', 'server.requests', 'shop', 'statistic',
-      3, 2, 4, 3, 5, 6, 0, 0, 3,
-      3, 2, 4, 3, 5, 6, 1, 10, 0.25,
+      7,
+      'count',
+      'max',
+      'name',
+      'nf.app',
+      'server.requests',
+      'shop',
+      'statistic',
+      3,
+      2,
+      4,
+      3,
+      5,
+      6,
+      0,
+      0,
+      3,
+      3,
+      2,
+      4,
+      3,
+      5,
+      6,
+      1,
+      10,
+      0.25,
     ]);
   });
 
@@ -21,11 +44,35 @@ describe('encodeBatch', () => {
     const json = encodeBatch([
       { tags: ['name', 't'], statistic: 'percentile', percentile: 'T0042', op: OP_ADD, value: 2 },
     ]);
-    expect(JSON.parse(json)).toEqual([5, 'T0042', 'name', 'percentile', 'statistic', 't', 3, 1, 4, 3, 2, 2, 0, 0, 2]);
+    expect(JSON.parse(json)).toEqual([
+      5,
+      'T0042',
+      'name',
+      'percentile',
+      'statistic',
+      't',
+      3,
+      1,
+      4,
+      3,
+      2,
+      2,
+      0,
+      0,
+      2,
+    ]);
   });
 
   it('orders strings by UTF-16 code unit, not locale', () => {
-    const json = encodeBatch([{ tags: ['name', 'a', 'Z', 'b', '_', 'c'], statistic: 'count', percentile: undefined, op: OP_ADD, value: 1 }]);
+    const json = encodeBatch([
+      {
+        tags: ['name', 'a', 'Z', 'b', '_', 'c'],
+        statistic: 'count',
+        percentile: undefined,
+        op: OP_ADD,
+        value: 1,
+      },
+    ]);
     const parsed = JSON.parse(json) as unknown[];
     const table = parsed.slice(1, 1 + (parsed[0] as number));
     expect(table).toEqual([...table].sort((x, y) => ((x as string) < (y as string) ? -1 : 1)));

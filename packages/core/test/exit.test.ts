@@ -33,16 +33,19 @@ describe('exit flush of the global registry', () => {
     expect(atlas.find('exit.test.late')).toHaveLength(1);
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('flushes on %s when the app has no handler, then dies by that signal', async (signal) => {
-    const result = await runNode([app, 'signal'], {
-      env: env(),
-      onStdout: (out, child) => {
-        if (out.includes('ready')) child.kill(signal);
-      },
-    });
-    expect(result.signal).toBe(signal);
-    expect(atlas.find('exit.test', { mode: 'signal' }).map((m) => m.value)).toEqual([7]);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'flushes on %s when the app has no handler, then dies by that signal',
+    async (signal) => {
+      const result = await runNode([app, 'signal'], {
+        env: env(),
+        onStdout: (out, child) => {
+          if (out.includes('ready')) child.kill(signal);
+        },
+      });
+      expect(result.signal).toBe(signal);
+      expect(atlas.find('exit.test', { mode: 'signal' }).map((m) => m.value)).toEqual([7]);
+    },
+  );
 
   it('leaves SIGTERM to an app that handles it; its graceful end still flushes', async () => {
     const result = await runNode([app, 'own-handler'], {

@@ -30,7 +30,11 @@ describe('the process-global registry', () => {
         { env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' } },
       );
       expect(result.stderr).toBe('');
-      expect(JSON.parse(result.stdout)).toEqual({ sameRegistry: true, differentClasses: true, sharedCount: 5 });
+      expect(JSON.parse(result.stdout)).toEqual({
+        sameRegistry: true,
+        differentClasses: true,
+        sharedCount: 5,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -40,17 +44,32 @@ describe('the process-global registry', () => {
     const logger = memoryLogger();
     expect(
       configFromEnv(
-        { SPECTATOR_URI: 'http://127.0.0.1:7101/api/v4/update', SPECTATOR_COMMON_TAGS: 'nf.app=shop, nf.stack=main', SPECTATOR_STEP_MS: '2000' },
+        {
+          SPECTATOR_URI: 'http://127.0.0.1:7101/api/v4/update',
+          SPECTATOR_COMMON_TAGS: 'nf.app=shop, nf.stack=main',
+          SPECTATOR_STEP_MS: '2000',
+        },
         logger,
       ),
-    ).toEqual({ uri: 'http://127.0.0.1:7101/api/v4/update', commonTags: { 'nf.app': 'shop', 'nf.stack': 'main' }, stepMs: 2000 });
+    ).toEqual({
+      uri: 'http://127.0.0.1:7101/api/v4/update',
+      commonTags: { 'nf.app': 'shop', 'nf.stack': 'main' },
+      stepMs: 2000,
+    });
     expect(logger.lines).toEqual([]);
   });
 
   it('ignores malformed environment values with a warning instead of crashing the app at import', () => {
     const logger = memoryLogger();
     expect(
-      configFromEnv({ SPECTATOR_URI: 'nope', SPECTATOR_COMMON_TAGS: 'nf.app=shop,broken,=x', SPECTATOR_STEP_MS: 'fast' }, logger),
+      configFromEnv(
+        {
+          SPECTATOR_URI: 'nope',
+          SPECTATOR_COMMON_TAGS: 'nf.app=shop,broken,=x',
+          SPECTATOR_STEP_MS: 'fast',
+        },
+        logger,
+      ),
     ).toEqual({ commonTags: { 'nf.app': 'shop' } });
     expect(logger.lines).toHaveLength(4);
   });
@@ -58,8 +77,12 @@ describe('the process-global registry', () => {
   it('auto-starts on import unless SPECTATOR_DISABLE_AUTO_START_GLOBAL=1', async () => {
     const entry = new URL('../dist/index.mjs', import.meta.url).href;
     const script = `import(${JSON.stringify(entry)}).then((m) => console.log(m.GlobalRegistry.started))`;
-    const on = await runNode(['-e', script], { env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '', SPECTATOR_URI: 'http://127.0.0.1:9/x' } });
-    const off = await runNode(['-e', script], { env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' } });
+    const on = await runNode(['-e', script], {
+      env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '', SPECTATOR_URI: 'http://127.0.0.1:9/x' },
+    });
+    const off = await runNode(['-e', script], {
+      env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
+    });
     expect([on.stdout.trim(), off.stdout.trim()]).toEqual(['true', 'false']);
     expect(on.code).toBe(0); // the unref'd timer does not keep the process alive
   });

@@ -51,7 +51,9 @@ describe('IpcServerRecorder', () => {
     recorder.end(a, { ...outcome, endpoint: '/users/:id' });
     recorder.end(b, { ...outcome, endpoint: undefined, cancelled: true });
     expect(recorder.inFlight).toBe(0);
-    const calls = registry.measurements().filter((m) => m.name === 'ipc.server.call' && m.tags.statistic === 'count');
+    const calls = registry
+      .measurements()
+      .filter((m) => m.name === 'ipc.server.call' && m.tags.statistic === 'count');
     expect(calls.map((m) => m.tags)).toEqual([
       {
         owner: 'spectator-test',
@@ -73,19 +75,32 @@ describe('IpcServerRecorder', () => {
         statistic: 'count',
       },
     ]);
-    const inflight = registry.measurements().find((m) => m.name === 'ipc.server.inflight' && m.tags.statistic === 'max');
+    const inflight = registry
+      .measurements()
+      .find((m) => m.name === 'ipc.server.inflight' && m.tags.statistic === 'max');
     expect(inflight?.value).toBe(2);
   });
 
   it('caps distinct endpoints, also for requests with extra tags (regression: extraTags bypassed the cap)', () => {
     const registry = new Registry();
-    const recorder = new IpcServerRecorder('spectator-test', { registry, maxEndpoints: 2, percentiles: false });
+    const recorder = new IpcServerRecorder('spectator-test', {
+      registry,
+      maxEndpoints: 2,
+      percentiles: false,
+    });
     for (let i = 0; i < 50; i++) {
-      recorder.end(recorder.begin(), { ...outcome, endpoint: `/e${i}`, extraTags: { tenant: 'a' } });
+      recorder.end(recorder.begin(), {
+        ...outcome,
+        endpoint: `/e${i}`,
+        extraTags: { tenant: 'a' },
+      });
       recorder.end(recorder.begin(), { ...outcome, endpoint: `/f${i}` });
     }
     const endpoints = new Set(
-      registry.measurements().filter((m) => m.name === 'ipc.server.call').map((m) => m.tags['ipc.endpoint']),
+      registry
+        .measurements()
+        .filter((m) => m.name === 'ipc.server.call')
+        .map((m) => m.tags['ipc.endpoint']),
     );
     expect([...endpoints].sort()).toEqual(['/e0', '/f0', OVERFLOW_ENDPOINT].sort());
   });

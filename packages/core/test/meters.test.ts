@@ -7,7 +7,8 @@ import { FakeClock, memoryLogger } from './support/fake-clock.js';
 function stats(registry: Registry, name: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of registry.measurements().filter((x: Measurement) => x.name === name)) {
-    out[m.tags.percentile ? `${m.tags.statistic}:${m.tags.percentile}` : m.tags.statistic!] = m.value;
+    out[m.tags.percentile ? `${m.tags.statistic}:${m.tags.percentile}` : m.tags.statistic!] =
+      m.value;
   }
   return out;
 }
@@ -19,7 +20,14 @@ describe('Counter', () => {
     c.increment();
     c.increment(2.5);
     c.add(3);
-    for (const bad of [-1, NaN, Infinity, -Infinity, '5' as unknown as number, undefined as unknown as number]) {
+    for (const bad of [
+      -1,
+      NaN,
+      Infinity,
+      -Infinity,
+      '5' as unknown as number,
+      undefined as unknown as number,
+    ]) {
       if (bad === undefined) continue;
       c.increment(bad);
     }
@@ -41,7 +49,11 @@ describe('Gauge', () => {
     expect(stats(r, 'g')).toEqual({});
     g.set(5);
     g.set(3);
-    expect(r.measurements().find((m) => m.name === 'g')).toMatchObject({ op: 'max', value: 3, tags: { statistic: 'gauge' } });
+    expect(r.measurements().find((m) => m.name === 'g')).toMatchObject({
+      op: 'max',
+      value: 3,
+      tags: { statistic: 'gauge' },
+    });
     g.set(NaN);
     expect(stats(r, 'g')).toEqual({});
   });
@@ -55,7 +67,11 @@ describe('MaxGauge', () => {
     g.set(9);
     g.set(-1);
     g.set(NaN);
-    expect(r.measurements().find((m) => m.name === 'mg')).toMatchObject({ op: 'max', value: 9, tags: { statistic: 'max' } });
+    expect(r.measurements().find((m) => m.name === 'mg')).toMatchObject({
+      op: 'max',
+      value: 9,
+      tags: { statistic: 'max' },
+    });
   });
 });
 

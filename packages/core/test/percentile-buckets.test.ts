@@ -162,8 +162,32 @@ describe('percentile bucket table', () => {
   it('starts with 1..14 then 16, 21, 26 (the group comments in the Java source)', () => {
     const first = Array.from({ length: 26 }, (_, i) => percentileBucketBoundExact(i));
     expect(first).toEqual([
-      1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 12n, 13n, 14n, 16n, 21n, 26n, 31n, 36n, 41n, 46n, 51n, 56n,
-      64n, 85n, 106n,
+      1n,
+      2n,
+      3n,
+      4n,
+      5n,
+      6n,
+      7n,
+      8n,
+      9n,
+      10n,
+      11n,
+      12n,
+      13n,
+      14n,
+      16n,
+      21n,
+      26n,
+      31n,
+      36n,
+      41n,
+      46n,
+      51n,
+      56n,
+      64n,
+      85n,
+      106n,
     ]);
   });
 
@@ -204,8 +228,8 @@ describe('percentile bucket table', () => {
 
   it('has power-of-4 groups starting at the indexes Java records', () => {
     expect(REF.powerOf4Index).toEqual([
-      0, 3, 14, 23, 32, 41, 50, 59, 68, 77, 86, 95, 104, 113, 122, 131, 140, 149, 158, 167, 176, 185, 194, 203,
-      212, 221, 230, 239, 248, 257, 266, 275,
+      0, 3, 14, 23, 32, 41, 50, 59, 68, 77, 86, 95, 104, 113, 122, 131, 140, 149, 158, 167, 176,
+      185, 194, 203, 212, 221, 230, 239, 248, 257, 266, 275,
     ]);
     for (let k = 1; k <= 30; k++) {
       expect(percentileBucketBoundExact(REF.powerOf4Index[k]!)).toBe(1n << BigInt(2 * k));
@@ -250,7 +274,27 @@ describe('percentileBucketIndex / percentileBucketIndexExact', () => {
   });
 
   it('agrees with the reference on edge values', () => {
-    const edges: bigint[] = [-(1n << 63n), -5n, -1n, 0n, 1n, 2n, 3n, 4n, 5n, 14n, 15n, 16n, 17n, 21n, 22n, 55n, 56n, 63n, 64n];
+    const edges: bigint[] = [
+      -(1n << 63n),
+      -5n,
+      -1n,
+      0n,
+      1n,
+      2n,
+      3n,
+      4n,
+      5n,
+      14n,
+      15n,
+      16n,
+      17n,
+      21n,
+      22n,
+      55n,
+      56n,
+      63n,
+      64n,
+    ];
     for (let b = 0n; b < 63n; b++) {
       const p = 1n << b;
       edges.push(p - 2n, p - 1n, p, p + 1n, p + 2n);
@@ -279,7 +323,8 @@ describe('percentileBucketIndex / percentileBucketIndexExact', () => {
   it('agrees with the reference for every integer up to 2^16', () => {
     for (let v = 0; v <= 65536; v++) {
       const got = percentileBucketIndex(v);
-      if (got !== referenceIndexOf(BigInt(v))) expect(got, `v=${v}`).toBe(referenceIndexOf(BigInt(v)));
+      if (got !== referenceIndexOf(BigInt(v)))
+        expect(got, `v=${v}`).toBe(referenceIndexOf(BigInt(v)));
     }
   });
 
@@ -315,7 +360,9 @@ describe('percentileBucketIndex / percentileBucketIndexExact', () => {
       } else {
         // Not representable: the double path must bucket the value the double actually holds.
         const held = BigInt(asDouble);
-        expect(percentileBucketIndex(asDouble)).toBe(held > LONG_MAX ? 275 : referenceIndexOf(held));
+        expect(percentileBucketIndex(asDouble)).toBe(
+          held > LONG_MAX ? 275 : referenceIndexOf(held),
+        );
       }
       // Java's guarantee (PercentileBucketsTest.indexOfSanityCheck): v <= bound(indexOf(v)).
       expect(x <= percentileBucketBoundExact(want)).toBe(true);
@@ -407,7 +454,9 @@ describe('percentilesFromCounts / percentileFromCounts', () => {
     const counts = uniformCounts();
     for (const p of PCTS) {
       const expected = p * 1e3;
-      expect(Math.abs(percentileFromCounts(counts, p) - expected)).toBeLessThanOrEqual(0.1 * expected);
+      expect(Math.abs(percentileFromCounts(counts, p) - expected)).toBeLessThanOrEqual(
+        0.1 * expected,
+      );
     }
   });
 
@@ -417,7 +466,9 @@ describe('percentilesFromCounts / percentileFromCounts', () => {
     const results: number[] = pcts.map(() => 0);
     percentilesFromCounts(counts, pcts, results);
     expect(results).toEqual(referencePercentiles(counts, pcts));
-    expect(pcts.map((p) => percentileFromCounts(counts, p))).toEqual(referencePercentiles(counts, pcts));
+    expect(pcts.map((p) => percentileFromCounts(counts, p))).toEqual(
+      referencePercentiles(counts, pcts),
+    );
   });
 
   it('keeps Java long arithmetic for bounds above 2^53', () => {
@@ -425,7 +476,8 @@ describe('percentilesFromCounts / percentileFromCounts', () => {
     const next = splitMix64(99n);
     for (let trial = 0; trial < 50; trial++) {
       const counts: number[] = new Array<number>(PERCENTILE_BUCKET_COUNT).fill(0);
-      for (let j = 0; j < 20; j++) counts[230 + Number(next() % 46n)]! += 1 + Number(next() % 1000n);
+      for (let j = 0; j < 20; j++)
+        counts[230 + Number(next() % 46n)]! += 1 + Number(next() % 1000n);
       const pcts = [0.5, 12.5, 37, 50, 63.3, 87.5, 99, 99.9];
       const results = new Float64Array(pcts.length);
       percentilesFromCounts(counts, pcts, results);

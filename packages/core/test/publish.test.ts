@@ -25,7 +25,9 @@ function newRegistry(config: ConstructorParameters<typeof Registry>[0] = {}): Re
 
 describe('publishing to an Atlas aggregator', () => {
   it('sends gzip-compressed batches that the endpoint decodes, with common tags and statistics', async () => {
-    const r = newRegistry({ commonTags: { 'nf.app': 'shop', 'nf.region': 'eu-west-1', route: 'common' } });
+    const r = newRegistry({
+      commonTags: { 'nf.app': 'shop', 'nf.region': 'eu-west-1', route: 'common' },
+    });
     r.counter('server.requests', { route: '/users', status: '200' }).increment(3);
     r.timer('db.query').record(0.5);
     const result = await r.publish();
@@ -38,11 +40,25 @@ describe('publishing to an Atlas aggregator', () => {
         value: 3,
         // The meter's own `route` tag wins over the common tag with the same key; `/` is not in
         // Atlas's character set, so it arrives as `_`.
-        tags: { name: 'server.requests', 'nf.app': 'shop', 'nf.region': 'eu-west-1', route: '_users', status: '200', statistic: 'count' },
+        tags: {
+          name: 'server.requests',
+          'nf.app': 'shop',
+          'nf.region': 'eu-west-1',
+          route: '_users',
+          status: '200',
+          statistic: 'count',
+        },
       },
     ]);
-    const timer = Object.fromEntries(atlas.find('db.query').map((m) => [m.tags.statistic, [m.op, m.value]]));
-    expect(timer).toEqual({ count: [0, 1], totalTime: [0, 0.5], totalOfSquares: [0, 0.25], max: [10, 0.5] });
+    const timer = Object.fromEntries(
+      atlas.find('db.query').map((m) => [m.tags.statistic, [m.op, m.value]]),
+    );
+    expect(timer).toEqual({
+      count: [0, 1],
+      totalTime: [0, 0.5],
+      totalOfSquares: [0, 0.25],
+      max: [10, 0.5],
+    });
   });
 
   it('sends plain JSON when gzip is off', async () => {
@@ -107,15 +123,29 @@ describe('publishing to an Atlas aggregator', () => {
   it('counts measurements a 400 with errorCount rejected, and the rest as sent', async () => {
     const r = newRegistry();
     for (let i = 0; i < 5; i++) r.counter('c', { i: String(i) }).increment();
-    atlas.respondWith({ status: 400, body: JSON.stringify({ type: 'error', errorCount: 2, message: ['bad'] }), times: 1 });
-    expect(await r.publish()).toMatchObject({ sent: 3, dropped: 2, droppedBy: { validation: 2 }, requests: 1 });
+    atlas.respondWith({
+      status: 400,
+      body: JSON.stringify({ type: 'error', errorCount: 2, message: ['bad'] }),
+      times: 1,
+    });
+    expect(await r.publish()).toMatchObject({
+      sent: 3,
+      dropped: 2,
+      droppedBy: { validation: 2 },
+      requests: 1,
+    });
   });
 
   it('drops the whole batch on a 4xx without errorCount, without retrying', async () => {
     const r = newRegistry();
     r.counter('c').increment();
     atlas.respondWith({ garbage: true, times: 1 });
-    expect(await r.publish()).toMatchObject({ sent: 0, dropped: 1, droppedBy: { 'http-error': 1 }, requests: 1 });
+    expect(await r.publish()).toMatchObject({
+      sent: 0,
+      dropped: 1,
+      droppedBy: { 'http-error': 1 },
+      requests: 1,
+    });
   });
 
   it('retries a 5xx with backoff and delivers', async () => {
@@ -130,7 +160,12 @@ describe('publishing to an Atlas aggregator', () => {
     const r = newRegistry({ maxRetries: 1 });
     r.counter('c').increment();
     atlas.respondWith({ status: 500 });
-    expect(await r.publish()).toMatchObject({ sent: 0, dropped: 1, droppedBy: { 'http-error': 1 }, requests: 2 });
+    expect(await r.publish()).toMatchObject({
+      sent: 0,
+      dropped: 1,
+      droppedBy: { 'http-error': 1 },
+      requests: 2,
+    });
   });
 
   it('a hanging endpoint costs one timeout, counted as other; the next interval is delivered', async () => {
@@ -196,7 +231,10 @@ describe('publishing to an Atlas aggregator', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    const r = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update`, commonTags: { 'nf.app': 'a' } });
+    const r = newRegistry({
+      uri: `http://127.0.0.1:${port}/api/v4/update`,
+      commonTags: { 'nf.app': 'a' },
+    });
     r.counter('c', { k: 'v' }).increment(2);
     await r.publish();
     await r.stop();

@@ -13,12 +13,19 @@ describe('ids', () => {
       ['a', '1'],
       ['b', '2'],
     ]);
-    expect(a.withTag('c', '3').withTags({ a: 'x' }).tagsObject()).toEqual({ a: 'x', b: '2', c: '3' });
+    expect(a.withTag('c', '3').withTags({ a: 'x' }).tagsObject()).toEqual({
+      a: 'x',
+      b: '2',
+      c: '3',
+    });
     expect(a.toString()).toBe('n{a=1,b=2}');
   });
 
   it('coerce non-string input instead of throwing, and drop undefined values', () => {
-    const id = Id.create(42 as unknown as string, { n: 5 as unknown as string, u: undefined as unknown as string });
+    const id = Id.create(42 as unknown as string, {
+      n: 5 as unknown as string,
+      u: undefined as unknown as string,
+    });
     expect(id.name).toBe('42');
     expect(id.tagsObject()).toEqual({ n: '5' });
   });
@@ -100,7 +107,11 @@ describe('Registry configuration', () => {
   it('configure() merges over the current configuration', () => {
     const r = new Registry({ commonTags: { 'nf.app': 'a' }, stepMs: 1000 });
     r.configure({ uri: 'http://127.0.0.1:1/api/v4/update' });
-    expect(r.config).toMatchObject({ stepMs: 1000, commonTags: { 'nf.app': 'a' }, uri: 'http://127.0.0.1:1/api/v4/update' });
+    expect(r.config).toMatchObject({
+      stepMs: 1000,
+      commonTags: { 'nf.app': 'a' },
+      uri: 'http://127.0.0.1:1/api/v4/update',
+    });
   });
 
   it('a new Registry never starts a timer; start() without uri says so once and records', async () => {
@@ -136,7 +147,9 @@ describe('meter expiry', () => {
     clock.advance(61_000);
     await r.publish();
     expect(atlas.find('g')).toHaveLength(2);
-    expect([...r.meters()].map((m) => m.id.name).filter((n) => !n.startsWith('spectator.'))).toEqual([]);
+    expect(
+      [...r.meters()].map((m) => m.id.name).filter((n) => !n.startsWith('spectator.')),
+    ).toEqual([]);
     held.increment(5); // the app still holds the handle: it is registered again
     expect(r.counter('held')).toBe(held);
     await r.publish();

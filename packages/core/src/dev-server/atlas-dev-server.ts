@@ -112,7 +112,8 @@ const GARBAGE_BODY = '{"type":"error","errorCount":';
 /** Internal event: a publish request was handled (stored, refused or faulted). */
 const CHANGED = Symbol('changed');
 
-type Body = { kind: 'ok'; data: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'aborted' };
+type Body =
+  { kind: 'ok'; data: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'aborted' };
 
 function readBody(req: IncomingMessage, max: number): Promise<Body> {
   return new Promise((resolve) => {
@@ -209,7 +210,8 @@ class DevServer implements AtlasDevServer {
       (e): e is [string, string] => e[1] !== undefined,
     );
     return this.measurements().filter(
-      (m) => m.name === name && wanted.every(([k, v]) => Object.hasOwn(m.tags, k) && m.tags[k] === v),
+      (m) =>
+        m.name === name && wanted.every(([k, v]) => Object.hasOwn(m.tags, k) && m.tags[k] === v),
     );
   }
 
@@ -276,11 +278,18 @@ class DevServer implements AtlasDevServer {
 
   respondWith(fault: AtlasDevFault | undefined): void {
     if (fault !== undefined) {
-      if ('status' in fault && (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599)) {
-        throw new TypeError(`respondWith: status must be an integer in 100…599, got ${fault.status}`);
+      if (
+        'status' in fault &&
+        (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599)
+      ) {
+        throw new TypeError(
+          `respondWith: status must be an integer in 100…599, got ${fault.status}`,
+        );
       }
       if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times >= 0)) {
-        throw new TypeError(`respondWith: times must be a non-negative integer, got ${fault.times}`);
+        throw new TypeError(
+          `respondWith: times must be a non-negative integer, got ${fault.times}`,
+        );
       }
     }
     this.fault = fault;
@@ -347,7 +356,12 @@ class DevServer implements AtlasDevServer {
     res.end(body);
   }
 
-  private sendError(res: ServerResponse, status: number, errorCount: number, message: string[]): void {
+  private sendError(
+    res: ServerResponse,
+    status: number,
+    errorCount: number,
+    message: string[],
+  ): void {
     const body = JSON.stringify({ type: 'error', errorCount, message });
     this.send(res, status, body, { 'content-type': 'application/json' });
   }
@@ -405,14 +419,18 @@ class DevServer implements AtlasDevServer {
     }
     const receivedAt = Date.now();
     const refuse = (status: number, error: string, errorCount?: number): void => {
-      this.store(res, { receivedAt, gzip, status, measurements: [], rejected: [], warnings: [], error }, () => {
-        if (errorCount === undefined) {
-          if (status === 413) res.setHeader('connection', 'close');
-          this.send(res, status, `${error}\n`);
-        } else {
-          this.sendError(res, status, errorCount, [error]);
-        }
-      });
+      this.store(
+        res,
+        { receivedAt, gzip, status, measurements: [], rejected: [], warnings: [], error },
+        () => {
+          if (errorCount === undefined) {
+            if (status === 413) res.setHeader('connection', 'close');
+            this.send(res, status, `${error}\n`);
+          } else {
+            this.sendError(res, status, errorCount, [error]);
+          }
+        },
+      );
     };
     if (raw.kind === 'too-large') {
       refuse(413, `request body larger than ${this.maxBody} bytes (${raw.bytes})`);
@@ -420,7 +438,10 @@ class DevServer implements AtlasDevServer {
     }
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (mediaType !== 'application/json') {
-      refuse(415, `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`);
+      refuse(
+        415,
+        `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
+      );
       return;
     }
     if (!gzip && encoding !== 'identity') {
@@ -538,9 +559,18 @@ class DevServer implements AtlasDevServer {
  * await atlas.close();
  * ```
  */
-export async function startAtlasDevServer(options: AtlasDevServerOptions = {}): Promise<AtlasDevServer> {
-  const { port = 0, host = '127.0.0.1', path = DEFAULT_PATH, log = () => {}, maxBodyBytes = DEFAULT_MAX_BODY } = options;
-  if (!path.startsWith('/')) throw new TypeError(`Atlas dev server: path must start with "/", got "${path}"`);
+export async function startAtlasDevServer(
+  options: AtlasDevServerOptions = {},
+): Promise<AtlasDevServer> {
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    path = DEFAULT_PATH,
+    log = () => {},
+    maxBodyBytes = DEFAULT_MAX_BODY,
+  } = options;
+  if (!path.startsWith('/'))
+    throw new TypeError(`Atlas dev server: path must start with "/", got "${path}"`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Atlas dev server: port must be an integer in 0…65535, got ${port}`);
   }

@@ -35,7 +35,8 @@ function fail(message: string): never {
 
 function printBatch(batch: ReceivedBatch): void {
   const lines: string[] = [];
-  if (batch.measurements.length > 0) lines.push(formatSeriesTable(aggregateSeries(batch.measurements)));
+  if (batch.measurements.length > 0)
+    lines.push(formatSeriesTable(aggregateSeries(batch.measurements)));
   for (const r of batch.rejected) lines.push(`rejected: ${r.reason} (${canonicalTagKey(r.tags)})`);
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n\n`);
 }
@@ -64,7 +65,8 @@ async function main(argv: string[]): Promise<void> {
   }
   let port = DEFAULT_PORT;
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) fail(`invalid --port ${values.port}`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535)
+      fail(`invalid --port ${values.port}`);
     port = Number(values.port);
   }
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with "/"`);

@@ -66,7 +66,12 @@ function show(v: unknown): string {
 /** Assigns a tag without tripping over `__proto__` (a valid Atlas key). */
 function setTag(tags: Record<string, string>, key: string, value: string): void {
   if (key === '__proto__') {
-    Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(tags, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     tags[key] = value;
   }
@@ -150,7 +155,9 @@ export function decodeAtlasPayload(body: unknown): DecodeResult {
   }
   const malformed = (error: string): DecodeResult => {
     const declared = countMeasurements(items, start);
-    return declared === undefined ? { ok: false, error } : { ok: false, error, declaredMeasurements: declared };
+    return declared === undefined
+      ? { ok: false, error }
+      : { ok: false, error, declaredMeasurements: declared };
   };
 
   const strings: string[] = new Array<string>(n);
@@ -220,7 +227,9 @@ export function decodeAtlasPayload(body: unknown): DecodeResult {
     }
     const value = items[pos + 1];
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      return malformed(`measurement ${m} (index ${at}): value at ${pos + 1} is not a finite number: ${show(value)}`);
+      return malformed(
+        `measurement ${m} (index ${at}): value at ${pos + 1} is not a finite number: ${show(value)}`,
+      );
     }
     pos += 2;
 
@@ -244,7 +253,9 @@ export function decodeAtlasPayload(body: unknown): DecodeResult {
       break;
     }
     if (prev > cur) {
-      warnings.push(`string table not sorted: entry ${i - 1} ${show(prev)} > entry ${i} ${show(cur)}`);
+      warnings.push(
+        `string table not sorted: entry ${i - 1} ${show(prev)} > entry ${i} ${show(cur)}`,
+      );
       break;
     }
   }

@@ -56,7 +56,10 @@ interface Row {
  * // http.latency  route=/x    percentile  p50=12.1ms p90=40.5ms p99=97.2ms
  * ```
  */
-export function formatSeriesTable(series: Iterable<SeriesRow>, options: FormatSeriesTableOptions = {}): string {
+export function formatSeriesTable(
+  series: Iterable<SeriesRow>,
+  options: FormatSeriesTableOptions = {},
+): string {
   const { percentiles = [50, 90, 99], showNfTags = false } = options;
   const rows: Row[] = [];
   const histograms = new Map<string, { row: Row; unit: string; counts: Float64Array }>();
@@ -65,7 +68,13 @@ export function formatSeriesTable(series: Iterable<SeriesRow>, options: FormatSe
     const name = s.tags.name ?? '';
     const statistic = s.tags.statistic ?? '';
     const tags = Object.keys(s.tags)
-      .filter((k) => k !== 'name' && k !== 'statistic' && k !== 'percentile' && (showNfTags || !k.startsWith('nf.')))
+      .filter(
+        (k) =>
+          k !== 'name' &&
+          k !== 'statistic' &&
+          k !== 'percentile' &&
+          (showNfTags || !k.startsWith('nf.')),
+      )
       .sort()
       .map((k) => `${k}=${s.tags[k]}`)
       .join(',');
@@ -76,7 +85,11 @@ export function formatSeriesTable(series: Iterable<SeriesRow>, options: FormatSe
       const key = `${name}\u0000${tags}\u0000${unit}`;
       let h = histograms.get(key);
       if (h === undefined) {
-        h = { row: { name, tags, statistic, value: '' }, unit, counts: new Float64Array(PERCENTILE_BUCKET_COUNT) };
+        h = {
+          row: { name, tags, statistic, value: '' },
+          unit,
+          counts: new Float64Array(PERCENTILE_BUCKET_COUNT),
+        };
         histograms.set(key, h);
         rows.push(h.row);
       }

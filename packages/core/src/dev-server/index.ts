@@ -53,4 +53,8 @@ export { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
  * Fixed-width text table of series; percentile buckets summarised as p50/p90/p99 per meter.
  * @example `console.log(formatSeriesTable(atlas.series()))`
  */
-export { formatSeriesTable, type FormatSeriesTableOptions, type SeriesRow } from './format-table.js';
+export {
+  formatSeriesTable,
+  type FormatSeriesTableOptions,
+  type SeriesRow,
+} from './format-table.js';

@@ -29,7 +29,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): 
       const key = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
       if (eq <= 0 || !key || !value) {
-        logger.warn(`ignoring malformed SPECTATOR_COMMON_TAGS entry ${JSON.stringify(pair)} (want k=v)`);
+        logger.warn(
+          `ignoring malformed SPECTATOR_COMMON_TAGS entry ${JSON.stringify(pair)} (want k=v)`,
+        );
         continue;
       }
       commonTags[key] = value;

@@ -103,10 +103,14 @@ export class IpcServerRecorder {
     try {
       const seconds = (performance.now() - start) / 1000;
       const meters =
-        outcome.extraTags === undefined ? this.cachedMeters(outcome) : this.createMeters(outcome, this.endpointOf(outcome));
+        outcome.extraTags === undefined
+          ? this.cachedMeters(outcome)
+          : this.createMeters(outcome, this.endpointOf(outcome));
       meters.call.record(seconds);
-      if (meters.inbound !== undefined && typeof outcome.inboundBytes === 'number') meters.inbound.record(outcome.inboundBytes);
-      if (meters.outbound !== undefined && typeof outcome.outboundBytes === 'number') meters.outbound.record(outcome.outboundBytes);
+      if (meters.inbound !== undefined && typeof outcome.inboundBytes === 'number')
+        meters.inbound.record(outcome.inboundBytes);
+      if (meters.outbound !== undefined && typeof outcome.outboundBytes === 'number')
+        meters.outbound.record(outcome.outboundBytes);
     } catch (error) {
       consoleLogger.warn(`ipc server metrics: could not record a request: ${String(error)}`);
     }
@@ -126,7 +130,8 @@ export class IpcServerRecorder {
       byMethod.set(outcome.method, byStatus);
     }
     // One number for status, cancellation and protocol: cancelled < 0, HTTP/2 offset by 1000.
-    const key = (outcome.cancelled ? -1 : outcome.status) + (outcome.httpVersionMajor >= 2 ? 1000 : 0);
+    const key =
+      (outcome.cancelled ? -1 : outcome.status) + (outcome.httpVersionMajor >= 2 ? 1000 : 0);
     let meters = byStatus.get(key);
     if (meters === undefined) {
       meters = this.createMeters(outcome, endpoint);
@@ -157,7 +162,9 @@ export class IpcServerRecorder {
   }
 
   private createMeters(outcome: RequestOutcome, endpoint: string): CallMeters {
-    const status = outcome.cancelled ? 'cancelled' : ipcStatusForHttpStatus(outcome.status, this.statusMode);
+    const status = outcome.cancelled
+      ? 'cancelled'
+      : ipcStatusForHttpStatus(outcome.status, this.statusMode);
     const tags: Record<string, string> = {
       ...outcome.extraTags,
       owner: this.owner,
@@ -172,9 +179,15 @@ export class IpcServerRecorder {
     if (!outcome.cancelled) tags['http.status'] = String(outcome.status);
     const registry = this.registry;
     return {
-      call: this.percentiles ? registry.percentileTimer('ipc.server.call', tags) : registry.timer('ipc.server.call', tags),
-      inbound: this.bodySizes ? registry.distributionSummary('ipc.server.call.size.inbound', tags) : undefined,
-      outbound: this.bodySizes ? registry.distributionSummary('ipc.server.call.size.outbound', tags) : undefined,
+      call: this.percentiles
+        ? registry.percentileTimer('ipc.server.call', tags)
+        : registry.timer('ipc.server.call', tags),
+      inbound: this.bodySizes
+        ? registry.distributionSummary('ipc.server.call.size.inbound', tags)
+        : undefined,
+      outbound: this.bodySizes
+        ? registry.distributionSummary('ipc.server.call.size.outbound', tags)
+        : undefined,
     };
   }
 }

@@ -77,7 +77,9 @@ const BOUNDS = Float64Array.from(GENERATED.bounds, (b) => Number(b));
  * rounded doubles instead would differ from Java in the last bits for bounds above 2^53.
  * `WIDTHS[0]` is `bound[0] - 0` because Java starts with `prevB = 0`.
  */
-const WIDTHS = Float64Array.from(GENERATED.bounds, (b, i) => Number(b - (i > 0 ? GENERATED.bounds[i - 1]! : 0n)));
+const WIDTHS = Float64Array.from(GENERATED.bounds, (b, i) =>
+  Number(b - (i > 0 ? GENERATED.bounds[i - 1]! : 0n)),
+);
 
 /**
  * `POWER_OF_4_INDEX[e / 2]` is the table index where the group for 4^(e/2) starts (0 for the
@@ -89,7 +91,9 @@ const POWER_OF_4_INDEX = Int32Array.from(GENERATED.powerOf4Index);
 const POWER_OF_4 = Float64Array.from({ length: 27 }, (_, k) => 4 ** k);
 
 /** `floor(4^k / 3)` for k ≤ 26: at most ~1.5·2^50, so exact as doubles. */
-const POWER_OF_4_DELTA = Float64Array.from({ length: 27 }, (_, k) => Number((1n << BigInt(2 * k)) / 3n));
+const POWER_OF_4_DELTA = Float64Array.from({ length: 27 }, (_, k) =>
+  Number((1n << BigInt(2 * k)) / 3n),
+);
 
 /**
  * Upper bound of bucket `i` as a double, for interpolation and display. Bounds above 2^53 are
@@ -210,7 +214,8 @@ export function percentilesFromCounts(
     throw new RangeError('counts is not the same size as buckets array');
   }
   if (pcts.length === 0) throw new RangeError('pct array cannot be empty');
-  if (pcts.length !== results.length) throw new RangeError('pcts is not the same size as results array');
+  if (pcts.length !== results.length)
+    throw new RangeError('pcts is not the same size as results array');
 
   let total = 0;
   for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) total += counts[i]!;

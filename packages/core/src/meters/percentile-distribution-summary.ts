@@ -41,7 +41,8 @@ export class PercentileDistributionSummary extends DistributionSummary {
     if (!(typeof amount === 'number' && amount >= 0 && amount < Infinity)) return;
     super.record(amount);
     const rounded = Math.round(amount);
-    const clamped = rounded < this.rangeMin ? this.rangeMin : rounded > this.rangeMax ? this.rangeMax : rounded;
+    const clamped =
+      rounded < this.rangeMin ? this.rangeMin : rounded > this.rangeMax ? this.rangeMax : rounded;
     this.buckets[percentileBucketIndex(clamped)]!++;
   }
 

@@ -43,7 +43,8 @@ export class PercentileTimer extends Timer {
     if (!(typeof seconds === 'number' && seconds >= 0 && seconds < Infinity)) return;
     super.record(seconds);
     const nanos = Math.round(seconds * 1e9);
-    const clamped = nanos < this.minNanos ? this.minNanos : nanos > this.maxNanos ? this.maxNanos : nanos;
+    const clamped =
+      nanos < this.minNanos ? this.minNanos : nanos > this.maxNanos ? this.maxNanos : nanos;
     this.buckets[percentileBucketIndex(clamped)]!++;
   }
 

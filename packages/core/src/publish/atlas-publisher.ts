@@ -26,7 +26,6 @@ export interface AtlasPublisherOptions {
   maxRetries: number;
 }
 
-
 async function readSmallBody(body: Dispatcher.ResponseData['body']): Promise<string> {
   let text = '';
   for await (const chunk of body) {
@@ -73,10 +72,22 @@ export class AtlasPublisher {
       // Compression runs on libuv's thread pool, off the app's event loop.
       body = this.options.gzip ? await gzip(payload) : payload;
     } catch (error) {
-      return { sent: 0, dropped: count, reason: 'other', error: `encode: ${String(error)}`, requests: 0 };
+      return {
+        sent: 0,
+        dropped: count,
+        reason: 'other',
+        error: `encode: ${String(error)}`,
+        requests: 0,
+      };
     }
     let requests = 0;
-    let last: BatchOutcome = { sent: 0, dropped: count, reason: 'other', error: 'deadline passed', requests };
+    let last: BatchOutcome = {
+      sent: 0,
+      dropped: count,
+      reason: 'other',
+      error: 'deadline passed',
+      requests,
+    };
     for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
@@ -113,22 +124,37 @@ export class AtlasPublisher {
       });
       const text = await readSmallBody(response.body);
       const status = response.statusCode;
-      if (status >= 200 && status < 300) return { outcome: { sent: count, dropped: 0 }, retryable: false };
+      if (status >= 200 && status < 300)
+        return { outcome: { sent: count, dropped: 0 }, retryable: false };
       if (status >= 400 && status < 500) {
         const errorCount = parseErrorCount(text);
         if (errorCount !== undefined) {
           const rejected = Math.min(errorCount, count);
           return {
-            outcome: { sent: count - rejected, dropped: rejected, reason: 'validation', error: `HTTP ${status}: ${text.slice(0, 200)}` },
+            outcome: {
+              sent: count - rejected,
+              dropped: rejected,
+              reason: 'validation',
+              error: `HTTP ${status}: ${text.slice(0, 200)}`,
+            },
             retryable: false,
           };
         }
-        return { outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` }, retryable: false };
+        return {
+          outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` },
+          retryable: false,
+        };
       }
-      return { outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` }, retryable: status >= 500 };
+      return {
+        outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` },
+        retryable: status >= 500,
+      };
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return { outcome: { sent: 0, dropped: count, reason: 'other', error: message }, retryable: true };
+      return {
+        outcome: { sent: 0, dropped: count, reason: 'other', error: message },
+        retryable: true,
+      };
     }
   }
 

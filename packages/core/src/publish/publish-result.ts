@@ -19,5 +19,11 @@ export interface PublishResult {
 
 /** An empty result to fill in. */
 export function emptyPublishResult(): PublishResult {
-  return { sent: 0, dropped: 0, droppedBy: { validation: 0, 'http-error': 0, other: 0 }, requests: 0, errors: [] };
+  return {
+    sent: 0,
+    dropped: 0,
+    droppedBy: { validation: 0, 'http-error': 0, other: 0 },
+    requests: 0,
+    errors: [],
+  };
 }

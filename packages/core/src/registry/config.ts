@@ -79,7 +79,10 @@ function checkUri(value: unknown): string | undefined {
   try {
     url = new URL(String(value));
   } catch {
-    throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_URI', `uri is not a URL: ${String(value)}`);
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_URI',
+      `uri is not a URL: ${String(value)}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SpectatorConfigError(
@@ -123,11 +126,15 @@ export function resolveConfig(
   }
   const logger = pick('logger') ?? base.logger;
   if (typeof logger.warn !== 'function') {
-    throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', 'logger must have a warn(message) method');
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_OPTION',
+      'logger must have a warn(message) method',
+    );
   }
   return Object.freeze({
     uri: 'uri' in update ? checkUri(update.uri) : base.uri,
-    commonTags: update.commonTags !== undefined ? checkCommonTags(update.commonTags) : base.commonTags,
+    commonTags:
+      update.commonTags !== undefined ? checkCommonTags(update.commonTags) : base.commonTags,
     stepMs: checkInteger('stepMs', pick('stepMs') ?? base.stepMs, 100),
     batchSize: checkInteger('batchSize', pick('batchSize') ?? base.batchSize, 1),
     timeoutMs: checkInteger('timeoutMs', pick('timeoutMs') ?? base.timeoutMs, 1),

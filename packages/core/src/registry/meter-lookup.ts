@@ -16,13 +16,19 @@ interface LookupNode {
   otherKeys: Map<string, ByValue> | undefined;
 }
 
-const newNode = (): LookupNode => ({ meter: undefined, key: undefined, byValue: undefined, otherKeys: undefined });
+const newNode = (): LookupNode => ({
+  meter: undefined,
+  key: undefined,
+  byValue: undefined,
+  otherKeys: undefined,
+});
 
 /**
  * Values the fast path handles: strings, and numbers (keyed by their string form, which is what
  * the id uses too). Anything else (undefined, objects…) always takes the canonical slow path.
  */
-const cacheable = (value: unknown): value is string | number => typeof value === 'string' || typeof value === 'number';
+const cacheable = (value: unknown): value is string | number =>
+  typeof value === 'string' || typeof value === 'number';
 
 /**
  * Fast path for `registry.counter(name, { route, status })` called per request: walks the tag
@@ -43,7 +49,8 @@ export class MeterLookup {
     if (tags !== undefined && tags !== null) {
       for (const key in tags) {
         const value = (tags as Record<string, unknown>)[key];
-        const byValue: ByValue | undefined = key === node.key ? node.byValue : node.otherKeys?.get(key);
+        const byValue: ByValue | undefined =
+          key === node.key ? node.byValue : node.otherKeys?.get(key);
         if (byValue === undefined || !cacheable(value)) return undefined;
         node = byValue[value];
         if (node === undefined) return undefined;
@@ -62,7 +69,8 @@ export class MeterLookup {
       this.roots.set(name, node);
     }
     if (tags !== undefined && tags !== null) {
-      for (const key in tags) node = this.child(node, key, (tags as Record<string, string | number>)[key]!);
+      for (const key in tags)
+        node = this.child(node, key, (tags as Record<string, string | number>)[key]!);
     }
     node.meter = meter;
   }

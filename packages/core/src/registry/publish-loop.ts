@@ -3,10 +3,15 @@ import { encodeBatchBytes } from '../publish/encode-batch.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { OutgoingMeasurement } from '../publish/outgoing-measurement.js';
 import { resolvePublishTags } from '../publish/publish-tags.js';
-import { emptyPublishResult, type DropReason, type PublishResult } from '../publish/publish-result.js';
+import {
+  emptyPublishResult,
+  type DropReason,
+  type PublishResult,
+} from '../publish/publish-result.js';
 import type { Registry } from './registry.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 
 /**
  * The registry's background publishing, modelled on OpenTelemetry's periodic reader: an unref'd
@@ -149,7 +154,10 @@ export class PublishLoop {
       if (outcome.dropped > 0) this.drop(result, outcome.reason ?? 'other', outcome.dropped);
       if (outcome.error !== undefined) {
         result.errors.push(outcome.error);
-        this.registry.internals.warnings.warn(`publish:${outcome.reason ?? 'other'}`, `publish to ${config.uri} failed: ${outcome.error}`);
+        this.registry.internals.warnings.warn(
+          `publish:${outcome.reason ?? 'other'}`,
+          `publish to ${config.uri} failed: ${outcome.error}`,
+        );
       }
     }
     if (result.sent > 0) this.registry.internals.selfCounter({ id: 'sent' }).add(result.sent);

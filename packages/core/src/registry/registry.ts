@@ -17,7 +17,12 @@ import { PolledGauge } from '../meters/polled-gauge.js';
 import { Timer } from '../meters/timer.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { PublishResult } from '../publish/publish-result.js';
-import { DEFAULT_CONFIG, resolveConfig, type RegistryConfig, type ResolvedRegistryConfig } from './config.js';
+import {
+  DEFAULT_CONFIG,
+  resolveConfig,
+  type RegistryConfig,
+  type ResolvedRegistryConfig,
+} from './config.js';
 import type { Measurement } from './measurement.js';
 import { MeterLookup } from './meter-lookup.js';
 import { PublishLoop } from './publish-loop.js';
@@ -79,7 +84,10 @@ export class Registry implements MeterOwner {
   configure(config: RegistryConfig): this {
     const next = resolveConfig(this.cfg, config);
     const publisherChanged =
-      next.uri !== this.cfg.uri || next.gzip !== this.cfg.gzip || next.timeoutMs !== this.cfg.timeoutMs || next.maxRetries !== this.cfg.maxRetries;
+      next.uri !== this.cfg.uri ||
+      next.gzip !== this.cfg.gzip ||
+      next.timeoutMs !== this.cfg.timeoutMs ||
+      next.maxRetries !== this.cfg.maxRetries;
     const stepChanged = next.stepMs !== this.cfg.stepMs;
     this.cfg = next;
     this.configVersion++;
@@ -98,7 +106,13 @@ export class Registry implements MeterOwner {
       const hit = this.counterLookup.get(name, tags);
       if (hit !== undefined) return hit as Counter;
     }
-    return this.meter(this.counterLookup, 'counter', name, tags, (id) => new Counter(id, this)) as Counter;
+    return this.meter(
+      this.counterLookup,
+      'counter',
+      name,
+      tags,
+      (id) => new Counter(id, this),
+    ) as Counter;
   }
 
   /** Get-or-create a {@link Gauge}. */
@@ -116,7 +130,13 @@ export class Registry implements MeterOwner {
       const hit = this.maxGaugeLookup.get(name, tags);
       if (hit !== undefined) return hit as MaxGauge;
     }
-    return this.meter(this.maxGaugeLookup, 'max-gauge', name, tags, (id) => new MaxGauge(id, this)) as MaxGauge;
+    return this.meter(
+      this.maxGaugeLookup,
+      'max-gauge',
+      name,
+      tags,
+      (id) => new MaxGauge(id, this),
+    ) as MaxGauge;
   }
 
   /** Get-or-create a {@link DistributionSummary}. */
@@ -154,7 +174,8 @@ export class Registry implements MeterOwner {
     }
     return this.meter(this.percentileTimerLookup, 'percentile-timer', name, tags, (id) => {
       const resolved = resolveRange(range, DEFAULT_PERCENTILE_TIMER_RANGE);
-      if (resolved.problem) this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
+      if (resolved.problem)
+        this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
       return new PercentileTimer(id, this, resolved);
     }) as PercentileTimer;
   }
@@ -163,26 +184,49 @@ export class Registry implements MeterOwner {
    * Get-or-create a {@link PercentileDistributionSummary}. `range` (default 0 … 2^63) only
    * applies when the summary is created.
    */
-  percentileDistributionSummary(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileDistributionSummary {
+  percentileDistributionSummary(
+    name: NameOrId,
+    tags?: Tags,
+    range?: PercentileRange,
+  ): PercentileDistributionSummary {
     if (typeof name === 'string') {
       const hit = this.percentileSummaryLookup.get(name, tags);
       if (hit !== undefined) return hit as PercentileDistributionSummary;
     }
-    return this.meter(this.percentileSummaryLookup, 'percentile-distribution-summary', name, tags, (id) => {
-      const resolved = resolveRange(range, DEFAULT_PERCENTILE_SUMMARY_RANGE);
-      if (resolved.problem) this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
-      return new PercentileDistributionSummary(id, this, resolved);
-    }) as PercentileDistributionSummary;
+    return this.meter(
+      this.percentileSummaryLookup,
+      'percentile-distribution-summary',
+      name,
+      tags,
+      (id) => {
+        const resolved = resolveRange(range, DEFAULT_PERCENTILE_SUMMARY_RANGE);
+        if (resolved.problem)
+          this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
+        return new PercentileDistributionSummary(id, this, resolved);
+      },
+    ) as PercentileDistributionSummary;
   }
 
   /** Get-or-create a {@link MonotonicCounter}. */
   monotonicCounter(name: NameOrId, tags?: Tags): MonotonicCounter {
-    return this.meter(undefined, 'monotonic-counter', name, tags, (id) => new MonotonicCounter(id, this)) as MonotonicCounter;
+    return this.meter(
+      undefined,
+      'monotonic-counter',
+      name,
+      tags,
+      (id) => new MonotonicCounter(id, this),
+    ) as MonotonicCounter;
   }
 
   /** Get-or-create an {@link AgeGauge}. */
   ageGauge(name: NameOrId, tags?: Tags): AgeGauge {
-    return this.meter(undefined, 'age-gauge', name, tags, (id) => new AgeGauge(id, this, this.cfg.clock)) as AgeGauge;
+    return this.meter(
+      undefined,
+      'age-gauge',
+      name,
+      tags,
+      (id) => new AgeGauge(id, this, this.cfg.clock),
+    ) as AgeGauge;
   }
 
   /**
@@ -200,7 +244,11 @@ export class Registry implements MeterOwner {
           id,
           this,
           fn,
-          (g, problem) => this.warnings.warn(`polled:${g.id.key}`, `polled gauge ${g.id.toString()} ${problem}; skipped`),
+          (g, problem) =>
+            this.warnings.warn(
+              `polled:${g.id.key}`,
+              `polled gauge ${g.id.toString()} ${problem}; skipped`,
+            ),
           (g) => this.remove(g),
         ),
     ) as PolledGauge;
@@ -233,7 +281,8 @@ export class Registry implements MeterOwner {
       meter.collect(false, (statistic, op, value, percentile) => {
         out.push({
           name: meter.id.name,
-          tags: percentile === undefined ? { ...tags, statistic } : { ...tags, statistic, percentile },
+          tags:
+            percentile === undefined ? { ...tags, statistic } : { ...tags, statistic, percentile },
           op: op === OP_ADD ? 'add' : 'max',
           value,
         });
@@ -332,12 +381,18 @@ export class Registry implements MeterOwner {
         if (byName) lookup?.set(name, tags, existing);
         return existing;
       }
-      this.rejectMeter('type-mismatch', `${id.toString()} is a ${existing.type}, not a ${type}; updates through this handle are ignored`);
+      this.rejectMeter(
+        'type-mismatch',
+        `${id.toString()} is a ${existing.type}, not a ${type}; updates through this handle are ignored`,
+      );
       return create(id);
     }
     // The registry's own meters bypass the cap, so reporting the cap can never recurse into it.
     if (!internal && this.meterMap.size >= this.cfg.maxMeters) {
-      this.rejectMeter('max-meters', `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere`);
+      this.rejectMeter(
+        'max-meters',
+        `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere`,
+      );
       return create(id);
     }
     const meter = create(id);
@@ -354,6 +409,13 @@ export class Registry implements MeterOwner {
 
   /** A counter of the registry's own fate: never capped, never counted as unsent user data. */
   private internalCounter(name: string, tags: Tags): Counter {
-    return this.meter(undefined, 'counter', name, tags, (id) => new Counter(id, this), true) as Counter;
+    return this.meter(
+      undefined,
+      'counter',
+      name,
+      tags,
+      (id) => new Counter(id, this),
+      true,
+    ) as Counter;
   }
 }

@@ -11,10 +11,17 @@ export interface ChildResult {
 /** Spawns `node args…`, optionally acting on its output, and resolves when it exits. */
 export function runNode(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ChildProcess) => void; timeoutMs?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    onStdout?: (text: string, child: ChildProcess) => void;
+    timeoutMs?: number;
+  } = {},
 ): Promise<ChildResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => {
