@@ -3,8 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   aggregateSeries,
   decodeAtlasPayload,
+  formatBatch,
   formatSeriesTable,
+  renderSeriesPage,
   startAtlasDevServer,
+  summarizeSeries,
   type AtlasDevServer,
   type SeriesRow,
 } from '../src/dev-server/index.js';
@@ -252,7 +255,8 @@ describe('publish endpoint', () => {
 
   it('unknown path → 404, wrong method → 405, wrong media type → 415', async () => {
     expect((await postJson(`${atlas.url}/api/v1/publish`, [0])).status).toBe(404);
-    expect((await fetch(`${atlas.url}/`)).status).toBe(404);
+    expect((await fetch(`${atlas.url}/index.html`)).status).toBe(404);
+    expect((await fetch(`${atlas.url}/`, { method: 'POST' })).status).toBe(405);
     const get = await fetch(atlas.publishUri);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
@@ -507,5 +511,156 @@ describe('formatSeriesTable', () => {
     expect(table).toMatch(/^size\s+-\s+percentile\s+p50=\d/m);
     expect(formatSeriesTable(rows, { showNfTags: true })).toMatch(/nf\.app=www,route=\/x/);
     expect(formatSeriesTable([])).toBe('(no measurements)');
+  });
+});
+
+describe('summarizeSeries', () => {
+  const call = (status: string, protocol: string, statistic: string, extra = {}) => ({
+    name: 'ipc.server.call',
+    owner: 'spectator-express',
+    'ipc.protocol': protocol,
+    'ipc.endpoint': '_users__id',
+    'http.status': status,
+    statistic,
+    ...extra,
+  });
+
+  it('hideTags combines rows that then look alike: adds summed, maxes kept, buckets merged', () => {
+    const rows: SeriesRow[] = [
+      { tags: call('200', 'http_1', 'count'), value: 2, op: 0 },
+      { tags: call('200', 'http_2', 'count'), value: 3, op: 0 },
+      { tags: call('200', 'http_1', 'max'), value: 0.5, op: 10 },
+      { tags: call('200', 'http_2', 'max'), value: 0.25, op: 10 },
+      { tags: call('200', 'http_1', 'totalOfSquares'), value: 1, op: 0 },
+      { tags: call('200', 'http_1', 'percentile', { percentile: 'T0050' }), value: 2, op: 0 },
+      { tags: call('200', 'http_2', 'percentile', { percentile: 'T0050' }), value: 3, op: 0 },
+      { tags: call('500', 'http_1', 'count'), value: 1, op: 0 },
+    ];
+    const summary = summarizeSeries(rows, {
+      hideTags: ['owner', 'ipc.protocol'],
+      hideStatistics: ['totalOfSquares'],
+    });
+    expect(summary.map((r) => [r.tags, r.statistic, r.text.split(' ')[0]])).toEqual([
+      ['http.status=200,ipc.endpoint=_users__id', 'count', '5'],
+      ['http.status=200,ipc.endpoint=_users__id', 'max', '0.5'],
+      ['http.status=200,ipc.endpoint=_users__id', 'percentile', expect.stringMatching(/^p50=/)],
+      ['http.status=500,ipc.endpoint=_users__id', 'count', '1'],
+    ]);
+    const pct = summary[2]!;
+    expect(pct.unit).toBe('T');
+    expect(pct.combine).toBe('sum');
+    expect(pct.percentiles!.map((p) => p.p)).toEqual([50, 90, 99]);
+    // All 5 counts sit in bucket 0x50, so every percentile lies inside that bucket.
+    for (const { value } of pct.percentiles!) {
+      expect(value).toBeGreaterThan(percentileBucketBound(0x4f));
+      expect(value).toBeLessThanOrEqual(percentileBucketBound(0x50));
+    }
+    // Without op, the statistic decides: max and gauge keep the largest value.
+    const noOp = summarizeSeries([
+      { tags: { name: 'g', statistic: 'gauge', 'nf.node': 'a' }, value: 3 },
+      { tags: { name: 'g', statistic: 'gauge', 'nf.node': 'b' }, value: 7 },
+      { tags: { name: 'c', statistic: 'count', 'nf.node': 'a' }, value: 3 },
+      { tags: { name: 'c', statistic: 'count', 'nf.node': 'b' }, value: 7 },
+    ]);
+    expect(noOp.map((r) => [r.name, r.combine, r.value])).toEqual([
+      ['c', 'sum', 10],
+      ['g', 'max', 7],
+    ]);
+  });
+
+  it('formatBatch prints the table, rejected measurements and refusals', () => {
+    const text = formatBatch({
+      receivedAt: 0,
+      gzip: true,
+      status: 400,
+      measurements: [{ tags: { name: 'a', statistic: 'count' }, name: 'a', op: 0, value: 2 }],
+      rejected: [{ tags: { name: 'bad name' }, reason: 'invalid character' }],
+      warnings: [],
+    });
+    expect(text).toMatch(/^NAME\s+TAGS\s+STATISTIC\s+VALUE\na\s+-\s+count\s+2$/m);
+    expect(text).toMatch(/^rejected: invalid character \(name=bad name\)$/m);
+    const refused = formatBatch({
+      receivedAt: 0,
+      gzip: false,
+      status: 400,
+      measurements: [],
+      rejected: [],
+      warnings: [],
+      error: 'invalid JSON',
+    });
+    expect(refused).toBe('refused (400): invalid JSON');
+  });
+});
+
+describe('series page', () => {
+  const batch = (value: number, extra: Entry[] = []): unknown[] =>
+    encode([
+      [{ name: 'orders.placed', statistic: 'count', 'nf.app': 'shop', country: 'NL' }, 0, value],
+      [{ name: 'queue.size', statistic: 'gauge', 'nf.app': 'shop' }, 10, value * 2],
+      ...extra,
+    ]);
+
+  it('GET / lists every series with an inline SVG sparkline, no scripts or external assets', async () => {
+    const empty = await fetch(atlas.pageUrl);
+    expect(empty.status).toBe(200);
+    expect(empty.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await empty.text()).toContain(`Point a registry at <code>${atlas.publishUri}</code>`);
+
+    const pct: Entry = [
+      { name: 'checkout', statistic: 'percentile', percentile: 'T0042', 'nf.app': 'shop' },
+      0,
+      4,
+    ];
+    await postJson(atlas.publishUri, batch(1, [pct]));
+    await postJson(atlas.publishUri, batch(3));
+    await postJson(atlas.publishUri, batch(2, [pct]), true);
+    const res = await fetch(`${atlas.url}/?refresh=0`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const html = await res.text();
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|<link|src=|http-equiv="refresh"/);
+    expect(html).toContain('3 series · 3 batches from 3 publish requests');
+    const rows = html.split('<tr').filter((r) => r.includes('data-series'));
+    expect(rows).toHaveLength(3);
+    const orders = rows.find((r) => r.includes('orders.placed'))!;
+    expect(orders).toContain('country=NL');
+    expect(orders).not.toContain('nf.app');
+    // last batch 2, all batches 1 + 3 + 2
+    expect(orders).toMatch(/<td class="value">2<\/td><td class="value">6<\/td>/);
+    expect(orders.match(/<polyline [^>]*points="([^"]+)"/)![1]!.split(' ')).toHaveLength(3);
+    const checkout = rows.find((r) => r.includes('>checkout<'))!;
+    expect(checkout).toMatch(/p50=\S+ p90=\S+ p99=\S+/);
+    // One line per percentile; the batch without buckets is a gap: dots, no lines.
+    expect(checkout).not.toContain('<polyline');
+    expect(checkout.match(/<circle [^>]*r="2.5"/g)).toHaveLength(3);
+    expect((await fetch(atlas.pageUrl)).status).toBe(200);
+    expect(await (await fetch(atlas.pageUrl)).text()).toContain(
+      '<meta http-equiv="refresh" content="5">',
+    );
+  });
+
+  it('escapes whatever the tags hold', () => {
+    const html = renderSeriesPage(
+      {
+        requests: 1,
+        batches: [
+          {
+            receivedAt: 0,
+            gzip: false,
+            status: 200,
+            warnings: [],
+            rejected: [],
+            measurements: [
+              { tags: { name: '<b>x</b>', k: '"&\'' }, name: '<b>x</b>', op: 0, value: 1 },
+            ],
+          },
+        ],
+      },
+      { refreshSeconds: 0, now: 0 },
+    );
+    expect(html).toContain('&#60;b&#62;x&#60;/b&#62;');
+    expect(html).toContain('k=&#34;&#38;&#39;');
+    expect(html).not.toContain('<b>');
   });
 });

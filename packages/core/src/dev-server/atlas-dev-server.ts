@@ -14,6 +14,7 @@ import {
   type DecodedMeasurement,
   type RejectedMeasurement,
 } from './decode-payload.js';
+import { renderSeriesPage } from './series-page.js';
 
 /** Options of {@link startAtlasDevServer}. */
 export interface AtlasDevServerOptions {
@@ -74,6 +75,8 @@ export interface AtlasDevServer {
   readonly url: string;
   /** Where to publish: `url` + `path`, e.g. `http://127.0.0.1:40123/api/v4/update`. */
   readonly publishUri: string;
+  /** The web page of the series received, with sparklines: `url` + `/`. */
+  readonly pageUrl: string;
   readonly port: number;
   /** Every normally answered publish request, oldest first (faulted requests are not here). */
   readonly batches: readonly ReceivedBatch[];
@@ -108,6 +111,7 @@ export interface AtlasDevServer {
 const DEFAULT_PATH = '/api/v4/update';
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const SERIES_PATH = '/api/series';
+const PAGE_PATH = '/';
 const GARBAGE_BODY = '{"type":"error","errorCount":';
 /** Internal event: a publish request was handled (stored, refused or faulted). */
 const CHANGED = Symbol('changed');
@@ -164,6 +168,7 @@ function urlHost(host: string): string {
 class DevServer implements AtlasDevServer {
   url = '';
   publishUri = '';
+  pageUrl = '';
   port = 0;
   private batchList: ReceivedBatch[] = [];
   private requestCount = 0;
@@ -388,6 +393,25 @@ class DevServer implements AtlasDevServer {
       this.send(res, 200, JSON.stringify(this.series()), { 'content-type': 'application/json' });
       return;
     }
+    if (pathname === PAGE_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        this.send(res, 405, `method ${req.method} not allowed on ${PAGE_PATH}, use GET\n`);
+        return;
+      }
+      const refresh = new URL(req.url ?? '/', 'http://localhost').searchParams.get('refresh');
+      const refreshSeconds =
+        refresh !== null && /^\d{1,4}$/.test(refresh) ? Number(refresh) : undefined;
+      const html = renderSeriesPage(this, {
+        publishUri: this.publishUri,
+        ...(refreshSeconds === undefined ? {} : { refreshSeconds }),
+      });
+      this.send(res, 200, html, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      return;
+    }
     this.send(res, 404, `not found: ${pathname}; publish with POST ${this.path}\n`);
   }
 
@@ -544,7 +568,8 @@ class DevServer implements AtlasDevServer {
  * `errorCount` = the number of measurements it declares when countable, else `0`. Bodies over
  * `maxBodyBytes` → `413`, another media type or encoding → `415` (both plain-text bodies).
  * Other paths → `404`, other methods → `405`. `GET /api/series` returns {@link AtlasDevServer.series}
- * as JSON.
+ * as JSON; `GET /` is a web page of every series received with a sparkline each
+ * (`renderSeriesPage`; reloads every 5 s, `/?refresh=0` never).
  *
  * Defaults: `port` 0 (a free port), `host` `'127.0.0.1'`, `path` `'/api/v4/update'`, silent log,
  * `maxBodyBytes` 64 MiB.
@@ -587,5 +612,6 @@ export async function startAtlasDevServer(
   dev.port = address.port;
   dev.url = `http://${urlHost(host)}:${address.port}`;
   dev.publishUri = `${dev.url}${path}`;
+  dev.pageUrl = `${dev.url}${PAGE_PATH}`;
   return dev;
 }

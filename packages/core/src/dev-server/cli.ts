@@ -5,10 +5,8 @@
  *     spectator-atlas-dev [--port 7101] [--host 127.0.0.1] [--path /api/v4/update] [--quiet]
  */
 import { parseArgs } from 'node:util';
-import { aggregateSeries } from './aggregate-series.js';
 import { startAtlasDevServer, type ReceivedBatch } from './atlas-dev-server.js';
-import { canonicalTagKey } from './decode-payload.js';
-import { formatSeriesTable } from './format-table.js';
+import { formatBatch } from './format-table.js';
 
 const DEFAULT_PORT = 7101;
 
@@ -24,6 +22,7 @@ Options:
   -q, --quiet        print only the start-up lines, not every batch
   -h, --help         show this help
 
+GET / is a web page of every series received, with a sparkline each;
 GET /api/series returns everything received so far, aggregated, as JSON.
 Ctrl-C stops it.
 `;
@@ -34,11 +33,8 @@ function fail(message: string): never {
 }
 
 function printBatch(batch: ReceivedBatch): void {
-  const lines: string[] = [];
-  if (batch.measurements.length > 0)
-    lines.push(formatSeriesTable(aggregateSeries(batch.measurements)));
-  for (const r of batch.rejected) lines.push(`rejected: ${r.reason} (${canonicalTagKey(r.tags)})`);
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n\n`);
+  const text = formatBatch(batch);
+  if (text !== '') process.stdout.write(`${text}\n\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -82,6 +78,7 @@ async function main(argv: string[]): Promise<void> {
   if (!quiet) server.on('batch', printBatch);
   process.stdout.write(
     `Atlas dev endpoint: POST ${server.publishUri}\n` +
+      `series web page:    GET  ${server.pageUrl}\n` +
       `aggregated series:  GET  ${server.url}/api/series\n` +
       `Ctrl-C to stop.\n\n`,
   );

@@ -11,6 +11,7 @@
  * // … point a registry at atlas.publishUri and publish …
  * await atlas.waitFor((s) => s.find('server.requestCount', { status: '200' }).length > 0);
  * console.log(formatSeriesTable(atlas.series()));
+ * console.log('see them at', atlas.pageUrl); // web page with a sparkline per series
  * await atlas.close();
  * ```
  *
@@ -50,11 +51,30 @@ export {
 export { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
 
 /**
- * Fixed-width text table of series; percentile buckets summarised as p50/p90/p99 per meter.
- * @example `console.log(formatSeriesTable(atlas.series()))`
+ * Series for people: rows with shown tags and p50/p90/p99 from percentile buckets
+ * (`summarizeSeries`), as a fixed-width text table (`formatSeriesTable`), per received batch
+ * (`formatBatch`).
+ * @example `console.log(formatSeriesTable(atlas.series(), { hideTags: ['owner'] }))`
  */
 export {
+  summarizeSeries,
   formatSeriesTable,
+  formatBatch,
+  formatNumber,
+  formatNanos,
   type FormatSeriesTableOptions,
   type SeriesRow,
+  type SeriesSummary,
 } from './format-table.js';
+
+/**
+ * The web page the endpoint serves at `GET /`: every series with an inline SVG sparkline.
+ * @example `const html = renderSeriesPage(atlas, { refreshSeconds: 0 })`
+ */
+export {
+  renderSeriesPage,
+  SPARKLINE_COLOUR,
+  PERCENTILE_COLOURS,
+  type SeriesPageOptions,
+  type SeriesPageSource,
+} from './series-page.js';

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.mjs'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
+  },
+});

@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import Router from '@koa/router';
+import type { Context, ParameterizedContext } from 'koa';
+import koa3 from 'koa3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  spectatorMiddleware,
+  type KoaContextLike,
+  type NodeRequestLike,
+  type NodeResponseLike,
+} from '../src/index.js';
+import { MetricsHarness } from './helpers.js';
+
+// The middleware's contract with plain objects shaped like Koa's ctx, for what real sockets
+// cannot easily produce (HTTP/2 versions, hostile objects, event orders). Assertions still go
+// through the Atlas dev endpoint.
+class FakeResponse extends EventEmitter implements NodeResponseLike {
+  statusCode = 200;
+  errored: Error | null = null;
+  headers: Record<string, string> = {};
+  getHeader(name: string): string | undefined {
+    return this.headers[name];
+  }
+}
+
+function fakeContext(
+  res: NodeResponseLike = new FakeResponse(),
+  req: Partial<NodeRequestLike> = {},
+  fields: Partial<KoaContextLike> = {},
+): KoaContextLike {
+  return {
+    req: { method: 'GET', url: '/x', httpVersionMajor: 1, headers: {}, ...req },
+    res,
+    originalUrl: '/x',
+    ...fields,
+  };
+}
+
+const resolvedNext = () => Promise.resolve();
+
+describe('middleware contract', () => {
+  const h = new MetricsHarness();
+  beforeEach(() => h.start());
+  afterEach(() => h.stop());
+
+  it('tags HTTP/2 requests ipc.protocol=http_2', async () => {
+    const mw = spectatorMiddleware({ registry: h.registry });
+    const res = new FakeResponse();
+    await mw(fakeContext(res, { httpVersionMajor: 2 }), resolvedNext);
+    res.emit('finish');
+    res.emit('close');
+    await h.recorded(1);
+    expect(h.callCount({ 'ipc.protocol': 'http_2', 'ipc.endpoint': 'unknown' })).toBe(1);
+  });
+
+  it('records once when finish and close both fire, and once when close repeats', async () => {
+    const mw = spectatorMiddleware({ registry: h.registry });
+    const finished = new FakeResponse();
+    await mw(fakeContext(finished), resolvedNext);
+    finished.emit('finish');
+    finished.emit('close');
+    finished.emit('finish');
+    const aborted = new FakeResponse();
+    await mw(fakeContext(aborted), resolvedNext);
+    aborted.emit('close');
+    aborted.emit('close');
+    await h.recorded(2);
+    expect(h.callCount()).toBe(2);
+    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(1);
+  });
+
+  it('tells a response destroyed with an error (500) from a client abort (cancelled)', async () => {
+    const mw = spectatorMiddleware({ registry: h.registry });
+    const destroyed = new FakeResponse();
+    await mw(fakeContext(destroyed), resolvedNext);
+    destroyed.errored = new Error('pipeline failed');
+    destroyed.emit('close');
+    const aborted = new FakeResponse();
+    await mw(fakeContext(aborted), resolvedNext);
+    aborted.emit('close');
+    await h.recorded(2);
+    expect(h.callCount({ 'http.status': '500', 'ipc.status': 'unexpected_error' })).toBe(1);
+    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(1);
+  });
+
+  it('returns the promise next() returned: errors pass through untouched', async () => {
+    const mw = spectatorMiddleware({ registry: h.registry });
+    const error = new Error('downstream');
+    const rejected = Promise.reject(error);
+    rejected.catch(() => {});
+    let calls = 0;
+    const returned = mw(fakeContext(), () => {
+      calls++;
+      return rejected;
+    });
+    expect(returned).toBe(rejected);
+    await expect(returned).rejects.toBe(error);
+    expect(calls).toBe(1);
+
+    // A next() that throws synchronously (not koa-compose's) throws through as well.
+    expect(() =>
+      mw(fakeContext(), () => {
+        throw error;
+      }),
+    ).toThrow(error);
+  });
+
+  it('never throws on hostile context objects', async () => {
+    const mw = spectatorMiddleware({
+      registry: h.registry,
+      bodySizes: true,
+      exclude: '/never',
+      endpointTag: () => {
+        throw new Error('callback bug');
+      },
+    });
+    const res = new FakeResponse();
+    Object.defineProperty(res, 'statusCode', {
+      get() {
+        throw new Error('no status');
+      },
+    });
+    res.getHeader = () => {
+      throw new Error('no headers');
+    };
+    let nexts = 0;
+    const next = () => {
+      nexts++;
+      return Promise.resolve();
+    };
+    await mw(fakeContext(res, {}, { _matchedRoute: { not: 'a path' }, matched: 5 }), next);
+    expect(() => res.emit('finish')).not.toThrow();
+
+    const unlistenable: NodeResponseLike = {
+      statusCode: 200,
+      getHeader: () => undefined,
+      on: () => {
+        throw new Error('no events');
+      },
+    };
+    await mw(fakeContext(unlistenable), next);
+
+    const noRes = {
+      req: { headers: {} },
+      get res(): NodeResponseLike {
+        throw new Error('no res');
+      },
+      get originalUrl(): string {
+        throw new Error('no url');
+      },
+    };
+    await mw(noRes, next);
+    expect(nexts).toBe(3);
+    await h.recorded(1);
+    expect(h.callCount()).toBe(1);
+    expect(h.callCount({ 'http.method': 'UNKNOWN' })).toBe(1);
+  });
+
+  it('takes Koa and @koa/router context types for its callbacks (compile-time check)', () => {
+    const app = new koa3();
+    app.use(
+      spectatorMiddleware<Context>({
+        registry: h.registry,
+        exclude: (path, ctx) => ctx.path !== path,
+        endpointTag: (ctx) => (ctx.path === '/graphql' ? ctx.get('x-op') : undefined),
+        extraTags: (ctx) => ({ view: String(ctx.state.view ?? 'none') }),
+      }),
+    );
+    app.use(spectatorMiddleware({ registry: h.registry })); // inferred without type arguments too
+    const router = new Router();
+    router.use(
+      spectatorMiddleware<Router.RouterContext>({
+        registry: h.registry,
+        endpointTag: (ctx) => ctx._matchedRouteName,
+      }),
+    );
+    app.use(router.routes());
+    const typed = new koa3<{ tenant: string }>();
+    typed.use(
+      spectatorMiddleware<ParameterizedContext<{ tenant: string }>>({
+        registry: h.registry,
+        extraTags: (ctx) => ({ tenant: ctx.state.tenant }),
+      }),
+    );
+    expect(app).toBeInstanceOf(koa3);
+  });
+
+  // Regression: IpcServerRecorder once counted an endpoint against maxEndpoints only on its meter
+  // cache path, which requests with extraTags bypass, so extraTags made ipc.endpoint unbounded.
+  it('maxEndpoints also caps endpoints of requests with extraTags', async () => {
+    const mw = spectatorMiddleware({
+      registry: h.registry,
+      maxEndpoints: 1,
+      endpointTag: (ctx) => ctx.originalUrl,
+      extraTags: () => ({ t: 'x' }),
+    });
+    for (const path of ['/a', '/b', '/c']) {
+      const res = new FakeResponse();
+      await mw(fakeContext(res, {}, { originalUrl: path }), resolvedNext);
+      res.emit('finish');
+    }
+    await h.recorded(3);
+    expect(h.callCount({ 'ipc.endpoint': '_a' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': '_overflow' })).toBe(2);
+  });
+});

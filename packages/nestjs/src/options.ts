@@ -1,0 +1,122 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
+import { SpectatorConfigError, type Tags } from '@spectator/core';
+import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
+
+/**
+ * Options of `SpectatorModule.forRoot()`: the options every Spectator server adapter shares,
+ * with Node's request and response (on Fastify: `request.raw` / `reply.raw`; on Express the
+ * Express objects, which extend them). All optional; defaults: `GlobalRegistry`, percentile
+ * timer, 1000 endpoints, Netflix status mapping, no body sizes, nothing excluded.
+ *
+ * @example
+ * ```ts
+ * const options: SpectatorModuleOptions = {
+ *   registry: new Registry({ uri: process.env.ATLAS_URI }),
+ *   exclude: ['/health', /^\/internal\//],
+ *   maxEndpoints: 500,
+ * };
+ * SpectatorModule.forRoot(options);
+ * ```
+ */
+export interface SpectatorModuleOptions extends ServerMetricsOptions {
+  /**
+   * Record every HTTP request as `ipc.server.call` / `ipc.server.inflight`. Default `true`;
+   * `false` leaves only the injectable registry and the decorators.
+   */
+  requestMetrics?: boolean;
+  /**
+   * Requests to leave unrecorded, matched against the path without the query string: a path
+   * (`'/health'` covers `/health` and everything below it), a RegExp, a predicate, or a list.
+   * Default: none.
+   */
+  exclude?: ExcludeOption<IncomingMessage>;
+  /**
+   * Overrides `ipc.endpoint`: receives the route template Nest matched (`undefined` for
+   * unmatched requests) and returns the value to use; `undefined` keeps the template. Keep the
+   * result bounded (never the raw path). Default: the template.
+   */
+  endpointTag?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string | undefined,
+  ) => string | undefined;
+  /**
+   * Opt-in extra tags for `ipc.server.call`, computed when the response is done. Leaves the strict
+   * IPC tag set (see the IPC spec): prefer separate meters. Default: none.
+   */
+  extraTags?: (req: IncomingMessage, res: ServerResponse) => Tags | undefined;
+}
+
+/**
+ * Options of `SpectatorModule.forRootAsync()`: a factory for {@link SpectatorModuleOptions}, the
+ * providers it needs (`inject`) and the modules that export them (`imports`).
+ *
+ * @example
+ * ```ts
+ * SpectatorModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ registry: new Registry({ uri: config.get('ATLAS_URI') }) }),
+ * });
+ * ```
+ */
+export interface SpectatorModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Returns the {@link SpectatorModuleOptions}, possibly asynchronously, from `inject`ed providers. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Nest's own factory signature
+  useFactory: (...args: any[]) => SpectatorModuleOptions | Promise<SpectatorModuleOptions>;
+  /** Providers passed to `useFactory`, in order. */
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
+}
+
+/** Throws the `SpectatorConfigError` of an invalid module option. */
+export function invalidOption(message: string): never {
+  throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `SpectatorModule: ${message}`);
+}
+
+const isFunction = (v: unknown): boolean => typeof v === 'function';
+
+/** Throws {@link SpectatorConfigError} (at start-up) for options the module cannot work with. */
+export function validateOptions(options: unknown): SpectatorModuleOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object')
+    invalidOption(`options must be an object, got ${typeof options}`);
+  const o = options as Record<string, unknown>;
+  const registry = o.registry as
+    { percentileTimer?: unknown; distributionSummary?: unknown } | undefined;
+  if (
+    registry !== undefined &&
+    (registry === null ||
+      !isFunction(registry.percentileTimer) ||
+      !isFunction(registry.distributionSummary))
+  ) {
+    invalidOption('registry must be a Registry from @spectator/core');
+  }
+  for (const key of ['requestMetrics', 'percentiles', 'bodySizes'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      invalidOption(`${key} must be a boolean, got ${typeof o[key]}`);
+  }
+  if (
+    o.maxEndpoints !== undefined &&
+    !(Number.isInteger(o.maxEndpoints) && (o.maxEndpoints as number) > 0)
+  ) {
+    invalidOption(`maxEndpoints must be a positive integer, got ${String(o.maxEndpoints)}`);
+  }
+  if (o.statusMode !== undefined && o.statusMode !== 'netflix' && o.statusMode !== 'standard') {
+    invalidOption(`statusMode must be 'netflix' or 'standard', got ${String(o.statusMode)}`);
+  }
+  for (const key of ['endpointTag', 'extraTags'] as const) {
+    if (o[key] !== undefined && !isFunction(o[key])) invalidOption(`${key} must be a function`);
+  }
+  const rules: unknown[] = Array.isArray(o.exclude)
+    ? o.exclude
+    : o.exclude === undefined
+      ? []
+      : [o.exclude];
+  for (const rule of rules) {
+    if (typeof rule !== 'string' && !(rule instanceof RegExp) && !isFunction(rule)) {
+      invalidOption('exclude must be a path, a RegExp, a predicate or a list of these');
+    }
+  }
+  return o as SpectatorModuleOptions;
+}

@@ -1,0 +1,175 @@
+/**
+ * The built CommonJS package in a Nest app compiled the way Nest apps are: TypeScript to
+ * CommonJS with `experimentalDecorators` and `emitDecoratorMetadata` (the app's own constructor
+ * injection by class), run by plain Node in a child process — no vitest transform, no ESM.
+ * `@spectator/nestjs` is resolved by name through the package's `exports` (`require` condition).
+ *
+ * Needs `dist/` (run `tsup` first; turbo's test task depends on build).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodedCount, PLATFORMS } from './support/app.js';
+
+const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const APP_SOURCE = `
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module, Param, VersioningType } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Registry } from '@spectator/core';
+import { Counted, SpectatorModule, Timed } from '@spectator/nestjs';
+
+@Injectable()
+export class Users {
+  // Injected by class, from the metadata tsc emits: the module provides Registry too.
+  constructor(private readonly registry: Registry) {}
+
+  @Counted()
+  find(id: string): { id: string } {
+    this.registry.counter('users.lookups').increment();
+    return { id };
+  }
+}
+
+@Controller({ path: 'users', version: '1' })
+export class UsersController {
+  constructor(private readonly users: Users) {}
+
+  @Get(':id')
+  @Timed()
+  find(@Param('id') id: string): { id: string } {
+    return this.users.find(id);
+  }
+}
+
+@Module({
+  imports: [SpectatorModule.forRoot({ registry: new Registry({ uri: process.env.ATLAS_URI }) })],
+  controllers: [UsersController],
+  providers: [Users],
+})
+class AppModule {}
+
+async function main(): Promise<void> {
+  const platform = process.argv[2];
+  const app = await NestFactory.create(
+    AppModule,
+    platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
+    { logger: ['error'] },
+  );
+  app.setGlobalPrefix('api');
+  app.enableVersioning({ type: VersioningType.URI });
+  await app.listen(0, '127.0.0.1');
+  const url = await app.getUrl();
+  const statuses: number[] = [];
+  for (const path of ['/api/v1/users/1', '/api/v1/users/2', '/api/v1/nowhere']) {
+    statuses.push((await fetch(url + path)).status);
+  }
+  const registry = app.get(Registry);
+  await app.close();
+  await registry.publish();
+  console.log(JSON.stringify({
+    statuses,
+    resolved: require.resolve('@spectator/nestjs'),
+  }));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+
+interface ChildResult {
+  statuses: number[];
+  resolved: string;
+}
+
+function run(file: string, platform: string, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, platform], {
+      cwd: PACKAGE_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(new Error(`child exited with ${code ?? signal}\n${stderr}\n${stdout}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult);
+      } catch {
+        reject(new Error(`unexpected child output:\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+describe('the CommonJS build in a CommonJS Nest app (tsc, emitDecoratorMetadata)', () => {
+  let atlas: AtlasDevServer;
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(PACKAGE_DIR, 'dist', 'index.cjs')))
+      throw new Error('dist/index.cjs is missing: run `npx tsup` before the tests');
+    atlas = await startAtlasDevServer();
+    // Inside the package, so that Node resolves @nestjs/* from its node_modules and
+    // @spectator/nestjs by self-reference through package.json "exports".
+    dir = await mkdtemp(join(PACKAGE_DIR, '.tmp-cjs-app-'));
+    file = join(dir, 'main.cjs');
+    const { outputText, diagnostics } = ts.transpileModule(APP_SOURCE, {
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        esModuleInterop: true,
+      },
+      reportDiagnostics: true,
+    });
+    expect(diagnostics ?? []).toEqual([]);
+    await writeFile(file, outputText);
+  });
+  afterAll(async () => {
+    await atlas?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(PLATFORMS)('records requests and method metrics on %s', async (platform) => {
+    atlas.clear();
+    const result = await run(file, platform, { ...process.env, ATLAS_URI: atlas.publishUri });
+    expect(result.statuses).toEqual([200, 200, 404]);
+    expect(result.resolved).toBe(join(PACKAGE_DIR, 'dist', 'index.cjs'));
+
+    expect(
+      decodedCount(atlas, 'ipc.server.call', {
+        owner: 'spectator-nestjs',
+        'ipc.endpoint': '_api_v1_users__id',
+        'http.status': '200',
+        'ipc.status': 'success',
+      }),
+    ).toBe(2);
+    expect(
+      decodedCount(atlas, 'ipc.server.call', { 'ipc.endpoint': 'unknown', 'http.status': '404' }),
+    ).toBe(1);
+    expect(decodedCount(atlas, 'UsersController.find', { result: 'success' })).toBe(2);
+    expect(decodedCount(atlas, 'Users.find.calls', { result: 'success' })).toBe(2);
+    expect(decodedCount(atlas, 'users.lookups')).toBe(2);
+  });
+});

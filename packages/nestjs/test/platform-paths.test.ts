@@ -1,0 +1,141 @@
+import {
+  Controller,
+  Get,
+  Module,
+  Param,
+  UseGuards,
+  type CanActivate,
+  type Type,
+} from '@nestjs/common';
+import { AbstractHttpAdapter, NestFactory, RouterModule } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Registry } from '@spectator/core';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SpectatorModule } from '../src/index.js';
+import { boot, decodedCallTags, decodedCount, PLATFORMS, type Platform } from './support/app.js';
+
+class DenyGuard implements CanActivate {
+  canActivate(): boolean {
+    return false;
+  }
+}
+
+@Controller('things')
+class ThingsController {
+  @Get(':id')
+  get(@Param('id') id: string): { id: string } {
+    return { id };
+  }
+
+  @Get(':id/secret')
+  @UseGuards(DenyGuard)
+  secret(): string {
+    return 'never';
+  }
+}
+
+function appModule(registry: Registry): Type {
+  @Module({ imports: [SpectatorModule.forRoot({ registry })], controllers: [ThingsController] })
+  class AppModule {}
+  return AppModule;
+}
+
+let atlas: AtlasDevServer;
+beforeAll(async () => {
+  atlas = await startAtlasDevServer();
+});
+afterAll(async () => {
+  await atlas.close();
+});
+afterEach(() => atlas.clear());
+
+describe('Fastify inject() (no socket involved)', () => {
+  it('records injected requests like real ones', async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      appModule(registry),
+      new FastifyAdapter(),
+      { logger: false, abortOnError: false },
+    );
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    const ok = await app.inject({ method: 'GET', url: '/things/1' });
+    const missing = await app.inject({ method: 'GET', url: '/nope' });
+    expect([ok.statusCode, missing.statusCode]).toEqual([200, 404]);
+    await app.close();
+    await registry.publish();
+    expect(
+      decodedCount(atlas, 'ipc.server.call', {
+        'ipc.endpoint': '_things__id',
+        'http.status': '200',
+      }),
+    ).toBe(1);
+    expect(
+      decodedCount(atlas, 'ipc.server.call', { 'ipc.endpoint': 'unknown', 'http.status': '404' }),
+    ).toBe(1);
+  });
+});
+
+/** An adapter whose request hook is the base class's no-op, as in custom (or older) adapters. */
+function withoutRequestHook<T extends AbstractHttpAdapter>(adapter: T): T {
+  Object.defineProperty(adapter, 'setOnRequestHook', {
+    value: AbstractHttpAdapter.prototype.setOnRequestHook,
+  });
+  return adapter;
+}
+
+describe.each<Platform>(['express', 'fastify'])(
+  'fallback without an adapter request hook on %s',
+  (platform) => {
+    it("records from the HTTP server's request event, with route templates, 404s and guard rejections", async () => {
+      const registry = new Registry({ uri: atlas.publishUri });
+      const adapter = withoutRequestHook(
+        platform === 'express' ? new ExpressAdapter() : new FastifyAdapter(),
+      );
+      const app = await NestFactory.create(appModule(registry), adapter, {
+        logger: false,
+        abortOnError: false,
+      });
+      await app.listen(0, '127.0.0.1');
+      const url = await app.getUrl();
+      expect((await fetch(`${url}/things/5`)).status).toBe(200);
+      expect((await fetch(`${url}/things/5/secret`)).status).toBe(403);
+      expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+      await app.close();
+      await registry.publish();
+      expect(decodedCount(atlas, 'ipc.server.call')).toBe(3);
+      expect(
+        decodedCallTags(atlas)
+          .map((t) => `${t['ipc.endpoint']} ${t['http.status']}`)
+          .sort(),
+      ).toEqual(['_things__id 200', '_things__id_secret 403', 'unknown 404']);
+    });
+  },
+);
+
+describe.each(PLATFORMS)('RouterModule paths on %s', (platform) => {
+  it('are part of ipc.endpoint, with the global prefix', async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    @Module({ controllers: [ThingsController] })
+    class ShopModule {}
+    @Module({
+      imports: [
+        SpectatorModule.forRoot({ registry }),
+        ShopModule,
+        RouterModule.register([{ path: 'shop/:shopId', module: ShopModule }]),
+      ],
+    })
+    class AppModule {}
+    const running = await boot(AppModule, platform, {
+      configure: (app) => app.setGlobalPrefix('api'),
+    });
+    expect((await fetch(`${running.url}/api/shop/9/things/5`)).status).toBe(200);
+    await running.close();
+    await registry.publish();
+    expect(decodedCallTags(atlas).map((t) => t['ipc.endpoint'])).toEqual([
+      '_api_shop__shopId_things__id',
+    ]);
+  });
+});

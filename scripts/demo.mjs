@@ -1,0 +1,370 @@
+// `npm run demo`: see the whole thing work in one command. Installs from the lockfile, builds
+// what the example needs, starts the local Atlas-compatible endpoint and an example app
+// publishing to it, drives a little traffic through the app, and prints — every publish
+// interval — what the endpoint decoded. Ctrl-C stops the app (its last interval is flushed and
+// shown), then the endpoint.
+//
+//   npm run demo                                   # the Express example, 3 s interval
+//   npm run demo -- --example koa --step-ms 5000   # or DEMO_EXAMPLE=koa DEMO_STEP_MS=5000
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { env, install, root, run } from './lib.mjs';
+
+const EXAMPLES = {
+  express: { pkg: '@spectator/example-express', dir: 'examples/express', main: 'src/server.mjs' },
+  koa: { pkg: '@spectator/example-koa', dir: 'examples/koa', main: 'src/server.mjs' },
+  nestjs: { pkg: '@spectator/example-nestjs', dir: 'examples/nestjs', main: 'dist/main.js' },
+};
+const DEFAULT_ENDPOINT_PORT = 7101;
+/** Tags left out of the table: the common tags (nf.*) and the constant or redundant IPC ones. */
+const HIDDEN_TAGS = ['owner', 'ipc.protocol', 'ipc.result'];
+const HIDDEN_STATISTICS = ['totalOfSquares'];
+
+const HELP = `Usage: npm run demo -- [options]
+
+Installs (frozen lockfile), builds, starts the local Atlas-compatible endpoint and an example
+app publishing to it, drives traffic through the app and prints what the endpoint receives
+every publish interval. Ctrl-C stops it cleanly (the app's final flush is shown).
+
+Options (or environment):
+  --example <name>     express | koa | nestjs (DEMO_EXAMPLE; default express)
+  --step-ms <ms>       publish interval (DEMO_STEP_MS; default 3000)
+  --port <n>           endpoint port (DEMO_PORT; default ${DEFAULT_ENDPOINT_PORT}, a free one if taken)
+  --all-tags           show every tag and statistic, not just the key ones
+  --stop-after <s>     stop by itself after this many seconds (as if Ctrl-C)
+  --no-install         skip the install step
+  --no-build           skip the build step
+  -h, --help           show this help
+`;
+
+function fail(message) {
+  console.error(`demo: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        example: { type: 'string' },
+        'step-ms': { type: 'string' },
+        port: { type: 'string' },
+        'all-tags': { type: 'boolean' },
+        'stop-after': { type: 'string' },
+        'no-install': { type: 'boolean' },
+        'no-build': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(err.message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const exampleName = values.example ?? process.env.DEMO_EXAMPLE ?? 'express';
+  const example = EXAMPLES[exampleName];
+  if (example === undefined || !Object.hasOwn(EXAMPLES, exampleName)) {
+    fail(`unknown example "${exampleName}" (express, koa or nestjs)`);
+  }
+  const integer = (name, raw, min, max) => {
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      fail(`--${name} must be an integer in ${min}…${max}, got "${raw}"`);
+    }
+    return Number(raw);
+  };
+  return {
+    exampleName,
+    example,
+    stepMs: integer('step-ms', values['step-ms'] ?? process.env.DEMO_STEP_MS, 100, 600_000) ?? 3000,
+    port: integer('port', values.port ?? process.env.DEMO_PORT, 0, 65535) ?? DEFAULT_ENDPOINT_PORT,
+    stopAfterS: integer('stop-after', values['stop-after'], 1, 86_400),
+    allTags: values['all-tags'] === true,
+    install: values['no-install'] !== true,
+    build: values['no-build'] !== true,
+  };
+}
+
+const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+const style = (code) => (s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const bold = style('1');
+const dim = style('2');
+const cyan = style('36');
+const clock = () => new Date().toTimeString().slice(0, 8);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A deadline that does not keep the process alive once everything else is done. */
+const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** The local endpoint on `port`, or on a free port when that one is taken. */
+async function startEndpoint(devServer, port) {
+  try {
+    return await devServer.startAtlasDevServer({ port });
+  } catch (err) {
+    if (err.code !== 'EADDRINUSE' || port === 0) throw err;
+    console.log(dim(`port ${port} is taken; the endpoint takes a free port instead`));
+    return devServer.startAtlasDevServer({ port: 0 });
+  }
+}
+
+/** Starts the example as a child process; resolves with its URL once it listens. */
+async function startApp(options, publishUri) {
+  const { example, exampleName, stepMs } = options;
+  const childEnv = {
+    ...env,
+    SPECTATOR_URI: publishUri,
+    SPECTATOR_STEP_MS: String(stepMs),
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
+  delete childEnv.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
+  const child = spawn(process.execPath, [join(root, example.dir, example.main)], {
+    cwd: join(root, example.dir),
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches only the demo, which then stops the app in order.
+    detached: true,
+  });
+  const prefix = dim(`[${exampleName}]`);
+  let listening;
+  const url = new Promise((resolve) => (listening = resolve));
+  const forward = (stream, out) => {
+    let pending = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        out.write(`${prefix} ${line}\n`);
+        const match = /listening on (http:\/\/\S+)/.exec(line);
+        if (match) listening(match[1]);
+      }
+    });
+  };
+  forward(child.stdout, process.stdout);
+  forward(child.stderr, process.stderr);
+  const exited = once(child, 'exit');
+  const started = await Promise.race([
+    url.then((u) => ({ url: u })),
+    exited.then(([code, signal]) => ({ exit: signal ?? `exit code ${code}` })),
+    deadline(60_000).then(() => ({ exit: 'no "listening on" line within 60 s' })),
+  ]);
+  if (started.exit !== undefined) {
+    child.kill('SIGKILL');
+    throw new Error(`the ${exampleName} example did not start (${started.exit})`);
+  }
+  return { child, url: started.url, exited };
+}
+
+/** A little realistic traffic: mostly good requests, some 404s and 400s, a slow one, a failing one. */
+function startTraffic(baseUrl) {
+  const counts = new Map();
+  const orderIds = [];
+  let stopping = false;
+  const pick = (list) => list[Math.floor(Math.random() * list.length)];
+  const userId = () => String(1 + Math.floor(Math.random() * 5));
+  const json = (body) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const order = () => (orderIds.length > 0 ? pick(orderIds) : { user: '1', id: '1' });
+  const items = () => ['book', 'pen', 'lamp'].slice(0, 1 + Math.floor(Math.random() * 3));
+  // [weight, () => [path, fetch options]]
+  const requests = [
+    [6, () => [`/api/users/${userId()}`]],
+    [1, () => [`/api/users/${10 + Math.floor(Math.random() * 90)}`]], // 404
+    [3, () => ['/api/orders', json({ userId: userId(), items: items() })]], // 201
+    [0.5, () => ['/api/orders', json({ userId: userId(), items: [] })]], // 400
+    [2, () => ((o) => [`/api/users/${o.user}/orders/${o.id}`])(order())],
+    [1, () => [`/api/reports/${pick(['2023', '2024', '2025'])}`]], // slow
+    [1, () => [`/api/orders/${order().id}/refund`, { method: 'POST' }]], // 500
+    [1, () => ['/health']], // excluded from the metrics
+    [0.5, () => [`/${pick(['wp-login.php', 'favicon.ico', '.env'])}`]], // no route: unknown
+  ];
+  const totalWeight = requests.reduce((sum, [w]) => sum + w, 0);
+  const next = () => {
+    let r = Math.random() * totalWeight;
+    for (const [w, make] of requests) if ((r -= w) < 0) return make();
+    return requests[0][1]();
+  };
+  const worker = async () => {
+    while (!stopping) {
+      const [path, init = {}] = next();
+      try {
+        const res = await fetch(`${baseUrl}${path}`, {
+          ...init,
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = await res.text();
+        counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
+        if (res.status === 201) {
+          const order = JSON.parse(body);
+          orderIds.push({ id: order.id, user: order.userId });
+          if (orderIds.length > 50) orderIds.shift();
+        }
+      } catch {
+        counts.set('error', (counts.get('error') ?? 0) + 1);
+      }
+      await sleep(40 + Math.random() * 200);
+    }
+  };
+  const workers = [worker(), worker(), worker()];
+  return {
+    /** Requests per status since the last call, e.g. `200×31 404×4 500×2`. */
+    take() {
+      const text = [...counts]
+        .sort(([a], [b]) => String(a).localeCompare(String(b)))
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ');
+      counts.clear();
+      return text || 'none';
+    },
+    async stop() {
+      stopping = true;
+      await Promise.allSettled(workers);
+    },
+  };
+}
+
+async function main() {
+  const options = parseOptions();
+  const { example, exampleName, stepMs } = options;
+  const started = Date.now();
+  if (options.install) install();
+  if (options.build) {
+    run('turbo', ['run', 'build', `--filter=${example.pkg}...`, '--output-logs=errors-only']);
+  }
+
+  const devServer = await import(
+    pathToFileURL(join(root, 'packages/core/dist/dev-server.mjs')).href
+  );
+  const tableOptions = options.allTags
+    ? { showNfTags: true }
+    : { hideTags: HIDDEN_TAGS, hideStatistics: HIDDEN_STATISTICS };
+  const atlas = await startEndpoint(devServer, options.port);
+  console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
+  console.log(
+    `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (sparklines, reloads every 5 s)`,
+  );
+
+  let app;
+  try {
+    app = await startApp(options, atlas.publishUri);
+  } catch (err) {
+    await atlas.close();
+    throw err;
+  }
+  const { child } = app;
+  process.on('exit', () => child.kill('SIGKILL')); // never leave the app behind
+  console.log(
+    `${bold('Example app')}           ${app.url} (examples/${exampleName}, publishing every ${stepMs} ms)`,
+  );
+  console.log(
+    dim(
+      `\nEvery ${stepMs / 1000} s the app publishes what it recorded since the previous interval; each table is one batch\n` +
+        `as the endpoint decoded it. ipc.server.call has one series per route template, method, status and statistic;\n` +
+        `Atlas's character rules publish the template /api/users/:id as _api_users__id. Percentile rows are p50/p90/p99\n` +
+        `estimated from the published T-buckets, within the timer's range (ipc.server.call: 10 ms … 60 s, as in Spectator).\n` +
+        (options.allTags
+          ? 'All tags and statistics shown.'
+          : `Hidden: nf.* common tags, ${HIDDEN_TAGS.join(', ')}, statistic ${HIDDEN_STATISTICS.join(', ')} (--all-tags shows them).`) +
+        `\nCtrl-C stops the app (its last interval is flushed and shown), then the endpoint.\n`,
+    ),
+  );
+
+  const traffic = startTraffic(app.url);
+  let phase = 'running';
+  let batchNo = 0;
+  let firstCallAt;
+  const finalBatches = [];
+  atlas.on('batch', (batch) => {
+    batchNo++;
+    const final = phase === 'stopping';
+    if (final) finalBatches.push(batch);
+    const title = final
+      ? `final flush (the app got SIGTERM)`
+      : `traffic since the previous batch: ${traffic.take()}`;
+    console.log(
+      `\n${bold(`── ${clock()} · batch ${batchNo} · ${batch.measurements.length} measurements · ${title}`)}`,
+    );
+    console.log(devServer.formatBatch(batch, tableOptions) || '(empty batch)');
+    if (firstCallAt === undefined && batch.measurements.some((m) => m.name === 'ipc.server.call')) {
+      firstCallAt = Date.now();
+      console.log(
+        dim(
+          `(first ipc.server.call rows ${((firstCallAt - started) / 1000).toFixed(1)} s after \`npm run demo\` started · page: ${atlas.pageUrl})`,
+        ),
+      );
+    }
+  });
+
+  let resolveStop;
+  let stopAsked = false;
+  const stopRequested = new Promise((resolve) => (resolveStop = resolve));
+  const onSignal = (signal) => {
+    if (stopAsked) {
+      console.log(`\n${signal} again: killing the app without waiting`);
+      child.kill('SIGKILL');
+      process.exit(130);
+    }
+    stopAsked = true;
+    resolveStop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (options.stopAfterS !== undefined) {
+    setTimeout(() => {
+      stopAsked = true;
+      resolveStop(`--stop-after ${options.stopAfterS}`);
+    }, options.stopAfterS * 1000).unref();
+  }
+
+  const outcome = await Promise.race([
+    stopRequested.then((reason) => ({ reason })),
+    app.exited.then(([code, signal]) => ({ crashed: signal ?? `exit code ${code}` })),
+  ]);
+  if (outcome.crashed !== undefined) {
+    phase = 'stopped';
+    await traffic.stop();
+    await atlas.close();
+    console.error(`\nthe ${exampleName} example exited unexpectedly (${outcome.crashed})`);
+    process.exit(1);
+  }
+
+  console.log(
+    `\n${bold(`── ${clock()} · stopping (${outcome.reason})`)}: traffic stopped; SIGTERM to the app, which publishes its last interval…`,
+  );
+  await traffic.stop();
+  phase = 'stopping';
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([app.exited, deadline(20_000).then(() => undefined)]);
+  if (stopped === undefined) {
+    console.log('the app did not exit within 20 s of SIGTERM; killing it');
+    child.kill('SIGKILL');
+    await app.exited;
+  }
+  phase = 'stopped';
+  const [code, signal] = stopped ?? [null, 'SIGKILL'];
+  const flushed = finalBatches.reduce((n, b) => n + b.measurements.length, 0);
+  console.log(
+    `\n${bold(`── ${clock()} · app exited (${signal ?? `exit code ${code}`})`)}: ` +
+      (finalBatches.length > 0
+        ? `final flush received (${finalBatches.length} batch${finalBatches.length > 1 ? 'es' : ''}, ${flushed} measurements, shown above).`
+        : 'no final flush was received.'),
+  );
+  console.log(`endpoint received ${atlas.requests} publish requests in total; closing it.`);
+  await atlas.close();
+}
+
+main().catch((err) => {
+  console.error(`\ndemo failed: ${err.stack ?? err}`);
+  process.exit(1);
+});
