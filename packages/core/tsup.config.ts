@@ -6,6 +6,8 @@ export default defineConfig({
     ipc: 'src/ipc/index.ts',
     'dev-server': 'src/dev-server/index.ts',
     'dev-server-cli': 'src/dev-server/cli.ts',
+    runtime: 'src/runtime/index.ts',
+    'ipc-client': 'src/ipc-client/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: {
@@ -13,6 +15,8 @@ export default defineConfig({
       index: 'src/index.ts',
       ipc: 'src/ipc/index.ts',
       'dev-server': 'src/dev-server/index.ts',
+      runtime: 'src/runtime/index.ts',
+      'ipc-client': 'src/ipc-client/index.ts',
     },
   },
   outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),

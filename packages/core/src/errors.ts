@@ -8,7 +8,8 @@ export type SpectatorErrorCode =
   | 'ERR_SPECTATOR_INVALID_URI'
   | 'ERR_SPECTATOR_INVALID_NUMBER'
   | 'ERR_SPECTATOR_INVALID_COMMON_TAGS'
-  | 'ERR_SPECTATOR_INVALID_OPTION';
+  | 'ERR_SPECTATOR_INVALID_OPTION'
+  | 'ERR_SPECTATOR_INVALID_OUTPUT';
 
 /**
  * Thrown when a registry or adapter is given a configuration it cannot work with.

@@ -49,6 +49,12 @@ export {
   percentileFromCounts,
 } from './meters/percentile-buckets.js';
 export type { PublishResult, DropReason } from './publish/publish-result.js';
+export {
+  parseOutputLocation,
+  DEFAULT_SPECTATORD_UDP,
+  DEFAULT_SPECTATORD_UNIX_PATH,
+} from './spectatord/output-location.js';
+export type { OutputLocation } from './spectatord/output-location.js';
 export { SpectatorConfigError } from './errors.js';
 export type { SpectatorErrorCode } from './errors.js';
 export type { SpectatorLogger } from './internal/rate-limited-logger.js';

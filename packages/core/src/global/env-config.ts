@@ -1,9 +1,11 @@
 import type { RegistryConfig } from '../registry/config.js';
 import type { SpectatorLogger } from '../internal/rate-limited-logger.js';
+import { checkOutput } from '../spectatord/output-location.js';
 
 /**
  * Reads the global registry's defaults from the environment:
- * `SPECTATOR_URI`, `SPECTATOR_COMMON_TAGS` (`k=v,k=v`) and `SPECTATOR_STEP_MS`.
+ * `SPECTATOR_URI`, `SPECTATOR_COMMON_TAGS` (`k=v,k=v`), `SPECTATOR_STEP_MS` and
+ * `SPECTATOR_OUTPUT` (or `SPECTATOR_OUTPUT_LOCATION`, e.g. `udp://127.0.0.1:1234`).
  *
  * This runs when the package is first imported, where throwing would crash the app before it
  * starts; a malformed variable is therefore ignored with a warning (documented fallback), while
@@ -37,6 +39,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): 
       commonTags[key] = value;
     }
     config.commonTags = commonTags;
+  }
+  // SPECTATOR_OUTPUT_LOCATION is the name Netflix's own SpectatorD clients read.
+  const outputVar = env.SPECTATOR_OUTPUT?.trim() ? 'SPECTATOR_OUTPUT' : 'SPECTATOR_OUTPUT_LOCATION';
+  const output = env[outputVar]?.trim();
+  if (output) {
+    try {
+      config.output = checkOutput(output);
+    } catch (error) {
+      logger.warn(`ignoring ${outputVar}: ${(error as Error).message}`);
+    }
   }
   const step = env.SPECTATOR_STEP_MS?.trim();
   if (step) {

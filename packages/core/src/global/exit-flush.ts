@@ -18,7 +18,8 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export function installExitFlush(registry: Registry): void {
   let flushing = false;
   process.on('beforeExit', () => {
-    if (flushing || !registry.started || registry.config.uri === undefined) return;
+    const { uri, output } = registry.config;
+    if (flushing || !registry.started || (uri === undefined && output === 'atlas')) return;
     if (!registry.hasUnpublishedUpdates()) return;
     flushing = true;
     // The pending publish keeps the loop alive; beforeExit fires again once it is done, and

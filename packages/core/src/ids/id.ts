@@ -9,9 +9,28 @@ const PAIR_SEP = '\u0000';
 const KV_SEP = '\u0001';
 
 /**
+ * `String(value)` that cannot throw: a value with a throwing `toString`, or a prototype-less
+ * object that has no way to become a string, gets its `Object.prototype.toString` tag
+ * (`[object Object]`) instead of turning a metrics call into an exception.
+ */
+function toTagString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return typeof value;
+    }
+  }
+}
+
+/**
  * Turns user input into tag pairs without ever throwing: non-string keys and values are
- * converted with `String()`, and `undefined`/`null` values are left out (the JavaScript idiom
- * for "no such tag"). Later keys override earlier ones. The result is sorted by key.
+ * converted with `String()` (see {@link toTagString}), and `undefined`/`null` values are left
+ * out (the JavaScript idiom for "no such tag"). Later keys override earlier ones. The result is
+ * sorted by key.
  */
 function normalizeTags(
   base: readonly Tag[],
@@ -22,7 +41,7 @@ function normalizeTags(
   for (const key in extra) {
     const value = extra[key];
     if (value === undefined || value === null) continue;
-    merged.set(key, typeof value === 'string' ? value : String(value));
+    merged.set(key, toTagString(value));
   }
   return [...merged].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
@@ -56,7 +75,7 @@ export class Id {
 
   /** Creates an id; bad input is coerced, never thrown (see the registry's validation). */
   static create(name: string, tags?: Tags): Id {
-    const safeName = typeof name === 'string' ? name : String(name);
+    const safeName = toTagString(name);
     return new Id(safeName, normalizeTags([], tags));
   }
 

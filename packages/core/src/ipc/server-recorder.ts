@@ -154,9 +154,14 @@ export class IpcServerRecorder {
     if (!this.cache.has(OVERFLOW_ENDPOINT)) this.cache.set(OVERFLOW_ENDPOINT, new Map());
     if (!this.warnedOverflow) {
       this.warnedOverflow = true;
-      consoleLogger.warn(
-        `${this.owner}: more than ${this.maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT} (raise maxEndpoints or check the endpointTag option)`,
-      );
+      // Through the registry's logger, like every other warning of the registry's meters.
+      try {
+        this.registry.config.logger.warn(
+          `${this.owner}: more than ${this.maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT} (raise maxEndpoints or check the endpointTag option)`,
+        );
+      } catch {
+        // A broken logger must not cost the request its record.
+      }
     }
     return OVERFLOW_ENDPOINT;
   }

@@ -6,6 +6,10 @@ export interface PercentileRange {
   max?: number;
 }
 
+/** A bound for a warning; `String()` alone throws for some objects. */
+const show = (v: unknown): string =>
+  typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeof v;
+
 /**
  * Resolves a range given by the app. A bad range never throws from a meter factory (that would
  * turn a typo into a failed request): it falls back to the defaults and says why.
@@ -19,7 +23,7 @@ export function resolveRange(
   if (typeof min !== 'number' || typeof max !== 'number' || !(min >= 0) || !(max >= min)) {
     return {
       ...defaults,
-      problem: `invalid percentile range min=${String(min)} max=${String(max)}, using ${defaults.min}…${defaults.max}`,
+      problem: `invalid percentile range min=${show(min)} max=${show(max)}, using ${defaults.min}…${defaults.max}`,
     };
   }
   return { min, max };

@@ -44,7 +44,14 @@ export class PolledGauge extends Meter {
       if (typeof v === 'number' && Number.isFinite(v)) return v;
       this.onError(this, `returned ${typeof v === 'number' ? String(v) : typeof v}`);
     } catch (error) {
-      this.onError(this, `threw ${error instanceof Error ? error.message : String(error)}`);
+      // Whatever was thrown: describing it must not throw again (that would fail the publish).
+      let what: string;
+      try {
+        what = error instanceof Error ? String(error.message) : String(error);
+      } catch {
+        what = typeof error;
+      }
+      this.onError(this, `threw ${what}`);
     }
     return NaN;
   }

@@ -43,7 +43,9 @@ export class Timer extends Meter {
 
   /** Records a duration in nanoseconds, e.g. the difference of two `process.hrtime.bigint()`. */
   recordNanos(nanos: number | bigint): void {
-    this.record((typeof nanos === 'bigint' ? Number(nanos) : nanos) / NANOS_PER_SECOND);
+    // Anything else is ignored like a bad `record` argument; dividing a symbol would throw.
+    if (typeof nanos === 'number') this.record(nanos / NANOS_PER_SECOND);
+    else if (typeof nanos === 'bigint') this.record(Number(nanos) / NANOS_PER_SECOND);
   }
 
   /**

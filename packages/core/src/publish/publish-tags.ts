@@ -21,8 +21,12 @@ export function resolvePublishTags(
 ): void {
   if (meter.publishTagsVersion === configVersion) return;
   const merged = new Map<string, string>();
-  for (const key in commonTags)
-    merged.set(sanitizeAtlasString(key), sanitizeAtlasString(commonTags[key]!));
+  for (const key in commonTags) {
+    // Reserved keys are the meter's to fill in, whoever else sets them: sent twice, Atlas would
+    // reject every measurement for a duplicate tag key.
+    if (!RESERVED_KEYS.has(key))
+      merged.set(sanitizeAtlasString(key), sanitizeAtlasString(commonTags[key]!));
+  }
   for (const [key, value] of meter.id.tags) {
     if (!RESERVED_KEYS.has(key)) merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
   }

@@ -1,6 +1,7 @@
 import { SpectatorConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../internal/clock.js';
 import { consoleLogger, type SpectatorLogger } from '../internal/rate-limited-logger.js';
+import { checkBatchBytes, checkFlushMs, checkOutput } from '../spectatord/output-location.js';
 
 /**
  * Configuration of a {@link Registry}. Every field is optional.
@@ -31,6 +32,21 @@ export interface RegistryConfig {
   logger?: SpectatorLogger;
   /** Time source (tests). Default: the system clock. */
   clock?: Clock;
+  /**
+   * Where measurements go. `'atlas'` (default): aggregated in process and published to `uri`.
+   * Anything else writes each update as a SpectatorD line for a local agent to aggregate:
+   * `'udp'` (the agent's default `udp://127.0.0.1:1234`) or `'udp://host:port'`; `'unix:/path'`
+   * (or an absolute path; a unix *stream* socket); `'stdout'`; `'memory'` (tests, see
+   * `Registry.writtenLines`). Env: `SPECTATOR_OUTPUT` (or `SPECTATOR_OUTPUT_LOCATION`).
+   */
+  output?: string;
+  /** SpectatorD mode: longest wait of a line before its batch is sent, ms. Default `10`. */
+  outputFlushMs?: number;
+  /**
+   * SpectatorD mode: size bound of one batch (one datagram), bytes, 512…65507. Default 32 KiB
+   * for loopback, unix, stdout and memory; 1472 for a UDP agent on another host.
+   */
+  outputBatchBytes?: number;
 }
 
 /** A configuration with every default filled in. */
@@ -46,6 +62,11 @@ export interface ResolvedRegistryConfig {
   maxMeters: number;
   logger: SpectatorLogger;
   clock: Clock;
+  /** Canonical form: `atlas`, `udp://host:port`, `unix:/path`, `stdout` or `memory`. */
+  output: string;
+  outputFlushMs: number;
+  /** `undefined`: by destination. */
+  outputBatchBytes: number | undefined;
 }
 
 /** The defaults, as documented on {@link RegistryConfig}. */
@@ -61,6 +82,9 @@ export const DEFAULT_CONFIG: ResolvedRegistryConfig = Object.freeze({
   maxMeters: 20_000,
   logger: consoleLogger,
   clock: systemClock,
+  output: 'atlas',
+  outputFlushMs: 10,
+  outputBatchBytes: undefined,
 });
 
 function checkInteger(name: string, value: unknown, min: number): number {
@@ -144,5 +168,11 @@ export function resolveConfig(
     maxMeters: checkInteger('maxMeters', pick('maxMeters') ?? base.maxMeters, 1),
     logger,
     clock: pick('clock') ?? base.clock,
+    output: pick('output') !== undefined ? checkOutput(update.output) : base.output,
+    outputFlushMs: checkFlushMs(pick('outputFlushMs') ?? base.outputFlushMs),
+    outputBatchBytes:
+      pick('outputBatchBytes') !== undefined
+        ? checkBatchBytes(update.outputBatchBytes)
+        : base.outputBatchBytes,
   });
 }

@@ -46,7 +46,9 @@ export class MeterLookup {
   get(name: string, tags: object | undefined): Meter | undefined {
     let node = name === this.lastName ? this.lastRoot : this.root(name);
     if (node === undefined) return undefined;
-    if (tags !== undefined && tags !== null) {
+    // Only objects carry tags (as in `Id.create`): walking a string's characters or a
+    // function's properties would find the meter of some other tag set.
+    if (typeof tags === 'object' && tags !== null) {
       for (const key in tags) {
         const value = (tags as Record<string, unknown>)[key];
         const byValue: ByValue | undefined =
@@ -60,7 +62,7 @@ export class MeterLookup {
   }
 
   set(name: string, tags: object | undefined, meter: Meter): void {
-    if (tags !== undefined && tags !== null) {
+    if (typeof tags === 'object' && tags !== null) {
       for (const key in tags) if (!cacheable((tags as Record<string, unknown>)[key])) return;
     }
     let node = this.roots.get(name);
@@ -68,7 +70,7 @@ export class MeterLookup {
       node = newNode();
       this.roots.set(name, node);
     }
-    if (tags !== undefined && tags !== null) {
+    if (typeof tags === 'object' && tags !== null) {
       for (const key in tags)
         node = this.child(node, key, (tags as Record<string, string | number>)[key]!);
     }

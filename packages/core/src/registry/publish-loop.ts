@@ -73,15 +73,17 @@ export class PublishLoop {
     const publisher = this.publisher;
     this.publisher = undefined;
     await publisher?.close();
+    await this.registry.internals.spectatord.close();
   }
 
   private arm(): void {
     if (this.timer !== undefined || !this.isStarted) return;
-    if (this.registry.config.uri === undefined) {
+    if (this.registry.config.uri === undefined && this.registry.config.output === 'atlas') {
       // Say it only if no uri arrives within a step: `GlobalRegistry.configure({ uri })` right
       // after import is the normal way to configure, and must not produce a warning.
       setTimeout(() => {
-        if (this.isStarted && this.registry.config.uri === undefined) this.sayNoUri();
+        const { uri, output } = this.registry.config;
+        if (this.isStarted && uri === undefined && output === 'atlas') this.sayNoUri();
       }, this.registry.config.stepMs).unref();
       return;
     }
@@ -133,6 +135,8 @@ export class PublishLoop {
   private async publishOnce(deadline: number): Promise<PublishResult> {
     const result = emptyPublishResult();
     const config = this.registry.config;
+    // SpectatorD mode: meters already wrote their lines; the step flushes and does the upkeep.
+    if (config.output !== 'atlas') return this.registry.internals.spectatord.step(deadline);
     if (config.uri === undefined) {
       this.sayNoUri();
       result.skipped = 'no-uri';
@@ -177,7 +181,8 @@ export class PublishLoop {
    * what Atlas would reject or cannot encode, counting it as dropped.
    */
   private collect(result: PublishResult): OutgoingMeasurement[] {
-    const { meters, configVersion, warnings, forgetLookups } = this.registry.internals;
+    const { meters, configVersion, warnings, forgetLookups, rememberExpired } =
+      this.registry.internals;
     const { commonTags, meterTtlMs, clock } = this.registry.config;
     const now = clock.wallTime();
     const outgoing: OutgoingMeasurement[] = [];
@@ -189,6 +194,7 @@ export class PublishLoop {
       } else if (meter.expires && now - meter.idleSince >= meterTtlMs) {
         meters.delete(meter.id.key);
         meter.expired = true;
+        rememberExpired(meter);
         expiredAny = true;
         continue;
       }

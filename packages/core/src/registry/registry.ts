@@ -1,20 +1,23 @@
 import { Id, type Tags } from '../ids/id.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
-import { AgeGauge } from '../meters/age-gauge.js';
-import { Counter } from '../meters/counter.js';
-import { DistributionSummary } from '../meters/distribution-summary.js';
-import { Gauge } from '../meters/gauge.js';
-import { MaxGauge } from '../meters/max-gauge.js';
+import type { AgeGauge } from '../meters/age-gauge.js';
+import type { Counter } from '../meters/counter.js';
+import type { DistributionSummary } from '../meters/distribution-summary.js';
+import type { Gauge } from '../meters/gauge.js';
+import type { MaxGauge } from '../meters/max-gauge.js';
 import type { Meter, MeterOwner, MeterType } from '../meters/meter.js';
-import { MonotonicCounter } from '../meters/monotonic-counter.js';
+import type { MonotonicCounter } from '../meters/monotonic-counter.js';
 import {
   DEFAULT_PERCENTILE_SUMMARY_RANGE,
-  PercentileDistributionSummary,
+  type PercentileDistributionSummary,
 } from '../meters/percentile-distribution-summary.js';
 import { resolveRange, type PercentileRange } from '../meters/percentile-range.js';
-import { DEFAULT_PERCENTILE_TIMER_RANGE, PercentileTimer } from '../meters/percentile-timer.js';
+import {
+  DEFAULT_PERCENTILE_TIMER_RANGE,
+  type PercentileTimer,
+} from '../meters/percentile-timer.js';
 import { PolledGauge } from '../meters/polled-gauge.js';
-import { Timer } from '../meters/timer.js';
+import type { Timer } from '../meters/timer.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { PublishResult } from '../publish/publish-result.js';
 import {
@@ -26,13 +29,24 @@ import {
 import type { Measurement } from './measurement.js';
 import { MeterLookup } from './meter-lookup.js';
 import { PublishLoop } from './publish-loop.js';
+import { ATLAS_KINDS, LINE_KINDS, type MeterKinds } from '../spectatord/line-meters.js';
+import { SpectatordOutput } from '../spectatord/spectatord-output.js';
 
 /** A meter name, or an {@link Id} made by {@link Registry.createId}. */
 export type NameOrId = string | Id;
 
 function isId(value: unknown): value is Id {
-  // Duck-typed: an Id from another installed copy of this package is just as good.
-  return typeof value === 'object' && value !== null && typeof (value as Id).key === 'string';
+  // Duck-typed: an Id from another installed copy of this package is just as good. Checked
+  // enough that an arbitrary object with a `key` string is not taken for one: such a "meter"
+  // would throw at every publish and take every other meter's data down with it.
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Id).key === 'string' &&
+    typeof (value as Id).name === 'string' &&
+    Array.isArray((value as Id).tags) &&
+    typeof (value as Id).tagsObject === 'function'
+  );
 }
 
 /**
@@ -55,8 +69,17 @@ export class Registry implements MeterOwner {
   private cfg: ResolvedRegistryConfig;
   private configVersion = 0;
   private readonly meterMap = new Map<string, Meter>();
+  /**
+   * Meters removed by expiry that the app may still hold, by id key: the factory hands such a
+   * meter back rather than creating a second one for its id. Weak, so expiry still frees them.
+   */
+  private readonly expiredHandles = new Map<string, WeakRef<Meter>>();
   private readonly warnings: RateLimitedLogger;
   private readonly loop: PublishLoop;
+  /** SpectatorD output (`output` other than `atlas`); see `src/spectatord/`. */
+  private readonly spectatord: SpectatordOutput;
+  /** The meter classes new meters are made of: ordinary ones, or line meters in SpectatorD mode. */
+  private kinds: MeterKinds = ATLAS_KINDS;
   // One lookup structure per meter type, as plain fields so each factory reads its own directly.
   private readonly counterLookup = new MeterLookup();
   private readonly gaugeLookup = new MeterLookup();
@@ -70,6 +93,8 @@ export class Registry implements MeterOwner {
     this.cfg = resolveConfig(DEFAULT_CONFIG, config);
     this.warnings = new RateLimitedLogger({ warn: (m) => this.cfg.logger.warn(m) });
     this.loop = new PublishLoop(this);
+    this.spectatord = new SpectatordOutput(this);
+    this.kinds = this.spectatord.apply() ? LINE_KINDS : ATLAS_KINDS;
   }
 
   /** The configuration in force, with defaults filled in. */
@@ -87,10 +112,12 @@ export class Registry implements MeterOwner {
       next.uri !== this.cfg.uri ||
       next.gzip !== this.cfg.gzip ||
       next.timeoutMs !== this.cfg.timeoutMs ||
-      next.maxRetries !== this.cfg.maxRetries;
+      next.maxRetries !== this.cfg.maxRetries ||
+      next.output !== this.cfg.output;
     const stepChanged = next.stepMs !== this.cfg.stepMs;
     this.cfg = next;
     this.configVersion++;
+    this.kinds = this.spectatord.apply() ? LINE_KINDS : ATLAS_KINDS;
     this.loop.reconfigure(publisherChanged, stepChanged);
     return this;
   }
@@ -111,7 +138,7 @@ export class Registry implements MeterOwner {
       'counter',
       name,
       tags,
-      (id) => new Counter(id, this),
+      (id) => new this.kinds.Counter(id, this),
     ) as Counter;
   }
 
@@ -121,7 +148,13 @@ export class Registry implements MeterOwner {
       const hit = this.gaugeLookup.get(name, tags);
       if (hit !== undefined) return hit as Gauge;
     }
-    return this.meter(this.gaugeLookup, 'gauge', name, tags, (id) => new Gauge(id, this)) as Gauge;
+    return this.meter(
+      this.gaugeLookup,
+      'gauge',
+      name,
+      tags,
+      (id) => new this.kinds.Gauge(id, this),
+    ) as Gauge;
   }
 
   /** Get-or-create a {@link MaxGauge}. */
@@ -135,7 +168,7 @@ export class Registry implements MeterOwner {
       'max-gauge',
       name,
       tags,
-      (id) => new MaxGauge(id, this),
+      (id) => new this.kinds.MaxGauge(id, this),
     ) as MaxGauge;
   }
 
@@ -150,7 +183,7 @@ export class Registry implements MeterOwner {
       'distribution-summary',
       name,
       tags,
-      (id) => new DistributionSummary(id, this),
+      (id) => new this.kinds.DistributionSummary(id, this),
     ) as DistributionSummary;
   }
 
@@ -160,7 +193,13 @@ export class Registry implements MeterOwner {
       const hit = this.timerLookup.get(name, tags);
       if (hit !== undefined) return hit as Timer;
     }
-    return this.meter(this.timerLookup, 'timer', name, tags, (id) => new Timer(id, this)) as Timer;
+    return this.meter(
+      this.timerLookup,
+      'timer',
+      name,
+      tags,
+      (id) => new this.kinds.Timer(id, this),
+    ) as Timer;
   }
 
   /**
@@ -176,7 +215,7 @@ export class Registry implements MeterOwner {
       const resolved = resolveRange(range, DEFAULT_PERCENTILE_TIMER_RANGE);
       if (resolved.problem)
         this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
-      return new PercentileTimer(id, this, resolved);
+      return new this.kinds.PercentileTimer(id, this, resolved);
     }) as PercentileTimer;
   }
 
@@ -202,7 +241,7 @@ export class Registry implements MeterOwner {
         const resolved = resolveRange(range, DEFAULT_PERCENTILE_SUMMARY_RANGE);
         if (resolved.problem)
           this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
-        return new PercentileDistributionSummary(id, this, resolved);
+        return new this.kinds.PercentileDistributionSummary(id, this, resolved);
       },
     ) as PercentileDistributionSummary;
   }
@@ -214,7 +253,7 @@ export class Registry implements MeterOwner {
       'monotonic-counter',
       name,
       tags,
-      (id) => new MonotonicCounter(id, this),
+      (id) => new this.kinds.MonotonicCounter(id, this),
     ) as MonotonicCounter;
   }
 
@@ -225,7 +264,7 @@ export class Registry implements MeterOwner {
       'age-gauge',
       name,
       tags,
-      (id) => new AgeGauge(id, this, this.cfg.clock),
+      (id) => new this.kinds.AgeGauge(id, this, this.cfg.clock),
     ) as AgeGauge;
   }
 
@@ -329,8 +368,24 @@ export class Registry implements MeterOwner {
     return this.loop.closePublisher();
   }
 
+  /**
+   * The lines written so far by the `memory` output (oldest first; at most 100,000), for tests;
+   * empty for any other output. `clear` forgets them.
+   *
+   * @example
+   * ```ts
+   * const registry = new Registry({ output: 'memory' });
+   * registry.counter('server.numRequests').increment();
+   * registry.writtenLines(); // ['c:server.numRequests:1']
+   * ```
+   */
+  writtenLines(clear = false): string[] {
+    return this.spectatord.writtenLines(clear);
+  }
+
   /** @internal True when user meters changed since the last publish (exit-flush decisions). */
   hasUnpublishedUpdates(): boolean {
+    if (this.spectatord.pending) return true;
     for (const meter of this.meterMap.values()) if (meter.updated && !meter.internal) return true;
     return false;
   }
@@ -342,19 +397,26 @@ export class Registry implements MeterOwner {
       configVersion: this.configVersion,
       warnings: this.warnings,
       forgetLookups: () => this.clearLookups(),
+      rememberExpired: (meter: Meter) => this.expiredHandles.set(meter.id.key, new WeakRef(meter)),
       selfCounter: (tags: Tags) => this.internalCounter('spectator.measurements', tags),
+      spectatord: this.spectatord,
     };
   }
 
   /** @internal A held meter was used after expiry: put it back unless its id was reused. */
   revive(meter: Meter): void {
     meter.expired = false;
+    this.expiredHandles.delete(meter.id.key);
     if (!this.meterMap.has(meter.id.key) && this.meterMap.size < this.cfg.maxMeters) {
       this.meterMap.set(meter.id.key, meter);
     }
   }
 
   private clearLookups(): void {
+    // Called after expiry: a good moment to forget expired meters that have been collected.
+    for (const [key, ref] of this.expiredHandles) {
+      if (ref.deref() === undefined) this.expiredHandles.delete(key);
+    }
     this.counterLookup.clear();
     this.gaugeLookup.clear();
     this.maxGaugeLookup.clear();
@@ -374,8 +436,11 @@ export class Registry implements MeterOwner {
     internal = false,
   ): Meter {
     const byName = typeof name === 'string';
-    const id = byName ? Id.create(name, tags) : isId(name) ? name : Id.create(String(name), tags);
-    const existing = this.meterMap.get(id.key);
+    // Id.create converts a non-string name without throwing (`String()` alone can throw).
+    const id = byName || !isId(name) ? Id.create(name as string, tags) : name;
+    const existing =
+      this.meterMap.get(id.key) ??
+      (this.expiredHandles.size > 0 ? this.adoptExpired(id.key, type) : undefined);
     if (existing !== undefined) {
       if (existing.type === type) {
         if (byName) lookup?.set(name, tags, existing);
@@ -398,8 +463,24 @@ export class Registry implements MeterOwner {
     const meter = create(id);
     meter.internal = internal;
     this.meterMap.set(id.key, meter);
+    this.spectatord.attach(meter);
     if (byName) lookup?.set(name, tags, meter);
     return meter;
+  }
+
+  /**
+   * An expired meter of this id and type that the app still holds, registered again, so that the
+   * factory and the held handle stay one meter (two would leave the held one publishing nowhere).
+   */
+  private adoptExpired(key: string, type: MeterType): Meter | undefined {
+    const held = this.expiredHandles.get(key)?.deref();
+    this.expiredHandles.delete(key);
+    if (held === undefined || held.type !== type || !held.expired) return undefined;
+    if (this.meterMap.size >= this.cfg.maxMeters && !held.internal) return undefined;
+    held.expired = false;
+    held.updated = true; // as a new meter would be: not expired again before its first publish
+    this.meterMap.set(key, held);
+    return held;
   }
 
   private rejectMeter(reason: 'type-mismatch' | 'max-meters', message: string): void {
@@ -414,7 +495,7 @@ export class Registry implements MeterOwner {
       'counter',
       name,
       tags,
-      (id) => new Counter(id, this),
+      (id) => new this.kinds.Counter(id, this),
       true,
     ) as Counter;
   }

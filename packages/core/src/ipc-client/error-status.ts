@@ -1,0 +1,79 @@
+import type { IpcStatus } from '../ipc/ipc-status.js';
+
+/** Error codes meaning the call ran out of time (undici's own timeouts and socket timeouts). */
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+]);
+
+/** Error codes meaning the caller gave up or tore the client down. */
+const CANCELLED_CODES = new Set(['UND_ERR_ABORTED', 'ABORT_ERR', 'UND_ERR_DESTROYED']);
+
+/** Error codes meaning no usable connection: refused, reset, closed, unreachable, DNS, TLS. */
+const CONNECTION_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'EAI_NODATA',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function classifyOne(error: unknown): IpcStatus | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  // DOMExceptions from AbortSignal: `AbortSignal.timeout()` and `controller.abort()`.
+  if (name === 'TimeoutError') return 'timeout';
+  if (name === 'AbortError') return 'cancelled';
+  if (typeof code === 'string') {
+    if (TIMEOUT_CODES.has(code)) return 'timeout';
+    if (CANCELLED_CODES.has(code)) return 'cancelled';
+    if (CONNECTION_CODES.has(code)) return 'connection_error';
+    if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_'))
+      return 'connection_error';
+  }
+  return undefined;
+}
+
+/**
+ * The `ipc.status` of an outbound call that failed with `error` (what undici published on
+ * `undici:request:error`): timeouts → `timeout`; refused, reset, closed, DNS and TLS failures →
+ * `connection_error`; aborts and destroyed clients → `cancelled`; anything else (parser errors,
+ * a failing request body, custom abort reasons) → `unexpected_error`. Looks through `cause` and
+ * the first error of an `AggregateError` (Happy Eyeballs). Never throws.
+ *
+ * @example
+ * ```ts
+ * ipcStatusForError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })); // 'connection_error'
+ * ipcStatusForError(new DOMException('aborted', 'TimeoutError')); // 'timeout'
+ * ```
+ */
+export function ipcStatusForError(error: unknown): IpcStatus {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const status = classifyOne(current);
+    if (status !== undefined) return status;
+    const { cause, errors } = current as { cause?: unknown; errors?: unknown };
+    current = cause ?? (Array.isArray(errors) ? (errors[0] as unknown) : undefined);
+  }
+  return 'unexpected_error';
+}

@@ -1,0 +1,350 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { SpectatorConfigError } from '../errors.js';
+import { getGlobalRegistry } from '../global/global-registry.js';
+import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
+import {
+  ipcResultFor,
+  ipcStatusForHttpStatus,
+  type IpcStatus,
+  type IpcStatusMode,
+} from '../ipc/ipc-status.js';
+import { OVERFLOW_ENDPOINT } from '../ipc/server-recorder.js';
+import type { DistributionSummary } from '../meters/distribution-summary.js';
+import type { Timer } from '../meters/timer.js';
+import type { Registry } from '../registry/registry.js';
+import { ipcStatusForError } from './error-status.js';
+import { hasPublisherMarker } from './publisher-marker.js';
+
+/** The undici diagnostics channels recorded (published by undici ≥ 5 and Node's bundled copy). */
+export const UNDICI_CHANNELS = {
+  create: 'undici:request:create',
+  headers: 'undici:request:headers',
+  trailers: 'undici:request:trailers',
+  error: 'undici:request:error',
+} as const;
+
+/** Default `owner` tag of the outbound call meters. */
+export const DEFAULT_CLIENT_OWNER = 'spectator-undici';
+
+/** What the options' callbacks may read about one outbound request. */
+export interface OutboundRequestInfo {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Scheme, host and port, e.g. `https://api.example.com` (no path). */
+  readonly origin: string;
+  /** Path and query as sent, e.g. `/users/42?expand=1`. */
+  readonly path: string;
+  /** A request header's value (case-insensitive name), `undefined` when absent. */
+  header(name: string): string | undefined;
+}
+
+/** How one outbound call ended, for the `attempt` callback. */
+export interface OutboundOutcome {
+  /** HTTP status, when response headers arrived. */
+  readonly status: number | undefined;
+  /** The `ipc.status` recorded. */
+  readonly ipcStatus: IpcStatus;
+  /** The error undici reported, when the call failed. */
+  readonly error: unknown;
+}
+
+/** Options of {@link instrumentUndici}. */
+export interface UndiciMetricsOptions {
+  /** Registry to record into. Default: `GlobalRegistry`. */
+  registry?: Registry;
+  /** `owner` tag: the library making the calls. Default `'spectator-undici'`. */
+  owner?: string;
+  /**
+   * Bounded `ipc.endpoint` value for a request, e.g. a route template or a service name. Default:
+   * no `ipc.endpoint` tag at all — raw URLs never become tags. Returning `undefined` leaves the
+   * tag off for that request; a throwing mapper is treated as `undefined`.
+   */
+  endpoint?: (request: OutboundRequestInfo) => string | undefined;
+  /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
+  maxEndpoints?: number;
+  /** `netflix` (default) maps HTTP 503 to `throttled`; `standard` maps it to `unavailable`. */
+  statusMode?: IpcStatusMode;
+  /** Use a percentile timer for `ipc.client.call` (default `true`); `false` records a plain timer. */
+  percentiles?: boolean;
+  /** Requests to leave unrecorded (health checks, …); checked when the request is created. */
+  ignore?: (request: OutboundRequestInfo) => boolean;
+  /**
+   * Which attempt a finished call was (`1` → `ipc.attempt=initial`, `2` → `second`, more →
+   * `third_up`) and whether it was the last one (`ipc.attempt.final`). undici does not say
+   * whether a call is a retry, so by default every call is `initial` and final; a retry layer
+   * that knows (for instance from a header it sets) can say so here.
+   */
+  attempt?: (
+    request: OutboundRequestInfo,
+    outcome: OutboundOutcome,
+  ) => { attempt: number; final: boolean } | undefined;
+}
+
+/** Minimal structural view of an undici `Request` (undici 6 and 7, and Node's bundled copy). */
+interface UndiciRequest {
+  method?: unknown;
+  origin?: unknown;
+  path?: unknown;
+  headers?: unknown;
+}
+
+interface CallState {
+  readonly start: number;
+  status: number;
+}
+
+function attemptTag(attempt: number): string {
+  if (attempt <= 1) return 'initial';
+  return attempt === 2 ? 'second' : 'third_up';
+}
+
+function checkOptions(options: UndiciMetricsOptions): void {
+  const { owner, maxEndpoints } = options;
+  if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0)) {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_OPTION',
+      'owner must be a non-empty string',
+    );
+  }
+  if (
+    maxEndpoints !== undefined &&
+    (typeof maxEndpoints !== 'number' || !Number.isInteger(maxEndpoints) || maxEndpoints < 1)
+  ) {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_NUMBER',
+      `maxEndpoints must be an integer >= 1, got ${String(maxEndpoints)}`,
+    );
+  }
+  for (const key of ['endpoint', 'ignore', 'attempt'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `${key} must be a function`);
+    }
+  }
+}
+
+/** Reads one header from undici's flat `[name, value, …]` array (or a legacy header string). */
+function readHeader(headers: unknown, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const key: unknown = headers[i];
+      if (typeof key === 'string' && key.toLowerCase() === wanted) {
+        const value: unknown = headers[i + 1];
+        return Array.isArray(value) ? value.join(', ') : String(value);
+      }
+    }
+    return undefined;
+  }
+  if (typeof headers === 'string') {
+    for (const line of headers.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted)
+        return line.slice(colon + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+function requestInfo(request: UndiciRequest): OutboundRequestInfo {
+  const method = typeof request.method === 'string' ? request.method.toUpperCase() : 'UNKNOWN';
+  const origin = typeof request.origin === 'string' ? request.origin : String(request.origin);
+  const path = typeof request.path === 'string' ? request.path : '';
+  return { method, origin, path, header: (name) => readHeader(request.headers, name) };
+}
+
+/**
+ * Records Netflix's common IPC client metrics for every HTTP request made through undici —
+ * the global `fetch` (Node's bundled undici) and the `undici` package's `request`, `fetch`,
+ * `stream`, `Client`, `Pool` and `Agent` alike — by subscribing to undici's
+ * `diagnostics_channel` events (no monkey-patching):
+ *
+ * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
+ *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
+ *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
+ *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper).
+ * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts.
+ *
+ * Requests of this package's own Atlas publisher are never recorded. Returns a function that
+ * unsubscribes (calls already in flight are then left unrecorded). Nothing on the request path
+ * throws; invalid options throw a `SpectatorConfigError` here.
+ *
+ * @example
+ * ```ts
+ * import { instrumentUndici } from '@spectator/core/ipc-client';
+ * const uninstrument = instrumentUndici({
+ *   endpoint: ({ origin }) => new URL(origin).hostname, // bounded: one value per service
+ * });
+ * await fetch('https://api.example.com/users/42'); // recorded
+ * uninstrument();
+ * ```
+ */
+export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
+  checkOptions(options);
+  const registry = options.registry ?? getGlobalRegistry();
+  const owner = options.owner ?? DEFAULT_CLIENT_OWNER;
+  const mapEndpoint = options.endpoint;
+  const maxEndpoints = options.maxEndpoints ?? 1000;
+  const statusMode = options.statusMode ?? 'netflix';
+  const percentiles = options.percentiles ?? true;
+  const ignore = options.ignore;
+  const attemptOf = options.attempt;
+  const warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
+
+  const inflightSummary: DistributionSummary = registry.distributionSummary('ipc.client.inflight', {
+    owner,
+  });
+  const calls = new WeakMap<object, CallState>();
+  const timers = new Map<string, Timer>();
+  const endpoints = new Set<string>();
+  let inflight = 0;
+  let active = true;
+
+  const endpointFor = (info: OutboundRequestInfo): string | undefined => {
+    if (mapEndpoint === undefined) return undefined;
+    let endpoint: string | undefined;
+    try {
+      endpoint = mapEndpoint(info);
+    } catch (error) {
+      warnings.warn(
+        'endpoint',
+        `${owner}: endpoint mapper threw; no ipc.endpoint tag (${String(error)})`,
+      );
+      return undefined;
+    }
+    if (typeof endpoint !== 'string' || endpoint.length === 0) return undefined;
+    if (endpoints.has(endpoint)) return endpoint;
+    if (endpoints.size < maxEndpoints) {
+      endpoints.add(endpoint);
+      return endpoint;
+    }
+    warnings.warn(
+      'overflow',
+      `${owner}: more than ${maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT}`,
+    );
+    return OVERFLOW_ENDPOINT;
+  };
+
+  const timerFor = (
+    method: string,
+    status: number,
+    ipcStatus: IpcStatus,
+    endpoint: string | undefined,
+    attempt: string,
+    final: boolean,
+  ): Timer => {
+    const key = `${method} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint ?? ''}`;
+    let timer = timers.get(key);
+    if (timer === undefined) {
+      const tags: Record<string, string> = {
+        owner,
+        'ipc.result': ipcResultFor(ipcStatus),
+        'ipc.status': ipcStatus,
+        'ipc.attempt': attempt,
+        'ipc.attempt.final': final ? 'true' : 'false',
+        'http.method': method,
+      };
+      if (status > 0) tags['http.status'] = String(status);
+      if (endpoint !== undefined) tags['ipc.endpoint'] = endpoint;
+      timer = percentiles
+        ? registry.percentileTimer('ipc.client.call', tags)
+        : registry.timer('ipc.client.call', tags);
+      timers.set(key, timer);
+    }
+    return timer;
+  };
+
+  const finish = (request: UndiciRequest, state: CallState, error: unknown, failed: boolean) => {
+    const seconds = (performance.now() - state.start) / 1000;
+    const info = requestInfo(request);
+    const status = state.status;
+    const ipcStatus: IpcStatus = failed
+      ? ipcStatusForError(error)
+      : ipcStatusForHttpStatus(status, statusMode);
+    let attempt = 1;
+    let final = true;
+    if (attemptOf !== undefined) {
+      try {
+        const said = attemptOf(info, {
+          status: status > 0 ? status : undefined,
+          ipcStatus,
+          error: failed ? error : undefined,
+        });
+        if (said !== undefined) {
+          if (typeof said.attempt === 'number' && said.attempt >= 1) attempt = said.attempt;
+          final = said.final !== false;
+        }
+      } catch (e) {
+        warnings.warn(
+          'attempt',
+          `${owner}: attempt callback threw; recorded as initial (${String(e)})`,
+        );
+      }
+    }
+    timerFor(info.method, status, ipcStatus, endpointFor(info), attemptTag(attempt), final).record(
+      seconds,
+    );
+  };
+
+  const onCreate = (message: unknown): void => {
+    if (!active) return;
+    try {
+      const request = (message as { request?: UndiciRequest } | null)?.request;
+      if (request === null || typeof request !== 'object') return;
+      if (hasPublisherMarker(request.headers)) return;
+      if (ignore !== undefined) {
+        try {
+          if (ignore(requestInfo(request))) return;
+        } catch (e) {
+          warnings.warn(
+            'ignore',
+            `${owner}: ignore callback threw; request recorded (${String(e)})`,
+          );
+        }
+      }
+      calls.set(request, { start: performance.now(), status: 0 });
+      inflightSummary.record(++inflight);
+    } catch (error) {
+      warnings.warn('create', `${owner}: could not start recording a request: ${String(error)}`);
+    }
+  };
+
+  const onHeaders = (message: unknown): void => {
+    const m = message as { request?: object; response?: { statusCode?: unknown } } | null;
+    const state = m?.request === undefined ? undefined : calls.get(m.request);
+    if (state === undefined) return;
+    const code = m?.response?.statusCode;
+    if (typeof code === 'number') state.status = code;
+  };
+
+  const end = (message: unknown, failed: boolean): void => {
+    const m = message as { request?: UndiciRequest; error?: unknown } | null;
+    const request = m?.request;
+    if (request === undefined || request === null) return;
+    const state = calls.get(request);
+    // undici may report an error after completion, or twice; the first ending wins.
+    if (state === undefined) return;
+    calls.delete(request);
+    inflight--;
+    try {
+      finish(request, state, m?.error, failed);
+    } catch (error) {
+      warnings.warn('finish', `${owner}: could not record a request: ${String(error)}`);
+    }
+  };
+  const onTrailers = (message: unknown): void => end(message, false);
+  const onError = (message: unknown): void => end(message, true);
+
+  diagnosticsChannel.subscribe(UNDICI_CHANNELS.create, onCreate);
+  diagnosticsChannel.subscribe(UNDICI_CHANNELS.headers, onHeaders);
+  diagnosticsChannel.subscribe(UNDICI_CHANNELS.trailers, onTrailers);
+  diagnosticsChannel.subscribe(UNDICI_CHANNELS.error, onError);
+
+  return () => {
+    if (!active) return;
+    active = false;
+    diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.create, onCreate);
+    diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.headers, onHeaders);
+    diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.trailers, onTrailers);
+    diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.error, onError);
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * The meters a registry creates while its output is SpectatorD. Each is a subclass of the
+ * ordinary meter (same API, `instanceof` holds) whose update methods write one line through the
+ * registry's {@link LineLink} instead of aggregating in process: the agent aggregates. When the
+ * registry's output is (switched back to) Atlas, the link has no writer and every method falls
+ * through to the ordinary meter's, so a meter keeps working whichever output is in force.
+ *
+ * In Atlas mode the registry creates the ordinary classes: their update path carries no check.
+ */
+import type { Id } from '../ids/id.js';
+import type { Clock } from '../internal/clock.js';
+import { AgeGauge } from '../meters/age-gauge.js';
+import { Counter } from '../meters/counter.js';
+import { DistributionSummary } from '../meters/distribution-summary.js';
+import { Gauge } from '../meters/gauge.js';
+import { MaxGauge } from '../meters/max-gauge.js';
+import { isRecordable, type Meter, type MeterOwner } from '../meters/meter.js';
+import { MonotonicCounter } from '../meters/monotonic-counter.js';
+import { PercentileDistributionSummary } from '../meters/percentile-distribution-summary.js';
+import { PercentileTimer } from '../meters/percentile-timer.js';
+import { Timer } from '../meters/timer.js';
+import type { LineWriter } from './line-writer.js';
+
+/** What a line meter needs from its registry's SpectatorD output. */
+export interface LineLink {
+  /** Where lines go; `undefined` while the output is Atlas (the meter then aggregates in process). */
+  readonly writer: LineWriter | undefined;
+  /** Changes whenever cached prefixes must be rebuilt (configuration changed). */
+  readonly version: number;
+  /** Sets `meter.linePrefix` (or `undefined` when the id cannot be written) for `version`. */
+  resolve(meter: LineMeter): void;
+  /** Counts an update left out because its id cannot be written. */
+  skip(): void;
+}
+
+/** The fields every line meter carries. */
+export interface LineFields {
+  lineLink: LineLink;
+  /** `<symbol>:<name>,<tags>:` as ASCII bytes; `undefined` when the id cannot be written. */
+  linePrefix: Uint8Array | undefined;
+  linePrefixVersion: number;
+}
+
+export type LineMeter = Meter & LineFields;
+
+/** The link of a meter the registry did not accept (type mismatch, meter cap): it writes nowhere. */
+const DETACHED: LineLink = Object.freeze({
+  writer: undefined,
+  version: 0,
+  resolve: () => undefined,
+  skip: () => undefined,
+});
+
+/** True for meters created in SpectatorD mode. */
+export function isLineMeter(meter: Meter): meter is LineMeter {
+  return (meter as Partial<LineFields>).lineLink !== undefined;
+}
+
+/** Gives an accepted meter its registry's link. */
+export function attachLineLink(meter: LineMeter, link: LineLink): void {
+  meter.lineLink = link;
+  meter.linePrefixVersion = -1;
+}
+
+/** The meter's prefix for the link's current version (rebuilt after a configuration change). */
+function prefixOf(meter: LineMeter, link: LineLink): Uint8Array | undefined {
+  if (meter.linePrefixVersion !== link.version) link.resolve(meter);
+  return meter.linePrefix;
+}
+
+export class LineCounter extends Counter implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override increment(n = 1): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.increment(n);
+      return;
+    }
+    if (typeof n === 'number' && n > 0 && n < Infinity) {
+      const prefix = prefixOf(this, link);
+      if (prefix !== undefined) writer.line(prefix, n);
+      else link.skip();
+      this.touch();
+    }
+  }
+}
+
+export class LineGauge extends Gauge implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override set(value: number): void {
+    // The last value is kept (one store) so `value()` answers in both modes.
+    super.set(value);
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined || typeof value !== 'number' || !Number.isFinite(value)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, value);
+    else link.skip();
+  }
+}
+
+export class LineMaxGauge extends MaxGauge implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override set(value: number): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.set(value);
+      return;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, value);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LineDistributionSummary extends DistributionSummary implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override record(amount: number): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.record(amount);
+      return;
+    }
+    if (!isRecordable(amount)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, amount);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LineTimer extends Timer implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  // `recordNanos`, `time` and `start` all end here.
+  override record(seconds: number): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.record(seconds);
+      return;
+    }
+    if (!isRecordable(seconds)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.seconds(prefix, seconds);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LinePercentileTimer extends PercentileTimer implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override record(seconds: number): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.record(seconds);
+      return;
+    }
+    if (!isRecordable(seconds)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.seconds(prefix, seconds);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LinePercentileDistributionSummary
+  extends PercentileDistributionSummary
+  implements LineFields
+{
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  override record(amount: number): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.record(amount);
+      return;
+    }
+    if (!isRecordable(amount)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, amount);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LineMonotonicCounter extends MonotonicCounter implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  // The agent turns successive samples into deltas (`C`), as this meter does in Atlas mode.
+  override set(value: number | bigint): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) {
+      super.set(value);
+      return;
+    }
+    const v = typeof value === 'bigint' ? Number(value) : value;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, v);
+    else link.skip();
+    this.touch();
+  }
+}
+
+export class LineAgeGauge extends AgeGauge implements LineFields {
+  lineLink = DETACHED;
+  linePrefix: Uint8Array | undefined = undefined;
+  linePrefixVersion = -1;
+
+  constructor(
+    id: Id,
+    owner: MeterOwner,
+    private readonly lineClock: Clock,
+  ) {
+    super(id, owner, lineClock);
+  }
+
+  /** Also tells the agent (`A:<name>:<epoch seconds>`), which reports the age from then on. */
+  override reset(): void {
+    super.reset();
+    this.announce();
+  }
+
+  /** Writes the time of the last reset; done at creation and when the output becomes SpectatorD. */
+  announce(): void {
+    const link = this.lineLink;
+    const writer = link.writer;
+    if (writer === undefined) return;
+    const prefix = prefixOf(this, link);
+    if (prefix !== undefined) writer.line(prefix, ageGaugeEpochSeconds(this, this.lineClock));
+    else link.skip();
+  }
+}
+
+/** When an age gauge was last reset, in epoch seconds (what SpectatorD's `A` lines carry). */
+export function ageGaugeEpochSeconds(gauge: AgeGauge, clock: Clock): number {
+  return Math.round(clock.wallTime() - gauge.value() * 1000) / 1000;
+}
+
+/** The constructors a registry uses for each meter type. */
+export interface MeterKinds {
+  Counter: new (id: Id, owner: MeterOwner) => Counter;
+  Gauge: new (id: Id, owner: MeterOwner) => Gauge;
+  MaxGauge: new (id: Id, owner: MeterOwner) => MaxGauge;
+  DistributionSummary: new (id: Id, owner: MeterOwner) => DistributionSummary;
+  Timer: new (id: Id, owner: MeterOwner) => Timer;
+  PercentileTimer: new (
+    id: Id,
+    owner: MeterOwner,
+    range: { min: number; max: number },
+  ) => PercentileTimer;
+  PercentileDistributionSummary: new (
+    id: Id,
+    owner: MeterOwner,
+    range: { min: number; max: number },
+  ) => PercentileDistributionSummary;
+  MonotonicCounter: new (id: Id, owner: MeterOwner) => MonotonicCounter;
+  AgeGauge: new (id: Id, owner: MeterOwner, clock: Clock) => AgeGauge;
+}
+
+/** Atlas mode: the ordinary meters. */
+export const ATLAS_KINDS: MeterKinds = Object.freeze({
+  Counter,
+  Gauge,
+  MaxGauge,
+  DistributionSummary,
+  Timer,
+  PercentileTimer,
+  PercentileDistributionSummary,
+  MonotonicCounter,
+  AgeGauge,
+});
+
+/** SpectatorD mode: the line meters. */
+export const LINE_KINDS: MeterKinds = Object.freeze({
+  Counter: LineCounter,
+  Gauge: LineGauge,
+  MaxGauge: LineMaxGauge,
+  DistributionSummary: LineDistributionSummary,
+  Timer: LineTimer,
+  PercentileTimer: LinePercentileTimer,
+  PercentileDistributionSummary: LinePercentileDistributionSummary,
+  MonotonicCounter: LineMonotonicCounter,
+  AgeGauge: LineAgeGauge,
+});

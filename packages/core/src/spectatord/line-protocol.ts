@@ -1,0 +1,170 @@
+/**
+ * SpectatorD's line protocol (`shared/spec/atlas-protocol.md` §6): one line per update,
+ * `<symbol>:<name>[,<key>=<value>…]:<value>`, several lines per datagram separated by `\n`.
+ *
+ * Sanitizing follows the agent and Netflix's own client for it (spectator-js): names, keys and
+ * values keep the characters `-._A-Za-z0-9~^` (the agent's `kAtlasChars`) and everything else
+ * becomes `_`, which also removes the protocol's separators `,` `=` `:` and newlines. A name must
+ * be 1–255 characters; a tag whose key is not 2–60 characters or whose value is not 1–120 is left
+ * out (SpectatorD's documented limits), with a rate-limited warning.
+ */
+import { isRestrictedKey, MAX_USER_TAGS, sanitizeAtlasString } from '../ids/atlas-rules.js';
+import type { Id } from '../ids/id.js';
+import type { MeterType } from '../meters/meter.js';
+
+/** Type symbols by meter type. Gauges get their TTL appended (`g,<seconds>`) when not the default. */
+export const LINE_SYMBOLS: Readonly<Record<MeterType, string>> = Object.freeze({
+  counter: 'c',
+  gauge: 'g',
+  'max-gauge': 'm',
+  'distribution-summary': 'd',
+  timer: 't',
+  'percentile-timer': 'T',
+  'percentile-distribution-summary': 'D',
+  'monotonic-counter': 'C',
+  'age-gauge': 'A',
+  'polled-gauge': 'g',
+});
+
+/** SpectatorD's own gauge TTL when a line gives none: 15 minutes. */
+export const AGENT_DEFAULT_GAUGE_TTL_SECONDS = 15 * 60;
+/** SpectatorD ignores gauge TTLs shorter than this. */
+export const AGENT_MIN_GAUGE_TTL_SECONDS = 5;
+
+export const MAX_NAME_LENGTH = 255;
+export const MIN_KEY_LENGTH = 2;
+export const MAX_KEY_LENGTH = 60;
+export const MAX_VALUE_LENGTH = 120;
+
+/**
+ * Keys a user tag cannot take: the agent fills in `statistic` and `percentile` itself, and `name`
+ * is the meter name (in Atlas mode too, a user tag `name` is replaced by it).
+ */
+const RESERVED_KEYS = new Set(['statistic', 'percentile', 'name']);
+
+/** The symbol of a gauge line for a TTL in milliseconds: `g`, or `g,<seconds>` when not 15 min. */
+export function gaugeSymbol(ttlMs: number): string {
+  const seconds = Math.max(1, Math.round(ttlMs / 1000));
+  return seconds === AGENT_DEFAULT_GAUGE_TTL_SECONDS ? 'g' : `g,${seconds}`;
+}
+
+const tagLengthProblem = (key: string, value: string): string | undefined =>
+  key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH
+    ? `key length ${key.length} not in ${MIN_KEY_LENGTH}…${MAX_KEY_LENGTH}`
+    : value.length < 1 || value.length > MAX_VALUE_LENGTH
+      ? `value length ${value.length} not in 1…${MAX_VALUE_LENGTH}`
+      : undefined;
+
+/** The line start of a meter, or why it cannot be written. */
+export type LinePrefix =
+  { prefix: string; skippedTags: string[] } | { problem: string; skippedTags: string[] };
+
+/**
+ * Builds `<symbol>:<name>,<k>=<v>…:` for an id: common tags overridden by the meter's own tags
+ * (as in Atlas mode), sanitized, tags sorted by key so equal ids always give equal lines.
+ */
+export function buildLinePrefix(
+  symbol: string,
+  id: Id,
+  commonTags: Readonly<Record<string, string>>,
+): LinePrefix {
+  const skippedTags: string[] = [];
+  const name = id.name;
+  if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
+    return { problem: `name length ${name.length} not in 1…${MAX_NAME_LENGTH}`, skippedTags };
+  }
+  const merged = new Map<string, string>();
+  const add = (key: string, value: string) => {
+    const problem = tagLengthProblem(key, value);
+    if (problem !== undefined) skippedTags.push(`${key} (${problem})`);
+    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
+  };
+  for (const key in commonTags) if (!RESERVED_KEYS.has(key)) add(key, commonTags[key]!);
+  for (const [key, value] of id.tags) if (!RESERVED_KEYS.has(key)) add(key, value);
+  let userTags = 1; // the name counts as one, as in Atlas's rule
+  for (const key of merged.keys()) if (!isRestrictedKey(key)) userTags++;
+  if (userTags > MAX_USER_TAGS) {
+    return { problem: `more than ${MAX_USER_TAGS} user tags (${userTags})`, skippedTags };
+  }
+  let prefix = `${symbol}:${sanitizeAtlasString(name)}`;
+  const keys = [...merged.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys) prefix += `,${key}=${merged.get(key)!}`;
+  return { prefix: prefix + ':', skippedTags };
+}
+
+/** Room a value and the line's `\n` can take: the longest `String(number)` is 24 characters. */
+export const MAX_VALUE_BYTES = 26;
+
+const TWO_POW_53 = 2 ** 53;
+
+/** Writes the decimal digits of an integer 0 ≤ n < 2^53 at `pos`; returns the new position. */
+function writeUint(buf: Uint8Array, pos: number, n: number): number {
+  if (n < 10) {
+    buf[pos] = 48 + n;
+    return pos + 1;
+  }
+  if (n <= 0x7fffffff) {
+    // Small integers in int32 arithmetic: a division by 10 becomes a multiplication. Doubles
+    // would take a floating-point division and a call to fmod per digit.
+    let x = n | 0;
+    let digits = 1;
+    for (let y = (x / 10) | 0; y > 0; y = (y / 10) | 0) digits++;
+    const end = pos + digits;
+    for (let p = end - 1; p >= pos; p--) {
+      const q = (x / 10) | 0;
+      buf[p] = 48 + x - q * 10;
+      x = q;
+    }
+    return end;
+  }
+  let digits = 0;
+  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
+  const end = pos + digits;
+  let p = end;
+  for (let x = n; x >= 1; x = Math.floor(x / 10)) buf[--p] = 48 + (x % 10);
+  return end;
+}
+
+function writeAscii(buf: Uint8Array, pos: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
+  return pos;
+}
+
+/**
+ * Writes a finite number as the agent's `strtod` reads it. Integers (counter increments, byte
+ * counts) are written digit by digit; other values as JavaScript's shortest round-trip form.
+ */
+export function writeNumber(buf: Uint8Array, pos: number, v: number): number {
+  if (Number.isInteger(v)) {
+    if (v >= 0 && v < TWO_POW_53) return writeUint(buf, pos, v);
+    if (v < 0 && v > -TWO_POW_53) {
+      buf[pos] = 45; // '-'
+      return writeUint(buf, pos + 1, -v);
+    }
+  }
+  return writeAscii(buf, pos, String(v));
+}
+
+/**
+ * Writes a duration in seconds rounded to the nanosecond (`0.042`, `1.5`, `0.000001234`): Spectator
+ * records timers in nanoseconds, and writing nine fixed decimals costs a fraction of formatting an
+ * arbitrary double. Durations of 104 days or more fall back to {@link writeNumber}.
+ */
+export function writeSeconds(buf: Uint8Array, pos: number, seconds: number): number {
+  const nanos = Math.round(seconds * 1e9);
+  if (!(nanos >= 0 && nanos < TWO_POW_53)) return writeNumber(buf, pos, seconds);
+  const whole = Math.floor(nanos / 1e9);
+  let frac = (nanos - whole * 1e9) | 0; // < 1e9: fits in int32
+  pos = writeUint(buf, pos, whole);
+  if (frac === 0) return pos;
+  buf[pos] = 46; // '.'
+  // Nine digits, right to left, then the trailing zeros dropped.
+  let end = pos + 9;
+  for (let p = end; p > pos; p--) {
+    const q = (frac / 10) | 0;
+    buf[p] = 48 + frac - q * 10;
+    frac = q;
+  }
+  while (buf[end] === 48) end--;
+  return end + 1;
+}

@@ -1,0 +1,137 @@
+// Meter expiry, beyond test/registry.test.ts (which shows an idle gauge stops being published and
+// a held handle comes back): every expiring meter type stops being published after the TTL and
+// is then really freed (garbage-collected: no lookup cache or registry structure still holds
+// it); sampled meters do not expire; and a handle the app still holds stays the meter of its id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
+import type { Meter } from '../../src/meters/meter.js';
+import { Registry } from '../../src/registry/registry.js';
+import { FakeClock, memoryLogger } from '../support/fake-clock.js';
+import { forceGc } from './support.js';
+
+const TTL = 60_000;
+let atlas: AtlasDevServer;
+beforeAll(async () => {
+  atlas = await startAtlasDevServer();
+});
+afterAll(async () => {
+  await atlas.close();
+});
+
+function setup() {
+  atlas.clear();
+  const clock = new FakeClock();
+  const registry = new Registry({
+    uri: atlas.publishUri,
+    clock,
+    meterTtlMs: TTL,
+    logger: memoryLogger(),
+  });
+  return { clock, registry };
+}
+
+const userMeters = (r: Registry) =>
+  [...r.meters()].filter((m) => !m.id.name.startsWith('spectator.'));
+const names = (measurements: { name: string }[]) =>
+  [...new Set(measurements.map((m) => m.name))].sort();
+
+describe('meter expiry', () => {
+  it('every expiring type stops being published after the TTL and is garbage-collected', async () => {
+    const { clock, registry: r } = setup();
+    const refs: WeakRef<Meter>[] = [];
+    // Created and updated through the factories with tags, so the per-type lookup caches hold
+    // paths to them; no handle is kept.
+    (() => {
+      const tags = { route: '/a', status: '200' };
+      const made: Meter[] = [];
+      const c = r.counter('t.counter', tags);
+      c.increment();
+      const g = r.gauge('t.gauge', tags);
+      g.set(3);
+      const mg = r.maxGauge('t.maxGauge', tags);
+      mg.set(4);
+      const ds = r.distributionSummary('t.summary', tags);
+      ds.record(5);
+      const t = r.timer('t.timer', tags);
+      t.record(0.1);
+      const pt = r.percentileTimer('t.percentileTimer', tags);
+      pt.record(0.1);
+      const pds = r.percentileDistributionSummary('t.percentileSummary', tags);
+      pds.record(7);
+      const mc = r.monotonicCounter('t.monotonic', tags);
+      mc.set(1);
+      mc.set(2);
+      made.push(c, g, mg, ds, t, pt, pds, mc);
+      // Fast-path hits populate the lookup caches.
+      for (const m of made) expect(m).toBeDefined();
+      expect(r.counter('t.counter', tags)).toBe(c);
+      for (const m of made) refs.push(new WeakRef(m));
+    })();
+    r.ageGauge('t.age'); // sampled meters never expire
+    r.polledGauge('t.polled', undefined, () => 42);
+
+    await r.publish();
+    expect(names(atlas.measurements())).toEqual(
+      [
+        't.age',
+        't.counter',
+        't.gauge',
+        't.maxGauge',
+        't.monotonic',
+        't.percentileSummary',
+        't.percentileTimer',
+        't.polled',
+        't.summary',
+        't.timer',
+      ].sort(),
+    );
+
+    clock.advance(TTL - 1);
+    atlas.clear();
+    await r.publish();
+    expect(names(atlas.measurements())).toEqual([
+      'spectator.measurements',
+      't.age',
+      't.gauge',
+      't.polled',
+    ]);
+
+    clock.advance(2);
+    atlas.clear();
+    await r.publish();
+    // Only what never expires is left.
+    expect(names(atlas.measurements())).toEqual(['spectator.measurements', 't.age', 't.polled']);
+    expect(
+      userMeters(r)
+        .map((m) => m.id.name)
+        .sort(),
+    ).toEqual(['t.age', 't.polled']);
+
+    forceGc();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    forceGc();
+    expect(refs.map((ref) => ref.deref()?.id.name).filter(Boolean)).toEqual([]);
+    await r.stop();
+  });
+
+  it('a handle the app still holds stays the meter of its id after expiry, even when the factory is called first', async () => {
+    // Regression (a held handle orphaned after expiry): the factory created a new meter for an
+    // expired id, so the handle the app still held re-registered nowhere and its updates were
+    // never published again.
+    const { clock, registry: r } = setup();
+    const held = r.counter('jobs.run', { job: 'nightly' });
+    held.increment();
+    await r.publish();
+    clock.advance(TTL + 1);
+    await r.publish(); // expired
+    expect(userMeters(r)).toEqual([]);
+
+    const again = r.counter('jobs.run', { job: 'nightly' }); // elsewhere in the app
+    expect(again).toBe(held);
+    again.increment(2);
+    held.increment(3);
+    await r.publish();
+    expect(atlas.find('jobs.run').map((m) => m.value)).toEqual([1, 5]);
+    await r.stop();
+  });
+});

@@ -1,0 +1,420 @@
+// SpectatorD output, everything but the sockets (see spectatord-sockets.test.ts): the line format
+// per meter type, common tags, sanitizing, configuration, switching outputs, the step.
+import { describe, expect, it } from 'vitest';
+import { SpectatorConfigError } from '../src/errors.js';
+import { configFromEnv } from '../src/global/env-config.js';
+import { Counter } from '../src/meters/counter.js';
+import { PercentileTimer } from '../src/meters/percentile-timer.js';
+import { Registry } from '../src/registry/registry.js';
+import { writeNumber, writeSeconds } from '../src/spectatord/line-protocol.js';
+import { parseOutputLocation } from '../src/spectatord/output-location.js';
+import { FakeClock, memoryLogger } from './support/fake-clock.js';
+import { parseLine, sorted } from './support/spectatord-lines.js';
+
+const memoryRegistry = (config: ConstructorParameters<typeof Registry>[0] = {}) =>
+  new Registry({ output: 'memory', logger: memoryLogger(), ...config });
+
+describe('SpectatorD output: configuration', () => {
+  it('accepts the documented output forms and normalizes them', () => {
+    const canonical = (output: string) => new Registry({ output }).config.output;
+    expect(new Registry().config.output).toBe('atlas');
+    expect(canonical('udp')).toBe('udp://127.0.0.1:1234');
+    expect(canonical('udp://localhost:9999')).toBe('udp://localhost:9999');
+    expect(canonical('udp://[::1]:1234')).toBe('udp://[::1]:1234');
+    expect(canonical('unix')).toBe('unix:/run/spectatord/spectatord.unix');
+    expect(canonical('unix:/tmp/a.sock')).toBe('unix:/tmp/a.sock');
+    expect(canonical('unix:///tmp/a.sock')).toBe('unix:/tmp/a.sock');
+    expect(canonical('/tmp/a.sock')).toBe('unix:/tmp/a.sock');
+    expect(canonical(' stdout ')).toBe('stdout');
+    expect(canonical('memory')).toBe('memory');
+    expect(parseOutputLocation('udp://[::1]:1234')).toEqual({
+      kind: 'udp',
+      host: '::1',
+      port: 1234,
+    });
+  });
+
+  it.each([
+    ['http://127.0.0.1:1234', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['udp://127.0.0.1', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['udp://127.0.0.1:70000', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['udp://127.0.0.1:1234/path', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['unix:relative.sock', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['relative.sock', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    [42, 'ERR_SPECTATOR_INVALID_OUTPUT'],
+  ])('rejects output %j with %s', (output, code) => {
+    expect(() => new Registry({ output: output as string })).toThrow(SpectatorConfigError);
+    expect(() => new Registry({ output: output as string })).toThrow(
+      expect.objectContaining({ code }),
+    );
+  });
+
+  it('validates outputFlushMs and outputBatchBytes, and configure() throws before changing anything', () => {
+    for (const bad of [
+      { outputFlushMs: 0 },
+      { outputFlushMs: 1.5 },
+      { outputFlushMs: 60_001 },
+      { outputBatchBytes: 100 },
+      { outputBatchBytes: 70_000 },
+      { outputBatchBytes: '1024' as unknown as number },
+    ]) {
+      expect(() => new Registry(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_SPECTATOR_INVALID_NUMBER' }),
+      );
+    }
+    const registry = memoryRegistry();
+    expect(() => registry.configure({ output: 'tcp://x:1' })).toThrow(SpectatorConfigError);
+    expect(registry.config.output).toBe('memory');
+    expect(registry.config.outputFlushMs).toBe(10);
+    expect(registry.config.outputBatchBytes).toBeUndefined();
+  });
+
+  it('reads SPECTATOR_OUTPUT, else SPECTATOR_OUTPUT_LOCATION; a bad value is ignored with a warning', () => {
+    const logger = memoryLogger();
+    expect(configFromEnv({ SPECTATOR_OUTPUT: 'udp' }, logger)).toEqual({
+      output: 'udp://127.0.0.1:1234',
+    });
+    expect(configFromEnv({ SPECTATOR_OUTPUT_LOCATION: 'unix:///run/x.sock' }, logger)).toEqual({
+      output: 'unix:/run/x.sock',
+    });
+    expect(
+      configFromEnv({ SPECTATOR_OUTPUT: 'memory', SPECTATOR_OUTPUT_LOCATION: 'stdout' }, logger),
+    ).toEqual({ output: 'memory' });
+    expect(logger.lines).toEqual([]);
+    expect(configFromEnv({ SPECTATOR_OUTPUT_LOCATION: 'carrier-pigeon' }, logger)).toEqual({});
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toContain('ignoring SPECTATOR_OUTPUT_LOCATION');
+  });
+});
+
+describe('SpectatorD output: lines', () => {
+  it('writes one line per update with the type symbol of each meter; timers in seconds', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const registry = memoryRegistry({ clock });
+    registry.counter('c1').increment();
+    registry.counter('c1').add(3);
+    registry.gauge('g1').set(-2.5);
+    registry.maxGauge('m1').set(7);
+    registry.distributionSummary('d1').record(1024);
+    registry.timer('t1').record(0.042);
+    registry.timer('t1').recordNanos(1_500_000_000n);
+    registry.timer('t1').recordNanos(1234);
+    registry.percentileTimer('pt1').record(0.25);
+    registry.percentileDistributionSummary('pd1').record(3.5);
+    registry.monotonicCounter('mc1').set(10);
+    registry.monotonicCounter('mc1').set(12n);
+    const age = registry.ageGauge('a1'); // announced at creation
+    clock.advance(1500);
+    age.reset();
+    expect(registry.writtenLines()).toEqual([
+      'c:c1:1',
+      'c:c1:3',
+      'g:g1:-2.5',
+      'm:m1:7',
+      'd:d1:1024',
+      't:t1:0.042',
+      't:t1:1.5',
+      't:t1:0.000001234',
+      'T:pt1:0.25',
+      'D:pd1:3.5',
+      'C:mc1:10',
+      'C:mc1:12',
+      'A:a1:1700000000',
+      'A:a1:1700000001.5',
+    ]);
+    await registry.stop();
+  });
+
+  it('Timer.time() and the stopwatch write seconds; sync, async and failing work all record', async () => {
+    const registry = memoryRegistry();
+    const timer = registry.percentileTimer('work');
+    expect(timer.time(() => 5)).toBe(5);
+    await expect(timer.time(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const stop = timer.start();
+    const seconds = stop();
+    const lines = registry.writtenLines().map(parseLine);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line.symbol).toBe('T');
+      expect(line.value).toBeGreaterThanOrEqual(0);
+      expect(line.value).toBeLessThan(5); // seconds, not milliseconds or nanoseconds
+    }
+    expect(lines[2]!.value).toBeCloseTo(seconds, 9);
+  });
+
+  it('applies common tags (a meter tag wins), sorts tags, and sanitizes names, keys and values', () => {
+    const registry = memoryRegistry({
+      commonTags: { 'nf.app': 'shop', 'nf.cluster': 'shop main', region: 'eu' },
+    });
+    registry
+      .counter('server.num Requests', { route: '/users/:id', 'my key': 'a,b=c:d\ne', region: 'us' })
+      .increment();
+    expect(registry.writtenLines()).toEqual([
+      'c:server.num_Requests,my_key=a_b_c_d_e,nf.app=shop,nf.cluster=shop_main,region=us,route=_users__id:1',
+    ]);
+    expect(parseLine(registry.writtenLines()[0]!)).toEqual({
+      symbol: 'c',
+      extra: undefined,
+      name: 'server.num_Requests',
+      tags: {
+        my_key: 'a_b_c_d_e',
+        'nf.app': 'shop',
+        'nf.cluster': 'shop_main',
+        region: 'us',
+        route: '_users__id',
+      },
+      value: 1,
+    });
+  });
+
+  it('keeps the characters SpectatorD keeps (-._A-Za-z0-9~^) and replaces everything else', () => {
+    const registry = memoryRegistry();
+    // Per UTF-16 code unit, as in Atlas mode: the emoji (a surrogate pair) becomes two.
+    registry.counter('a-b_c.D~9^', { key: 'é€🙂 |;"' }).increment();
+    expect(registry.writtenLines()).toEqual(['c:a-b_c.D~9^,key=________:1']);
+  });
+
+  it('leaves out tags SpectatorD would refuse (key not 2–60, value not 1–120) and the reserved keys', () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger });
+    registry
+      .counter('x', {
+        k: 'short key',
+        ['k'.repeat(61)]: 'long key',
+        long: 'v'.repeat(121),
+        statistic: 'mine',
+        percentile: 'mine',
+        name: 'mine',
+        ok: 'yes',
+      })
+      .increment();
+    expect(registry.writtenLines()).toEqual(['c:x,ok=yes:1']);
+    expect(logger.lines.join('\n')).toContain('left out of SpectatorD lines');
+  });
+
+  it('does not write a meter whose name is too long or which has more than 20 user tags; counts and warns', async () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger });
+    registry.counter('n'.repeat(256)).increment();
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) many[`tag${i}`] = 'v';
+    registry.counter('wide', many).increment(); // name + 20 tags = 21 user tags
+    registry.counter('wide', { ...many, 'nf.app': 'a' }).increment(); // still 21: nf.* do not count
+    registry.counter('ok').increment();
+    expect(registry.writtenLines()).toEqual(['c:ok:1']);
+    const result = await registry.publish();
+    expect(result.droppedBy.validation).toBe(3);
+    expect(logger.lines.some((l) => l.includes('is not written to SpectatorD'))).toBe(true);
+    expect(registry.writtenLines()).toContain(
+      'c:spectator.measurements,error=validation,id=dropped:3',
+    );
+  });
+
+  it('ignores what Atlas mode ignores, without throwing', () => {
+    const registry = memoryRegistry();
+    const bad = [
+      NaN,
+      -1,
+      Infinity,
+      -Infinity,
+      '3' as unknown as number,
+      undefined as unknown as number,
+    ];
+    for (const v of bad) {
+      expect(() => registry.counter('c').increment(v)).not.toThrow();
+      expect(() => registry.timer('t').record(v)).not.toThrow();
+      expect(() => registry.percentileTimer('pt').record(v)).not.toThrow();
+      expect(() => registry.distributionSummary('d').record(v)).not.toThrow();
+      expect(() => registry.percentileDistributionSummary('pd').record(v)).not.toThrow();
+      expect(() => registry.maxGauge('m').set(v)).not.toThrow();
+      expect(() => registry.gauge('g').set(v)).not.toThrow();
+      expect(() => registry.monotonicCounter('mc').set(v)).not.toThrow();
+    }
+    expect(() => registry.timer('t').recordNanos(Symbol('x') as unknown as number)).not.toThrow();
+    // `increment(undefined)` is `increment()`; a gauge, max gauge or monotonic source may be
+    // negative; everything else above is ignored.
+    expect(registry.writtenLines()).toEqual(['m:m:-1', 'g:g:-1', 'C:mc:-1', 'c:c:1']);
+  });
+
+  it('gauges carry the meter TTL when it is not the agent default of 15 minutes', () => {
+    const registry = memoryRegistry({ meterTtlMs: 60_000 });
+    registry.gauge('g').set(1);
+    registry.configure({ meterTtlMs: 15 * 60_000 });
+    registry.gauge('g').set(2);
+    expect(registry.writtenLines()).toEqual(['g,60:g:1', 'g:g:2']);
+  });
+
+  it('rebuilds lines after configure() changes the common tags', () => {
+    const registry = memoryRegistry({ commonTags: { 'nf.app': 'a' } });
+    const counter = registry.counter('c');
+    counter.increment();
+    registry.configure({ commonTags: { 'nf.app': 'b' } });
+    counter.increment();
+    expect(registry.writtenLines()).toEqual(['c:c,nf.app=a:1', 'c:c,nf.app=b:1']);
+  });
+
+  it('keeps the meter API: same classes, get-or-create, type mismatch records nowhere', () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger });
+    const counter = registry.counter('x', { a1: 'b' });
+    expect(counter).toBeInstanceOf(Counter);
+    expect(registry.counter('x', { a1: 'b' })).toBe(counter);
+    expect(registry.percentileTimer('pt')).toBeInstanceOf(PercentileTimer);
+    const wrong = registry.timer('x', { a1: 'b' });
+    wrong.record(1);
+    counter.increment();
+    expect(registry.writtenLines()).toEqual([
+      'c:spectator.meters.rejected,reason=type-mismatch:1',
+      'c:x,a1=b:1',
+    ]);
+  });
+
+  it('writes polled gauges at each step with a TTL of three steps; writtenLines(true) clears', async () => {
+    const registry = memoryRegistry({ stepMs: 5000 });
+    let n = 1;
+    const polled = registry.polledGauge('pool.active', { pool: 'db' }, () => n++);
+    await registry.publish();
+    await registry.publish();
+    expect(registry.writtenLines(true).filter((l) => l.includes('pool.active'))).toEqual([
+      'g,15:pool.active,pool=db:1',
+      'g,15:pool.active,pool=db:2',
+    ]);
+    polled.remove();
+    await registry.publish();
+    expect(registry.writtenLines().filter((l) => l.includes('pool.active'))).toEqual([]);
+  });
+
+  it('start() runs the step on its unref-ed timer without a uri, and does not warn about one', async () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger, stepMs: 100 });
+    registry.polledGauge('ticks', undefined, () => 1);
+    registry.start();
+    const ticked = async () => {
+      for (let i = 0; i < 200; i++) {
+        if (registry.writtenLines().some((l) => l.includes('ticks'))) return true;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return false;
+    };
+    expect(await ticked()).toBe(true);
+    await registry.stop();
+    expect(logger.lines.filter((l) => l.includes('no uri'))).toEqual([]);
+  });
+
+  it('expires idle meters in SpectatorD mode too; a held one keeps writing', async () => {
+    const clock = new FakeClock();
+    const registry = memoryRegistry({ clock, meterTtlMs: 1000 });
+    const held = registry.counter('held');
+    held.increment();
+    await registry.publish();
+    clock.advance(2000);
+    await registry.publish();
+    expect([...registry.meters()].map((m) => m.id.name)).not.toContain('held');
+    held.increment();
+    expect(registry.writtenLines().filter((l) => l.startsWith('c:held'))).toEqual([
+      'c:held:1',
+      'c:held:1',
+    ]);
+  });
+
+  it('publish() flushes and reports the lines sent since the last step', async () => {
+    const registry = memoryRegistry();
+    for (let i = 0; i < 5; i++) registry.counter('c').increment();
+    const result = await registry.publish();
+    expect(result).toMatchObject({ sent: 5, dropped: 0, errors: [] });
+    expect(result.requests).toBeGreaterThanOrEqual(1);
+    expect(await registry.publish()).toMatchObject({ sent: 0, dropped: 0 });
+    // What arrives, the agent counts itself: no line of ours for it.
+    expect(registry.writtenLines()).toEqual(['c:c:1', 'c:c:1', 'c:c:1', 'c:c:1', 'c:c:1']);
+  });
+});
+
+describe('SpectatorD output: switching outputs at run time', () => {
+  it('meters created in Atlas mode are forwarded per step after the switch, keeping count, total and max', async () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ logger });
+    const counter = registry.counter('early.counter');
+    const timer = registry.percentileTimer('early.timer');
+    const gauge = registry.gauge('early.gauge');
+    counter.increment(2);
+    timer.record(0.1);
+    timer.record(0.3);
+    timer.record(0.2);
+    registry.configure({ output: 'memory' }); // what was recorded so far is handed over now
+    expect(logger.lines.join('\n')).toContain('output switched to memory after 3 meter(s)');
+    counter.increment();
+    timer.record(0.5);
+    gauge.set(4);
+    await registry.publish();
+    const lines = registry.writtenLines().filter((l) => l.includes(':early.'));
+    expect(sorted(lines.filter((l) => l.includes('counter')))).toEqual([
+      'c:early.counter:1',
+      'c:early.counter:2',
+    ]);
+    const timerValues = lines.filter((l) => l.startsWith('T:')).map((l) => parseLine(l).value);
+    expect(timerValues).toHaveLength(4);
+    expect(Math.max(...timerValues)).toBeCloseTo(0.5, 9);
+    expect(timerValues.reduce((a, b) => a + b, 0)).toBeCloseTo(1.1, 9);
+    expect(lines).toContain('g:early.gauge:4');
+    // New meters are line meters from the start.
+    registry.counter('late').increment();
+    expect(registry.writtenLines().at(-1)).toBe('c:late:1');
+  });
+
+  it('line meters aggregate in process again when the output goes back to Atlas', async () => {
+    const registry = memoryRegistry();
+    const timer = registry.timer('t');
+    timer.record(1);
+    registry.configure({ output: 'atlas' });
+    timer.record(2);
+    timer.record(4);
+    expect(registry.writtenLines()).toEqual([]); // the memory output went away with the switch
+    expect(registry.measurements().filter((m) => m.name === 't')).toEqual([
+      { name: 't', tags: { statistic: 'count' }, op: 'add', value: 2 },
+      { name: 't', tags: { statistic: 'totalTime' }, op: 'add', value: 6 },
+      { name: 't', tags: { statistic: 'totalOfSquares' }, op: 'add', value: 20 },
+      { name: 't', tags: { statistic: 'max' }, op: 'max', value: 4 },
+    ]);
+    registry.configure({ output: 'memory' });
+    timer.record(3);
+    expect(registry.writtenLines()).toEqual(['t:t:3']);
+  });
+});
+
+describe('SpectatorD output: number formatting', () => {
+  const render = (write: (buf: Uint8Array, pos: number, v: number) => number, v: number) => {
+    const buf = new Uint8Array(64);
+    return Buffer.from(buf.subarray(0, write(buf, 0, v))).toString('latin1');
+  };
+
+  it('writes integers exactly and other numbers in their shortest round-trip form', () => {
+    expect(render(writeNumber, 0)).toBe('0');
+    expect(render(writeNumber, 1)).toBe('1');
+    expect(render(writeNumber, 1234567890123)).toBe('1234567890123');
+    expect(render(writeNumber, -42)).toBe('-42');
+    expect(render(writeNumber, 2 ** 53)).toBe(String(2 ** 53));
+    expect(render(writeNumber, 0.1)).toBe('0.1');
+    expect(render(writeNumber, 1e-7)).toBe('1e-7');
+    expect(render(writeNumber, -1.5e300)).toBe('-1.5e+300');
+  });
+
+  it('writes durations to the nanosecond, and every output parses back (seeded random values)', () => {
+    expect(render(writeSeconds, 0)).toBe('0');
+    expect(render(writeSeconds, 2)).toBe('2');
+    expect(render(writeSeconds, 0.1)).toBe('0.1');
+    expect(render(writeSeconds, 0.000000001)).toBe('0.000000001');
+    expect(render(writeSeconds, 1.0000000004)).toBe('1');
+    expect(render(writeSeconds, 12.3456789016)).toBe('12.345678902');
+    expect(render(writeSeconds, 1e7)).toBe('10000000'); // past 104 days: plain number form
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 2000; i++) {
+      const seconds = random() * 10 ** Math.floor(random() * 8 - 4);
+      const text = render(writeSeconds, seconds);
+      expect(text).toMatch(/^\d+(\.\d*[1-9])?$/);
+      expect(Math.abs(Number(text) - seconds)).toBeLessThanOrEqual(5e-10 + seconds * 1e-15);
+      const plain = random() * 1e6 - 5e5;
+      expect(Number(render(writeNumber, plain))).toBe(plain);
+    }
+  });
+});
