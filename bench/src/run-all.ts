@@ -5,7 +5,7 @@
  *
  *   --quick           smoke run: 5 rounds, 1 warm-up, 30 ms rounds, smaller memory runs;
  *                     figures are not meaningful, RESULTS.md is not written unless --write
- *   --only 1,3,5      run only these scenarios (ids 1–6)
+ *   --only 1,3,5      run only these scenarios (ids 1–7)
  *   --rounds N        kept rounds per case (default 20; scenario 4 uses at least 40)
  *   --warmup N        discarded warm-up rounds (default 3)
  *   --round-ms N      target length of one round of one case, ms (default 150)
@@ -63,6 +63,11 @@ const SCENARIOS: Scenario[] = [
     load: () => import('./publish-encode.js'),
   },
   { id: '6', title: 'Memory per meter', load: () => import('./memory.js') },
+  {
+    id: '7',
+    title: 'Hot-path cost by output mode: Atlas vs SpectatorD (UDP)',
+    load: () => import('./output-modes.js'),
+  },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));

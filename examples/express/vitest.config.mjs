@@ -1,10 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.mjs'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
-  },
-});
+export { default } from '@spectator/example-shared/vitest.config';

@@ -1,28 +1,15 @@
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.base';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    ipc: 'src/ipc/index.ts',
-    'dev-server': 'src/dev-server/index.ts',
-    'dev-server-cli': 'src/dev-server/cli.ts',
-    runtime: 'src/runtime/index.ts',
-    'ipc-client': 'src/ipc-client/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: {
-    entry: {
-      index: 'src/index.ts',
-      ipc: 'src/ipc/index.ts',
-      'dev-server': 'src/dev-server/index.ts',
-      runtime: 'src/runtime/index.ts',
-      'ipc-client': 'src/ipc-client/index.ts',
-    },
-  },
-  outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),
-  target: 'node20',
-  platform: 'node',
-  clean: true,
-  sourcemap: true,
-  splitting: false,
+const entries = {
+  index: 'src/index.ts',
+  ipc: 'src/ipc/index.ts',
+  'dev-server': 'src/dev-server/index.ts',
+  runtime: 'src/runtime/index.ts',
+  'ipc-client': 'src/ipc-client/index.ts',
+};
+
+export default packageConfig({
+  // The CLI is a bin, not an export: JS only.
+  entry: { ...entries, 'dev-server-cli': 'src/dev-server/cli.ts' },
+  dts: { entry: entries },
 });

@@ -1,10 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
-    env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
-  },
-});
+export { default } from '../../vitest.shared';

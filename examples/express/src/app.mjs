@@ -1,9 +1,9 @@
 // An Express 5 app instrumented with @spectator/express: every request becomes ipc.server.call
 // tagged with its route template (/api/users/:id), never the raw path.
-import { once } from 'node:events';
 import express from 'express';
 import { spectatorMiddleware } from '@spectator/express';
-import { ShopError, createShop } from './shop.mjs';
+import { listening } from '@spectator/example-shared/server';
+import { ShopError, createShop } from '@spectator/example-shared/shop';
 
 /**
  * @param {{ registry?: import('@spectator/core').Registry }} [options] registry for the request
@@ -58,19 +58,6 @@ export function createApp({ registry } = {}) {
  * Starts the app on `port` (0: a free one).
  * @returns {Promise<{ url: string, port: number, server: import('node:http').Server, close(): Promise<void> }>}
  */
-export async function start({ port = 0, host = '127.0.0.1', registry } = {}) {
-  const server = createApp({ registry }).listen(port, host);
-  await once(server, 'listening');
-  const address = server.address();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  return {
-    url,
-    port: address.port,
-    server,
-    close: () =>
-      new Promise((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+export function start({ port = 0, host = '127.0.0.1', registry } = {}) {
+  return listening(createApp({ registry }).listen(port, host), host);
 }

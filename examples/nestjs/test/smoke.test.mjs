@@ -1,14 +1,13 @@
-// Smoke test: the example app, the local Atlas endpoint, real sockets. Requests in, route
-// templates out. It runs the tsc output (dist/, built by `npm run build`; turbo builds it before
-// the tests): Nest's constructor injection needs the decorator metadata tsc emits.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+// Smoke test: the example app and its `npm start`, against the local Atlas endpoint over real
+// sockets (the requests and expectations every example shares: examples/shared/smoke-test.mjs),
+// plus the meters of @Timed and @Counted. It runs the tsc output (dist/, built by `npm run build`;
+// turbo builds it before the tests): Nest's constructor injection needs the decorator metadata
+// tsc emits.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Registry, sanitizeAtlasString } from '@spectator/core';
-import { formatSeriesTable, startAtlasDevServer } from '@spectator/core/dev-server';
+import { expect } from 'vitest';
+import { describeSmokeTests, total } from '@spectator/example-shared/smoke-test';
 
 const SERVER = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 if (!existsSync(SERVER)) {
@@ -18,147 +17,25 @@ const require = createRequire(import.meta.url);
 const { start } = require('../dist/app.js');
 const { COMMON_TAGS } = require('../dist/main.js');
 
-/** `ipc.server.call` count measurements for a route template (as Atlas stores it) and status. */
-const calls = (atlas, template, status) =>
-  atlas.find('ipc.server.call', {
-    statistic: 'count',
-    'ipc.endpoint': sanitizeAtlasString(template),
-    'http.status': status,
-  });
-
-const total = (measurements) => measurements.reduce((sum, m) => sum + m.value, 0);
-
-describe('example-nestjs with a fresh Registry', () => {
-  let atlas;
-  let registry;
-  let app;
-
-  beforeAll(async () => {
-    atlas = await startAtlasDevServer();
-    registry = new Registry({ uri: atlas.publishUri, commonTags: COMMON_TAGS });
-    app = await start({ port: 0, registry });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await registry?.stop();
-    await atlas?.close();
-  });
-
-  it('publishes ipc.server.call per route template, custom meters and common tags', async () => {
-    const get = (path) => fetch(`${app.url}${path}`);
-    const post = (path, body) =>
-      fetch(`${app.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-
-    expect((await get('/api/users/1')).status).toBe(200);
-    expect((await get('/api/users/2')).status).toBe(200);
-    expect((await get('/api/users/42')).status).toBe(404);
-    const placed = await post('/api/orders', { userId: '1', items: ['book'] });
-    expect(placed.status).toBe(201);
-    const order = await placed.json();
-    expect((await get(`/api/users/1/orders/${order.id}`)).status).toBe(200);
-    expect((await post('/api/orders', { userId: '1', items: [] })).status).toBe(400);
-    expect((await post(`/api/orders/${order.id}/refund`)).status).toBe(500);
-    expect((await get('/api/reports/2024')).status).toBe(200);
-    expect((await get('/health')).status).toBe(200);
-    expect((await get('/no/such/page')).status).toBe(404);
-
-    // The adapter records on the response's `finish`, which can run after the client has the
-    // response: publish until the last request is in.
-    await expect
-      .poll(
-        async () => {
-          await registry.publish();
-          return calls(atlas, '/api/reports/:year', '200').length;
-        },
-        { timeout: 10_000, interval: 50 },
-      )
-      .toBeGreaterThan(0);
-
-    const table = formatSeriesTable(atlas.series(), { showNfTags: true });
-    try {
-      expect(total(calls(atlas, '/api/users/:id', '200'))).toBe(2);
-      expect(total(calls(atlas, '/api/users/:id', '404'))).toBe(1);
-      expect(total(calls(atlas, '/api/users/:id/orders/:orderId', '200'))).toBe(1);
-      expect(total(calls(atlas, '/api/orders', '201'))).toBe(1);
-      expect(total(calls(atlas, '/api/orders', '400'))).toBe(1);
-      const failed = calls(atlas, '/api/orders/:orderId/refund', '500');
-      expect(total(failed)).toBe(1);
-      expect(failed[0].tags).toMatchObject({
-        'ipc.status': 'unexpected_error',
-        'ipc.result': 'failure',
-        'http.method': 'POST',
-        owner: 'spectator-nestjs',
-        ...COMMON_TAGS,
-      });
-      expect(total(calls(atlas, 'unknown', '404'))).toBe(1);
-      expect(atlas.find('ipc.server.call', { 'ipc.endpoint': '_health' })).toEqual([]);
-      // ipc.server.call is a percentile timer: T buckets for the slow route.
-      expect(
-        atlas.find('ipc.server.call', {
-          statistic: 'percentile',
-          'ipc.endpoint': sanitizeAtlasString('/api/reports/:year'),
-        }).length,
-      ).toBeGreaterThan(0);
-      // Custom meters through the core API.
-      expect(atlas.find('shop.orders.stored', { statistic: 'gauge' }).at(-1)?.value).toBe(1);
-      expect(
-        atlas.find('shop.checkout', { statistic: 'percentile', country: 'NL' }).length,
-      ).toBeGreaterThan(0);
-      expect(total(atlas.find('shop.checkout', { statistic: 'count', country: 'NL' }))).toBe(1);
-      expect(total(atlas.find('shop.orders.placed', { country: 'NL' }))).toBe(1);
-      // Method meters from @Timed and @Counted.
-      expect(
-        total(
-          atlas.find('shop.refunds', {
-            statistic: 'count',
-            result: 'failure',
-            exception: 'InternalServerErrorException',
-          }),
-        ),
-      ).toBe(1);
-      expect(
-        total(atlas.find('shop.reports.built', { result: 'success', exception: 'none' })),
-      ).toBe(1);
-      for (const m of atlas.measurements()) expect(m.tags).toMatchObject(COMMON_TAGS);
-    } catch (err) {
-      err.message += `\n\nwhat the endpoint received:\n${table}`;
-      throw err;
-    }
-  });
-});
-
-describe('example-nestjs main() through GlobalRegistry', () => {
-  it('publishes to SPECTATOR_URI and flushes the last interval on SIGTERM', async () => {
-    const atlas = await startAtlasDevServer();
-    const env = { ...process.env, SPECTATOR_URI: atlas.publishUri, SPECTATOR_STEP_MS: '60000' };
-    delete env.SPECTATOR_DISABLE_AUTO_START_GLOBAL; // as in production: auto-start
-    const child = spawn(process.execPath, [SERVER], {
-      env: { ...env, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = once(child, 'exit');
-    try {
-      await expect.poll(() => output, { timeout: 20_000, interval: 50 }).toMatch(/listening on/);
-      const url = /listening on (http:\/\/\S+)/.exec(output)[1];
-      expect((await fetch(`${url}/api/users/3`)).status).toBe(200);
-      expect(atlas.requests).toBe(0); // a 60 s step: nothing published yet
-      child.kill('SIGTERM');
-      const [code, signal] = await exited;
-      expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
-      const final = calls(atlas, '/api/users/:id', '200');
-      expect(total(final), `${output}\n${formatSeriesTable(atlas.series())}`).toBe(1);
-      expect(final[0].tags['nf.app']).toBe('example-nestjs');
-    } finally {
-      child.kill('SIGKILL');
-      await atlas.close();
-    }
-  });
+describeSmokeTests({
+  name: 'example-nestjs',
+  owner: 'spectator-nestjs',
+  start,
+  commonTags: COMMON_TAGS,
+  server: SERVER,
+  checkMeters: (atlas) => {
+    // Method meters from @Timed and @Counted.
+    expect(
+      total(
+        atlas.find('shop.refunds', {
+          statistic: 'count',
+          result: 'failure',
+          exception: 'InternalServerErrorException',
+        }),
+      ),
+    ).toBe(1);
+    expect(total(atlas.find('shop.reports.built', { result: 'success', exception: 'none' }))).toBe(
+      1,
+    );
+  },
 });

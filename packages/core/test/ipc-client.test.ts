@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import * as undici from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
@@ -19,6 +21,7 @@ let registry: Registry;
 let uninstrument: (() => void) | undefined;
 
 const CALL = 'ipc.client.call';
+const BIG_BODY = Buffer.alloc(4 * 1024 * 1024, 'x');
 const INFLIGHT = 'ipc.client.inflight';
 /** Tag keys allowed on the IPC client meters (strict mode), plus what publishing adds. */
 const ALLOWED_KEYS = new Set([
@@ -42,6 +45,19 @@ beforeAll(async () => {
     if (url.startsWith('/hang')) return; // never answers; closed in afterAll
     if (url.startsWith('/reset')) {
       req.socket.destroy();
+      return;
+    }
+    if (url.startsWith('/big')) {
+      // Larger than undici buffers on its own: unread, the response stays open.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(BIG_BODY);
+      return;
+    }
+    if (url.startsWith('/cut')) {
+      // Headers and part of the body, then the connection drops.
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('partial');
+      setTimeout(() => req.socket.destroy(), 20);
       return;
     }
     const status = url.startsWith('/fail') ? 500 : url.startsWith('/busy') ? 503 : 200;
@@ -346,6 +362,120 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
       SpectatorConfigError,
     );
   });
+});
+
+describe('response bodies the caller cancels or never reads', () => {
+  /** A real `gc()` in this test worker. */
+  function exposeGc(): () => void {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Calls recorded so far (not yet published). */
+  const recorded = (owner: string) =>
+    registry
+      .measurements()
+      .filter((m) => m.name === CALL && m.tags.owner === owner && m.tags.statistic === 'count')
+      .reduce((sum, m) => sum + m.value, 0);
+  const fetchers: Record<string, typeof fetch> = {
+    'undici.fetch': undici.fetch as unknown as typeof fetch,
+    'global fetch (Node bundled undici)': fetch,
+  };
+
+  it.each(Object.keys(fetchers))(
+    '%s: a body never read counts by its HTTP status, timed to the headers, once undici cancels it at GC (regression: unexpected_error)',
+    async (name) => {
+      const fetchFn = fetchers[name]!;
+      const gc = exposeGc();
+      uninstrument = instrumentUndici({ registry, owner: 'unread' });
+      await (async () => {
+        for (let i = 0; i < 3; i++) {
+          const res = await fetchFn(`${base}/big`);
+          expect(res.status).toBe(200); // and the body is never touched
+        }
+      })();
+      await sleep(400); // the cancel comes later than the headers
+      // undici cancels the bodies when the Responses are collected (FinalizationRegistry).
+      for (let round = 0; round < 100 && recorded('unread') < 3; round++) {
+        gc();
+        await sleep(20);
+      }
+      await registry.publish();
+      expect(
+        callCount({
+          owner: 'unread',
+          'ipc.result': 'success',
+          'ipc.status': 'success',
+          'http.status': '200',
+        }),
+      ).toBe(3);
+      expect(callCount({ owner: 'unread' })).toBe(3);
+      const [max] = atlas.find(CALL, { owner: 'unread', statistic: 'max' });
+      expect(max?.value).toBeLessThan(0.4); // to the headers, not to the collection
+
+      // No longer in flight: the next call is alone.
+      atlas.clear();
+      await settle(() => fetchFn(`${base}/ok`));
+      await registry.publish();
+      expect(atlas.find(INFLIGHT, { owner: 'unread', statistic: 'max' })[0]?.value).toBe(1);
+    },
+  );
+
+  it.each(Object.keys(fetchers))(
+    '%s: a body cancelled or aborted after a 200 counts as the 200, timed to the cancel (regression: cancelled)',
+    async (name) => {
+      const fetchFn = fetchers[name]!;
+      uninstrument = instrumentUndici({ registry, owner: 'cancelling' });
+      const first = await fetchFn(`${base}/big`);
+      expect(first.status).toBe(200);
+      await sleep(250);
+      await first.body!.cancel();
+      const controller = new AbortController();
+      const second = await fetchFn(`${base}/big`, { signal: controller.signal });
+      const reader = second.body!.getReader();
+      await reader.read(); // a first chunk, then the caller gives up
+      controller.abort();
+      await reader.closed.catch(() => {});
+      for (let round = 0; round < 50 && recorded('cancelling') < 2; round++) await sleep(10);
+      await registry.publish();
+      expect(
+        callCount({ owner: 'cancelling', 'ipc.status': 'success', 'http.status': '200' }),
+      ).toBe(2);
+      expect(callCount({ owner: 'cancelling' })).toBe(2);
+      const [max] = atlas.find(CALL, { owner: 'cancelling', statistic: 'max' });
+      expect(max?.value).toBeGreaterThanOrEqual(0.25); // the first one, cancelled 250 ms later
+    },
+  );
+
+  it('undici.request: a body destroyed after a 200 counts as the 200', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'destroying' });
+    const { statusCode, body } = await undici.request(`${base}/big`);
+    expect(statusCode).toBe(200);
+    body.destroy();
+    for (let round = 0; round < 50 && recorded('destroying') < 1; round++) await sleep(10);
+    await registry.publish();
+    expect(callCount({ owner: 'destroying', 'ipc.status': 'success', 'http.status': '200' })).toBe(
+      1,
+    );
+  });
+
+  it.each(Object.keys(clients))(
+    '%s: a connection lost mid-body is still a failure, with the status that arrived',
+    async (clientName) => {
+      uninstrument = instrumentUndici({ registry, owner: 'cut' });
+      await settle(() => clients[clientName]!.get(`${base}/cut`));
+      for (let round = 0; round < 50 && recorded('cut') < 1; round++) await sleep(10);
+      await registry.publish();
+      expect(
+        callCount({
+          owner: 'cut',
+          'ipc.result': 'failure',
+          'ipc.status': 'connection_error',
+          'http.status': '200',
+        }),
+      ).toBe(1);
+    },
+  );
 });
 
 describe('ipcStatusForError', () => {

@@ -129,6 +129,15 @@ describe('Registry configuration', () => {
     expect(r.counter('c').value()).toBe(1);
     await r.stop();
   });
+
+  it('stop() of a registry that never had a uri says nothing (nothing to flush)', async () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger }).start();
+    r.counter('c').increment();
+    const result = await r.stop();
+    expect(result.skipped).toBe('no-uri');
+    expect(logger.lines).toEqual([]);
+  });
 });
 
 describe('meter expiry', () => {

@@ -1,11 +1,17 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
 import { SpectatorConfigError } from '../src/errors.js';
 import { parseMaxOpenFiles, readFdStats } from '../src/runtime/fd-stats.js';
-import { GC_KIND_IDS, GcHeapAccounting, type GcRecord } from '../src/runtime/gc-metrics.js';
-import { startRuntimeMetrics } from '../src/runtime/runtime-metrics.js';
+import {
+  GC_KIND_IDS,
+  GcHeapAccounting,
+  minorCollectorId,
+  type GcRecord,
+} from '../src/runtime/gc-metrics.js';
+import { startRuntimeMetrics, type RuntimeMetricsOptions } from '../src/runtime/runtime-metrics.js';
 import { Registry } from '../src/registry/registry.js';
+import { runNode } from './support/run-child.js';
 
 let atlas: AtlasDevServer;
 let registry: Registry;
@@ -31,7 +37,7 @@ afterEach(async () => {
   await registry.stop();
 });
 
-function start(options = FAST): () => void {
+function start(options: RuntimeMetricsOptions = FAST): () => void {
   const stop = startRuntimeMetrics(registry, options);
   stops.push(stop);
   return stop;
@@ -64,6 +70,18 @@ async function until(names: string[], timeoutMs = 10_000): Promise<void> {
 function decoded(name: string, tags: Partial<Record<string, string>> = {}) {
   return atlas.find(name, { ...VERSION, 'nf.app': 'runtime-test', ...tags });
 }
+
+/** Keeps the event loop busy for `ms`. */
+function block(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/** Child processes below run the BUILT package (dist/), as an app would (see exit.test.ts). */
+const DIST = {
+  core: new URL('../dist/index.mjs', import.meta.url).href,
+  runtime: new URL('../dist/runtime.mjs', import.meta.url).href,
+};
 
 describe('startRuntimeMetrics: what the local Atlas endpoint decodes', () => {
   it('publishes Netflix nodejsmetrics names, tags and statistics, nodejs.version on all', async () => {
@@ -201,6 +219,79 @@ describe('startRuntimeMetrics: what the local Atlas endpoint decodes', () => {
     }
   });
 
+  it('records a stall that starts right after a lag tick (regression: it went unseen)', async () => {
+    // monitorEventLoopDelay's reset() after each tick also dropped its previous timestamp, so
+    // the first period after every tick was never measured: 150 ms stalls there read as 0.
+    start({
+      sampleIntervalMs: 60_000,
+      lagIntervalMs: 200,
+      lagResolutionMs: 20,
+      eventLoopIntervalMs: 500,
+    });
+    // Same period, created after the collector's tick: Node runs it right behind the tick.
+    let stalls = 0;
+    await new Promise<void>((resolve) => {
+      const staller = setInterval(() => {
+        block(150);
+        if (++stalls === 3) {
+          clearInterval(staller);
+          resolve();
+        }
+      }, 200);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 450)); // the ticks after the last stall
+    await registry.publish();
+    const [max] = decoded('nodejs.eventLoopLag', { statistic: 'max' });
+    // A stall of d is recorded as at least d − lagResolutionMs, and at most d (plus jitter).
+    expect(max?.value).toBeGreaterThanOrEqual(0.13);
+    expect(max?.value).toBeLessThan(1);
+    const [count] = decoded('nodejs.eventLoopLag', { statistic: 'count' });
+    expect(count?.value).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sets CPU and utilization from the first interval on, not from start-up (regression: ~100 %)', async () => {
+    // Sampled microseconds after their baselines, they read 80–110 % CPU and 100 % utilization
+    // on every start.
+    start({ ...FAST, sampleIntervalMs: 300 });
+    const now = () => new Set(registry.measurements().map((m) => m.name));
+    expect(now()).toContain('nodejs.rss'); // state gauges are there at once
+    expect(now()).not.toContain('nodejs.cpuUsage');
+    expect(now()).not.toContain('nodejs.eventLoopUtilization');
+    await new Promise((resolve) => setTimeout(resolve, 450)); // one idle interval
+    await registry.publish();
+    const [elu] = decoded('nodejs.eventLoopUtilization', { statistic: 'gauge' });
+    expect(elu?.value).toBeGreaterThanOrEqual(0);
+    expect(elu?.value).toBeLessThan(100);
+    const [user] = decoded('nodejs.cpuUsage', { id: 'user', statistic: 'gauge' });
+    expect(user?.value).toBeGreaterThanOrEqual(0);
+  });
+
+  it('sends exactly one exit flush with runtime metrics on (regression: 3–6 in a row)', async () => {
+    // GC pauses and sampled gauges recorded during the flush used to count as unsent data, so
+    // every beforeExit flush caused another one.
+    const child = `
+      const { GlobalRegistry } = await import(${JSON.stringify(DIST.core)});
+      const { startRuntimeMetrics } = await import(${JSON.stringify(DIST.runtime)});
+      startRuntimeMetrics(undefined, { lagIntervalMs: 10, lagResolutionMs: 5, eventLoopIntervalMs: 10 });
+      GlobalRegistry.counter('exit.runtime').increment(3);
+      const junk = [];
+      for (let i = 0; i < 200000; i++) junk.push({ i });
+    `;
+    const result = await runNode(['--input-type=module', '-e', child], {
+      env: {
+        SPECTATOR_URI: atlas.publishUri,
+        SPECTATOR_STEP_MS: '60000',
+        SPECTATOR_DISABLE_AUTO_START_GLOBAL: '',
+      },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(atlas.requests).toBe(1);
+    expect(atlas.find('exit.runtime').map((m) => m.value)).toEqual([3]);
+    // The runtime meters went out with it.
+    expect(atlas.find('nodejs.rss', { statistic: 'gauge' })).toHaveLength(1);
+  });
+
   it('rejects invalid options with a SpectatorConfigError', () => {
     expect(() => startRuntimeMetrics(registry, { sampleIntervalMs: 5 })).toThrow(
       SpectatorConfigError,
@@ -255,6 +346,44 @@ describe('GC heap accounting (Netflix arithmetic)', () => {
   });
 });
 
+describe('GC kinds', () => {
+  it('names kind 2 by the V8 that runs: minorMarkCompact to V8 11, minorMarkSweep from V8 12', () => {
+    expect(minorCollectorId('11.3.244.8-node.38', '')).toBe('minorMarkCompact'); // Node 20
+    expect(minorCollectorId('12.4.254.21-node.33', '')).toBe('minorMarkSweep'); // Node 22
+    expect(minorCollectorId('11.8.172.17-node.15', '--minor-ms')).toBe('minorMarkSweep');
+    expect(minorCollectorId('11.8.172.17-node.15', '--max-old-space-size=512 --minor_mc')).toBe(
+      'minorMarkCompact',
+    );
+    expect(GC_KIND_IDS[2]).toBe(
+      Number.parseInt(process.versions.v8, 10) >= 12 ? 'minorMarkSweep' : 'minorMarkCompact',
+    );
+  });
+
+  it('tags the young-generation mark collector of this Node (--minor-mc / --minor-ms)', async () => {
+    const modern = Number.parseInt(process.versions.v8, 10) >= 12;
+    const child = `
+      const { Registry } = await import(${JSON.stringify(DIST.core)});
+      const { startRuntimeMetrics } = await import(${JSON.stringify(DIST.runtime)});
+      const registry = new Registry({ uri: process.env.ATLAS_URI });
+      const stop = startRuntimeMetrics(registry, { gcHeapStats: false });
+      let junk = [];
+      for (let i = 0; i < 300000; i++) { junk.push({ i }); if (junk.length > 1000) junk = []; }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      stop();
+      await registry.stop();
+    `;
+    const result = await runNode(
+      [modern ? '--minor-ms' : '--minor-mc', '--input-type=module', '-e', child],
+      { env: { ATLAS_URI: atlas.publishUri, SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' } },
+    );
+    expect(result.stderr).toBe('');
+    const ids = new Set(
+      atlas.find('nodejs.gc.pause', { statistic: 'count' }).map((m) => m.tags.id),
+    );
+    expect(ids).toContain(modern ? 'minorMarkSweep' : 'minorMarkCompact');
+  });
+});
+
 describe('file descriptors', () => {
   it('parses the soft "Max open files" limit; unlimited is not reported', () => {
     const limits = [
@@ -266,6 +395,21 @@ describe('file descriptors', () => {
     expect(parseMaxOpenFiles(limits.replace('1024 ', 'unlimited'))).toBeUndefined();
     expect(parseMaxOpenFiles('nothing here')).toBeUndefined();
   });
+
+  it.runIf(isLinux)(
+    "counts the listing's own descriptor, as Netflix's module (regression: one less)",
+    async () => {
+      // readdirSync holds one descriptor on /proc/self/fd while listing it, as readFdStats does.
+      for (let attempt = 0; ; attempt++) {
+        const before = readdirSync('/proc/self/fd').length;
+        const { open } = await readFdStats();
+        const after = readdirSync('/proc/self/fd').length;
+        if (before !== after && attempt < 5) continue; // something else opened or closed one
+        expect(open).toBe(after);
+        return;
+      }
+    },
+  );
 
   it.runIf(isLinux)('counts descriptors the process opens (Linux /proc/self/fd)', async () => {
     const before = await readFdStats();

@@ -46,6 +46,21 @@ export function spectatorMiddleware<
   const exclude = compileExclude(options.exclude);
   const { endpointTag, extraTags } = options;
   const bodySizes = options.bodySizes === true;
+  /**
+   * One outcome object per middleware, filled right before each `recorder.end` (which reads it
+   * and keeps nothing): no allocation per request. Only plain values are written into it, after
+   * every user callback of the request has run, so nothing can reenter between fill and read.
+   */
+  const outcome: RequestOutcome = {
+    method: 'UNKNOWN',
+    status: 0,
+    endpoint: undefined,
+    httpVersionMajor: 1,
+    cancelled: false,
+    inboundBytes: undefined,
+    outboundBytes: undefined,
+    extraTags: undefined,
+  };
 
   /**
    * Called exactly once per recorded request; reaches `recorder.end` whatever the callbacks do,
@@ -61,41 +76,48 @@ export function spectatorMiddleware<
         // A throwing override falls back to the route template.
       }
     }
-    let outcome: RequestOutcome;
+    let method = 'UNKNOWN';
+    let status = 0;
+    let httpVersionMajor = 1;
     try {
-      outcome = {
-        method: req.method ?? 'UNKNOWN',
-        status: res.statusCode,
-        endpoint: endpoint ?? routeTemplate(req),
-        httpVersionMajor: req.httpVersionMajor ?? 1,
-        cancelled,
-      };
+      method = req.method ?? 'UNKNOWN';
+      status = res.statusCode;
+      endpoint ??= routeTemplate(req);
+      httpVersionMajor = req.httpVersionMajor ?? 1;
     } catch {
       // Unreadable request/response fields: still end the request so inflight stays right.
-      outcome = {
-        method: 'UNKNOWN',
-        status: 0,
-        endpoint: undefined,
-        httpVersionMajor: 1,
-        cancelled,
-      };
+      method = 'UNKNOWN';
+      status = 0;
+      endpoint = undefined;
+      httpVersionMajor = 1;
     }
+    let inboundBytes: number | undefined;
+    let outboundBytes: number | undefined;
     if (bodySizes) {
       try {
-        outcome.inboundBytes = contentLength(req.headers['content-length']);
-        outcome.outboundBytes = contentLength(res.getHeader('content-length'));
+        inboundBytes = contentLength(req.headers['content-length']);
+        outboundBytes = contentLength(res.getHeader('content-length'));
       } catch {
         // Unreadable headers: sizes unknown.
       }
     }
+    let tags: RequestOutcome['extraTags'];
     if (extraTags !== undefined) {
       try {
-        const tags = extraTags(req, res);
-        if (typeof tags === 'object' && tags !== null) outcome.extraTags = tags;
+        const extra = extraTags(req, res);
+        if (typeof extra === 'object' && extra !== null) tags = extra;
       } catch {
         // A throwing callback records the request without extra tags.
       }
     }
+    outcome.method = method;
+    outcome.status = status;
+    outcome.endpoint = endpoint;
+    outcome.httpVersionMajor = httpVersionMajor;
+    outcome.cancelled = cancelled;
+    outcome.inboundBytes = inboundBytes;
+    outcome.outboundBytes = outboundBytes;
+    outcome.extraTags = tags;
     recorder.end(start, outcome);
   }
 

@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -7,7 +6,15 @@ import {
   OVERFLOW_ENDPOINT,
   type SpectatorMiddlewareOptions,
 } from '../src/index.js';
-import { atlasValue, deferred, EXPRESS_MAJORS, MetricsHarness, send } from './helpers.js';
+import {
+  abandonRequest,
+  atlasValue,
+  deferred,
+  expectSameResponses,
+  EXPRESS_MAJORS,
+  MetricsHarness,
+  send,
+} from './helpers.js';
 
 describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
   const h = new MetricsHarness();
@@ -31,36 +38,7 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
     expect((await send(`${url}/hello`)).status).toBe(200);
     await h.recorded(1);
 
-    const [count] = h.calls();
-    expect(count!.value).toBe(1);
-    const tags = { ...count!.tags };
-    expect(tags).toMatchObject({
-      name: 'ipc.server.call',
-      owner: 'spectator-express',
-      'ipc.result': 'success',
-      'ipc.status': 'success',
-      'ipc.endpoint': atlasValue('/hello'),
-      'http.method': 'GET',
-      'http.status': '200',
-      'ipc.protocol': 'http_1',
-      statistic: 'count',
-    });
-    // Strict mode: no tag keys beyond the IPC ones (plus name/statistic; no common tags configured).
-    expect(Object.keys(tags).sort()).toEqual(
-      [
-        'http.method',
-        'http.status',
-        'ipc.endpoint',
-        'ipc.protocol',
-        'ipc.result',
-        'ipc.status',
-        'name',
-        'owner',
-        'statistic',
-      ].sort(),
-    );
-    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'percentile').length).toBeGreaterThan(0);
-    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'totalTime')[0]!.value).toBeGreaterThan(0);
+    h.expectStrictSuccess('spectator-express', '/hello');
   });
 
   it('names a param route by its template, not the raw path', async () => {
@@ -274,27 +252,9 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
       });
     });
     const url = await h.serve(app);
-    const clientReq = httpRequest(`${url}/slow/1`, { agent: false });
-    clientReq.on('error', () => {});
-    clientReq.end();
-    await arrived.promise;
-    const closed = new Promise((r) => serverRes!.once('close', r));
-    clientReq.destroy();
-    await closed;
+    await abandonRequest(`${url}/slow/1`, arrived.promise, () => serverRes!);
     release.resolve();
-    await h.recorded(1);
-    await new Promise((r) => setTimeout(r, 50));
-    await h.registry.publish();
-
-    expect(h.callCount()).toBe(1);
-    const [cancelled] = h.calls({ 'ipc.status': 'cancelled' });
-    expect(cancelled!.value).toBe(1);
-    expect(cancelled!.tags).toMatchObject({
-      'ipc.result': 'failure',
-      'ipc.endpoint': atlasValue('/slow/:id'),
-      'http.method': 'GET',
-    });
-    expect(cancelled!.tags['http.status']).toBeUndefined();
+    await h.expectCancelledOnce('/slow/:id');
   });
 
   it('records a streaming response when it ends', async () => {
@@ -312,7 +272,7 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
     await new Promise((r) => setTimeout(r, 60));
     await h.registry.publish();
     expect(h.callCount()).toBe(0); // not recorded while streaming
-    expect(h.atlas.find('ipc.server.inflight', { statistic: 'count' }).length).toBe(1);
+    expect(h.inflightCount()).toBe(1);
 
     finishStream.resolve();
     while (!(await reader.read()).done) {
@@ -357,10 +317,7 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
         .map((m) => m.tags['ipc.endpoint'])
         .sort(),
     ).toEqual(['_healthy', '_work']);
-    const inflightCount = h.atlas
-      .find('ipc.server.inflight', { statistic: 'count' })
-      .reduce((s, m) => s + m.value, 0);
-    expect(inflightCount).toBe(2);
+    expect(h.inflightCount()).toBe(2);
   });
 
   it('uses endpointTag when it returns a name, the template otherwise (and when it throws)', async () => {
@@ -475,14 +432,8 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
       headers: { 'content-type': 'text/plain' },
     });
     await h.recorded(1);
-    const size = (name: string) =>
-      h.atlas.find(name, {
-        'ipc.endpoint': '_echo',
-        'http.status': '200',
-        statistic: 'totalAmount',
-      })[0]?.value;
-    expect(size('ipc.server.call.size.inbound')).toBe(11);
-    expect(size('ipc.server.call.size.outbound')).toBe(12);
+    expect(h.bodySize('ipc.server.call.size.inbound', '_echo')).toBe(11);
+    expect(h.bodySize('ipc.server.call.size.outbound', '_echo')).toBe(12);
   });
 
   it('records no body sizes by default', async () => {
@@ -513,15 +464,11 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
     };
     const plainUrl = await h.serve(build(false));
     const metricsUrl = await h.serve(build(true));
-    for (const path of ['/same/7', '/err', '/missing']) {
-      const plain = await send(`${plainUrl}${path}`);
-      const measured = await send(`${metricsUrl}${path}`);
-      const withoutDate = (headers: Record<string, unknown>) =>
-        Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'date'));
-      expect(measured.status).toBe(plain.status);
-      expect(withoutDate(measured.headers)).toEqual(withoutDate(plain.headers));
-      expect(measured.body).toBe(plain.body);
-    }
+    await expectSameResponses(plainUrl, metricsUrl, [
+      ['GET', '/same/7'],
+      ['GET', '/err'],
+      ['GET', '/missing'],
+    ]);
     await h.recorded(3);
   });
 

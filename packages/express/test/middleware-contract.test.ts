@@ -1,25 +1,19 @@
-import { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import express5 from 'express5';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  spectatorMiddleware,
-  type ExpressRequestLike,
-  type ExpressResponseLike,
-} from '../src/index.js';
+  describeMiddlewareContract,
+  FakeResponse,
+  hostileResponse,
+  unlistenableResponse,
+} from '@spectator/test-support';
+import { spectatorMiddleware, type ExpressRequestLike } from '../src/index.js';
 import { MetricsHarness } from './helpers.js';
 
 // The middleware's contract with plain objects shaped like Express's req/res, for what real
-// sockets cannot easily produce (HTTP/2 versions, hostile objects). Assertions still go through
-// the Atlas dev endpoint.
-class FakeResponse extends EventEmitter implements ExpressResponseLike {
-  statusCode = 200;
-  headers: Record<string, string> = {};
-  getHeader(name: string): string | undefined {
-    return this.headers[name];
-  }
-}
-
+// sockets cannot easily produce (HTTP/2 versions, hostile objects): the cases every adapter
+// shares (@spectator/test-support), then Express's own. Assertions still go through the Atlas
+// dev endpoint.
 function fakeRequest(overrides: Partial<ExpressRequestLike> = {}): ExpressRequestLike {
   return {
     method: 'GET',
@@ -36,30 +30,15 @@ describe('middleware contract', () => {
   beforeEach(() => h.start());
   afterEach(() => h.stop());
 
-  it('tags HTTP/2 requests ipc.protocol=http_2', async () => {
-    const mw = spectatorMiddleware({ registry: h.registry });
-    const res = new FakeResponse();
-    mw(fakeRequest({ httpVersionMajor: 2 }), res, () => {});
-    res.emit('finish');
-    res.emit('close');
-    await h.recorded(1);
-    expect(h.callCount({ 'ipc.protocol': 'http_2', 'ipc.endpoint': 'unknown' })).toBe(1);
-  });
-
-  it('records once when finish and close both fire, and once when close repeats', async () => {
-    const mw = spectatorMiddleware({ registry: h.registry });
-    const finished = new FakeResponse();
-    mw(fakeRequest(), finished, () => {});
-    finished.emit('finish');
-    finished.emit('close');
-    finished.emit('finish');
-    const aborted = new FakeResponse();
-    mw(fakeRequest(), aborted, () => {});
-    aborted.emit('close');
-    aborted.emit('close');
-    await h.recorded(2);
-    expect(h.callCount()).toBe(2);
-    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(1);
+  describeMiddlewareContract(h, ({ endpointByUrl, ...options }) => {
+    const mw = spectatorMiddleware({
+      ...options,
+      ...(endpointByUrl === true
+        ? { endpointTag: (req: ExpressRequestLike) => req.originalUrl }
+        : {}),
+    });
+    return (res, { httpVersionMajor = 1, url = '/x' } = {}) =>
+      mw(fakeRequest({ httpVersionMajor, originalUrl: url }), res, () => {});
   });
 
   it('calls next exactly once and lets its errors through untouched', () => {
@@ -77,27 +56,12 @@ describe('middleware contract', () => {
 
   it('never throws on hostile request/response objects', async () => {
     const mw = spectatorMiddleware({ registry: h.registry, bodySizes: true });
-    const res = new FakeResponse();
-    Object.defineProperty(res, 'statusCode', {
-      get() {
-        throw new Error('no status');
-      },
-    });
-    res.getHeader = () => {
-      throw new Error('no headers');
-    };
+    const res = hostileResponse();
     let nexts = 0;
     mw(fakeRequest({ route: { path: 1 }, app: 5 }), res, () => nexts++);
     expect(() => res.emit('finish')).not.toThrow();
 
-    const unlistenable = {
-      statusCode: 200,
-      getHeader: () => undefined,
-      on: () => {
-        throw new Error('no events');
-      },
-    };
-    mw(fakeRequest(), unlistenable, () => nexts++);
+    mw(fakeRequest(), unlistenableResponse(), () => nexts++);
     expect(nexts).toBe(2);
     await h.recorded(1);
     expect(h.callCount()).toBe(1);
@@ -115,24 +79,5 @@ describe('middleware contract', () => {
     );
     app.use(spectatorMiddleware({ registry: h.registry })); // inferred without type arguments too
     expect(app).toBeTypeOf('function');
-  });
-
-  // Regression: IpcServerRecorder once counted an endpoint against maxEndpoints only on its meter
-  // cache path, which requests with extraTags bypass, so extraTags made ipc.endpoint unbounded.
-  it('maxEndpoints also caps endpoints of requests with extraTags', async () => {
-    const mw = spectatorMiddleware({
-      registry: h.registry,
-      maxEndpoints: 1,
-      endpointTag: (req) => req.originalUrl,
-      extraTags: () => ({ t: 'x' }),
-    });
-    for (const path of ['/a', '/b', '/c']) {
-      const res = new FakeResponse();
-      mw(fakeRequest({ originalUrl: path }), res, () => {});
-      res.emit('finish');
-    }
-    await h.recorded(3);
-    expect(h.callCount({ 'ipc.endpoint': '_a' })).toBe(1);
-    expect(h.callCount({ 'ipc.endpoint': '_overflow' })).toBe(2);
   });
 });

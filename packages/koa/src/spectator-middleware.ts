@@ -56,6 +56,21 @@ export function spectatorMiddleware<Ctx extends KoaContextLike = KoaContextLike>
   const exclude = compileExclude(options.exclude);
   const { endpointTag, extraTags } = options;
   const bodySizes = options.bodySizes === true;
+  /**
+   * One outcome object per middleware, filled right before each `recorder.end` (which reads it
+   * and keeps nothing): no allocation per request. Only plain values are written into it, after
+   * every user callback of the request has run, so nothing can reenter between fill and read.
+   */
+  const outcome: RequestOutcome = {
+    method: 'UNKNOWN',
+    status: 0,
+    endpoint: undefined,
+    httpVersionMajor: 1,
+    cancelled: false,
+    inboundBytes: undefined,
+    outboundBytes: undefined,
+    extraTags: undefined,
+  };
 
   /**
    * Called exactly once per recorded request; reaches `recorder.end` whatever the callbacks do,
@@ -71,44 +86,54 @@ export function spectatorMiddleware<Ctx extends KoaContextLike = KoaContextLike>
         // A throwing override falls back to the route template.
       }
     }
-    let outcome: RequestOutcome;
+    let method = 'UNKNOWN';
+    let status = 0;
+    let httpVersionMajor = 1;
+    let cancelled = !finished;
     try {
       const { req, res } = ctx;
       // Closed before finishing: destroyed by the server with an error, or the client went away.
       const serverAbort = !finished && res.errored !== undefined && res.errored !== null;
-      outcome = {
-        method: req.method ?? 'UNKNOWN',
-        status: serverAbort ? SERVER_ABORT_STATUS : res.statusCode,
-        endpoint: endpoint ?? routeTemplate(ctx),
-        httpVersionMajor: req.httpVersionMajor ?? 1,
-        cancelled: !finished && !serverAbort,
-      };
+      method = req.method ?? 'UNKNOWN';
+      status = serverAbort ? SERVER_ABORT_STATUS : res.statusCode;
+      endpoint ??= routeTemplate(ctx);
+      httpVersionMajor = req.httpVersionMajor ?? 1;
+      cancelled = !finished && !serverAbort;
     } catch {
       // Unreadable request/response fields: still end the request so inflight stays right.
-      outcome = {
-        method: 'UNKNOWN',
-        status: 0,
-        endpoint: undefined,
-        httpVersionMajor: 1,
-        cancelled: !finished,
-      };
+      method = 'UNKNOWN';
+      status = 0;
+      endpoint = undefined;
+      httpVersionMajor = 1;
+      cancelled = !finished;
     }
+    let inboundBytes: number | undefined;
+    let outboundBytes: number | undefined;
     if (bodySizes) {
       try {
-        outcome.inboundBytes = contentLength(ctx.req.headers['content-length']);
-        outcome.outboundBytes = contentLength(ctx.res.getHeader('content-length'));
+        inboundBytes = contentLength(ctx.req.headers['content-length']);
+        outboundBytes = contentLength(ctx.res.getHeader('content-length'));
       } catch {
         // Unreadable headers: sizes unknown.
       }
     }
+    let tags: RequestOutcome['extraTags'];
     if (extraTags !== undefined) {
       try {
-        const tags = extraTags(ctx);
-        if (typeof tags === 'object' && tags !== null) outcome.extraTags = tags;
+        const extra = extraTags(ctx);
+        if (typeof extra === 'object' && extra !== null) tags = extra;
       } catch {
         // A throwing callback records the request without extra tags.
       }
     }
+    outcome.method = method;
+    outcome.status = status;
+    outcome.endpoint = endpoint;
+    outcome.httpVersionMajor = httpVersionMajor;
+    outcome.cancelled = cancelled;
+    outcome.inboundBytes = inboundBytes;
+    outcome.outboundBytes = outboundBytes;
+    outcome.extraTags = tags;
     recorder.end(start, outcome);
   }
 

@@ -11,8 +11,10 @@ import {
   type SpectatorMiddlewareOptions,
 } from '../src/index.js';
 import {
+  abandonRequest,
   atlasValue,
   deferred,
+  expectSameResponses,
   KOA_MAJORS,
   MetricsHarness,
   send,
@@ -48,36 +50,7 @@ describe.each(KOA_MAJORS)('Koa $major', ({ major, Koa }) => {
     expect((await send(`${url}/hello`)).status).toBe(200);
     await h.recorded(1);
 
-    const [count] = h.calls();
-    expect(count!.value).toBe(1);
-    const tags = { ...count!.tags };
-    expect(tags).toMatchObject({
-      name: 'ipc.server.call',
-      owner: 'spectator-koa',
-      'ipc.result': 'success',
-      'ipc.status': 'success',
-      'ipc.endpoint': atlasValue('/hello'),
-      'http.method': 'GET',
-      'http.status': '200',
-      'ipc.protocol': 'http_1',
-      statistic: 'count',
-    });
-    // Strict mode: no tag keys beyond the IPC ones (plus name/statistic; no common tags configured).
-    expect(Object.keys(tags).sort()).toEqual(
-      [
-        'http.method',
-        'http.status',
-        'ipc.endpoint',
-        'ipc.protocol',
-        'ipc.result',
-        'ipc.status',
-        'name',
-        'owner',
-        'statistic',
-      ].sort(),
-    );
-    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'percentile').length).toBeGreaterThan(0);
-    expect(h.calls({ 'ipc.endpoint': '_hello' }, 'totalTime')[0]!.value).toBeGreaterThan(0);
+    h.expectStrictSuccess('spectator-koa', '/hello');
     expect(h.inflightCount()).toBe(1);
   });
 
@@ -435,27 +408,9 @@ describe.each(KOA_MAJORS)('Koa $major', ({ major, Koa }) => {
     });
     app.use(router.routes());
     const url = await h.serve(app);
-    const clientReq = httpRequest(`${url}/slow/1`, { agent: false });
-    clientReq.on('error', () => {});
-    clientReq.end();
-    await arrived.promise;
-    const closed = new Promise((r) => serverRes!.once('close', r));
-    clientReq.destroy();
-    await closed;
+    await abandonRequest(`${url}/slow/1`, arrived.promise, () => serverRes!);
     release.resolve();
-    await h.recorded(1);
-    await new Promise((r) => setTimeout(r, 50));
-    await h.registry.publish();
-
-    expect(h.callCount()).toBe(1);
-    const [cancelled] = h.calls({ 'ipc.status': 'cancelled' });
-    expect(cancelled!.value).toBe(1);
-    expect(cancelled!.tags).toMatchObject({
-      'ipc.result': 'failure',
-      'ipc.endpoint': atlasValue('/slow/:id'),
-      'http.method': 'GET',
-    });
-    expect(cancelled!.tags['http.status']).toBeUndefined();
+    await h.expectCancelledOnce('/slow/:id');
   });
 
   it('records a streaming body when it ends', async () => {
@@ -775,14 +730,8 @@ describe.each(KOA_MAJORS)('Koa $major', ({ major, Koa }) => {
       headers: { 'content-type': 'text/plain' },
     });
     await h.recorded(1);
-    const size = (name: string) =>
-      h.atlas.find(name, {
-        'ipc.endpoint': '_echo',
-        'http.status': '200',
-        statistic: 'totalAmount',
-      })[0]?.value;
-    expect(size('ipc.server.call.size.inbound')).toBe(11);
-    expect(size('ipc.server.call.size.outbound')).toBe(12);
+    expect(h.bodySize('ipc.server.call.size.inbound', '_echo')).toBe(11);
+    expect(h.bodySize('ipc.server.call.size.outbound', '_echo')).toBe(12);
   });
 
   it('records no body sizes by default', async () => {
@@ -820,8 +769,6 @@ describe.each(KOA_MAJORS)('Koa $major', ({ major, Koa }) => {
     };
     const plainUrl = await h.serve(build(false));
     const metricsUrl = await h.serve(build(true));
-    const withoutDate = (headers: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'date'));
     const requests: [string, string][] = [
       ['GET', '/same/7'],
       ['GET', '/err'],
@@ -831,13 +778,7 @@ describe.each(KOA_MAJORS)('Koa $major', ({ major, Koa }) => {
       ['PUT', '/same/7'],
       ['HEAD', '/same/7'],
     ];
-    for (const [method, path] of requests) {
-      const plain = await send(`${plainUrl}${path}`, { method });
-      const measured = await send(`${metricsUrl}${path}`, { method });
-      expect(measured.status).toBe(plain.status);
-      expect(withoutDate(measured.headers)).toEqual(withoutDate(plain.headers));
-      expect(measured.body).toBe(plain.body);
-    }
+    await expectSameResponses(plainUrl, metricsUrl, requests);
     await h.recorded(requests.length);
   });
 });

@@ -1,8 +1,13 @@
-import { EventEmitter } from 'node:events';
 import Router from '@koa/router';
 import type { Context, ParameterizedContext } from 'koa';
 import koa3 from 'koa3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  describeMiddlewareContract,
+  FakeResponse,
+  hostileResponse,
+  unlistenableResponse,
+} from '@spectator/test-support';
 import {
   spectatorMiddleware,
   type KoaContextLike,
@@ -12,17 +17,9 @@ import {
 import { MetricsHarness } from './helpers.js';
 
 // The middleware's contract with plain objects shaped like Koa's ctx, for what real sockets
-// cannot easily produce (HTTP/2 versions, hostile objects, event orders). Assertions still go
-// through the Atlas dev endpoint.
-class FakeResponse extends EventEmitter implements NodeResponseLike {
-  statusCode = 200;
-  errored: Error | null = null;
-  headers: Record<string, string> = {};
-  getHeader(name: string): string | undefined {
-    return this.headers[name];
-  }
-}
-
+// cannot easily produce (HTTP/2 versions, hostile objects, event orders): the cases every adapter
+// shares (@spectator/test-support), then Koa's own. Assertions still go through the Atlas dev
+// endpoint.
 function fakeContext(
   res: NodeResponseLike = new FakeResponse(),
   req: Partial<NodeRequestLike> = {},
@@ -43,30 +40,13 @@ describe('middleware contract', () => {
   beforeEach(() => h.start());
   afterEach(() => h.stop());
 
-  it('tags HTTP/2 requests ipc.protocol=http_2', async () => {
-    const mw = spectatorMiddleware({ registry: h.registry });
-    const res = new FakeResponse();
-    await mw(fakeContext(res, { httpVersionMajor: 2 }), resolvedNext);
-    res.emit('finish');
-    res.emit('close');
-    await h.recorded(1);
-    expect(h.callCount({ 'ipc.protocol': 'http_2', 'ipc.endpoint': 'unknown' })).toBe(1);
-  });
-
-  it('records once when finish and close both fire, and once when close repeats', async () => {
-    const mw = spectatorMiddleware({ registry: h.registry });
-    const finished = new FakeResponse();
-    await mw(fakeContext(finished), resolvedNext);
-    finished.emit('finish');
-    finished.emit('close');
-    finished.emit('finish');
-    const aborted = new FakeResponse();
-    await mw(fakeContext(aborted), resolvedNext);
-    aborted.emit('close');
-    aborted.emit('close');
-    await h.recorded(2);
-    expect(h.callCount()).toBe(2);
-    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(1);
+  describeMiddlewareContract(h, ({ endpointByUrl, ...options }) => {
+    const mw = spectatorMiddleware({
+      ...options,
+      ...(endpointByUrl === true ? { endpointTag: (ctx: KoaContextLike) => ctx.originalUrl } : {}),
+    });
+    return (res, { httpVersionMajor = 1, url = '/x' } = {}) =>
+      mw(fakeContext(res, { httpVersionMajor }, { originalUrl: url }), resolvedNext);
   });
 
   it('tells a response destroyed with an error (500) from a client abort (cancelled)', async () => {
@@ -114,15 +94,7 @@ describe('middleware contract', () => {
         throw new Error('callback bug');
       },
     });
-    const res = new FakeResponse();
-    Object.defineProperty(res, 'statusCode', {
-      get() {
-        throw new Error('no status');
-      },
-    });
-    res.getHeader = () => {
-      throw new Error('no headers');
-    };
+    const res = hostileResponse();
     let nexts = 0;
     const next = () => {
       nexts++;
@@ -131,14 +103,7 @@ describe('middleware contract', () => {
     await mw(fakeContext(res, {}, { _matchedRoute: { not: 'a path' }, matched: 5 }), next);
     expect(() => res.emit('finish')).not.toThrow();
 
-    const unlistenable: NodeResponseLike = {
-      statusCode: 200,
-      getHeader: () => undefined,
-      on: () => {
-        throw new Error('no events');
-      },
-    };
-    await mw(fakeContext(unlistenable), next);
+    await mw(fakeContext(unlistenableResponse()), next);
 
     const noRes = {
       req: { headers: {} },
@@ -183,24 +148,5 @@ describe('middleware contract', () => {
       }),
     );
     expect(app).toBeInstanceOf(koa3);
-  });
-
-  // Regression: IpcServerRecorder once counted an endpoint against maxEndpoints only on its meter
-  // cache path, which requests with extraTags bypass, so extraTags made ipc.endpoint unbounded.
-  it('maxEndpoints also caps endpoints of requests with extraTags', async () => {
-    const mw = spectatorMiddleware({
-      registry: h.registry,
-      maxEndpoints: 1,
-      endpointTag: (ctx) => ctx.originalUrl,
-      extraTags: () => ({ t: 'x' }),
-    });
-    for (const path of ['/a', '/b', '/c']) {
-      const res = new FakeResponse();
-      await mw(fakeContext(res, {}, { originalUrl: path }), resolvedNext);
-      res.emit('finish');
-    }
-    await h.recorded(3);
-    expect(h.callCount({ 'ipc.endpoint': '_a' })).toBe(1);
-    expect(h.callCount({ 'ipc.endpoint': '_overflow' })).toBe(2);
   });
 });

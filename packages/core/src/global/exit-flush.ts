@@ -2,6 +2,28 @@ import type { Registry } from '../registry/registry.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+interface SignalExitEmitter {
+  count?: unknown;
+}
+
+/**
+ * How many of the signal listeners belong to `signal-exit` (v4 keeps its emitter on
+ * `globalThis` under `Symbol.for('signal-exit emitter')`, v3 on `process.__signal_exit_emitter__`;
+ * `count` is its number of loaded copies, one listener per signal each). Libraries such as
+ * execa, write-file-atomic or proper-lockfile load it. It re-raises a signal only when it is the
+ * only listener left, so counting it as "the app's own handler" would leave nobody to exit: we
+ * treat it as absent, flush, remove ourselves and re-raise, and then it exits as it would have.
+ */
+function signalExitListeners(): number {
+  const count = (emitter: SignalExitEmitter | undefined) =>
+    typeof emitter?.count === 'number' ? emitter.count : 0;
+  const v4 = (globalThis as Record<symbol, SignalExitEmitter | undefined>)[
+    Symbol.for('signal-exit emitter')
+  ];
+  const v3 = (process as { __signal_exit_emitter__?: SignalExitEmitter }).__signal_exit_emitter__;
+  return count(v4) + count(v3);
+}
+
 /**
  * Flushes the global registry when the process ends normally:
  *
@@ -33,11 +55,18 @@ export function installExitFlush(registry: Registry): void {
   });
 
   for (const signal of SIGNALS) {
-    const onSignal = () => {
-      // Someone else listens too: the app owns shutdown; do not exit behind its back.
-      if (process.listenerCount(signal) > 1) return;
+    let flushing = false;
+    const reraise = () => {
       process.removeListener(signal, onSignal);
-      const reraise = () => process.kill(process.pid, signal);
+      process.kill(process.pid, signal);
+    };
+    const onSignal = () => {
+      // The same signal again while flushing (a second Ctrl-C): exit now.
+      if (flushing) return reraise();
+      // Someone else listens too: the app owns shutdown; do not exit behind its back.
+      if (process.listenerCount(signal) - 1 > signalExitListeners()) return;
+      // Stay registered while flushing: signal-exit exits at once when it is the last listener.
+      flushing = true;
       registry.stop().then(reraise, reraise);
     };
     process.on(signal, onSignal);

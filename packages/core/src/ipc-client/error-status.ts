@@ -77,3 +77,21 @@ export function ipcStatusForError(error: unknown): IpcStatus {
   }
   return 'unexpected_error';
 }
+
+/**
+ * The reason undici's fetch cancels a response body nobody read or cancelled, once the
+ * `Response` is garbage collected (its `FinalizationRegistry`; undici 6 and 7, Node's bundled
+ * copy included). Published on `undici:request:error` as the bare string.
+ */
+const GARBAGE_COLLECTED_BODY = 'Response object has been garbage collected';
+
+/**
+ * True when `error` is undici's cancellation of a fetch response body that was never read: the
+ * `Response` was garbage collected with its body untouched. Never throws.
+ */
+export function isGarbageCollectedBody(error: unknown): boolean {
+  if (error === GARBAGE_COLLECTED_BODY) return true;
+  if (error === null || typeof error !== 'object') return false;
+  const { message } = error as { message?: unknown };
+  return message === GARBAGE_COLLECTED_BODY;
+}

@@ -12,7 +12,7 @@ import { OVERFLOW_ENDPOINT } from '../ipc/server-recorder.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
-import { ipcStatusForError } from './error-status.js';
+import { ipcStatusForError, isGarbageCollectedBody } from './error-status.js';
 import { hasPublisherMarker } from './publisher-marker.js';
 
 /** The undici diagnostics channels recorded (published by undici ≥ 5 and Node's bundled copy). */
@@ -90,7 +90,10 @@ interface UndiciRequest {
 
 interface CallState {
   readonly start: number;
+  /** HTTP status once response headers arrived; 0 before. */
   status: number;
+  /** `performance.now()` when the response headers arrived; 0 before. */
+  headersAt: number;
 }
 
 function attemptTag(attempt: number): string {
@@ -161,8 +164,12 @@ function requestInfo(request: UndiciRequest): OutboundRequestInfo {
  * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
  *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
  *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
- *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper).
- * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts.
+ *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper). Once the response
+ *   headers arrived, a body the caller cancels or aborts keeps the HTTP status's outcome (timed
+ *   to the cancel), and a fetch body never read, which undici cancels when the `Response` is
+ *   garbage collected, is recorded then with that outcome, timed to the response headers.
+ * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts
+ *   (a call whose body is never read stays in flight until that cancel, as its connection does).
  *
  * Requests of this package's own Atlas publisher are never recorded. Returns a function that
  * unsubscribes (calls already in flight are then left unrecorded). Nothing on the request path
@@ -253,13 +260,33 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
     return timer;
   };
 
-  const finish = (request: UndiciRequest, state: CallState, error: unknown, failed: boolean) => {
-    const seconds = (performance.now() - state.start) / 1000;
+  const finish = (
+    request: UndiciRequest,
+    state: CallState,
+    error: unknown,
+    errored: boolean,
+    endedAt: number,
+  ) => {
     const info = requestInfo(request);
     const status = state.status;
-    const ipcStatus: IpcStatus = failed
-      ? ipcStatusForError(error)
-      : ipcStatusForHttpStatus(status, statusMode);
+    let errorStatus: IpcStatus | undefined = errored ? ipcStatusForError(error) : undefined;
+    let end = endedAt;
+    if (errorStatus !== undefined && status > 0) {
+      // The response arrived; the caller then stopped reading it. That is the caller's choice,
+      // not a failed call: the outcome is the HTTP status. A body nobody ever read is cancelled
+      // by undici only when the Response is garbage collected, at a moment that says nothing
+      // about the call, so it is timed to the response headers. (Timeouts and connection errors
+      // mid-body remain failures.)
+      if (isGarbageCollectedBody(error)) {
+        errorStatus = undefined;
+        end = state.headersAt;
+      } else if (errorStatus === 'cancelled') {
+        errorStatus = undefined;
+      }
+    }
+    const failed = errorStatus !== undefined;
+    const seconds = Math.max(0, end - state.start) / 1000;
+    const ipcStatus: IpcStatus = errorStatus ?? ipcStatusForHttpStatus(status, statusMode);
     let attempt = 1;
     let final = true;
     if (attemptOf !== undefined) {
@@ -301,7 +328,7 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
           );
         }
       }
-      calls.set(request, { start: performance.now(), status: 0 });
+      calls.set(request, { start: performance.now(), status: 0, headersAt: 0 });
       inflightSummary.record(++inflight);
     } catch (error) {
       warnings.warn('create', `${owner}: could not start recording a request: ${String(error)}`);
@@ -313,10 +340,14 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
     const state = m?.request === undefined ? undefined : calls.get(m.request);
     if (state === undefined) return;
     const code = m?.response?.statusCode;
-    if (typeof code === 'number') state.status = code;
+    if (typeof code === 'number') {
+      state.status = code;
+      state.headersAt = performance.now();
+    }
   };
 
   const end = (message: unknown, failed: boolean): void => {
+    const endedAt = performance.now();
     const m = message as { request?: UndiciRequest; error?: unknown } | null;
     const request = m?.request;
     if (request === undefined || request === null) return;
@@ -326,7 +357,7 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
     calls.delete(request);
     inflight--;
     try {
-      finish(request, state, m?.error, failed);
+      finish(request, state, m?.error, failed, endedAt);
     } catch (error) {
       warnings.warn('finish', `${owner}: could not record a request: ${String(error)}`);
     }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Tags } from '../ids/id.js';
 import { consoleLogger } from '../internal/rate-limited-logger.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
@@ -41,11 +42,11 @@ export interface RequestOutcome {
   /** The client went away before the response was finished. */
   cancelled: boolean;
   /** Request body bytes, when known. */
-  inboundBytes?: number;
+  inboundBytes?: number | undefined;
   /** Response body bytes, when known. */
-  outboundBytes?: number;
+  outboundBytes?: number | undefined;
   /** Extra tags (opt-in; leaves strict IPC tagging). */
-  extraTags?: Tags;
+  extraTags?: Tags | undefined;
 }
 
 interface CallMeters {
@@ -55,11 +56,26 @@ interface CallMeters {
 }
 
 /**
+ * The meters of one `ipc.endpoint` value, by method and status key, with the combination used
+ * last in front: requests to one endpoint mostly repeat one method and status, so most requests
+ * find their meters with two compares after the endpoint's own map read.
+ */
+class EndpointMeters {
+  lastMethod: string | undefined = undefined;
+  lastKey = 0;
+  lastMeters: CallMeters | undefined = undefined;
+  readonly byMethod = new Map<string, Map<number, CallMeters>>();
+  constructor(readonly endpoint: string) {}
+}
+
+/**
  * Records Netflix's common IPC server metrics for one adapter: `ipc.server.call` (percentile
  * timer) and `ipc.server.inflight` (distribution summary of requests in flight at each start).
  *
- * Meter handles are cached per endpoint → method → status, so the per-request cost is three map
- * reads and one timer update; tags are built once per combination. Nothing here throws.
+ * Meter handles are cached per endpoint → method → status (the last combination of each endpoint
+ * in front), so the per-request cost is one map read, two compares and one timer update; tags
+ * are built once per combination. A cached handle keeps working after its meter expired from the
+ * registry (its next update registers it again; see `Meter.touch`). Nothing here throws.
  *
  * @example
  * ```ts
@@ -77,7 +93,8 @@ export class IpcServerRecorder {
   private readonly statusMode: IpcStatusMode;
   private readonly bodySizes: boolean;
   private readonly inflightSummary: DistributionSummary;
-  private readonly cache = new Map<string, Map<string, Map<number, CallMeters>>>();
+  /** Every endpoint value seen (at most `maxEndpoints`, plus `_overflow`), with its meters. */
+  private readonly cache = new Map<string, EndpointMeters>();
   private inflight = 0;
   private warnedOverflow = false;
 
@@ -97,20 +114,32 @@ export class IpcServerRecorder {
     return performance.now();
   }
 
-  /** Call exactly once when the final status is known (or the client went away). Never throws. */
+  /**
+   * Call exactly once when the final status is known (or the client went away). Never throws.
+   * `outcome` is read once, at the start, and not kept: a caller may reuse one object.
+   */
   end(start: number, outcome: RequestOutcome): void {
     this.inflight--;
     try {
       const seconds = (performance.now() - start) / 1000;
+      const { method, status, endpoint, httpVersionMajor, cancelled, extraTags } = outcome;
+      const { inboundBytes, outboundBytes } = outcome;
       const meters =
-        outcome.extraTags === undefined
-          ? this.cachedMeters(outcome)
-          : this.createMeters(outcome, this.endpointOf(outcome));
+        extraTags === undefined
+          ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
+          : this.createMeters(
+              method,
+              status,
+              this.endpointOf(endpoint).endpoint,
+              httpVersionMajor,
+              cancelled,
+              extraTags,
+            );
       meters.call.record(seconds);
-      if (meters.inbound !== undefined && typeof outcome.inboundBytes === 'number')
-        meters.inbound.record(outcome.inboundBytes);
-      if (meters.outbound !== undefined && typeof outcome.outboundBytes === 'number')
-        meters.outbound.record(outcome.outboundBytes);
+      if (meters.inbound !== undefined && typeof inboundBytes === 'number')
+        meters.inbound.record(inboundBytes);
+      if (meters.outbound !== undefined && typeof outboundBytes === 'number')
+        meters.outbound.record(outboundBytes);
     } catch (error) {
       consoleLogger.warn(`ipc server metrics: could not record a request: ${String(error)}`);
     }
@@ -121,22 +150,31 @@ export class IpcServerRecorder {
     return this.inflight;
   }
 
-  private cachedMeters(outcome: RequestOutcome): CallMeters {
-    const endpoint = this.endpointOf(outcome);
-    const byMethod = this.cache.get(endpoint)!;
-    let byStatus = byMethod.get(outcome.method);
+  private cachedMeters(
+    method: string,
+    status: number,
+    endpoint: string | undefined,
+    httpVersionMajor: number,
+    cancelled: boolean,
+  ): CallMeters {
+    const entry = this.endpointOf(endpoint);
+    // One number for status, cancellation and protocol: cancelled < 0, HTTP/2 offset by 1000.
+    const key = (cancelled ? -1 : status) + (httpVersionMajor >= 2 ? 1000 : 0);
+    const last = entry.lastMeters;
+    if (last !== undefined && method === entry.lastMethod && key === entry.lastKey) return last;
+    let byStatus = entry.byMethod.get(method);
     if (byStatus === undefined) {
       byStatus = new Map();
-      byMethod.set(outcome.method, byStatus);
+      entry.byMethod.set(method, byStatus);
     }
-    // One number for status, cancellation and protocol: cancelled < 0, HTTP/2 offset by 1000.
-    const key =
-      (outcome.cancelled ? -1 : outcome.status) + (outcome.httpVersionMajor >= 2 ? 1000 : 0);
     let meters = byStatus.get(key);
     if (meters === undefined) {
-      meters = this.createMeters(outcome, endpoint);
+      meters = this.createMeters(method, status, entry.endpoint, httpVersionMajor, cancelled);
       byStatus.set(key, meters);
     }
+    entry.lastMethod = method;
+    entry.lastKey = key;
+    entry.lastMeters = meters;
     return meters;
   }
 
@@ -144,14 +182,20 @@ export class IpcServerRecorder {
    * The endpoint value to record, registering it against the cap. Every path (including
    * requests with extra tags, which skip the meter cache) goes through here, so the cap holds.
    */
-  private endpointOf(outcome: RequestOutcome): string {
-    const endpoint = outcome.endpoint ?? UNMATCHED_ENDPOINT;
-    if (this.cache.has(endpoint)) return endpoint;
+  private endpointOf(name: string | undefined): EndpointMeters {
+    const endpoint = name ?? UNMATCHED_ENDPOINT;
+    const known = this.cache.get(endpoint);
+    if (known !== undefined) return known;
     if (this.cache.size < this.maxEndpoints) {
-      this.cache.set(endpoint, new Map());
-      return endpoint;
+      const entry = new EndpointMeters(endpoint);
+      this.cache.set(endpoint, entry);
+      return entry;
     }
-    if (!this.cache.has(OVERFLOW_ENDPOINT)) this.cache.set(OVERFLOW_ENDPOINT, new Map());
+    let overflow = this.cache.get(OVERFLOW_ENDPOINT);
+    if (overflow === undefined) {
+      overflow = new EndpointMeters(OVERFLOW_ENDPOINT);
+      this.cache.set(OVERFLOW_ENDPOINT, overflow);
+    }
     if (!this.warnedOverflow) {
       this.warnedOverflow = true;
       // Through the registry's logger, like every other warning of the registry's meters.
@@ -163,25 +207,30 @@ export class IpcServerRecorder {
         // A broken logger must not cost the request its record.
       }
     }
-    return OVERFLOW_ENDPOINT;
+    return overflow;
   }
 
-  private createMeters(outcome: RequestOutcome, endpoint: string): CallMeters {
-    const status = outcome.cancelled
-      ? 'cancelled'
-      : ipcStatusForHttpStatus(outcome.status, this.statusMode);
+  private createMeters(
+    method: string,
+    status: number,
+    endpoint: string,
+    httpVersionMajor: number,
+    cancelled: boolean,
+    extraTags?: Tags,
+  ): CallMeters {
+    const ipcStatus = cancelled ? 'cancelled' : ipcStatusForHttpStatus(status, this.statusMode);
     const tags: Record<string, string> = {
-      ...outcome.extraTags,
+      ...extraTags,
       owner: this.owner,
-      'ipc.result': ipcResultFor(status),
-      'ipc.status': status,
+      'ipc.result': ipcResultFor(ipcStatus),
+      'ipc.status': ipcStatus,
       'ipc.endpoint': endpoint,
       // Node upper-cases HTTP/1 methods but HTTP/2 does not guarantee it; done once per meter.
-      'http.method': outcome.method.toUpperCase(),
-      'ipc.protocol': outcome.httpVersionMajor >= 2 ? 'http_2' : 'http_1',
+      'http.method': method.toUpperCase(),
+      'ipc.protocol': httpVersionMajor >= 2 ? 'http_2' : 'http_1',
     };
     // A cancelled request has no status the client saw; leave the tag out rather than guess.
-    if (!outcome.cancelled) tags['http.status'] = String(outcome.status);
+    if (!cancelled) tags['http.status'] = String(status);
     const registry = this.registry;
     return {
       call: this.percentiles

@@ -52,6 +52,11 @@ export abstract class Meter {
   readonly expires: boolean = true;
   /** @internal The registry's own meters, excluded from "is there unsent data" checks. */
   internal = false;
+  /**
+   * @internal Meters a sampler keeps updating on its own (runtime metrics): published like any
+   * other, but their updates alone never make the exit flush publish again.
+   */
+  sampled = false;
   /** @internal Cached publish-time tag list; see `publish/publish-tags.ts`. */
   publishTags: readonly string[] | undefined = undefined;
   /** @internal Config generation `publishTags` was computed for. */

@@ -39,7 +39,12 @@ export class PercentileDistributionSummary extends DistributionSummary {
 
   override record(amount: number): void {
     if (!(typeof amount === 'number' && amount >= 0 && amount < Infinity)) return;
-    super.record(amount);
+    // `DistributionSummary.record` written out: one argument check instead of two.
+    this.count++;
+    this.total += amount;
+    this.totalOfSquares += amount * amount;
+    if (amount > this.max) this.max = amount;
+    this.touch();
     const rounded = Math.round(amount);
     const clamped =
       rounded < this.rangeMin ? this.rangeMin : rounded > this.rangeMax ? this.rangeMax : rounded;

@@ -41,7 +41,12 @@ export class PercentileTimer extends Timer {
 
   override record(seconds: number): void {
     if (!(typeof seconds === 'number' && seconds >= 0 && seconds < Infinity)) return;
-    super.record(seconds);
+    // `Timer.record` written out: one argument check instead of two on a per-request path.
+    this.count++;
+    this.totalTime += seconds;
+    this.totalOfSquares += seconds * seconds;
+    if (seconds > this.max) this.max = seconds;
+    this.touch();
     const nanos = Math.round(seconds * 1e9);
     const clamped =
       nanos < this.minNanos ? this.minNanos : nanos > this.maxNanos ? this.maxNanos : nanos;

@@ -2,90 +2,29 @@ import type { OutgoingMeasurement } from './outgoing-measurement.js';
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A growable byte buffer for ASCII output. */
-class AsciiWriter {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(initial);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    if (b.length > 64) {
-      this.buf.set(b, this.pos);
-      this.pos += b.length;
-      return;
-    }
-    // A plain loop beats TypedArray#set for the short tag prefixes this copies per measurement.
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < b.length; i++) buf[pos++] = b[i]!;
-    this.pos = pos;
-  }
-
-  /** ASCII only (numbers, and table strings already sanitized to Atlas's character set). */
-  ascii(s: string): void {
-    this.ensure(s.length);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
-    this.pos = pos;
-  }
-
-  /** A non-negative integer below 2^53, without making a string (room reserved by the caller). */
-  private uint(n: number): void {
-    if (n < 10) {
-      this.buf[this.pos++] = 48 + n;
-      return;
-    }
-    let digits = 0;
-    for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
-    let pos = this.pos + digits;
-    this.pos = pos;
-    for (let x = n; x >= 1; x = Math.floor(x / 10)) this.buf[--pos] = 48 + (x % 10);
-  }
-
-  number(v: number): void {
-    if (v >= 0 && v < 2 ** 53 && Number.isInteger(v)) {
-      this.ensure(16);
-      this.uint(v);
-    } else {
-      this.ascii(String(v)); // JSON and String agree for finite numbers
-    }
-  }
-
-  result(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
-}
+const COMMA = 44;
+const CLOSE = 93;
 
 /**
  * Encodes measurements in the Atlas aggregator batch format (`shared/spec/atlas-protocol.md` §2):
  * `[N, s0 … sN-1, tagCount, k, v, …, op, value, …]` where the string table holds every key and
  * value once, sorted by code unit so the output is deterministic, and tags are table indices.
  *
- * Built for 100k measurements a step without garbage: a meter's statistics and buckets share one
- * tag array, whose `,tagCount,k,v,…` index bytes are computed once; numbers are written as
- * digits straight into a growing buffer, so no string per measurement is ever made.
+ * Built for 100k measurements a step with little garbage: digits are written straight into one
+ * buffer sized up front, no string or Buffer is made per meter or per measurement, and the
+ * `,k,v,…` index bytes of a meter (whose statistics and buckets arrive together, sharing one tag
+ * array) are written once and copied from earlier in the output for its next measurements.
  */
 export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): Buffer {
   const table = new Map<string, number>();
-  const seenTagArrays = new Set<readonly string[]>();
   table.set('statistic', 0);
-  for (const m of measurements) {
-    if (!seenTagArrays.has(m.tags)) {
-      seenTagArrays.add(m.tags);
+  let tagSlots = 0;
+  let lastTags: readonly string[] | undefined;
+  // Indexed loops: a for…of here allocated an iterator result per measurement (~7 MiB / 100k).
+  for (let k = 0; k < measurements.length; k++) {
+    const m = measurements[k]!;
+    if (m.tags !== lastTags) {
+      lastTags = m.tags;
       for (const s of m.tags) table.set(s, 0);
     }
     table.set(m.statistic, 0);
@@ -93,67 +32,89 @@ export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): 
       table.set('percentile', 0);
       table.set(m.percentile, 0);
     }
+    tagSlots += m.tags.length;
   }
   const strings = [...table.keys()].sort(byCodeUnit);
   for (let i = 0; i < strings.length; i++) table.set(strings[i]!, i);
-
   const header = Buffer.from(`[${strings.length},${JSON.stringify(strings).slice(1, -1)}`, 'utf8');
-  const out = new AsciiWriter(header.length + measurements.length * 96 + 16);
-  out.bytes(header);
 
-  // Byte fragments computed once and copied per measurement:
-  // per tag array ",tagCount,k0,v0,…" (two variants: with and without the percentile pair),
-  // per statistic ",statisticKey,statisticValue", per percentile ",percentileKey,bucket",
-  // per op ",op,".
-  const latin1 = (text: string) => Buffer.from(text, 'latin1');
-  const prefixes = new Map<readonly string[], { plain?: Buffer; bucket?: Buffer }>();
-  const statistics = new Map<string, Buffer>();
-  const percentiles = new Map<string, Buffer>();
-  const ops = new Map<number, Buffer>();
+  // Sized once. Per measurement: the pair count, the tag indices, statistic and percentile
+  // pairs (at most tags + 5 indices of at most `width` bytes with their comma), the op (≤ 3
+  // bytes), a comma and a value below 2^31 (≤ 10 digits). Grown only for a long value text.
+  // One index of slack: `ensure` below is what keeps writes inside the buffer (a typed array
+  // drops a write past its end silently), so it must never underestimate.
+  const width = String(strings.length).length + 1;
+  const perMeasurement = (tagCount: number) => (tagCount + 6) * width + 14;
+  let buf = Buffer.allocUnsafe(
+    header.length + tagSlots * width + measurements.length * perMeasurement(0) + 1,
+  );
+  header.copy(buf, 0);
+  let pos = header.length;
+  const ensure = (n: number): void => {
+    if (pos + n <= buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
+    buf.copy(next, 0, 0, pos);
+    buf = next;
+  };
+  /** A non-negative integer below 2^31 as digits, without making a string. */
+  const digits = (n: number): void => {
+    if (n < 10) {
+      buf[pos++] = 48 + n;
+      return;
+    }
+    let end = pos + 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) end++;
+    pos = end;
+    for (let x = n; x > 0; x = (x / 10) | 0) buf[--end] = 48 + (x % 10);
+  };
+  const index = (n: number): void => {
+    buf[pos++] = COMMA;
+    digits(n);
+  };
+
   const statisticKey = table.get('statistic')!;
   const percentileKey = table.get('percentile') ?? -1;
-  const prefixFor = (tags: readonly string[], withPercentile: boolean): Buffer => {
-    let entry = prefixes.get(tags);
-    if (entry === undefined) {
-      entry = {};
-      prefixes.set(tags, entry);
+  let spanTags: readonly string[] | undefined;
+  let spanStart = 0;
+  let spanEnd = 0;
+  for (let k = 0; k < measurements.length; k++) {
+    const m = measurements[k]!;
+    const tags = m.tags;
+    const percentile = m.percentile;
+    ensure(perMeasurement(tags.length));
+    index(tags.length / 2 + (percentile === undefined ? 1 : 2));
+    if (tags === spanTags) {
+      // A plain loop beats copyWithin's call for the short spans most meters have.
+      const length = spanEnd - spanStart;
+      if (length > 64) buf.copyWithin(pos, spanStart, spanEnd);
+      else for (let i = 0; i < length; i++) buf[pos + i] = buf[spanStart + i]!;
+      pos += length;
+    } else {
+      spanTags = tags;
+      spanStart = pos;
+      for (let i = 0; i < tags.length; i++) index(table.get(tags[i]!)!);
+      spanEnd = pos;
     }
-    const cached = withPercentile ? entry.bucket : entry.plain;
-    if (cached !== undefined) return cached;
-    let text = `,${tags.length / 2 + (withPercentile ? 2 : 1)}`;
-    for (const s of tags) text += `,${table.get(s)!}`;
-    const bytes = latin1(text);
-    if (withPercentile) entry.bucket = bytes;
-    else entry.plain = bytes;
-    return bytes;
-  };
-  for (const m of measurements) {
-    const withPercentile = m.percentile !== undefined;
-    out.bytes(prefixFor(m.tags, withPercentile));
-    let statistic = statistics.get(m.statistic);
-    if (statistic === undefined) {
-      statistic = latin1(`,${statisticKey},${table.get(m.statistic)!}`);
-      statistics.set(m.statistic, statistic);
+    index(statisticKey);
+    index(table.get(m.statistic)!);
+    if (percentile !== undefined) {
+      index(percentileKey);
+      index(table.get(percentile)!);
     }
-    out.bytes(statistic);
-    if (withPercentile) {
-      let bucket = percentiles.get(m.percentile);
-      if (bucket === undefined) {
-        bucket = latin1(`,${percentileKey},${table.get(m.percentile)!}`);
-        percentiles.set(m.percentile, bucket);
-      }
-      out.bytes(bucket);
+    index(m.op);
+    buf[pos++] = COMMA;
+    const v = m.value;
+    if (v >= 0 && v < 2 ** 31 && (v | 0) === v) {
+      digits(v);
+    } else {
+      const text = String(v); // JSON and String agree for finite numbers
+      ensure(text.length + 1);
+      for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
     }
-    let op = ops.get(m.op);
-    if (op === undefined) {
-      op = latin1(`,${m.op},`);
-      ops.set(m.op, op);
-    }
-    out.bytes(op);
-    out.number(m.value);
   }
-  out.ascii(']');
-  return out.result();
+  ensure(1);
+  buf[pos++] = CLOSE;
+  return buf.subarray(0, pos);
 }
 
 /** {@link encodeBatchBytes} as a string (tests, debugging). */

@@ -10,8 +10,24 @@ import {
 } from '../publish/publish-result.js';
 import type { Registry } from './registry.js';
 
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+/**
+ * Keeps the process alive until `work` settles or `ms` pass. The publish machinery's own timers
+ * (retry backoff, request deadlines) are unref'd so that background publishing never holds a
+ * process open; but an app awaiting `publish()` or `stop()` at the end of a script must get its
+ * answer, not an event loop that empties under the await (Node then exits with code 13).
+ */
+function keepAliveWhile<T>(work: Promise<T>, ms: number): Promise<T> {
+  const hold = setTimeout(() => undefined, Math.max(0, ms));
+  return work.finally(() => clearTimeout(hold));
+}
+
+/** Resolves with `value()` after `ms`, or never if `cancel` settles first (timer cleared). */
+function after<T>(ms: number, value: () => T, cancel: Promise<unknown>): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const timer = setTimeout(() => resolve(value()), Math.max(0, ms));
+    void cancel.finally(() => clearTimeout(timer));
+  });
+}
 
 /**
  * The registry's background publishing, modelled on OpenTelemetry's periodic reader: an unref'd
@@ -50,30 +66,47 @@ export class PublishLoop {
 
   publishNow(): Promise<PublishResult> {
     const { stepMs, timeoutMs } = this.registry.config;
-    return this.exclusive(() => Date.now() + Math.max(stepMs, timeoutMs));
+    const budget = Math.max(stepMs, timeoutMs);
+    // Waits for a send under way first, which has its own deadline of up to one step.
+    return keepAliveWhile(
+      this.exclusive(() => Date.now() + budget),
+      stepMs + budget + 100,
+    );
   }
 
   async stop(): Promise<PublishResult> {
     this.isStarted = false;
     this.disarm();
     const deadline = Date.now() + this.registry.config.timeoutMs;
-    const final = this.exclusive(() => deadline);
-    const timedOut = sleep(deadline - Date.now() + 50).then(() => {
-      const result = emptyPublishResult();
-      result.errors.push('stop() timed out');
-      return result;
-    });
+    // A registry that never had a uri has nothing to flush: stopping it says nothing.
+    const final = this.exclusive(() => deadline, false);
+    const timedOut = after(
+      deadline - Date.now() + 50,
+      () => {
+        const result = emptyPublishResult();
+        result.errors.push('stop() timed out');
+        return result;
+      },
+      final,
+    );
+    // The race's timer is ref'd: `await registry.stop()` always gets its answer.
     const result = await Promise.race([final, timedOut]);
-    await this.closePublisher();
+    await keepAliveWhile(this.closePublisher(deadline), Math.max(0, deadline - Date.now()) + 100);
+    if (this.registry.config.output !== 'atlas') {
+      this.registry.internals.spectatord.addCountsSinceStep(result);
+    }
     return result;
   }
 
-  /** Releases the HTTP connections (they are re-opened by the next publish). */
-  async closePublisher(): Promise<void> {
+  /**
+   * Releases the HTTP connections and the SpectatorD socket (both re-opened by the next use);
+   * a SpectatorD flush waits until `deadline` at most.
+   */
+  async closePublisher(deadline?: number): Promise<void> {
     const publisher = this.publisher;
     this.publisher = undefined;
     await publisher?.close();
-    await this.registry.internals.spectatord.close();
+    await this.registry.internals.spectatord.close(deadline);
   }
 
   private arm(): void {
@@ -103,10 +136,10 @@ export class PublishLoop {
   }
 
   /** Runs one publish after any publish already under way, so sends never overlap. */
-  private exclusive(deadline: () => number): Promise<PublishResult> {
+  private exclusive(deadline: () => number, warnNoUri = true): Promise<PublishResult> {
     const previous = this.inFlight ?? Promise.resolve(undefined);
     const run = previous
-      .then(() => this.publishOnce(deadline()))
+      .then(() => this.publishOnce(deadline(), warnNoUri))
       .catch((error: unknown) => {
         // publishOnce handles its own failures; this is the last guard against a rejection.
         const result = emptyPublishResult();
@@ -132,13 +165,13 @@ export class PublishLoop {
     }
   }
 
-  private async publishOnce(deadline: number): Promise<PublishResult> {
+  private async publishOnce(deadline: number, warnNoUri: boolean): Promise<PublishResult> {
     const result = emptyPublishResult();
     const config = this.registry.config;
     // SpectatorD mode: meters already wrote their lines; the step flushes and does the upkeep.
     if (config.output !== 'atlas') return this.registry.internals.spectatord.step(deadline);
     if (config.uri === undefined) {
-      this.sayNoUri();
+      if (warnNoUri) this.sayNoUri();
       result.skipped = 'no-uri';
       return result;
     }

@@ -383,10 +383,15 @@ export class Registry implements MeterOwner {
     return this.spectatord.writtenLines(clear);
   }
 
-  /** @internal True when user meters changed since the last publish (exit-flush decisions). */
+  /**
+   * @internal True when app meters changed since the last publish (exit-flush decisions). The
+   * registry's own meters and sampled ones (runtime metrics, which record GC pauses and timer
+   * drift during the flush itself) do not count, or each flush would cause the next.
+   */
   hasUnpublishedUpdates(): boolean {
     if (this.spectatord.pending) return true;
-    for (const meter of this.meterMap.values()) if (meter.updated && !meter.internal) return true;
+    for (const meter of this.meterMap.values())
+      if (meter.updated && !meter.internal && !meter.sampled) return true;
     return false;
   }
 

@@ -23,7 +23,9 @@ export function parseMaxOpenFiles(limits: string): number | undefined {
 /**
  * Counts `/proc/self/fd` on libuv's thread pool: listing it costs time proportional to the
  * number of descriptors (a quarter of a second for 10 000 on a slow VM), which must not block the
- * event loop. The listing holds one descriptor of its own while it runs, which is not counted.
+ * event loop. The listing holds one descriptor of its own while it runs, and it is counted on
+ * purpose: Netflix's module counts it too (its native addon, which opened the directory the same
+ * way, always did), so `openFileDescriptorsCount` reads the same under both.
  * Reads the soft limit from `/proc/self/limits` synchronously: a small kernel-generated file, cheaper
  * read at once than in four thread-pool round trips. Where there is no `/proc` (macOS, Windows)
  * both are `undefined`. Never rejects.
@@ -36,7 +38,7 @@ export async function readFdStats(): Promise<FdStats> {
     max = undefined;
   }
   const open = await readdir('/proc/self/fd').then(
-    (entries) => Math.max(0, entries.length - 1),
+    (entries) => entries.length,
     () => undefined,
   );
   return { open, max };

@@ -1,15 +1,11 @@
-import {
-  monitorEventLoopDelay,
-  performance,
-  type EventLoopUtilization,
-  type IntervalHistogram,
-} from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { SpectatorConfigError } from '../errors.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { Counter } from '../meters/counter.js';
 import type { Gauge } from '../meters/gauge.js';
+import type { Meter } from '../meters/meter.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { readFdStats } from './fd-stats.js';
@@ -19,19 +15,20 @@ import { GcHeapAccounting, GcProfilerSource, observeGcPauses } from './gc-metric
 export interface RuntimeMetricsOptions {
   /**
    * How often CPU, memory, V8 heap, heap-space, event-loop-utilization and file-descriptor
-   * gauges are sampled (CPU and utilization are averages over this interval). Default `60000`,
-   * as Netflix's module; at least `100`.
+   * gauges are sampled (CPU and utilization are averages over this interval, so they first
+   * appear one interval after start). Default `60000`, as Netflix's module; at least `100`.
    */
   sampleIntervalMs?: number;
   /**
-   * How often the largest event-loop delay seen is recorded into `nodejs.eventLoopLag` (and GC
+   * How often the largest event-loop lag seen is recorded into `nodejs.eventLoopLag` (and GC
    * heap statistics are collected). Default `1000`; at least `10`.
    */
   lagIntervalMs?: number;
   /**
-   * Resolution of the event-loop delay histogram (`monitorEventLoopDelay`): its timer wakes the
-   * loop this often. Blocks at least this long are always seen. Default `100` (ten times finer
-   * than Netflix's once-a-second probe); `10` sees shorter stalls but wakes an idle process
+   * Period of the lag probe: a timer that fires this often and measures how late it ran, as
+   * Netflix's module does with its one-second timer. A stall longer than this is always seen,
+   * recorded as at least its length minus this period (and at most its length). Default `100`
+   * (ten times finer than Netflix's probe); `10` sees shorter stalls but wakes an idle process
    * 100 times a second (see the README for the measured cost).
    */
   lagResolutionMs?: number;
@@ -53,7 +50,11 @@ interface Settings {
   gcHeapStats: boolean;
 }
 
-const NANOS_PER_SECOND = 1e9;
+/** Marks a runtime meter as sampled: its updates alone never trigger another exit flush. */
+function sampled<M extends Meter>(meter: M): M {
+  meter.sampled = true;
+  return meter;
+}
 
 function checkInterval(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -107,7 +108,10 @@ class RuntimeCollector {
   private readonly lagTimer: Timer;
   private readonly allocationRate: Counter;
   private readonly promotionRate: Counter;
-  private histogram: IntervalHistogram | undefined;
+  /** `performance.now()` of the lag probe's last run; 0 before it started. */
+  private probeLast = 0;
+  /** Worst lateness of the lag probe since the last tick, in milliseconds. */
+  private probeWorst = 0;
   private stopGcObserver: (() => void) | undefined;
   private readonly gcProfiler = new GcProfilerSource();
   private readonly gcAccounting = new GcHeapAccounting();
@@ -123,26 +127,26 @@ class RuntimeCollector {
     private readonly settings: Settings,
   ) {
     this.warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
-    this.eventLoopTimer = registry.timer('nodejs.eventLoop', this.tags);
-    this.lagTimer = registry.timer('nodejs.eventLoopLag', this.tags);
-    this.allocationRate = registry.counter('nodejs.gc.allocationRate', this.tags);
-    this.promotionRate = registry.counter('nodejs.gc.promotionRate', this.tags);
+    this.eventLoopTimer = sampled(registry.timer('nodejs.eventLoop', this.tags));
+    this.lagTimer = sampled(registry.timer('nodejs.eventLoopLag', this.tags));
+    this.allocationRate = sampled(registry.counter('nodejs.gc.allocationRate', this.tags));
+    this.promotionRate = sampled(registry.counter('nodejs.gc.promotionRate', this.tags));
   }
 
   start(): void {
     const s = this.settings;
-    this.guard('event loop delay', () => {
-      this.histogram = monitorEventLoopDelay({ resolution: s.lagResolutionMs });
-      this.histogram.enable();
-    });
     this.guard('gc observer', () => {
       this.stopGcObserver = observeGcPauses((id, seconds) => this.recordGcPause(id, seconds));
     });
     if (s.gcHeapStats) this.guard('gc profiler', () => this.gcProfiler.start());
+    // Baselines only: CPU and utilization are averages over an interval, and the first one
+    // ends at the first sample. Averaged over the microseconds of start-up they read near 100 %.
     this.lastCpu = process.cpuUsage();
     this.lastCpuAt = performance.now();
     this.lastElu = performance.eventLoopUtilization();
-    this.sample();
+    this.sampleState();
+    this.probeLast = performance.now();
+    this.every(s.lagResolutionMs, () => this.probe());
     this.every(s.sampleIntervalMs, () => this.sample());
     this.every(s.lagIntervalMs, () => this.tick());
     this.every(s.eventLoopIntervalMs, () => this.timeOneTurn());
@@ -153,7 +157,6 @@ class RuntimeCollector {
     this.stopped = true;
     for (const interval of this.intervals) clearInterval(interval);
     this.intervals.length = 0;
-    this.guard('event loop delay', () => this.histogram?.disable());
     this.guard('gc observer', () => this.stopGcObserver?.());
     // The collections since the last drain still count.
     this.guard('gc profiler', () => this.recordGcRecords(this.gcProfiler.stop()));
@@ -181,9 +184,8 @@ class RuntimeCollector {
     const key = extra === undefined ? name : `${name}\u0000${extra.id}`;
     let gauge = this.gauges.get(key);
     if (gauge === undefined) {
-      gauge = this.registry.gauge(
-        name,
-        extra === undefined ? this.tags : { ...extra, ...this.tags },
+      gauge = sampled(
+        this.registry.gauge(name, extra === undefined ? this.tags : { ...extra, ...this.tags }),
       );
       this.gauges.set(key, gauge);
     }
@@ -193,7 +195,7 @@ class RuntimeCollector {
   private recordGcPause(id: string, seconds: number): void {
     let timer = this.gcPauseTimers.get(id);
     if (timer === undefined) {
-      timer = this.registry.timer('nodejs.gc.pause', { id, ...this.tags });
+      timer = sampled(this.registry.timer('nodejs.gc.pause', { id, ...this.tags }));
       this.gcPauseTimers.set(id, timer);
     }
     timer.record(seconds);
@@ -210,16 +212,28 @@ class RuntimeCollector {
     }
   }
 
-  /** Every `lagIntervalMs`: the worst event-loop delay of the interval, and GC heap records. */
+  /**
+   * Every `lagResolutionMs`: how late this timer ran (now − last run − period), Netflix's
+   * measure of event-loop lag at a finer period. A stall of `d` ms that starts after the probe's
+   * last run delays its next run by `d − period` at least. Unlike `monitorEventLoopDelay`, whose
+   * `reset()` also forgets the previous timestamp and so drops the first period after each
+   * tick, nothing here is ever reset between runs: no stretch of time goes unobserved.
+   */
+  private probe(): void {
+    const now = performance.now();
+    const late = now - this.probeLast - this.settings.lagResolutionMs;
+    if (late > this.probeWorst) this.probeWorst = late;
+    this.probeLast = now;
+  }
+
+  /** Every `lagIntervalMs`: the worst lag of the interval (when any), and GC heap records. */
   private tick(): void {
-    this.guard('event loop delay', () => {
-      const h = this.histogram;
-      if (h === undefined || h.count === 0) return;
-      // The histogram holds whole timer intervals; the lag is what exceeds the resolution.
-      const lagNanos = h.max - this.settings.lagResolutionMs * 1e6;
-      this.lagTimer.record(Math.max(0, lagNanos) / NANOS_PER_SECOND);
-      h.reset();
-    });
+    // As Netflix's module: a lag is recorded when there is one. A stall the probe has not yet
+    // come back from is recorded by the next tick.
+    if (this.probeWorst > 0) {
+      this.lagTimer.record(this.probeWorst / 1000);
+      this.probeWorst = 0;
+    }
     if (this.settings.gcHeapStats)
       this.guard('gc profiler', () => this.recordGcRecords(this.gcProfiler.drain()));
   }
@@ -239,7 +253,7 @@ class RuntimeCollector {
     });
   }
 
-  /** Every `sampleIntervalMs` (and once at start). */
+  /** Every `sampleIntervalMs`: averages over the interval, then the state gauges. */
   private sample(): void {
     this.guard('cpu', () => this.sampleCpu());
     this.guard('event loop utilization', () => {
@@ -251,6 +265,11 @@ class RuntimeCollector {
       }
       this.lastElu = now;
     });
+    this.sampleState();
+  }
+
+  /** Gauges of the current state (memory, heap, descriptors); also taken once at start. */
+  private sampleState(): void {
     this.guard('memory', () => {
       const m = process.memoryUsage();
       this.gauge('nodejs.rss').set(m.rss);
@@ -266,6 +285,10 @@ class RuntimeCollector {
       }
       if (typeof stats.heap_size_limit === 'number')
         this.gauge('nodejs.gc.maxDataSize').set(stats.heap_size_limit);
+      // Set again with every sample, not only after collections: an idle process may not
+      // collect for longer than the meter TTL, and the gauge would expire meanwhile.
+      const live = this.gcAccounting.liveDataSize;
+      if (live !== undefined) this.gauge('nodejs.gc.liveDataSize').set(live);
     });
     this.guard('v8 heap spaces', () => {
       for (const space of v8.getHeapSpaceStatistics()) {
@@ -326,10 +349,12 @@ function collectors(): WeakMap<Registry, CollectorEntry> {
  * names, tags and units of Netflix's `spectator-js-nodejsmetrics`, so its dashboards work
  * unchanged: CPU, event-loop time, lag and utilization, GC pauses and heap rates, memory, V8 heap
  * and heap-space statistics and file descriptors, every meter tagged `nodejs.version`. No native
- * addon: `perf_hooks` (event-loop delay histogram, utilization, `gc` entries), `v8` statistics
- * and `GCProfiler`, `process.cpuUsage()`/`memoryUsage()` and `/proc/self`.
+ * addon: a lag probe timer, `perf_hooks` (event-loop utilization, `gc` entries), `v8`
+ * statistics and `GCProfiler`, `process.cpuUsage()`/`memoryUsage()` and `/proc/self`. CPU and
+ * utilization are averages over a sample interval, so they first appear one interval after start.
  *
- * Every timer is unref'd: the metrics never keep the process alive. Returns a function that
+ * Every timer is unref'd: the metrics never keep the process alive. Their updates alone never
+ * make the global registry's exit flush publish again. Returns a function that
  * stops them (idempotent). Starting again for the same registry while running shares the one
  * collector (the options of the first start apply); it stops when every start has been stopped.
  * Invalid options throw a `SpectatorConfigError`.

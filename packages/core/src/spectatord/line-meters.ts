@@ -62,10 +62,17 @@ export function attachLineLink(meter: LineMeter, link: LineLink): void {
   meter.linePrefixVersion = -1;
 }
 
-/** The meter's prefix for the link's current version (rebuilt after a configuration change). */
-function prefixOf(meter: LineMeter, link: LineLink): Uint8Array | undefined {
+/**
+ * Writes `value` on `meter`'s line (a duration, written in seconds, when `seconds`), rebuilding
+ * its prefix after a configuration change; an id that cannot be written counts a skip instead.
+ */
+function writeLine(meter: LineMeter, writer: LineWriter, value: number, seconds = false): void {
+  const link = meter.lineLink;
   if (meter.linePrefixVersion !== link.version) link.resolve(meter);
-  return meter.linePrefix;
+  const prefix = meter.linePrefix;
+  if (prefix === undefined) link.skip();
+  else if (seconds) writer.seconds(prefix, value);
+  else writer.line(prefix, value);
 }
 
 export class LineCounter extends Counter implements LineFields {
@@ -74,16 +81,10 @@ export class LineCounter extends Counter implements LineFields {
   linePrefixVersion = -1;
 
   override increment(n = 1): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.increment(n);
-      return;
-    }
-    if (typeof n === 'number' && n > 0 && n < Infinity) {
-      const prefix = prefixOf(this, link);
-      if (prefix !== undefined) writer.line(prefix, n);
-      else link.skip();
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.increment(n);
+    else if (typeof n === 'number' && n > 0 && n < Infinity) {
+      writeLine(this, writer, n);
       this.touch();
     }
   }
@@ -97,12 +98,10 @@ export class LineGauge extends Gauge implements LineFields {
   override set(value: number): void {
     // The last value is kept (one store) so `value()` answers in both modes.
     super.set(value);
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined || typeof value !== 'number' || !Number.isFinite(value)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, value);
-    else link.skip();
+    const writer = this.lineLink.writer;
+    if (writer !== undefined && typeof value === 'number' && Number.isFinite(value)) {
+      writeLine(this, writer, value);
+    }
   }
 }
 
@@ -112,17 +111,12 @@ export class LineMaxGauge extends MaxGauge implements LineFields {
   linePrefixVersion = -1;
 
   override set(value: number): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.set(value);
-      return;
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.set(value);
+    else if (typeof value === 'number' && Number.isFinite(value)) {
+      writeLine(this, writer, value);
+      this.touch();
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, value);
-    else link.skip();
-    this.touch();
   }
 }
 
@@ -132,17 +126,12 @@ export class LineDistributionSummary extends DistributionSummary implements Line
   linePrefixVersion = -1;
 
   override record(amount: number): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.record(amount);
-      return;
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.record(amount);
+    else if (isRecordable(amount)) {
+      writeLine(this, writer, amount);
+      this.touch();
     }
-    if (!isRecordable(amount)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, amount);
-    else link.skip();
-    this.touch();
   }
 }
 
@@ -153,17 +142,12 @@ export class LineTimer extends Timer implements LineFields {
 
   // `recordNanos`, `time` and `start` all end here.
   override record(seconds: number): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.record(seconds);
-      return;
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.record(seconds);
+    else if (isRecordable(seconds)) {
+      writeLine(this, writer, seconds, true);
+      this.touch();
     }
-    if (!isRecordable(seconds)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.seconds(prefix, seconds);
-    else link.skip();
-    this.touch();
   }
 }
 
@@ -173,17 +157,12 @@ export class LinePercentileTimer extends PercentileTimer implements LineFields {
   linePrefixVersion = -1;
 
   override record(seconds: number): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.record(seconds);
-      return;
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.record(seconds);
+    else if (isRecordable(seconds)) {
+      writeLine(this, writer, seconds, true);
+      this.touch();
     }
-    if (!isRecordable(seconds)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.seconds(prefix, seconds);
-    else link.skip();
-    this.touch();
   }
 }
 
@@ -196,17 +175,12 @@ export class LinePercentileDistributionSummary
   linePrefixVersion = -1;
 
   override record(amount: number): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) {
-      super.record(amount);
-      return;
+    const writer = this.lineLink.writer;
+    if (writer === undefined) super.record(amount);
+    else if (isRecordable(amount)) {
+      writeLine(this, writer, amount);
+      this.touch();
     }
-    if (!isRecordable(amount)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, amount);
-    else link.skip();
-    this.touch();
   }
 }
 
@@ -217,18 +191,16 @@ export class LineMonotonicCounter extends MonotonicCounter implements LineFields
 
   // The agent turns successive samples into deltas (`C`), as this meter does in Atlas mode.
   override set(value: number | bigint): void {
-    const link = this.lineLink;
-    const writer = link.writer;
+    const writer = this.lineLink.writer;
     if (writer === undefined) {
       super.set(value);
       return;
     }
     const v = typeof value === 'bigint' ? Number(value) : value;
-    if (typeof v !== 'number' || !Number.isFinite(v)) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, v);
-    else link.skip();
-    this.touch();
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      writeLine(this, writer, v);
+      this.touch();
+    }
   }
 }
 
@@ -253,12 +225,8 @@ export class LineAgeGauge extends AgeGauge implements LineFields {
 
   /** Writes the time of the last reset; done at creation and when the output becomes SpectatorD. */
   announce(): void {
-    const link = this.lineLink;
-    const writer = link.writer;
-    if (writer === undefined) return;
-    const prefix = prefixOf(this, link);
-    if (prefix !== undefined) writer.line(prefix, ageGaugeEpochSeconds(this, this.lineClock));
-    else link.skip();
+    const writer = this.lineLink.writer;
+    if (writer !== undefined) writeLine(this, writer, ageGaugeEpochSeconds(this, this.lineClock));
   }
 }
 

@@ -185,9 +185,30 @@ export class SpectatordOutput implements LineLink {
     return this.count(result, writer);
   }
 
-  /** Flushes and releases the socket (re-opened by the next line), within `timeoutMs`. */
-  async close(): Promise<void> {
-    await this.writer?.close(Date.now() + this.host.config.timeoutMs);
+  /**
+   * Flushes and releases the socket (re-opened by the next line), until `deadline` (epoch ms;
+   * `timeoutMs` from now by default). `stop()` passes its own deadline, so a stalled peer cannot
+   * make it wait twice.
+   */
+  async close(deadline = Date.now() + this.host.config.timeoutMs): Promise<void> {
+    await this.writer?.close(deadline);
+  }
+
+  /**
+   * Adds what happened since the last step (lines sent, and lines dropped by a close that ran
+   * out of time) to `result`: used by `stop()` after it closed the output, so its result
+   * accounts for every line.
+   */
+  addCountsSinceStep(result: PublishResult): void {
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const since = this.count(emptyPublishResult(), writer);
+    result.sent += since.sent;
+    result.requests += since.requests;
+    result.dropped += since.dropped;
+    result.droppedBy.other += since.droppedBy.other;
+    result.droppedBy.validation += since.droppedBy.validation;
+    result.errors.push(...since.errors);
   }
 
   private openWriter(location: Exclude<OutputLocation, { kind: 'atlas' }>): LineWriter {

@@ -213,6 +213,10 @@ export class UnixStreamTransport implements LineTransport {
     await settle(() => this.writing === 0, deadline);
     socket.end();
     socket.destroy();
+    // Writes still pending at the deadline fail with the destroy; their callbacks, which count
+    // those lines as dropped, run once the socket has closed: wait for them (briefly) so the
+    // caller's counts include them.
+    await settle(() => this.writing === 0, Date.now() + 100);
   }
 
   private open(): NetSocket | undefined {

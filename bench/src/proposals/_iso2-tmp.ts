@@ -1,0 +1,15 @@
+import { Registry } from '@spectator/core';
+import * as prom from 'prom-client';
+import { runInterleaved, type BenchCase } from '../harness.js';
+import { tagSequence, SEQ_MASK, otelMeter } from '../peers.js';
+const { route: R, status: S, method: M } = tagSequence();
+const registry = new Registry();
+const ours: BenchCase = { name: 'ours', group: 'ours', run(n) { const reg = registry; for (let i = 0; i < n; i++) { const j = i & SEQ_MASK; reg.counter('bench.dyn', { route: R[j]!, status: S[j]!, method: M[j]! }).increment(); } return n; } };
+const pc = new prom.Counter({ name: 'c', help: 'h', labelNames: ['route', 'status', 'method'], registers: [] });
+const peer: BenchCase = { name: 'prom', group: 'peer', run(n) { for (let i = 0; i < n; i++) { const j = i & SEQ_MASK; pc.inc({ route: R[j]!, status: S[j]!, method: M[j]! }, 1); } return n; } };
+const otel = otelMeter(); const oc = otel.meter.createCounter('x');
+const ot: BenchCase = { name: 'otel', group: 'peer', run(n) { for (let i = 0; i < n; i++) { const j = i & SEQ_MASK; oc.add(1, { route: R[j]!, status: S[j]!, method: M[j]! }); } return n; } };
+const mode = process.argv[2];
+const cases = mode === 'alone' ? [ours] : mode === 'prom' ? [ours, peer] : [ours, peer, ot];
+const res = await runInterleaved(cases, { rounds: 10, warmup: 3, roundMs: 150, between: async () => void (await otel.collectPoints()) });
+for (const r of res) console.log(mode, r.name, r.median.toFixed(1));

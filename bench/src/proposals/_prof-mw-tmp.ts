@@ -1,0 +1,14 @@
+import { Registry } from '@spectator/core';
+import { spectatorMiddleware } from '@spectator/express';
+import { expressApp, expressRoutes, isolatedExpressCase, type Middleware } from '../middleware.js';
+const app = expressApp();
+const refs = expressRoutes(app);
+const registry = new Registry();
+const mode = process.argv[2] ?? 'ours';
+const mw: Middleware = mode === 'ours' ? (spectatorMiddleware({ registry }) as Middleware) : (_q, _s, next) => next();
+const c = isolatedExpressCase('x', 'ours', mw, app, refs);
+for (let k = 0; k < 20; k++) c.run(100000);
+const N = Number(process.argv[3] ?? 5_000_000);
+const t0 = process.hrtime.bigint();
+c.run(N);
+console.log(mode, Number(process.hrtime.bigint() - t0) / N, 'ns');

@@ -1,0 +1,11 @@
+// Every example's vitest configuration (each example's vitest.config.mjs re-exports it).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.mjs'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
+  },
+});
