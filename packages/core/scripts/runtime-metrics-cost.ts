@@ -1,7 +1,9 @@
 /**
- * What `startRuntimeMetrics` costs the process it measures.
+ * What `startRuntimeMetrics` costs the process it measures. TypeScript run through tsx, which is
+ * a devDependency of the bench package (not of core):
  *
- *   npx tsx scripts/runtime-metrics-cost.ts [--seconds 20] [--rounds 3]
+ *   cd bench && node --import tsx ../packages/core/scripts/runtime-metrics-cost.ts [--seconds 20] [--rounds 3]
+ *   cd packages/core && npx -y tsx scripts/runtime-metrics-cost.ts [--seconds 20] [--rounds 3]
  *
  * Each scenario runs in its own child process (so nothing is shared) and reports the process's
  * own CPU time (`process.cpuUsage()`, user + system: other processes on a shared machine do not
@@ -120,17 +122,53 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+const USAGE = `What startRuntimeMetrics costs the process it measures (one child process per scenario).
+
+Usage (TypeScript, through tsx):
+  cd bench && node --import tsx ../packages/core/scripts/runtime-metrics-cost.ts [options]
+  cd packages/core && npx -y tsx scripts/runtime-metrics-cost.ts [options]
+
+Options:
+  --seconds N   length of each idle window, in seconds (default 20)
+  --rounds N    rounds of all six scenarios, interleaved; medians are reported (default 3)
+  --help        this text
+
+Run it on an otherwise quiet machine: it takes about (3 × seconds + 15 s) per round.
+`;
+
+/** The value after `name`, a positive number, or `fallback`; exits with the usage on nonsense. */
+function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) {
+    process.stderr.write(
+      `${name} needs a positive number, got ${String(process.argv[i + 1])}\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
 async function main(): Promise<void> {
-  const arg = (name: string, fallback: string) => {
-    const i = process.argv.indexOf(name);
-    return i >= 0 ? process.argv[i + 1]! : fallback;
-  };
-  const seconds = Number(arg('--seconds', '20'));
-  if (process.argv.includes('--child')) {
-    await child(arg('--child', 'idle-off') as Mode, seconds);
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE);
     return;
   }
-  const rounds = Number(arg('--rounds', '3'));
+  const seconds = numberArg('--seconds', 20);
+  const childMode = process.argv.indexOf('--child');
+  if (childMode >= 0) {
+    await child(process.argv[childMode + 1] as Mode, seconds);
+    return;
+  }
+  const known = new Set(['--seconds', '--rounds']);
+  for (let i = 2; i < process.argv.length; i += 2) {
+    if (!known.has(process.argv[i]!)) {
+      process.stderr.write(`unknown argument ${process.argv[i]}\n\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  const rounds = Math.floor(numberArg('--rounds', 3));
   const modes: Mode[] = [
     'idle-off',
     'idle-default',

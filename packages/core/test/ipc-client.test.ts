@@ -1,15 +1,17 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as undici from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
 import type { DecodedMeasurement } from '../src/dev-server/index.js';
 import { SpectatorConfigError } from '../src/errors.js';
 import { ipcStatusForError } from '../src/ipc-client/error-status.js';
 import { PUBLISHER_MARKER_HEADER, hasPublisherMarker } from '../src/ipc-client/publisher-marker.js';
 import { instrumentUndici } from '../src/ipc-client/undici-instrumentation.js';
+import type * as InstrumentationModule from '../src/ipc-client/undici-instrumentation.js';
 import { Registry } from '../src/registry/registry.js';
 
 // Real sockets only: an app server that answers, fails, hangs and resets, and a closed port.
@@ -51,6 +53,22 @@ beforeAll(async () => {
       // Larger than undici buffers on its own: unread, the response stays open.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(BIG_BODY);
+      return;
+    }
+    if (url.startsWith('/redirect')) {
+      res.writeHead(302, { location: '/ok/after-redirect' });
+      res.end('moved');
+      return;
+    }
+    if (url.startsWith('/upload')) {
+      // Reads the whole request body before answering (or never answers: /upload/hang).
+      req.resume();
+      if (!url.startsWith('/upload/hang')) {
+        req.on('end', () => {
+          res.writeHead(200);
+          res.end('ok');
+        });
+      }
       return;
     }
     if (url.startsWith('/cut')) {
@@ -99,6 +117,36 @@ function callCount(tags: Partial<Record<string, string>>): number {
 
 function callSeries(): DecodedMeasurement[] {
   return atlas.find(CALL, { statistic: 'count' });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls recorded so far (not yet published). */
+function recorded(owner: string): number {
+  return registry
+    .measurements()
+    .filter((m) => m.name === CALL && m.tags.owner === owner && m.tags.statistic === 'count')
+    .reduce((sum, m) => sum + m.value, 0);
+}
+
+/** Waits (bounded) until `owner` recorded `n` calls: some endings arrive after the promise. */
+async function untilRecorded(owner: string, n: number): Promise<void> {
+  for (let round = 0; round < 200 && recorded(owner) < n; round++) await sleep(10);
+}
+
+/** A server of its own on 127.0.0.1:0, for scenarios the shared app server cannot play. */
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /** Runs a request, swallowing the failure the scenario provokes; consumes any body. */
@@ -361,6 +409,15 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
     expect(() => instrumentUndici({ registry, endpoint: 'x' as unknown as () => string })).toThrow(
       SpectatorConfigError,
     );
+    // A typo here used to fall back to the netflix mapping and plain percentiles silently.
+    for (const options of [
+      { statusMode: 'bogus' as unknown as 'standard' },
+      { percentiles: 'yes' as unknown as boolean },
+    ]) {
+      expect(() => instrumentUndici({ registry, ...options })).toThrow(
+        expect.objectContaining({ code: 'ERR_SPECTATOR_INVALID_OPTION' }),
+      );
+    }
   });
 });
 
@@ -370,13 +427,6 @@ describe('response bodies the caller cancels or never reads', () => {
     v8.setFlagsFromString('--expose-gc');
     return vm.runInNewContext('gc') as () => void;
   }
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** Calls recorded so far (not yet published). */
-  const recorded = (owner: string) =>
-    registry
-      .measurements()
-      .filter((m) => m.name === CALL && m.tags.owner === owner && m.tags.statistic === 'count')
-      .reduce((sum, m) => sum + m.value, 0);
   const fetchers: Record<string, typeof fetch> = {
     'undici.fetch': undici.fetch as unknown as typeof fetch,
     'global fetch (Node bundled undici)': fetch,
@@ -422,7 +472,7 @@ describe('response bodies the caller cancels or never reads', () => {
   );
 
   it.each(Object.keys(fetchers))(
-    '%s: a body cancelled or aborted after a 200 counts as the 200, timed to the cancel (regression: cancelled)',
+    "%s: a body cancelled or aborted after a 200 is cancelled with http.status 200, timed to the cancel (regression: recorded as the 200's success)",
     async (name) => {
       const fetchFn = fetchers[name]!;
       uninstrument = instrumentUndici({ registry, owner: 'cancelling' });
@@ -439,7 +489,12 @@ describe('response bodies the caller cancels or never reads', () => {
       for (let round = 0; round < 50 && recorded('cancelling') < 2; round++) await sleep(10);
       await registry.publish();
       expect(
-        callCount({ owner: 'cancelling', 'ipc.status': 'success', 'http.status': '200' }),
+        callCount({
+          owner: 'cancelling',
+          'ipc.result': 'failure',
+          'ipc.status': 'cancelled',
+          'http.status': '200',
+        }),
       ).toBe(2);
       expect(callCount({ owner: 'cancelling' })).toBe(2);
       const [max] = atlas.find(CALL, { owner: 'cancelling', statistic: 'max' });
@@ -447,16 +502,36 @@ describe('response bodies the caller cancels or never reads', () => {
     },
   );
 
-  it('undici.request: a body destroyed after a 200 counts as the 200', async () => {
+  it('undici.request: a body destroyed or abandoned after a 200 is cancelled with http.status 200', async () => {
     uninstrument = instrumentUndici({ registry, owner: 'destroying' });
-    const { statusCode, body } = await undici.request(`${base}/big`);
-    expect(statusCode).toBe(200);
-    body.destroy();
-    for (let round = 0; round < 50 && recorded('destroying') < 1; round++) await sleep(10);
+    const destroyed = await undici.request(`${base}/big`);
+    expect(destroyed.statusCode).toBe(200);
+    destroyed.body.destroy();
+    const abandoned = await undici.request(`${base}/big`);
+    for await (const chunk of abandoned.body) {
+      expect(chunk).toBeInstanceOf(Buffer);
+      break; // the caller stops reading
+    }
+    for (let round = 0; round < 50 && recorded('destroying') < 2; round++) await sleep(10);
     await registry.publish();
-    expect(callCount({ owner: 'destroying', 'ipc.status': 'success', 'http.status': '200' })).toBe(
-      1,
-    );
+    expect(
+      callCount({
+        owner: 'destroying',
+        'ipc.result': 'failure',
+        'ipc.status': 'cancelled',
+        'http.status': '200',
+      }),
+    ).toBe(2);
+  });
+
+  it('undici.request: a small body dump()ed completes the call with its status', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'dumping' });
+    const { statusCode, body } = await undici.request(`${base}/ok`);
+    expect(statusCode).toBe(200);
+    await body.dump();
+    for (let round = 0; round < 50 && recorded('dumping') < 1; round++) await sleep(10);
+    await registry.publish();
+    expect(callCount({ owner: 'dumping', 'ipc.status': 'success', 'http.status': '200' })).toBe(1);
   });
 
   it.each(Object.keys(clients))(
@@ -476,6 +551,343 @@ describe('response bodies the caller cancels or never reads', () => {
       ).toBe(1);
     },
   );
+});
+
+describe('abort and cancel reasons the caller passes (regression: unexpected_error)', () => {
+  it.each(Object.keys(clients))(
+    '%s: abort(new Error(…)) and abort("bye") before the headers are cancelled, without http.status',
+    async (clientName) => {
+      const client = clients[clientName]!;
+      uninstrument = instrumentUndici({ registry, owner: 'reasons' });
+      for (const reason of [new Error('client went away'), 'bye']) {
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(reason), 50).unref();
+        await settle(() => client.get(`${base}/hang/reason`, { signal: controller.signal }));
+      }
+      await untilRecorded('reasons', 2);
+      await registry.publish();
+      expect(
+        callCount({ owner: 'reasons', 'ipc.result': 'failure', 'ipc.status': 'cancelled' }),
+      ).toBe(2);
+      expect(callCount({ owner: 'reasons' })).toBe(2);
+      for (const m of callSeries()) expect(m.tags['http.status']).toBeUndefined();
+    },
+  );
+
+  const fetchers: Record<string, typeof fetch> = {
+    'undici.fetch': undici.fetch as unknown as typeof fetch,
+    'global fetch (Node bundled undici)': fetch,
+  };
+
+  it.each(Object.keys(fetchers))(
+    '%s: abort(new Error(…)) mid-body and body.cancel("reason") after a 200 are cancelled with http.status 200',
+    async (name) => {
+      const fetchFn = fetchers[name]!;
+      uninstrument = instrumentUndici({ registry, owner: 'reasons-after' });
+      const controller = new AbortController();
+      const aborted = await fetchFn(`${base}/big`, { signal: controller.signal });
+      const reader = aborted.body!.getReader();
+      await reader.read();
+      controller.abort(new Error('stop'));
+      await reader.closed.catch(() => {});
+      const cancelled = await fetchFn(`${base}/big`);
+      await cancelled.body!.cancel('not needed');
+      await untilRecorded('reasons-after', 2);
+      await registry.publish();
+      expect(
+        callCount({
+          owner: 'reasons-after',
+          'ipc.result': 'failure',
+          'ipc.status': 'cancelled',
+          'http.status': '200',
+        }),
+      ).toBe(2);
+      expect(callCount({ owner: 'reasons-after' })).toBe(2);
+    },
+  );
+
+  it('undici.request: abort(new Error(…)) mid-body and body.destroy(new Error(…)) after a 200 are cancelled with http.status 200', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'request-reasons' });
+    const controller = new AbortController();
+    const aborted = await undici.request(`${base}/big`, { signal: controller.signal });
+    await settle(async () => {
+      for await (const chunk of aborted.body) {
+        expect(chunk).toBeInstanceOf(Buffer);
+        controller.abort(new Error('stop'));
+      }
+    });
+    const destroyed = await undici.request(`${base}/big`);
+    destroyed.body.destroy(new Error('stop'));
+    destroyed.body.on('error', () => {}); // the app's own error, re-emitted by the stream
+    await untilRecorded('request-reasons', 2);
+    await registry.publish();
+    expect(
+      callCount({
+        owner: 'request-reasons',
+        'ipc.result': 'failure',
+        'ipc.status': 'cancelled',
+        'http.status': '200',
+      }),
+    ).toBe(2);
+  });
+
+  /** A request body that sends one chunk, then fails with a code-less Error of the app's. */
+  const failingWebBody = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('first'));
+        setTimeout(() => controller.error(new Error('disk read failed')), 30);
+      },
+    });
+
+  it.each(Object.keys(fetchers))(
+    '%s: a request body that fails is unexpected_error, not a cancel',
+    async (name) => {
+      const fetchFn = fetchers[name]!;
+      uninstrument = instrumentUndici({ registry, owner: 'failing-body' });
+      await settle(() =>
+        fetchFn(`${base}/upload`, {
+          method: 'POST',
+          body: failingWebBody(),
+          duplex: 'half',
+        } as RequestInit),
+      );
+      await untilRecorded('failing-body', 1);
+      await registry.publish();
+      expect(
+        callCount({
+          owner: 'failing-body',
+          'http.method': 'POST',
+          'ipc.result': 'failure',
+          'ipc.status': 'unexpected_error',
+        }),
+      ).toBe(1);
+    },
+  );
+
+  it('undici.request: a failing Readable or generator body is unexpected_error; an abort during the upload is cancelled', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'request-body' });
+    const failing = new Readable({ read() {} });
+    failing.push('first');
+    setTimeout(() => failing.destroy(new Error('disk read failed')), 30).unref();
+    await settle(() => undici.request(`${base}/upload`, { method: 'POST', body: failing }));
+    async function* generator() {
+      yield 'first';
+      await sleep(30);
+      throw new Error('generator failed');
+    }
+    // undici sends async iterables too (fetch hands it every body as one), untyped.
+    const iterable = generator() as unknown as Readable;
+    await settle(() => undici.request(`${base}/upload`, { method: 'POST', body: iterable }));
+    // A Readable that did not fail: the Error is the abort's reason, the caller's.
+    const healthy = new Readable({ read() {} });
+    healthy.push('first');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('user left')), 50).unref();
+    await settle(() =>
+      undici.request(`${base}/upload/hang`, {
+        method: 'POST',
+        body: healthy,
+        signal: controller.signal,
+      }),
+    );
+    await untilRecorded('request-body', 3);
+    await registry.publish();
+    expect(callCount({ owner: 'request-body', 'ipc.status': 'unexpected_error' })).toBe(2);
+    expect(callCount({ owner: 'request-body', 'ipc.status': 'cancelled' })).toBe(1);
+  });
+});
+
+describe('one subscription per registry and owner (regression: a second instrumentUndici counted every call twice)', () => {
+  it('a second call with the same registry and owner shares it; the last release unsubscribes', async () => {
+    const first = instrumentUndici({ registry, owner: 'twice' });
+    const second = instrumentUndici({ registry, owner: 'twice' });
+    await settle(() => fetch(`${base}/ok`));
+    await untilRecorded('twice', 1);
+    expect(recorded('twice')).toBe(1);
+    first();
+    first(); // idempotent: does not release the second call's share
+    await settle(() => fetch(`${base}/ok`));
+    await untilRecorded('twice', 2);
+    second();
+    await settle(() => fetch(`${base}/ok`));
+    await sleep(50);
+    await registry.publish();
+    expect(callCount({ owner: 'twice' })).toBe(2);
+    expect(atlas.find(INFLIGHT, { owner: 'twice', statistic: 'count' })[0]?.value).toBe(2);
+  });
+
+  it('a later call with other options logs one warning and the first options apply', async () => {
+    const logged: string[] = [];
+    registry.configure({ logger: { warn: (m) => logged.push(m) } });
+    const releases = [
+      instrumentUndici({ registry, owner: 'options' }),
+      instrumentUndici({ registry, owner: 'options', statusMode: 'netflix', percentiles: true }),
+    ];
+    expect(logged).toEqual([]); // the same options, spelled out
+    releases.push(instrumentUndici({ registry, owner: 'options', statusMode: 'standard' }));
+    releases.push(instrumentUndici({ registry, owner: 'options', percentiles: false }));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain("'options'");
+    try {
+      await settle(() => fetch(`${base}/busy`));
+      await untilRecorded('options', 1);
+    } finally {
+      for (const release of releases) release();
+    }
+    await registry.publish();
+    expect(callCount({ owner: 'options', 'ipc.status': 'throttled' })).toBe(1); // netflix mode
+    expect(callCount({ owner: 'options' })).toBe(1);
+  });
+
+  it('another copy of the module shares it too (globalThis, like two installed copies)', async () => {
+    vi.resetModules();
+    const copy =
+      (await import('../src/ipc-client/undici-instrumentation.js')) as typeof InstrumentationModule;
+    expect(copy.instrumentUndici).not.toBe(instrumentUndici); // really a second module instance
+    const mine = instrumentUndici({ registry, owner: 'two-copies' });
+    const theirs = copy.instrumentUndici({ registry, owner: 'two-copies' });
+    try {
+      await settle(() => fetch(`${base}/ok`));
+      await untilRecorded('two-copies', 1);
+    } finally {
+      mine();
+      theirs();
+    }
+    await registry.publish();
+    expect(callCount({ owner: 'two-copies' })).toBe(1);
+  });
+});
+
+describe('undici clients, redirects, streamed bodies and retries', () => {
+  it('Pool, Client, an explicit Agent and stream() are recorded like request()', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'dispatchers' });
+    const pool = new undici.Pool(base, { connections: 2 });
+    const client = new undici.Client(base);
+    const agent = new undici.Agent();
+    try {
+      await settle(() => pool.request({ path: '/ok/pool', method: 'GET' }));
+      await settle(() => client.request({ path: '/ok/client', method: 'GET' }));
+      await settle(() => undici.request(`${base}/ok/agent`, { dispatcher: agent }));
+      const chunks: Buffer[] = [];
+      await undici.stream(
+        `${base}/ok/stream`,
+        { method: 'GET' },
+        () =>
+          new Writable({
+            write(chunk: Buffer, _encoding, callback) {
+              chunks.push(chunk);
+              callback();
+            },
+          }),
+      );
+      expect(Buffer.concat(chunks).toString()).toBe('ok');
+      await untilRecorded('dispatchers', 4);
+    } finally {
+      await Promise.all([pool.close(), client.close(), agent.close()]);
+    }
+    await registry.publish();
+    expect(callCount({ owner: 'dispatchers', 'ipc.status': 'success', 'http.status': '200' })).toBe(
+      4,
+    );
+  });
+
+  it('percentiles: false records a plain timer, without percentile buckets', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'plain', percentiles: false });
+    await settle(() => fetch(`${base}/ok`));
+    await untilRecorded('plain', 1);
+    await registry.publish();
+    expect(callCount({ owner: 'plain', 'ipc.status': 'success' })).toBe(1);
+    const statistics = new Set(atlas.find(CALL, { owner: 'plain' }).map((m) => m.tags.statistic));
+    expect([...statistics].sort()).toEqual(['count', 'max', 'totalOfSquares', 'totalTime']);
+  });
+
+  it('each redirect hop is its own call: fetch following a 302, and undici interceptors.redirect', async () => {
+    uninstrument = instrumentUndici({
+      registry,
+      owner: 'redirects',
+      endpoint: ({ path }) => path.slice(1).replaceAll('/', '-'), // tag values keep no '/'
+    });
+    await settle(() => fetch(`${base}/redirect`));
+    const redirecting = new undici.Agent().compose(
+      undici.interceptors.redirect({ maxRedirections: 2 }),
+    );
+    try {
+      await settle(() => undici.request(`${base}/redirect`, { dispatcher: redirecting }));
+      await untilRecorded('redirects', 4);
+    } finally {
+      await redirecting.close();
+    }
+    await registry.publish();
+    const hop = { owner: 'redirects', 'ipc.status': 'success' };
+    expect(callCount({ ...hop, 'http.status': '302', 'ipc.endpoint': 'redirect' })).toBe(2);
+    expect(callCount({ ...hop, 'http.status': '200', 'ipc.endpoint': 'ok-after-redirect' })).toBe(
+      2,
+    );
+    expect(callCount({ owner: 'redirects' })).toBe(4);
+  });
+
+  it('a streamed response body is recorded when it ends, timed to its end (not to the headers)', async () => {
+    let finishBody: () => void = () => {};
+    const bodyMayEnd = new Promise<void>((resolve) => (finishBody = resolve));
+    const streaming = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part;');
+      void bodyMayEnd.then(() => res.end('last part'));
+    });
+    try {
+      uninstrument = instrumentUndici({ registry, owner: 'streamed' });
+      const res = await fetch(`${streaming.url}/`);
+      expect(res.status).toBe(200);
+      await sleep(300); // headers are in, the body is still open
+      expect(recorded('streamed')).toBe(0);
+      finishBody();
+      expect(await res.text()).toBe('first part;last part');
+      await untilRecorded('streamed', 1);
+      await registry.publish();
+      expect(callCount({ owner: 'streamed', 'ipc.status': 'success' })).toBe(1);
+      const [total] = atlas.find(CALL, { owner: 'streamed', statistic: 'totalTime' });
+      expect(total?.value).toBeGreaterThanOrEqual(0.3);
+    } finally {
+      finishBody();
+      await streaming.close();
+    }
+  });
+
+  it('RetryAgent: each attempt is its own initial, final call (undici says nothing of attempts; documented limitation)', async () => {
+    let hits = 0;
+    const failing = await listen((_req, res) => {
+      hits++;
+      res.writeHead(500);
+      res.end('no');
+    });
+    const retrying = new undici.RetryAgent(new undici.Agent(), {
+      maxRetries: 2,
+      minTimeout: 10,
+      statusCodes: [500],
+      methods: ['GET'],
+    });
+    try {
+      uninstrument = instrumentUndici({ registry, owner: 'retried' });
+      await settle(() => undici.request(`${failing.url}/`, { dispatcher: retrying }));
+      await untilRecorded('retried', 3);
+    } finally {
+      await retrying.close();
+      await failing.close();
+    }
+    expect(hits).toBe(3);
+    await registry.publish();
+    // Three attempts, each tagged as a first and last attempt: what undici lets us see.
+    expect(
+      callCount({
+        owner: 'retried',
+        'http.status': '500',
+        'ipc.attempt': 'initial',
+        'ipc.attempt.final': 'true',
+      }),
+    ).toBe(3);
+    expect(callCount({ owner: 'retried' })).toBe(3);
+  });
 });
 
 describe('ipcStatusForError', () => {
@@ -507,8 +919,30 @@ describe('ipcStatusForError', () => {
       'connection_error',
     ],
     ['parser error', coded('HPE_INVALID_CONSTANT'), 'unexpected_error'],
-    ['custom abort reason', 'went away', 'unexpected_error'],
+    ['retry handler gave up', coded('UND_ERR_REQ_RETRY', 'Request failed'), 'unexpected_error'],
+    ['redirect limit (code-less, undici)', new Error('max redirects'), 'unexpected_error'],
+    [
+      'another DOMException',
+      new DOMException('bad state', 'InvalidStateError'),
+      'unexpected_error',
+    ],
+    // Reasons the caller passes to abort()/cancel() reach the channel as they are.
+    ['abort reason: a string (regression: unexpected_error)', 'went away', 'cancelled'],
+    ['abort reason: an Error (regression: unexpected_error)', new Error('user left'), 'cancelled'],
+    ['abort reason: a number', 42, 'cancelled'],
+    ['abort reason: a plain object', { why: 'shutdown' }, 'cancelled'],
+    [
+      'abort reason with an undici code',
+      Object.assign(new Error('gone'), { code: 'ECONNRESET' }),
+      'connection_error',
+    ],
+    [
+      'abort reason with a coded cause',
+      new Error('wrapped', { cause: coded('ETIMEDOUT') }),
+      'timeout',
+    ],
     ['nothing', undefined, 'unexpected_error'],
+    ['null', null, 'unexpected_error'],
   ])('%s → %s', (_label, error, expected) => {
     expect(ipcStatusForError(error)).toBe(expected);
   });

@@ -1,4 +1,6 @@
 import { closeSync, openSync, readdirSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
 import { SpectatorConfigError } from '../src/errors.js';
@@ -187,6 +189,42 @@ describe('startRuntimeMetrics: what the local Atlas endpoint decodes', () => {
     expect(left.map((m) => m.name)).toEqual([]);
   });
 
+  it('stop() disconnects the GC observer and GCProfiler: forced collections after it record nothing', async () => {
+    // A `gc` PerformanceObserver or GCProfiler left running would keep recording pauses and
+    // heap rates after stop(); only a collection after stop shows it.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const stop = start();
+    const gcMeters = () =>
+      registry
+        .measurements()
+        .filter(
+          (m) =>
+            (m.name === 'nodejs.gc.pause' || m.name === 'nodejs.gc.allocationRate') && m.value > 0,
+        );
+    // Both sources work before stop: forced collections are recorded (within a lag tick).
+    for (let round = 0; round < 100; round++) {
+      const names = new Set(gcMeters().map((m) => m.name));
+      if (names.has('nodejs.gc.pause') && names.has('nodejs.gc.allocationRate')) break;
+      churn();
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(new Set(gcMeters().map((m) => m.name))).toEqual(
+      new Set(['nodejs.gc.pause', 'nodejs.gc.allocationRate']),
+    );
+    stop();
+    await registry.publish(); // sends (and resets) what was recorded before stop
+    expect(gcMeters()).toEqual([]);
+    for (let i = 0; i < 5; i++) {
+      churn();
+      gc();
+      // PerformanceObserver delivers its entries asynchronously, GCProfiler at the next tick.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(gcMeters()).toEqual([]);
+  });
+
   it('shares one collector per registry: stops when every start has stopped', async () => {
     const first = start();
     const second = start();
@@ -196,6 +234,18 @@ describe('startRuntimeMetrics: what the local Atlas endpoint decodes', () => {
     expect(registry.measurements().some((m) => m.name === 'nodejs.rss')).toBe(true);
     second();
     expect(registry.measurements().some((m) => m.name === 'nodejs.rss')).toBe(false);
+  });
+
+  it('a second start with other options logs one warning; the same options log none', () => {
+    const logged: string[] = [];
+    registry.configure({ logger: { warn: (m) => logged.push(m) } });
+    start();
+    start({ ...FAST }); // the same options
+    expect(logged).toEqual([]);
+    start({ ...FAST, sampleIntervalMs: 60_000 });
+    start({ ...FAST, gcHeapStats: false });
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('first start');
   });
 
   it("leaves no ref'd timer behind: the metrics never keep the process alive", () => {

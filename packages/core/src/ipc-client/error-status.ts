@@ -55,16 +55,64 @@ function classifyOne(error: unknown): IpcStatus | undefined {
 }
 
 /**
+ * The few errors undici (6 and 7) raises without a `code`, found by message: the redirect
+ * interceptor's `throwOnMaxRedirect`, the decompress interceptor's encoding limit and the SOCKS5
+ * proxy agent's timeouts. Anything else undici or Node raises carries a string `code`
+ * (`UND_ERR_*`, `E*`, `ERR_*`, `HPE_*`) or is a `DOMException`.
+ */
+function isUncodedUndiciError(error: object): boolean {
+  const { message } = error as { message?: unknown };
+  return (
+    typeof message === 'string' &&
+    (message === 'max redirects' ||
+      message.startsWith('too many content-encodings') ||
+      message.startsWith('SOCKS5 '))
+  );
+}
+
+/** One link of an error chain: its `cause`, or the first error of an `AggregateError`. */
+function nextInChain(error: object): unknown {
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  return cause ?? (Array.isArray(errors) ? (errors[0] as unknown) : undefined);
+}
+
+/**
+ * True when `error` is a value the caller chose rather than one undici raised: undici publishes
+ * the caller's reason on `undici:request:error` as it is (`controller.abort(reason)`,
+ * `body.cancel(reason)`, `pool.destroy(reason)`, a response handler that throws), while
+ * everything undici and Node raise carries a string `code` or is a `DOMException`. So a string,
+ * a number or an `Error` with no `code` anywhere in its `cause` chain is the caller's.
+ * `undefined` and `null` are not (undici replaces an empty abort reason with its own error).
+ * Never throws.
+ */
+export function isCallerReason(error: unknown): boolean {
+  if (error === undefined || error === null) return false;
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string') return false;
+    if (typeof DOMException === 'function' && current instanceof DOMException) return false;
+    if (isUncodedUndiciError(current)) return false;
+    current = nextInChain(current);
+  }
+  return true;
+}
+
+/**
  * The `ipc.status` of an outbound call that failed with `error` (what undici published on
  * `undici:request:error`): timeouts → `timeout`; refused, reset, closed, DNS and TLS failures →
- * `connection_error`; aborts and destroyed clients → `cancelled`; anything else (parser errors,
- * a failing request body, custom abort reasons) → `unexpected_error`. Looks through `cause` and
- * the first error of an `AggregateError` (Happy Eyeballs). Never throws.
+ * `connection_error`; aborts, destroyed clients and any reason the caller chose itself
+ * (`controller.abort(new Error('gave up'))`, `body.cancel('not needed')`, see
+ * {@link isCallerReason}) → `cancelled`; anything else undici raised (parser errors, a retry
+ * handler giving up) → `unexpected_error`. Looks through `cause` and the first error of an
+ * `AggregateError` (Happy Eyeballs). A reason the caller chose that carries one of undici's codes
+ * is classified by that code. Never throws.
  *
  * @example
  * ```ts
  * ipcStatusForError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })); // 'connection_error'
  * ipcStatusForError(new DOMException('aborted', 'TimeoutError')); // 'timeout'
+ * ipcStatusForError(new Error('user navigated away')); // 'cancelled': an abort reason of the caller's
  * ```
  */
 export function ipcStatusForError(error: unknown): IpcStatus {
@@ -72,10 +120,9 @@ export function ipcStatusForError(error: unknown): IpcStatus {
   for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
     const status = classifyOne(current);
     if (status !== undefined) return status;
-    const { cause, errors } = current as { cause?: unknown; errors?: unknown };
-    current = cause ?? (Array.isArray(errors) ? (errors[0] as unknown) : undefined);
+    current = nextInChain(current);
   }
-  return 'unexpected_error';
+  return isCallerReason(error) ? 'cancelled' : 'unexpected_error';
 }
 
 /**

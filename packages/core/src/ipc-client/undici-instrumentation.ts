@@ -12,12 +12,15 @@ import { OVERFLOW_ENDPOINT } from '../ipc/server-recorder.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
-import { ipcStatusForError, isGarbageCollectedBody } from './error-status.js';
+import { ipcStatusForError, isCallerReason, isGarbageCollectedBody } from './error-status.js';
 import { hasPublisherMarker } from './publisher-marker.js';
+import { mayBeRequestBodyError } from './request-body.js';
+import { acquireShared } from './shared-instrumentation.js';
 
 /** The undici diagnostics channels recorded (published by undici ≥ 5 and Node's bundled copy). */
 export const UNDICI_CHANNELS = {
   create: 'undici:request:create',
+  bodySent: 'undici:request:bodySent',
   headers: 'undici:request:headers',
   trailers: 'undici:request:trailers',
   error: 'undici:request:error',
@@ -71,8 +74,10 @@ export interface UndiciMetricsOptions {
   /**
    * Which attempt a finished call was (`1` → `ipc.attempt=initial`, `2` → `second`, more →
    * `third_up`) and whether it was the last one (`ipc.attempt.final`). undici does not say
-   * whether a call is a retry, so by default every call is `initial` and final; a retry layer
-   * that knows (for instance from a header it sets) can say so here.
+   * whether a call is a retry, so by default every call is `initial` and final — including each
+   * attempt of undici's own `RetryAgent` / `interceptors.retry`, which re-send the same request
+   * with the same headers. A retry layer that knows (for instance from a header it sets per
+   * attempt) can say so here.
    */
   attempt?: (
     request: OutboundRequestInfo,
@@ -86,10 +91,13 @@ interface UndiciRequest {
   origin?: unknown;
   path?: unknown;
   headers?: unknown;
+  body?: unknown;
 }
 
 interface CallState {
   readonly start: number;
+  /** Set when undici finished sending the request body (`undici:request:bodySent`). */
+  bodySent: boolean;
   /** HTTP status once response headers arrived; 0 before. */
   status: number;
   /** `performance.now()` when the response headers arrived; 0 before. */
@@ -116,6 +124,19 @@ function checkOptions(options: UndiciMetricsOptions): void {
     throw new SpectatorConfigError(
       'ERR_SPECTATOR_INVALID_NUMBER',
       `maxEndpoints must be an integer >= 1, got ${String(maxEndpoints)}`,
+    );
+  }
+  const { statusMode, percentiles } = options;
+  if (statusMode !== undefined && statusMode !== 'netflix' && statusMode !== 'standard') {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_OPTION',
+      `statusMode must be 'netflix' or 'standard', got ${JSON.stringify(statusMode) ?? typeof statusMode}`,
+    );
+  }
+  if (percentiles !== undefined && typeof percentiles !== 'boolean') {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_OPTION',
+      `percentiles must be a boolean, got ${typeof percentiles}`,
     );
   }
   for (const key of ['endpoint', 'ignore', 'attempt'] as const) {
@@ -155,46 +176,62 @@ function requestInfo(request: UndiciRequest): OutboundRequestInfo {
   return { method, origin, path, header: (name) => readHeader(request.headers, name) };
 }
 
+/** Resolved {@link UndiciMetricsOptions} of one subscription. */
+interface Settings {
+  readonly owner: string;
+  readonly endpoint: UndiciMetricsOptions['endpoint'];
+  readonly maxEndpoints: number;
+  readonly statusMode: IpcStatusMode;
+  readonly percentiles: boolean;
+  readonly ignore: UndiciMetricsOptions['ignore'];
+  readonly attempt: UndiciMetricsOptions['attempt'];
+}
+
+function sameSettings(a: Settings, b: Settings): boolean {
+  return (
+    a.endpoint === b.endpoint &&
+    a.maxEndpoints === b.maxEndpoints &&
+    a.statusMode === b.statusMode &&
+    a.percentiles === b.percentiles &&
+    a.ignore === b.ignore &&
+    a.attempt === b.attempt
+  );
+}
+
 /**
- * Records Netflix's common IPC client metrics for every HTTP request made through undici —
- * the global `fetch` (Node's bundled undici) and the `undici` package's `request`, `fetch`,
- * `stream`, `Client`, `Pool` and `Agent` alike — by subscribing to undici's
- * `diagnostics_channel` events (no monkey-patching):
- *
- * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
- *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
- *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
- *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper). Once the response
- *   headers arrived, a body the caller cancels or aborts keeps the HTTP status's outcome (timed
- *   to the cancel), and a fetch body never read, which undici cancels when the `Response` is
- *   garbage collected, is recorded then with that outcome, timed to the response headers.
- * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts
- *   (a call whose body is never read stays in flight until that cancel, as its connection does).
- *
- * Requests of this package's own Atlas publisher are never recorded. Returns a function that
- * unsubscribes (calls already in flight are then left unrecorded). Nothing on the request path
- * throws; invalid options throw a `SpectatorConfigError` here.
- *
- * @example
- * ```ts
- * import { instrumentUndici } from '@spectator/core/ipc-client';
- * const uninstrument = instrumentUndici({
- *   endpoint: ({ origin }) => new URL(origin).hostname, // bounded: one value per service
- * });
- * await fetch('https://api.example.com/users/42'); // recorded
- * uninstrument();
- * ```
+ * The `ipc.status` of a call undici reported failed, or `undefined` when it still counts by its
+ * HTTP status; and when it ended, for the timer.
  */
-export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
-  checkOptions(options);
-  const registry = options.registry ?? getGlobalRegistry();
-  const owner = options.owner ?? DEFAULT_CLIENT_OWNER;
-  const mapEndpoint = options.endpoint;
-  const maxEndpoints = options.maxEndpoints ?? 1000;
-  const statusMode = options.statusMode ?? 'netflix';
-  const percentiles = options.percentiles ?? true;
-  const ignore = options.ignore;
-  const attemptOf = options.attempt;
+function failureOf(
+  request: UndiciRequest,
+  state: CallState,
+  error: unknown,
+  endedAt: number,
+): { status: IpcStatus | undefined; end: number } {
+  // A fetch body nobody read nor cancelled is cancelled by undici when the Response is garbage
+  // collected: not the caller's doing, and at a moment that says nothing about the call. The
+  // response arrived, so it counts by its HTTP status, timed to the response headers.
+  if (state.status > 0 && isGarbageCollectedBody(error))
+    return { status: undefined, end: state.headersAt };
+  const status = ipcStatusForError(error);
+  // A code-less Error may also be the app's request body failing, which is no cancel.
+  if (
+    status === 'cancelled' &&
+    isCallerReason(error) &&
+    mayBeRequestBodyError(request.body, state.bodySent, error)
+  )
+    return { status: 'unexpected_error', end: endedAt };
+  // Everything else, after the headers too: a caller that aborts or cancels the body gave up on
+  // the call before it completed (`cancelled`, with the `http.status` that arrived), and
+  // timeouts and connection errors mid-body are failures.
+  return { status, end: endedAt };
+}
+
+/** Subscribes to undici's channels for one (registry, owner); returns the unsubscribe. */
+function subscribe(registry: Registry, settings: Settings): () => void {
+  const { owner, maxEndpoints, statusMode, percentiles, ignore } = settings;
+  const mapEndpoint = settings.endpoint;
+  const attemptOf = settings.attempt;
   const warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
 
   const inflightSummary: DistributionSummary = registry.distributionSummary('ipc.client.inflight', {
@@ -269,24 +306,10 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
   ) => {
     const info = requestInfo(request);
     const status = state.status;
-    let errorStatus: IpcStatus | undefined = errored ? ipcStatusForError(error) : undefined;
-    let end = endedAt;
-    if (errorStatus !== undefined && status > 0) {
-      // The response arrived; the caller then stopped reading it. That is the caller's choice,
-      // not a failed call: the outcome is the HTTP status. A body nobody ever read is cancelled
-      // by undici only when the Response is garbage collected, at a moment that says nothing
-      // about the call, so it is timed to the response headers. (Timeouts and connection errors
-      // mid-body remain failures.)
-      if (isGarbageCollectedBody(error)) {
-        errorStatus = undefined;
-        end = state.headersAt;
-      } else if (errorStatus === 'cancelled') {
-        errorStatus = undefined;
-      }
-    }
-    const failed = errorStatus !== undefined;
-    const seconds = Math.max(0, end - state.start) / 1000;
-    const ipcStatus: IpcStatus = errorStatus ?? ipcStatusForHttpStatus(status, statusMode);
+    const failure = errored ? failureOf(request, state, error, endedAt) : undefined;
+    const failed = failure?.status !== undefined;
+    const seconds = Math.max(0, (failure?.end ?? endedAt) - state.start) / 1000;
+    const ipcStatus: IpcStatus = failure?.status ?? ipcStatusForHttpStatus(status, statusMode);
     let attempt = 1;
     let final = true;
     if (attemptOf !== undefined) {
@@ -328,18 +351,27 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
           );
         }
       }
-      calls.set(request, { start: performance.now(), status: 0, headersAt: 0 });
+      calls.set(request, { start: performance.now(), bodySent: false, status: 0, headersAt: 0 });
       inflightSummary.record(++inflight);
     } catch (error) {
       warnings.warn('create', `${owner}: could not start recording a request: ${String(error)}`);
     }
   };
 
+  const stateOf = (message: unknown): CallState | undefined => {
+    const request = (message as { request?: unknown } | null)?.request;
+    return request === null || typeof request !== 'object' ? undefined : calls.get(request);
+  };
+
+  const onBodySent = (message: unknown): void => {
+    const state = stateOf(message);
+    if (state !== undefined) state.bodySent = true;
+  };
+
   const onHeaders = (message: unknown): void => {
-    const m = message as { request?: object; response?: { statusCode?: unknown } } | null;
-    const state = m?.request === undefined ? undefined : calls.get(m.request);
+    const state = stateOf(message);
     if (state === undefined) return;
-    const code = m?.response?.statusCode;
+    const code = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
     if (typeof code === 'number') {
       state.status = code;
       state.headersAt = performance.now();
@@ -366,16 +398,82 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
   const onError = (message: unknown): void => end(message, true);
 
   diagnosticsChannel.subscribe(UNDICI_CHANNELS.create, onCreate);
+  diagnosticsChannel.subscribe(UNDICI_CHANNELS.bodySent, onBodySent);
   diagnosticsChannel.subscribe(UNDICI_CHANNELS.headers, onHeaders);
   diagnosticsChannel.subscribe(UNDICI_CHANNELS.trailers, onTrailers);
   diagnosticsChannel.subscribe(UNDICI_CHANNELS.error, onError);
 
   return () => {
-    if (!active) return;
     active = false;
     diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.create, onCreate);
+    diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.bodySent, onBodySent);
     diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.headers, onHeaders);
     diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.trailers, onTrailers);
     diagnosticsChannel.unsubscribe(UNDICI_CHANNELS.error, onError);
   };
+}
+
+/**
+ * Records Netflix's common IPC client metrics for every HTTP request made through undici —
+ * the global `fetch` (Node's bundled undici) and the `undici` package's `request`, `fetch`,
+ * `stream`, `Client`, `Pool` and `Agent` alike — by subscribing to undici's
+ * `diagnostics_channel` events (no monkey-patching):
+ *
+ * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
+ *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
+ *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
+ *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper). A call the caller
+ *   gives up on — an abort or a cancelled body, before or after the response headers, whatever
+ *   reason it passes — is `cancelled` (after the headers with the `http.status` that arrived,
+ *   timed to the cancel). A fetch body never read, which undici cancels when the `Response` is
+ *   garbage collected, is recorded then by its HTTP status, timed to the response headers.
+ * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts
+ *   (a call whose body is never read stays in flight until that cancel, as its connection does).
+ *
+ * Requests of this package's own Atlas publisher are never recorded. One subscription per
+ * registry and `owner`: calling again with the same pair (from any copy of this package) shares
+ * the running one, with the first call's options (a call with other options is warned about,
+ * once), so nothing is counted twice. Returns a function that releases this call's share
+ * (idempotent); the last release unsubscribes, and calls already in flight are then left
+ * unrecorded. Nothing on the request path throws; invalid options throw a
+ * `SpectatorConfigError` here.
+ *
+ * @example
+ * ```ts
+ * import { instrumentUndici } from '@spectator/core/ipc-client';
+ * const uninstrument = instrumentUndici({
+ *   endpoint: ({ origin }) => new URL(origin).hostname, // bounded: one value per service
+ * });
+ * await fetch('https://api.example.com/users/42'); // recorded
+ * uninstrument();
+ * ```
+ */
+export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
+  checkOptions(options);
+  const registry = options.registry ?? getGlobalRegistry();
+  const settings: Settings = {
+    owner: options.owner ?? DEFAULT_CLIENT_OWNER,
+    endpoint: options.endpoint,
+    maxEndpoints: options.maxEndpoints ?? 1000,
+    statusMode: options.statusMode ?? 'netflix',
+    percentiles: options.percentiles ?? true,
+    ignore: options.ignore,
+    attempt: options.attempt,
+  };
+  return acquireShared(
+    registry,
+    settings.owner,
+    settings,
+    sameSettings,
+    (s) => subscribe(registry, s),
+    () => {
+      try {
+        registry.config.logger.warn(
+          `instrumentUndici: already instrumenting owner '${settings.owner}' for this registry with other options; the first call's options apply (pass another owner for a separate subscription)`,
+        );
+      } catch {
+        // A broken logger must not fail the app's start-up.
+      }
+    },
+  );
 }

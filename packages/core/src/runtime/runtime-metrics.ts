@@ -336,12 +336,23 @@ class RuntimeCollector {
 
 /** One collector per registry, shared by every copy of this package (CJS and ESM builds alike). */
 const COLLECTORS_KEY = Symbol.for('@spectator/core.runtime-metrics.v1');
-type CollectorEntry = { collector: RuntimeCollector; users: number };
+type CollectorEntry = {
+  collector: RuntimeCollector;
+  users: number;
+  /** The options the collector runs with (the first start's). */
+  settings: Settings;
+  /** Set once a later start with other options was warned about. */
+  warned: boolean;
+};
 type CollectorHolder = { [COLLECTORS_KEY]?: WeakMap<Registry, CollectorEntry> };
 
 function collectors(): WeakMap<Registry, CollectorEntry> {
   const holder = globalThis as CollectorHolder;
   return (holder[COLLECTORS_KEY] ??= new WeakMap());
+}
+
+function sameSettings(a: Settings, b: Settings): boolean {
+  return (Object.keys(a) as Array<keyof Settings>).every((key) => a[key] === b[key]);
 }
 
 /**
@@ -356,8 +367,9 @@ function collectors(): WeakMap<Registry, CollectorEntry> {
  * Every timer is unref'd: the metrics never keep the process alive. Their updates alone never
  * make the global registry's exit flush publish again. Returns a function that
  * stops them (idempotent). Starting again for the same registry while running shares the one
- * collector (the options of the first start apply); it stops when every start has been stopped.
- * Invalid options throw a `SpectatorConfigError`.
+ * collector (the options of the first start apply, and a start with other options logs one
+ * warning); it stops when every start has been stopped. Invalid options throw a
+ * `SpectatorConfigError`.
  *
  * @example
  * ```ts
@@ -378,8 +390,17 @@ export function startRuntimeMetrics(
   if (entry === undefined) {
     const collector = new RuntimeCollector(target, settings);
     collector.start();
-    entry = { collector, users: 0 };
+    entry = { collector, users: 0, settings, warned: false };
     map.set(target, entry);
+  } else if (!entry.warned && !sameSettings(entry.settings, settings)) {
+    entry.warned = true;
+    try {
+      target.config.logger.warn(
+        `runtime metrics: already running for this registry with other options (${JSON.stringify(entry.settings)}); the first start's options apply until every start is stopped`,
+      );
+    } catch {
+      // A broken logger must not fail the app's start-up.
+    }
   }
   entry.users++;
   const mine = entry;
