@@ -7,7 +7,13 @@ import { Counter } from '../src/meters/counter.js';
 import { PercentileTimer } from '../src/meters/percentile-timer.js';
 import { Registry } from '../src/registry/registry.js';
 import { writeNumber, writeSeconds } from '../src/spectatord/line-protocol.js';
-import { parseOutputLocation } from '../src/spectatord/output-location.js';
+import {
+  defaultBatchBytes,
+  isLoopbackHost,
+  LOCAL_BATCH_BYTES,
+  parseOutputLocation,
+  REMOTE_UDP_BATCH_BYTES,
+} from '../src/spectatord/output-location.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
 import { parseLine, sorted } from './support/spectatord-lines.js';
 
@@ -27,6 +33,15 @@ describe('SpectatorD output: configuration', () => {
     expect(canonical('/tmp/a.sock')).toBe('unix:/tmp/a.sock');
     expect(canonical(' stdout ')).toBe('stdout');
     expect(canonical('memory')).toBe('memory');
+    // Netflix's other locations (spectator-js 3.x): none, stderr, file://.
+    expect(canonical('none')).toBe('none');
+    expect(canonical('stderr')).toBe('stderr');
+    expect(canonical('file:///tmp/lines.txt')).toBe('file:///tmp/lines.txt');
+    expect(canonical('file://localhost/tmp/a%20b.txt')).toBe('file:///tmp/a%20b.txt');
+    expect(parseOutputLocation('file:///tmp/a%20b.txt')).toEqual({
+      kind: 'file',
+      path: '/tmp/a b.txt',
+    });
     expect(parseOutputLocation('udp://[::1]:1234')).toEqual({
       kind: 'udp',
       host: '::1',
@@ -41,12 +56,64 @@ describe('SpectatorD output: configuration', () => {
     ['udp://127.0.0.1:1234/path', 'ERR_SPECTATOR_INVALID_OUTPUT'],
     ['unix:relative.sock', 'ERR_SPECTATOR_INVALID_OUTPUT'],
     ['relative.sock', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    // unix://relative read as a host by some clients and as a relative path by others: refused.
+    ['unix://relative.sock', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['unix://run/spectatord/spectatord.unix', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['unix://', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['file://relative.txt', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['file:///tmp/', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['file:relative.txt', 'ERR_SPECTATOR_INVALID_OUTPUT'],
+    ['NONE', 'ERR_SPECTATOR_INVALID_OUTPUT'],
     [42, 'ERR_SPECTATOR_INVALID_OUTPUT'],
   ])('rejects output %j with %s', (output, code) => {
     expect(() => new Registry({ output: output as string })).toThrow(SpectatorConfigError);
     expect(() => new Registry({ output: output as string })).toThrow(
       expect.objectContaining({ code }),
     );
+  });
+
+  it('unix://relative says that an absolute path takes three slashes', () => {
+    expect(() => new Registry({ output: 'unix://spectatord.unix' })).toThrow(
+      "needs an absolute path after 'unix://' (three slashes: unix:///path)",
+    );
+  });
+
+  it('defaultBatchBytes: 32 KiB for loopback (IPv4, localhost, every IPv6 spelling), unix, files; 1232 for a remote agent', () => {
+    const udp = (host: string) => defaultBatchBytes({ kind: 'udp', host, port: 1234 });
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      'LOCALHOST',
+      'localhost.',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '0000:0000:0000:0000:0000:0000:0000:0001',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect([host, udp(host)]).toEqual([host, LOCAL_BATCH_BYTES]);
+    }
+    for (const host of [
+      '10.0.0.5',
+      'agent.internal',
+      '::2',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+      '128.0.0.1',
+    ]) {
+      expect([host, udp(host)]).toEqual([host, REMOTE_UDP_BATCH_BYTES]);
+    }
+    // IPv6's minimum MTU (1280) minus its 40-byte header and UDP's 8: never fragmented.
+    expect(REMOTE_UDP_BATCH_BYTES).toBe(1280 - 40 - 8);
+    expect(LOCAL_BATCH_BYTES).toBe(32 * 1024);
+    for (const output of ['unix', 'file:///tmp/x', 'stdout', 'stderr', 'memory']) {
+      expect(defaultBatchBytes(parseOutputLocation(output))).toBe(LOCAL_BATCH_BYTES);
+    }
+    // The parser hands over the address as the URL parser canonicalized it.
+    expect(defaultBatchBytes(parseOutputLocation('udp://[0:0:0:0:0:0:0:1]:1234'))).toBe(
+      LOCAL_BATCH_BYTES,
+    );
+    expect(isLoopbackHost('fe80::1%eth0')).toBe(false);
   });
 
   it('validates outputFlushMs and outputBatchBytes, and configure() throws before changing anything', () => {
@@ -174,7 +241,7 @@ describe('SpectatorD output: lines', () => {
     expect(registry.writtenLines()).toEqual(['c:a-b_c.D~9^,key=________:1']);
   });
 
-  it('leaves out tags SpectatorD would refuse (key not 2–60, value not 1–120) and the reserved keys', () => {
+  it('leaves out tags SpectatorD would refuse (key not 2–60, value not 1–120), with a warning', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
     registry
@@ -182,14 +249,48 @@ describe('SpectatorD output: lines', () => {
         k: 'short key',
         ['k'.repeat(61)]: 'long key',
         long: 'v'.repeat(121),
-        statistic: 'mine',
-        percentile: 'mine',
-        name: 'mine',
         ok: 'yes',
       })
       .increment();
     expect(registry.writtenLines()).toEqual(['c:x,ok=yes:1']);
-    expect(logger.lines.join('\n')).toContain('left out of SpectatorD lines');
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toContain('left out of SpectatorD lines');
+  });
+
+  it('reserved tag keys (statistic, percentile, name) are left out with their own rate-limited warning', () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger, commonTags: { name: 'common' } });
+    // Keys and values of valid lengths: the reserved key is the only problem.
+    registry.counter('x', { statistic: 'percent', percentile: 'T0042', ok: 'yes' }).increment();
+    registry.counter('y', { statistic: 'max' }).increment();
+    expect(registry.writtenLines()).toEqual(['c:x,ok=yes:1', 'c:y:1']);
+    expect(logger.lines).toEqual([
+      'x{ok=yes,percentile=T0042,statistic=percent}: reserved tag key(s) left out of SpectatorD ' +
+        'lines: name, percentile, statistic (the agent sets statistic and percentile itself; ' +
+        'name is the meter name)',
+    ]);
+  });
+
+  it('keys that become one key after sanitizing: one is sent, and a warning says which', () => {
+    const logger = memoryLogger();
+    const registry = new Registry({
+      output: 'memory',
+      logger,
+      commonTags: { 'nf.app': 'shop', 'team name': 'common' },
+    });
+    registry.counter('y', { 'a b': '1', a_b: '2' }).increment();
+    registry.counter('z', { team_name: 'own' }).increment(); // a meter tag against a common tag
+    registry.counter('w', { 'nf.app': 'mine' }).increment(); // the same key: an override, no warning
+    expect(registry.writtenLines()).toEqual([
+      'c:y,a_b=2,nf.app=shop,team_name=common:1',
+      'c:z,nf.app=shop,team_name=own:1',
+      'c:w,nf.app=mine,team_name=common:1',
+    ]);
+    // Rate-limited per kind: the first offender is named, the second is counted with the next line.
+    expect(logger.lines).toEqual([
+      'y{a b=1,a_b=2}: tag keys that are one key after sanitizing, only one is sent: ' +
+        'a b and a_b (both a_b; kept a_b)',
+    ]);
   });
 
   it('does not write a meter whose name is too long or which has more than 20 user tags; counts and warns', async () => {
@@ -326,6 +427,113 @@ describe('SpectatorD output: lines', () => {
     expect(await registry.publish()).toMatchObject({ sent: 0, dropped: 0 });
     // What arrives, the agent counts itself: no line of ours for it.
     expect(registry.writtenLines()).toEqual(['c:c:1', 'c:c:1', 'c:c:1', 'c:c:1', 'c:c:1']);
+  });
+});
+
+describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () => {
+  it("output 'none' records nothing and writes nothing: no lines, no in-process aggregation, no polled samples", async () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'none', logger });
+    let polled = 0;
+    registry.polledGauge('polled', undefined, () => ++polled);
+    const counter = registry.counter('c', { 'bad key': 'v', statistic: 'x' });
+    counter.increment(5);
+    registry.timer('t').record(1);
+    registry.percentileTimer('pt').record(1);
+    registry.gauge('g').set(3);
+    registry.maxGauge('m').set(3);
+    registry.distributionSummary('d').record(3);
+    registry.monotonicCounter('mc').set(7n);
+    registry.ageGauge('age').reset();
+    expect(counter).toBeInstanceOf(Counter);
+    expect(registry.writtenLines()).toEqual([]);
+    const result = await registry.publish();
+    expect(result).toMatchObject({ sent: 0, dropped: 0, requests: 0, errors: [] });
+    expect(polled).toBe(0); // the step samples nothing
+    expect(logger.lines).toEqual([]); // no tag was even looked at
+    // Nothing aggregates in process either (gauges keep their last value, as in any line mode).
+    expect(registry.measurements().filter((m) => m.tags.statistic !== 'gauge')).toEqual([]);
+    expect(registry.percentileTimer('pt').countValue()).toBe(0);
+    // Switching to a real output starts writing at once.
+    registry.configure({ output: 'memory' });
+    counter.increment();
+    expect(registry.writtenLines()).toEqual(['c:c,bad_key=v:1']);
+  });
+
+  it("a monotonic counter fed bigints writes exact 'U' lines, also above 2^53; fed numbers, 'C' lines", () => {
+    const registry = memoryRegistry();
+    const exact = registry.monotonicCounter('iface.bytes');
+    exact.set(2n ** 53n + 1n);
+    exact.set(18_446_744_073_709_551_615n); // 2^64 − 1, the largest the agent's uint64 holds
+    exact.set(2n ** 64n); // out of range: ignored, as invalid values are
+    exact.set(-1n); // negative: ignored
+    exact.set(42); // a non-negative integer number is fine for a U meter
+    exact.set(1.5); // a fraction is not
+    const double = registry.monotonicCounter('socket.bytes');
+    double.set(10);
+    double.set(2n ** 53n + 1n); // this meter is a C meter: the bigint becomes a double
+    expect(registry.writtenLines()).toEqual([
+      'U:iface.bytes:9007199254740993',
+      'U:iface.bytes:18446744073709551615',
+      'U:iface.bytes:42',
+      'C:socket.bytes:10',
+      'C:socket.bytes:9007199254740992',
+    ]);
+  });
+
+  it('an age gauge has the same API in both modes (no extra method in SpectatorD mode)', () => {
+    const methods = (o: object) => {
+      const names = new Set<string>();
+      for (let p = Object.getPrototypeOf(o); p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+        for (const name of Object.getOwnPropertyNames(p)) {
+          if (
+            name !== 'constructor' &&
+            typeof (o as Record<string, unknown>)[name] === 'function'
+          ) {
+            names.add(name);
+          }
+        }
+      }
+      return [...names].sort();
+    };
+    const atlas = new Registry().ageGauge('a');
+    const lines = memoryRegistry().ageGauge('a');
+    expect(methods(lines)).toEqual(methods(atlas));
+    expect(methods(lines)).not.toContain('announce');
+  });
+
+  it('age gauges are announced again at every step (an agent that restarted gets them back), not twice in the step they were reset', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const registry = memoryRegistry({ clock });
+    const age = registry.ageGauge('cache.sinceRefresh');
+    await registry.publish(); // created in this step: announced at creation only
+    clock.advance(60_000);
+    await registry.publish(); // re-announced, with the same last-reset time
+    clock.advance(500);
+    age.reset();
+    await registry.publish(); // reset in this step: announced by reset() only
+    await registry.publish();
+    expect(registry.writtenLines()).toEqual([
+      'A:cache.sinceRefresh:1700000000',
+      'A:cache.sinceRefresh:1700000000',
+      'A:cache.sinceRefresh:1700000060.5',
+      'A:cache.sinceRefresh:1700000060.5',
+    ]);
+  });
+
+  it('an age gauge created before a switch to SpectatorD is forwarded at every step too', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const registry = new Registry({ clock, logger: memoryLogger() });
+    registry.ageGauge('early.age');
+    registry.configure({ output: 'memory' });
+    clock.advance(60_000);
+    await registry.publish();
+    await registry.publish();
+    expect(registry.writtenLines()).toEqual([
+      'A:early.age:1700000000',
+      'A:early.age:1700000000',
+      'A:early.age:1700000000',
+    ]);
   });
 });
 

@@ -184,23 +184,51 @@ export class LinePercentileDistributionSummary
   }
 }
 
+const TWO_POW_64 = 2n ** 64n;
+
 export class LineMonotonicCounter extends MonotonicCounter implements LineFields {
   lineLink = DETACHED;
   linePrefix: Uint8Array | undefined = undefined;
   linePrefixVersion = -1;
+  /**
+   * Which of the agent's monotonic counters this meter feeds, fixed by its first sample (one id
+   * must not become two agent meters): `U` (uint64, exact digits; the agent handles rollover)
+   * when that sample was a bigint in 0…2^64−1, `C` (a double) otherwise.
+   */
+  unsigned: boolean | undefined = undefined;
 
-  // The agent turns successive samples into deltas (`C`), as this meter does in Atlas mode.
+  // The agent turns successive samples into deltas, as this meter does in Atlas mode.
   override set(value: number | bigint): void {
     const writer = this.lineLink.writer;
     if (writer === undefined) {
       super.set(value);
       return;
     }
-    const v = typeof value === 'bigint' ? Number(value) : value;
-    if (typeof v === 'number' && Number.isFinite(v)) {
-      writeLine(this, writer, v);
-      this.touch();
+    if (typeof value === 'bigint') {
+      this.unsigned ??= value >= 0n && value < TWO_POW_64;
+      if (!this.unsigned) this.writeDouble(writer, Number(value));
+      else if (value >= 0n && value < TWO_POW_64) this.writeDigits(writer, value.toString());
+    } else if (typeof value === 'number' && Number.isFinite(value)) {
+      this.unsigned ??= false;
+      if (!this.unsigned) this.writeDouble(writer, value);
+      // A `U` meter takes non-negative integers only (every double from 2^53 up is one).
+      else if (Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
+        this.writeDigits(writer, BigInt(value).toString());
+      }
     }
+  }
+
+  private writeDouble(writer: LineWriter, v: number): void {
+    writeLine(this, writer, v);
+    this.touch();
+  }
+
+  private writeDigits(writer: LineWriter, digits: string): void {
+    const link = this.lineLink;
+    if (this.linePrefixVersion !== link.version) link.resolve(this);
+    if (this.linePrefix === undefined) link.skip();
+    else writer.text(this.linePrefix, digits);
+    this.touch();
   }
 }
 
@@ -212,7 +240,7 @@ export class LineAgeGauge extends AgeGauge implements LineFields {
   constructor(
     id: Id,
     owner: MeterOwner,
-    private readonly lineClock: Clock,
+    readonly lineClock: Clock,
   ) {
     super(id, owner, lineClock);
   }
@@ -220,14 +248,19 @@ export class LineAgeGauge extends AgeGauge implements LineFields {
   /** Also tells the agent (`A:<name>:<epoch seconds>`), which reports the age from then on. */
   override reset(): void {
     super.reset();
-    this.announce();
+    announceAgeGauge(this);
   }
+}
 
-  /** Writes the time of the last reset; done at creation and when the output becomes SpectatorD. */
-  announce(): void {
-    const writer = this.lineLink.writer;
-    if (writer !== undefined) writeLine(this, writer, ageGaugeEpochSeconds(this, this.lineClock));
-  }
+/**
+ * Writes the time of an age gauge's last reset (`A:<name>:<epoch seconds>`): at creation, when
+ * the output becomes SpectatorD, and at every step (an agent that restarted, and lost its age
+ * gauges, has them back within a step). A function rather than a method, so that an age gauge
+ * has the same API in both modes.
+ */
+export function announceAgeGauge(gauge: LineAgeGauge): void {
+  const writer = gauge.lineLink.writer;
+  if (writer !== undefined) writeLine(gauge, writer, ageGaugeEpochSeconds(gauge, gauge.lineClock));
 }
 
 /** When an age gauge was last reset, in epoch seconds (what SpectatorD's `A` lines carry). */

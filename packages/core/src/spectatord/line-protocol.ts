@@ -6,7 +6,8 @@
  * values keep the characters `-._A-Za-z0-9~^` (the agent's `kAtlasChars`) and everything else
  * becomes `_`, which also removes the protocol's separators `,` `=` `:` and newlines. A name must
  * be 1–255 characters; a tag whose key is not 2–60 characters or whose value is not 1–120 is left
- * out (SpectatorD's documented limits), with a rate-limited warning.
+ * out (SpectatorD's documented limits), and so is a user tag named `statistic`, `percentile` or
+ * `name`; each kind of problem gets its own rate-limited warning.
  */
 import { isRestrictedKey, MAX_USER_TAGS, sanitizeAtlasString } from '../ids/atlas-rules.js';
 import type { Id } from '../ids/id.js';
@@ -25,6 +26,9 @@ export const LINE_SYMBOLS: Readonly<Record<MeterType, string>> = Object.freeze({
   'age-gauge': 'A',
   'polled-gauge': 'g',
 });
+
+/** SpectatorD's monotonic counter of unsigned 64-bit integers (exact; the agent handles rollover). */
+export const UINT64_MONOTONIC_SYMBOL = 'U';
 
 /** SpectatorD's own gauge TTL when a line gives none: 15 minutes. */
 export const AGENT_DEFAULT_GAUGE_TTL_SECONDS = 15 * 60;
@@ -55,41 +59,66 @@ const tagLengthProblem = (key: string, value: string): string | undefined =>
       ? `value length ${value.length} not in 1…${MAX_VALUE_LENGTH}`
       : undefined;
 
+/** Tags left out of a meter's lines, or merged into one, each kind warned about on its own. */
+export interface TagNotes {
+  /** Keys or values outside SpectatorD's length limits, with the reason: `k (key length 1 …)`. */
+  skippedTags: string[];
+  /** User tags under a key the agent or the line format owns (`statistic`, `percentile`, `name`). */
+  reservedTags: string[];
+  /** Distinct keys that became one key after sanitizing: `a b and a_b (both a_b; kept a_b)`. */
+  collidedTags: string[];
+}
+
 /** The line start of a meter, or why it cannot be written. */
-export type LinePrefix =
-  { prefix: string; skippedTags: string[] } | { problem: string; skippedTags: string[] };
+export type LinePrefix = ({ prefix: string } | { problem: string }) & TagNotes;
 
 /**
  * Builds `<symbol>:<name>,<k>=<v>…:` for an id: common tags overridden by the meter's own tags
- * (as in Atlas mode), sanitized, tags sorted by key so equal ids always give equal lines.
+ * (as in Atlas mode), sanitized, tags sorted by key so equal ids always give equal lines. Two
+ * different keys that sanitize to the same key (`a b` and `a_b`) cannot both be sent: the meter's
+ * own tag wins over a common tag, and among a meter's tags the one whose key sorts last.
  */
 export function buildLinePrefix(
   symbol: string,
   id: Id,
   commonTags: Readonly<Record<string, string>>,
 ): LinePrefix {
-  const skippedTags: string[] = [];
+  const notes: TagNotes = { skippedTags: [], reservedTags: [], collidedTags: [] };
   const name = id.name;
   if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
-    return { problem: `name length ${name.length} not in 1…${MAX_NAME_LENGTH}`, skippedTags };
+    return { problem: `name length ${name.length} not in 1…${MAX_NAME_LENGTH}`, ...notes };
   }
-  const merged = new Map<string, string>();
+  // By sanitized key: the key as given (to tell an override from a collision) and the value.
+  const merged = new Map<string, { key: string; value: string }>();
   const add = (key: string, value: string) => {
+    if (RESERVED_KEYS.has(key)) {
+      notes.reservedTags.push(key);
+      return;
+    }
     const problem = tagLengthProblem(key, value);
-    if (problem !== undefined) skippedTags.push(`${key} (${problem})`);
-    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
+    if (problem !== undefined) {
+      notes.skippedTags.push(`${key} (${problem})`);
+      return;
+    }
+    const clean = sanitizeAtlasString(key);
+    const previous = merged.get(clean);
+    // The same key again is a meter tag overriding a common tag, as intended; another key is not.
+    if (previous !== undefined && previous.key !== key) {
+      notes.collidedTags.push(`${previous.key} and ${key} (both ${clean}; kept ${key})`);
+    }
+    merged.set(clean, { key, value: sanitizeAtlasString(value) });
   };
-  for (const key in commonTags) if (!RESERVED_KEYS.has(key)) add(key, commonTags[key]!);
-  for (const [key, value] of id.tags) if (!RESERVED_KEYS.has(key)) add(key, value);
+  for (const key in commonTags) add(key, commonTags[key]!);
+  for (const [key, value] of id.tags) add(key, value);
   let userTags = 1; // the name counts as one, as in Atlas's rule
   for (const key of merged.keys()) if (!isRestrictedKey(key)) userTags++;
   if (userTags > MAX_USER_TAGS) {
-    return { problem: `more than ${MAX_USER_TAGS} user tags (${userTags})`, skippedTags };
+    return { problem: `more than ${MAX_USER_TAGS} user tags (${userTags})`, ...notes };
   }
   let prefix = `${symbol}:${sanitizeAtlasString(name)}`;
   const keys = [...merged.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const key of keys) prefix += `,${key}=${merged.get(key)!}`;
-  return { prefix: prefix + ':', skippedTags };
+  for (const key of keys) prefix += `,${key}=${merged.get(key)!.value}`;
+  return { prefix: prefix + ':', ...notes };
 }
 
 /** Room a value and the line's `\n` can take: the longest `String(number)` is 24 characters. */
@@ -125,7 +154,8 @@ function writeUint(buf: Uint8Array, pos: number, n: number): number {
   return end;
 }
 
-function writeAscii(buf: Uint8Array, pos: number, s: string): number {
+/** Writes an ASCII string (a value already in text form) at `pos`; returns the new position. */
+export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
   for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
   return pos;
 }

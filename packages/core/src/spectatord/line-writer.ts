@@ -1,4 +1,4 @@
-import { MAX_VALUE_BYTES, writeNumber, writeSeconds } from './line-protocol.js';
+import { MAX_VALUE_BYTES, writeAscii, writeNumber, writeSeconds } from './line-protocol.js';
 
 /**
  * Sends batches of lines somewhere. Implementations never throw: a failure is reported through
@@ -65,6 +65,17 @@ export class LineWriter {
     const pos = this.reserve(prefix);
     if (pos < 0) return;
     this.end(writeSeconds(this.buf, pos, value));
+  }
+
+  /**
+   * Appends a value already in text form: the digits of a bigint (at most 20 for a uint64, within
+   * {@link MAX_VALUE_BYTES}).
+   */
+  text(prefix: Uint8Array, value: string): void {
+    if (value.length >= MAX_VALUE_BYTES) return;
+    const pos = this.reserve(prefix);
+    if (pos < 0) return;
+    this.end(writeAscii(this.buf, pos, value));
   }
 
   /** True when lines wait for the next flush. */
@@ -149,4 +160,27 @@ export class LineWriter {
       this.timer.refresh();
     }
   }
+}
+
+/** A transport for the `none` output: never handed anything by {@link DiscardingLineWriter}. */
+const NO_TRANSPORT: LineTransport = Object.freeze({
+  send: () => undefined,
+  drain: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+});
+
+/**
+ * The writer of the `none` output (metrics disabled, as in Netflix's clients): every update is
+ * accepted and forgotten at once. Nothing is formatted, buffered or sent, and no timer runs.
+ */
+export class DiscardingLineWriter extends LineWriter {
+  constructor() {
+    super(NO_TRANSPORT, 0, 1);
+  }
+
+  override line(): void {}
+
+  override seconds(): void {}
+
+  override text(): void {}
 }

@@ -6,28 +6,34 @@ import type { Meter } from '../meters/meter.js';
 import type { PolledGauge } from '../meters/polled-gauge.js';
 import { emptyPublishResult, type PublishResult } from '../publish/publish-result.js';
 import type { ResolvedRegistryConfig } from '../registry/config.js';
+import { FileTransport } from './file-transport.js';
 import {
   AGENT_MIN_GAUGE_TTL_SECONDS,
   buildLinePrefix,
   gaugeSymbol,
   LINE_SYMBOLS,
+  UINT64_MONOTONIC_SYMBOL,
 } from './line-protocol.js';
 import {
   ageGaugeEpochSeconds,
+  announceAgeGauge,
   attachLineLink,
   isLineMeter,
   LineAgeGauge,
+  LineMonotonicCounter,
   type LineLink,
   type LineMeter,
 } from './line-meters.js';
-import { LineWriter, type LineTransport, type TransportEvents } from './line-writer.js';
-import { defaultBatchBytes, parseOutputLocation, type OutputLocation } from './output-location.js';
 import {
-  MemoryTransport,
-  StdoutTransport,
-  UdpTransport,
-  UnixStreamTransport,
-} from './transports.js';
+  DiscardingLineWriter,
+  LineWriter,
+  type LineTransport,
+  type TransportEvents,
+} from './line-writer.js';
+import { defaultBatchBytes, parseOutputLocation, type OutputLocation } from './output-location.js';
+import { errorCode } from './transport-limits.js';
+import { MemoryTransport, StdioTransport, UdpTransport } from './transports.js';
+import { NO_DATAGRAM_ADDON, UnixTransport } from './unix-transport.js';
 
 /** What the SpectatorD output needs from its registry. */
 export interface SpectatordHost {
@@ -47,10 +53,30 @@ const SUMMARY_TYPES = new Set(['distribution-summary', 'percentile-distribution-
 /** A polled gauge is sampled every step; the agent lets it go this many steps after the last. */
 const POLLED_TTL_STEPS = 3;
 
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error
-    ? String((error as { code: unknown }).code)
-    : undefined;
+/** Every meter's prefix under `none`: never written; not `undefined`, which would count a skip. */
+const NO_PREFIX = new Uint8Array(0);
+
+/**
+ * Outputs whose pending lines `process.exit()` must not lose. `process.exit()` runs no
+ * asynchronous work, but its `'exit'` listeners run synchronously, and a batch handed over there
+ * still goes out wherever the send itself is synchronous: a connected UDP socket (the datagram
+ * leaves in `sendmsg` before Node returns), a unix datagram socket, stdout/stderr on a pipe or
+ * file, a file. One listener serves every output of this copy of the package, so that many
+ * registries do not add many listeners; the set holds weak references, so a registry that is
+ * dropped without `stop()` is still collected.
+ */
+const flushAtExit = new Set<WeakRef<SpectatordOutput>>();
+let exitListener: (() => void) | undefined;
+
+function flushAllAtExit(): void {
+  for (const ref of flushAtExit) {
+    try {
+      ref.deref()?.flushNow();
+    } catch {
+      // Metrics code never throws into the app, least of all while it exits.
+    }
+  }
+}
 
 /**
  * A registry's SpectatorD output (`shared/spec/atlas-protocol.md` §6). It is the {@link LineLink}
@@ -71,6 +97,8 @@ export class SpectatordOutput implements LineLink {
   private batchBytes: number | undefined = -1;
   private saidMissing = false;
   private saidDatagram = false;
+  private saidNoAddon = false;
+  private exitRef: WeakRef<SpectatordOutput> | undefined;
   private stats = { sent: 0, dropped: 0, batches: 0 };
   /** Prefixes of meters that are not line meters (polled gauges, meters from before a switch). */
   private readonly otherPrefixes = new WeakMap<
@@ -109,7 +137,7 @@ export class SpectatordOutput implements LineLink {
     ) {
       const previous = this.writer;
       if (config.output !== this.output) {
-        this.saidMissing = this.saidDatagram = false;
+        this.saidMissing = this.saidDatagram = this.saidNoAddon = false;
         this.memory = undefined;
       }
       this.output = config.output;
@@ -121,6 +149,8 @@ export class SpectatordOutput implements LineLink {
       if (previous !== undefined) void previous.close(Date.now() + config.timeoutMs);
     }
     this.version++;
+    // `none` and `memory` have nothing to deliver at exit.
+    this.watchExit(this.active && this.location.kind !== 'none' && this.location.kind !== 'memory');
     if (this.active && !wasActive) this.enterLineMode();
     return this.active;
   }
@@ -129,12 +159,22 @@ export class SpectatordOutput implements LineLink {
   attach(meter: Meter): void {
     if (!isLineMeter(meter)) return;
     attachLineLink(meter, this);
-    if (meter instanceof LineAgeGauge) meter.announce();
+    if (meter instanceof LineAgeGauge) announceAgeGauge(meter);
   }
 
   resolve(meter: LineMeter): void {
-    meter.linePrefix = this.prefix(meter, this.symbolOf(meter));
+    // `none` writes nothing: no prefix to build (nor tags to warn about).
+    meter.linePrefix =
+      this.location.kind === 'none' ? NO_PREFIX : this.prefix(meter, this.symbolOf(meter));
     meter.linePrefixVersion = this.version;
+  }
+
+  /**
+   * Hands the pending batch to the transport now, synchronously: what the `'exit'` listener does
+   * (see {@link flushAtExit}).
+   */
+  flushNow(): void {
+    this.writer?.flush();
   }
 
   skip(): void {
@@ -164,6 +204,8 @@ export class SpectatordOutput implements LineLink {
     const { meters, forgetLookups, rememberExpired } = this.host.internals;
     const { meterTtlMs, clock } = this.host.config;
     const now = clock.wallTime();
+    // `none` only expires meters: nothing is sampled or written.
+    const writing = this.location.kind !== 'none';
     let expiredAny = false;
     for (const meter of meters.values()) {
       const updated = meter.updated;
@@ -177,8 +219,15 @@ export class SpectatordOutput implements LineLink {
         expiredAny = true;
         continue;
       }
+      if (!writing) continue;
       if (meter.type === 'polled-gauge') this.writePolled(meter as PolledGauge);
-      else if (updated && !isLineMeter(meter)) this.forward(meter);
+      else if (meter instanceof LineAgeGauge) {
+        // Age gauges are told again once a step (unless created or reset since the last one,
+        // and announced then): an agent that restarted has them back within a step.
+        if (!updated) announceAgeGauge(meter);
+      } else if (!isLineMeter(meter) && (updated || meter.type === 'age-gauge')) {
+        this.forward(meter);
+      }
     }
     if (expiredAny) forgetLookups();
     await writer.drain(deadline);
@@ -214,14 +263,22 @@ export class SpectatordOutput implements LineLink {
   private openWriter(location: Exclude<OutputLocation, { kind: 'atlas' }>): LineWriter {
     let transport: LineTransport;
     switch (location.kind) {
+      case 'none':
+        return new DiscardingLineWriter();
       case 'udp':
         transport = new UdpTransport(location.host, location.port, this.events);
         break;
       case 'unix':
-        transport = new UnixStreamTransport(location.path, this.events);
+        transport = new UnixTransport(location.path, this.events);
+        break;
+      case 'file':
+        transport = new FileTransport(location.path, this.events);
         break;
       case 'stdout':
-        transport = new StdoutTransport(this.events);
+        transport = new StdioTransport(process.stdout, this.events);
+        break;
+      case 'stderr':
+        transport = new StdioTransport(process.stderr, this.events);
         break;
       case 'memory':
         // Kept across writer changes (a new outputFlushMs, say): the lines stay readable.
@@ -232,15 +289,36 @@ export class SpectatordOutput implements LineLink {
     return new LineWriter(transport, bytes, this.flushMs);
   }
 
+  /** Joins or leaves the outputs flushed by `process.on('exit')`. */
+  private watchExit(on: boolean): void {
+    if (on && this.exitRef === undefined) {
+      for (const ref of flushAtExit) if (ref.deref() === undefined) flushAtExit.delete(ref);
+      this.exitRef = new WeakRef(this);
+      flushAtExit.add(this.exitRef);
+      if (exitListener === undefined) {
+        exitListener = flushAllAtExit;
+        process.on('exit', exitListener);
+      }
+    } else if (!on && this.exitRef !== undefined) {
+      flushAtExit.delete(this.exitRef);
+      this.exitRef = undefined;
+      if (flushAtExit.size === 0 && exitListener !== undefined) {
+        process.removeListener('exit', exitListener);
+        exitListener = undefined;
+      }
+    }
+  }
+
   /**
    * The output just became SpectatorD. Line meters follow by themselves; age gauges tell the agent
    * when they were last reset, and ordinary meters (created while the output was Atlas) hand over
    * what they hold and are forwarded once per step from now on.
    */
   private enterLineMode(): void {
+    if (this.location.kind === 'none') return;
     let ordinary = 0;
     for (const meter of this.host.internals.meters.values()) {
-      if (meter instanceof LineAgeGauge) meter.announce();
+      if (meter instanceof LineAgeGauge) announceAgeGauge(meter);
       else if (!isLineMeter(meter) && meter.type !== 'polled-gauge') {
         this.forward(meter);
         if (!meter.internal) ordinary++;
@@ -316,6 +394,9 @@ export class SpectatordOutput implements LineLink {
   /** The type symbol of a meter's lines; gauges carry their TTL. */
   private symbolOf(meter: Meter): string {
     if (meter.type === 'gauge') return gaugeSymbol(this.host.config.meterTtlMs);
+    if (meter instanceof LineMonotonicCounter && meter.unsigned === true) {
+      return UINT64_MONOTONIC_SYMBOL;
+    }
     if (meter.type === 'polled-gauge') {
       const ttl = Math.ceil((POLLED_TTL_STEPS * this.host.config.stepMs) / 1000);
       return `g,${Math.max(AGENT_MIN_GAUGE_TTL_SECONDS, ttl)}`;
@@ -337,6 +418,21 @@ export class SpectatordOutput implements LineLink {
       warnings.warn(
         'spectatord-tags',
         `${meter.id.toString()}: tag(s) left out of SpectatorD lines: ${built.skippedTags.join(', ')}`,
+      );
+    }
+    if (built.reservedTags.length > 0) {
+      warnings.warn(
+        'spectatord-reserved-tags',
+        `${meter.id.toString()}: reserved tag key(s) left out of SpectatorD lines: ` +
+          `${built.reservedTags.join(', ')} (the agent sets statistic and percentile itself; ` +
+          'name is the meter name)',
+      );
+    }
+    if (built.collidedTags.length > 0) {
+      warnings.warn(
+        'spectatord-tag-collision',
+        `${meter.id.toString()}: tag keys that are one key after sanitizing, only one is sent: ` +
+          built.collidedTags.join('; '),
       );
     }
     let prefix: Uint8Array | undefined;
@@ -384,7 +480,21 @@ export class SpectatordOutput implements LineLink {
   private report(error: unknown): void {
     const code = errorCode(error);
     const logger = this.host.internals.warnings;
-    if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+    const kind = this.location.kind;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === NO_DATAGRAM_ADDON) {
+      if (this.saidNoAddon) return;
+      this.saidNoAddon = true;
+      logger.warn(
+        'spectatord-no-datagram',
+        `${message}: ${this.output} is written as a unix *stream* socket. SpectatorD's own socket ` +
+          `is a datagram socket and refuses that; install the optional dependency ` +
+          `node-unix-socket (prebuilt for Linux and macOS), or use output 'udp'`,
+      );
+    } else if (
+      (code === 'ECONNREFUSED' || code === 'ENOENT') &&
+      (kind === 'udp' || kind === 'unix')
+    ) {
       if (this.saidMissing) return;
       this.saidMissing = true;
       logger.warn(
@@ -392,16 +502,17 @@ export class SpectatordOutput implements LineLink {
         `no SpectatorD agent at ${this.output} (${code}): lines are dropped until one listens`,
       );
     } else if (code === 'EPROTOTYPE') {
+      // Only a stream connection reports this: the datagram transport switches to a stream
+      // socket by itself, and the stream transport switches back when the addon is loaded.
       if (this.saidDatagram) return;
       this.saidDatagram = true;
       logger.warn(
         'spectatord-datagram',
-        `${this.output} is a datagram socket (as SpectatorD's own unix socket is), which Node.js ` +
-          `cannot write without a native addon: lines are dropped. Use output 'udp' ` +
-          `(SpectatorD also listens on udp://127.0.0.1:1234) or a stream socket`,
+        `${this.output} is a datagram socket (as SpectatorD's own unix socket is), which needs the ` +
+          `optional dependency node-unix-socket, not installed here: lines are dropped. Install ` +
+          `it, or use output 'udp' (SpectatorD also listens on udp://127.0.0.1:1234)`,
       );
     } else {
-      const message = error instanceof Error ? error.message : String(error);
       logger.warn(`spectatord:${code ?? 'error'}`, `SpectatorD output ${this.output}: ${message}`);
     }
   }

@@ -1,34 +1,15 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, isIPv6, type Socket as NetSocket } from 'node:net';
 import type { LineTransport, TransportEvents } from './line-writer.js';
+import {
+  MAX_IN_FLIGHT_BYTES,
+  MAX_QUEUED_BATCHES,
+  MAX_STREAM_BUFFERED_BYTES,
+  RETRY_MS,
+  settle,
+} from './transport-limits.js';
 
-/** After a socket could not be set up, wait this long before trying again (lines meanwhile are dropped). */
-const RETRY_MS = 1000;
-/** Batches kept while a UDP socket connects; any more are dropped. */
-const MAX_QUEUED_BATCHES = 64;
-/**
- * Bytes handed to a UDP socket whose send has not completed; any more are dropped. Sends complete
- * at once on a healthy socket, but Node reports it (and lets go of the buffer) only when the event
- * loop turns: this bounds the memory a long synchronous burst, or a backed-up socket, can hold.
- */
-const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
-/** Bytes a stream socket may hold unwritten before batches are dropped. */
-const MAX_STREAM_BUFFERED_BYTES = 4 * 1024 * 1024;
-
-/**
- * Waits until `idle()` or the deadline (epoch ms), checking every few milliseconds. The timer is
- * ref'd on purpose: `await registry.stop()` as a script's last statement must settle, and the
- * wait is short (sends complete in microseconds) and bounded.
- */
-async function settle(idle: () => boolean, deadline: number): Promise<void> {
-  while (!idle() && Date.now() < deadline) {
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.max(1, Math.min(5, deadline - Date.now()))),
-    );
-  }
-}
-
-interface Batch {
+export interface Batch {
   buf: Buffer;
   length: number;
   lines: number;
@@ -162,11 +143,11 @@ export class UdpTransport implements LineTransport {
 }
 
 /**
- * A unix-domain *stream* socket, one line per `\n`. Node's `dgram` has no unix datagram sockets
- * (nodejs/node#29339, closed as won't-fix), so this cannot reach SpectatorD's own unix socket (a
- * datagram socket; connecting to it fails with EPROTOTYPE, which the owner reports once): it is
- * for agents and sidecars that read lines from a stream socket. Reconnects after a failure, at
- * most once a second; batches meanwhile are dropped, and the unwritten backlog is bounded.
+ * A unix-domain *stream* socket, one line per `\n`: for agents and sidecars that read lines from
+ * a stream socket, and the fallback of `UnixTransport` (unix-transport.ts) without the datagram
+ * addon (SpectatorD's own socket is a datagram socket: connecting to it fails with EPROTOTYPE).
+ * Reconnects after a failure, at most once a second; batches meanwhile are dropped, and the
+ * unwritten backlog is bounded.
  */
 export class UnixStreamTransport implements LineTransport {
   private socket: NetSocket | undefined;
@@ -242,18 +223,39 @@ export class UnixStreamTransport implements LineTransport {
   }
 }
 
-/** The process's standard output (debugging): the lines as the agent would receive them. */
-export class StdoutTransport implements LineTransport {
+/**
+ * The process's standard output or error (debugging): the lines as the agent would receive them.
+ * While in use it listens for the stream's `'error'` (a reader that went away, EPIPE, would
+ * otherwise crash the app with an unhandled `'error'` event); it reports the first failure, and
+ * drops batches once the stream is no longer writable. `close` removes the listener.
+ */
+export class StdioTransport implements LineTransport {
   private pending = 0;
+  private listening = false;
+  private reported = false;
+  private readonly onError = (error: unknown) => this.fail(error);
 
-  constructor(private readonly events: TransportEvents) {}
+  constructor(
+    private readonly stream: NodeJS.WritableStream & { destroyed?: boolean },
+    private readonly events: TransportEvents,
+  ) {}
 
   send(buf: Buffer, length: number, lines: number): void {
+    const stream = this.stream;
+    if (!this.listening) {
+      stream.on('error', this.onError);
+      this.listening = true;
+    }
+    if (stream.writable === false || stream.destroyed === true) {
+      this.events.dropped(lines);
+      this.events.recycle(buf);
+      return;
+    }
     this.pending++;
     const done = (error: Error | null | undefined) => {
       this.pending--;
       if (error) {
-        this.events.failed(error);
+        this.fail(error);
         this.events.dropped(lines);
       } else {
         this.events.sent(lines);
@@ -261,7 +263,7 @@ export class StdoutTransport implements LineTransport {
       this.events.recycle(buf);
     };
     try {
-      process.stdout.write(buf.subarray(0, length), done);
+      stream.write(buf.subarray(0, length), done);
     } catch (error) {
       done(error instanceof Error ? error : new Error(String(error)));
     }
@@ -271,8 +273,17 @@ export class StdoutTransport implements LineTransport {
     return settle(() => this.pending === 0, deadline);
   }
 
-  close(deadline: number): Promise<void> {
-    return this.drain(deadline);
+  async close(deadline: number): Promise<void> {
+    await this.drain(deadline);
+    if (this.listening) this.stream.removeListener('error', this.onError);
+    this.listening = false;
+  }
+
+  /** The write callback and the `'error'` event both tell of one failure: report it once. */
+  private fail(error: unknown): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.events.failed(error);
   }
 }
 

@@ -1,5 +1,6 @@
 // Parsing SpectatorD lines as the agent does (`server/spectatord.cc`: type, optional `,extra`,
-// `:`, name, optional `,k=v` tags, `:`, a double), so tests compare meaning rather than bytes.
+// `:`, name, optional `,k=v` tags, `:`, a double), so tests compare meaning rather than bytes;
+// and a unix datagram socket standing in for the agent's own.
 
 export interface ParsedLine {
   symbol: string;
@@ -47,4 +48,55 @@ export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<b
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return true;
+}
+
+/** What the tests use of node-unix-socket's `DgramSocket` (the optional dependency). */
+interface TestDgramSocket {
+  on(event: 'data', listener: (message: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  bind(path: string): void;
+  close(): void;
+}
+
+/**
+ * node-unix-socket's socket class, or `undefined` when the package is not installed. Tests that
+ * need it skip without it on a laptop but fail in CI (`CI=true`), where it must be there: see
+ * {@link requireDatagramHelper}.
+ */
+export async function loadTestDgramSocket(): Promise<(new () => TestDgramSocket) | undefined> {
+  const name = 'node-unix-socket';
+  try {
+    const module = (await import(name)) as { DgramSocket?: new () => TestDgramSocket };
+    return module.DgramSocket;
+  } catch {
+    return undefined;
+  }
+}
+
+/** In CI the datagram helper must be installed: its tests then fail rather than skip. */
+export const requireDatagramHelper = process.env.CI === 'true';
+
+export interface UnixDatagramAgent {
+  path: string;
+  datagrams: Buffer[];
+  lines(): string[];
+  close(): void;
+}
+
+/** A unix datagram socket bound at `path`, standing in for SpectatorD's own socket. */
+export function unixDatagramAgent(
+  Socket: new () => TestDgramSocket,
+  path: string,
+): UnixDatagramAgent {
+  const socket = new Socket();
+  const datagrams: Buffer[] = [];
+  socket.on('data', (message) => datagrams.push(Buffer.from(message)));
+  socket.on('error', () => undefined);
+  socket.bind(path);
+  return {
+    path,
+    datagrams,
+    lines: () => datagrams.flatMap((d) => splitLines(d.toString('latin1'))),
+    close: () => socket.close(),
+  };
 }
