@@ -10,7 +10,9 @@ import { checkDecoratorArgs, decorateMethod, OutcomeMeters } from './method-metr
  * per subscription when the Observable completes, errors or is unsubscribed. Errors are
  * rethrown untouched; Nest metadata on the method keeps working, in any decorator order.
  *
- * Records into the registry of the app's `SpectatorModule`, or `GlobalRegistry` outside one.
+ * Records into the registry of the `SpectatorModule` of the app the instance belongs to (with
+ * several apps in one process, each its own), or `GlobalRegistry` outside any app. `tags` may
+ * not use the keys `result` and `exception` (`SpectatorConfigError`).
  *
  * @example
  * ```ts
@@ -28,6 +30,6 @@ export function Counted(name?: string, tags?: Tags): MethodDecorator {
       const meters = new OutcomeMeters<Counter>(meterName, tags ?? {}, (registry, n, t) =>
         registry.counter(n, t),
       );
-      return (_start, result, exception) => meters.get(result, exception).increment();
+      return (self, _start, result, exception) => meters.get(self, result, exception).increment();
     });
 }

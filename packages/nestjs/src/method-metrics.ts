@@ -20,8 +20,16 @@ export type MethodResult = 'success' | 'failure' | 'cancelled';
  */
 export const NO_EXCEPTION = 'none';
 
-/** Reports one call: its start (`performance.now()`), result and `exception` tag value. */
-export type CallListener = (startMs: number, result: MethodResult, exception: string) => void;
+/**
+ * Reports one call: its `this` (which app's registry to record into), its start
+ * (`performance.now()`), result and `exception` tag value.
+ */
+export type CallListener = (
+  self: unknown,
+  startMs: number,
+  result: MethodResult,
+  exception: string,
+) => void;
 
 /** `exception` tag of a thrown value: its class name (`NotFoundException`), else its type. */
 export function exceptionName(error: unknown): string {
@@ -36,12 +44,13 @@ export function exceptionName(error: unknown): string {
 
 function safely(
   listener: CallListener,
+  self: unknown,
   start: number,
   result: MethodResult,
   exception: string,
 ): void {
   try {
-    listener(start, result, exception);
+    listener(self, start, result, exception);
   } catch {
     // Metrics never change what the method does.
   }
@@ -50,6 +59,7 @@ function safely(
 function instrumentObservable(
   source: Observable<unknown>,
   listener: CallListener,
+  self: unknown,
 ): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
     const start = performance.now();
@@ -57,7 +67,7 @@ function instrumentObservable(
     const finish = (result: MethodResult, exception: string): void => {
       if (finished) return;
       finished = true;
-      safely(listener, start, result, exception);
+      safely(listener, self, start, result, exception);
     };
     const subscription = source.subscribe({
       next: (value) => subscriber.next(value),
@@ -155,36 +165,40 @@ export function instrumentMethod(original: AnyFunction, listener: CallListener):
     try {
       value = original.apply(this, args);
     } catch (error) {
-      safely(listener, start, 'failure', exceptionName(error));
+      safely(listener, this, start, 'failure', exceptionName(error));
       throw error;
     }
     if (isNativePromise(value)) {
       return value.then(
         (resolved) => {
-          safely(listener, start, 'success', NO_EXCEPTION);
+          safely(listener, this, start, 'success', NO_EXCEPTION);
           return resolved;
         },
         (error: unknown) => {
-          safely(listener, start, 'failure', exceptionName(error));
+          safely(listener, this, start, 'failure', exceptionName(error));
           throw error;
         },
       );
     }
-    if (isColdObservable(value)) return instrumentObservable(value, listener);
-    safely(listener, start, 'success', NO_EXCEPTION);
+    if (isColdObservable(value)) return instrumentObservable(value, listener, this);
+    safely(listener, this, start, 'success', NO_EXCEPTION);
     return value;
   };
   copyFunctionMetadata(original, wrapper);
   return wrapper;
 }
 
+/** Tag keys the decorators set themselves: a user tag with one of them would be overwritten. */
+const RESERVED_TAG_KEYS = ['result', 'exception'];
+
 /**
- * Meter handles of one decorated method, per registry and per (result, exception): resolved
- * once, so a call costs a map read, not a tag hash.
+ * Meter handles of one decorated method, per registry (one per app) and per (result,
+ * exception): resolved once, so a call costs a map read or two, not a tag hash.
  */
 export class OutcomeMeters<M> {
-  private registry: Registry | undefined;
-  private readonly meters = new Map<string, M>();
+  private lastRegistry: Registry | undefined;
+  private lastMeters = new Map<string, M>();
+  private readonly byRegistry = new WeakMap<Registry, Map<string, M>>();
 
   constructor(
     private readonly name: string,
@@ -192,23 +206,30 @@ export class OutcomeMeters<M> {
     private readonly create: (registry: Registry, name: string, tags: Tags) => M,
   ) {}
 
-  get(result: MethodResult, exception: string): M {
-    const registry = decoratorRegistry();
-    if (registry !== this.registry) {
-      this.registry = registry;
-      this.meters.clear();
+  /** The meter of a call on `self` (the method's `this`) with this outcome. */
+  get(self: unknown, result: MethodResult, exception: string): M {
+    const registry = decoratorRegistry(self);
+    let meters = this.lastMeters;
+    if (registry !== this.lastRegistry) {
+      meters = this.byRegistry.get(registry) ?? new Map<string, M>();
+      this.byRegistry.set(registry, meters);
+      this.lastRegistry = registry;
+      this.lastMeters = meters;
     }
     const key = `${result}\u0000${exception}`;
-    let meter = this.meters.get(key);
+    let meter = meters.get(key);
     if (meter === undefined) {
       meter = this.create(registry, this.name, { ...this.tags, result, exception });
-      this.meters.set(key, meter);
+      meters.set(key, meter);
     }
     return meter;
   }
 }
 
-/** Checks `name`/`tags` of a decorator factory; throws {@link SpectatorConfigError}. */
+/**
+ * Checks `name`/`tags` of a decorator factory (tags may not use `result` or `exception`, which
+ * the decorator sets); throws {@link SpectatorConfigError} `ERR_SPECTATOR_INVALID_OPTION`.
+ */
 export function checkDecoratorArgs(decorator: string, name: unknown, tags: unknown): void {
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new SpectatorConfigError(
@@ -226,6 +247,12 @@ export function checkDecoratorArgs(decorator: string, name: unknown, tags: unkno
       throw new SpectatorConfigError(
         'ERR_SPECTATOR_INVALID_OPTION',
         `${decorator}: tags must map keys to strings`,
+      );
+    const reserved = RESERVED_TAG_KEYS.filter((key) => Object.hasOwn(tags, key));
+    if (reserved.length > 0)
+      throw new SpectatorConfigError(
+        'ERR_SPECTATOR_INVALID_OPTION',
+        `${decorator}: tag ${reserved.map((k) => `"${k}"`).join(' and ')} is set by the decorator itself (the call's outcome); use another key`,
       );
   }
 }

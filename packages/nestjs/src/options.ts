@@ -7,7 +7,9 @@ import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
  * Options of `SpectatorModule.forRoot()`: the options every Spectator server adapter shares,
  * with Node's request and response (on Fastify: `request.raw` / `reply.raw`; on Express the
  * Express objects, which extend them). All optional; defaults: `GlobalRegistry`, percentile
- * timer, 1000 endpoints, Netflix status mapping, no body sizes, nothing excluded.
+ * timer, 1000 endpoints, Netflix status mapping, no body sizes, nothing excluded. A `registry`
+ * given here is started when the app has bootstrapped and flushed and stopped when it shuts
+ * down, unless `manageRegistry: false`.
  *
  * @example
  * ```ts
@@ -20,6 +22,14 @@ import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
  * ```
  */
 export interface SpectatorModuleOptions extends ServerMetricsOptions {
+  /**
+   * Start the `registry` given here when the app has bootstrapped and `await registry.stop()`
+   * (final publish, sockets released) when it shuts down (`app.close()`, or a signal with
+   * `enableShutdownHooks()`). A registry shared by several apps is stopped by the last one.
+   * Default `true`; `false` leaves starting, publishing and stopping to you. `GlobalRegistry`
+   * (the default registry) is never started or stopped by the module: it manages itself.
+   */
+  manageRegistry?: boolean;
   /**
    * Record every HTTP request as `ipc.server.call` / `ipc.server.inflight`. Default `true`;
    * `false` leaves only the injectable registry and the decorators.
@@ -92,7 +102,7 @@ export function validateOptions(options: unknown): SpectatorModuleOptions {
   ) {
     invalidOption('registry must be a Registry from @spectator/core');
   }
-  for (const key of ['requestMetrics', 'percentiles', 'bodySizes'] as const) {
+  for (const key of ['requestMetrics', 'manageRegistry', 'percentiles', 'bodySizes'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean')
       invalidOption(`${key} must be a boolean, got ${typeof o[key]}`);
   }

@@ -1,13 +1,19 @@
 /**
  * Records every HTTP request a Nest app serves through core's `IpcServerRecorder`.
  *
- * Where it hooks, and why: timing starts in the HTTP adapter's request hook
- * (`setOnRequestHook`, Nest's hook "for instrumentation"), which runs before anything else Nest
- * or the platform does with a request: first Express middleware (ahead of body parsers, CORS and
- * Nest middleware), first Fastify `onRequest` hook (ahead of middie). The record is taken when
- * Node's response emits `finish` (or `close` first: cancelled), so whatever produced the response
- * (a handler, a guard, a pipe, an exception filter, the 404 handler, a body-parser error, a
- * middleware) the status recorded is the one the client got, exactly once.
+ * Where it hooks, and why. Express: timing starts in the HTTP adapter's request hook
+ * (`setOnRequestHook`, Nest's hook "for instrumentation"), the first Express middleware (ahead
+ * of body parsers, CORS and Nest middleware). Fastify: timing starts at the HTTP server's
+ * `request` event (our listener prepended), because Fastify answers some requests before any
+ * hook runs (a malformed URL's 400, a too-long one's 414, 503 while closing); the first
+ * `onRequest` hook only tells which Fastify request (and so route) it became. Requests that never
+ * pass through the server (`inject()`) are timed from that hook. Adapters without a request hook
+ * (Nest 10, custom ones) are timed from the server's `request` event on both platforms. The
+ * record is taken when Node's response emits `close` (after it finished, or alone when cut short:
+ * `cancelled` when the client went away, a 500 when the server cut it), so whatever produced the
+ * response (a handler, a guard, a pipe, an exception filter, the 404 handler, a
+ * body-parser error, a middleware, the platform itself) the status recorded is the one the
+ * client got, exactly once.
  *
  * The route template is the platform's own, read when the response is done: Express's
  * `req.route.path` and Fastify's `request.routeOptions.url`. Nest registers routes with the
@@ -15,12 +21,18 @@
  * `/api/v1/users/:id`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Logger, type OnModuleInit } from '@nestjs/common';
 import { AbstractHttpAdapter, type HttpAdapterHost } from '@nestjs/core';
 import type { Registry } from '@spectator/core';
-import { compileExclude, IpcServerRecorder, type RequestOutcome } from '@spectator/core/ipc';
+import {
+  compileExclude,
+  IpcServerRecorder,
+  responseEnding,
+  SERVER_ERROR_STATUS,
+  type RequestOutcome,
+  type ResponseEnding,
+} from '@spectator/core/ipc';
 import type { SpectatorModuleOptions } from './options.js';
-import { holdDecoratorRegistry, releaseDecoratorRegistry } from './registry-holder.js';
 
 /**
  * `owner` tag of the request meters this package records.
@@ -32,8 +44,11 @@ export const NESTJS_OWNER = 'spectator-nestjs';
 const INSTALLED = Symbol.for('@spectator/nestjs.installed');
 /** Set on an Express request that reached the end of the routes without a match. */
 const UNMATCHED = Symbol.for('@spectator/nestjs.unmatched');
-/** Fallback path only: the Fastify request of a raw request. */
+/** The Fastify request and reply of a raw request, set by our `onRequest` hook. */
 const FASTIFY_REQUEST = Symbol.for('@spectator/nestjs.fastify-request');
+const FASTIFY_REPLY = Symbol.for('@spectator/nestjs.fastify-reply');
+/** Set on a raw request timed from the server's `request` event. */
+const TRACKED = Symbol.for('@spectator/nestjs.tracked');
 
 type Hook = (req: unknown, res: unknown, done: (err?: unknown) => void) => unknown;
 
@@ -54,8 +69,21 @@ interface ExpressRequestLike extends IncomingMessage {
   [UNMATCHED]?: boolean;
 }
 
+/** A raw request with what our listener and hook left on it. */
+type RawRequest = IncomingMessage & {
+  [FASTIFY_REQUEST]?: FastifyRequestLike;
+  [FASTIFY_REPLY]?: FastifyReplyLike;
+  [TRACKED]?: boolean;
+};
+
+/** The platform's request (read for the route) and, on Fastify, its reply; known at the end. */
+interface FrameworkParts {
+  request: unknown;
+  reply?: FastifyReplyLike;
+}
+
 interface FastifyRequestLike {
-  raw: IncomingMessage & { [FASTIFY_REQUEST]?: FastifyRequestLike };
+  raw: RawRequest;
   is404?: boolean;
   routeOptions?: { url?: string };
   routerPath?: string;
@@ -71,6 +99,11 @@ interface FastifyInstanceLike {
     name: 'onRequest',
     hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void,
   ): unknown;
+}
+
+/** The Fastify parts our hook left on a raw request (none: Fastify answered before any hook). */
+function fastifyParts(req: RawRequest): FrameworkParts {
+  return { request: req[FASTIFY_REQUEST], reply: req[FASTIFY_REPLY] };
 }
 
 interface ServerLike {
@@ -112,9 +145,9 @@ function pathOf(url: string | undefined): string {
 /**
  * The module's provider that installs request recording on the app's HTTP adapter (at
  * `onModuleInit`: after Nest registered the routes, before its 404 handler and before
- * `listen`), and makes the module's registry the one `@Timed`/`@Counted` record into.
+ * `listen`).
  */
-export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
+export class SpectatorRequestMetrics implements OnModuleInit {
   private readonly logger = new Logger('SpectatorModule');
   private readonly recorder: IpcServerRecorder | undefined;
   private readonly exclude: ((path: string, req: IncomingMessage) => boolean) | undefined;
@@ -127,10 +160,9 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     options: SpectatorModuleOptions,
-    private readonly registry: Registry,
+    registry: Registry,
     private readonly adapterHost: HttpAdapterHost | undefined,
   ) {
-    holdDecoratorRegistry(registry);
     this.recorder =
       options.requestMetrics === false
         ? undefined
@@ -158,10 +190,6 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
     adapter[INSTALLED] = true;
   }
 
-  onModuleDestroy(): void {
-    releaseDecoratorRegistry(this.registry);
-  }
-
   private warnOnce(kind: string, message: string): void {
     if (this.warned.has(kind)) return;
     this.warned.add(kind);
@@ -175,30 +203,43 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
       req[UNMATCHED] = true;
       next();
     });
+    const parts = (req: IncomingMessage): FrameworkParts => ({ request: req });
     if (hasRequestHook(adapter)) {
       chainRequestHook(adapter, (req, res) =>
-        this.track(req as IncomingMessage, res as ServerResponse, req),
+        this.track(req as IncomingMessage, res as ServerResponse, parts),
       );
-    } else {
-      this.trackServer(adapter, (req) => req);
+    } else if (!this.trackServer(adapter, parts)) {
+      this.logger.warn(
+        'no request hook and no HTTP server to listen on; requests are not recorded',
+      );
     }
   }
 
   private installFastify(adapter: HttpAdapterLike): void {
     this.routeOf = (request) => fastifyRoute(request as FastifyRequestLike | undefined);
+    this.trackServer(adapter, fastifyParts);
+    const onRequest = (request: FastifyRequestLike, reply: FastifyReplyLike): void => {
+      try {
+        const raw = request.raw;
+        raw[FASTIFY_REQUEST] = request;
+        raw[FASTIFY_REPLY] = reply;
+        // Not seen by the server (`inject()`, or no server to listen on): timed from here.
+        if (raw[TRACKED] !== true) this.track(raw, reply.raw, () => ({ request, reply }));
+      } catch (error) {
+        this.warnOnce('track', `could not time a request: ${String(error)}`);
+      }
+    };
     if (hasRequestHook(adapter)) {
-      chainRequestHook(adapter, (request, reply) => {
-        const r = request as FastifyRequestLike;
-        this.track(r.raw, (reply as FastifyReplyLike).raw, r, undefined, reply as FastifyReplyLike);
-      });
+      chainRequestHook(adapter, (request, reply) =>
+        onRequest(request as FastifyRequestLike, reply as FastifyReplyLike),
+      );
       return;
     }
-    // Older adapters: time from the server's `request` event, learn the route from a hook.
     try {
       (adapter.getInstance?.() as FastifyInstanceLike).addHook(
         'onRequest',
-        (request, _reply, done) => {
-          request.raw[FASTIFY_REQUEST] = request;
+        (request, reply, done) => {
+          onRequest(request, reply);
           done();
         },
       );
@@ -207,63 +248,69 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
         `could not add a Fastify hook; ipc.endpoint will read "unknown": ${String(error)}`,
       );
     }
-    this.trackServer(adapter, (req) => (req as FastifyRequestLike['raw'])[FASTIFY_REQUEST]);
-  }
-
-  /** Fallback for adapters without a request hook: the HTTP server's `request` event, first. */
-  private trackServer(
-    adapter: HttpAdapterLike,
-    frameworkReq: (req: IncomingMessage) => unknown,
-  ): void {
-    const server = adapter.getHttpServer?.() as ServerLike | undefined;
-    if (server === undefined || typeof server.prependListener !== 'function') {
-      this.logger.warn(
-        'no request hook and no HTTP server to listen on; requests are not recorded',
-      );
-      return;
-    }
-    server.prependListener('request', (req, res) => this.track(req, res, undefined, frameworkReq));
   }
 
   /**
-   * Starts timing one request and records it once, when its response is done. Never throws: it
-   * runs inside the adapter's request hook, and the record inside the response's event emission.
+   * Times every request from the HTTP server's `request` event, ahead of the platform's own
+   * listener. False when there is no server to listen on.
+   */
+  private trackServer(
+    adapter: HttpAdapterLike,
+    parts: (req: RawRequest) => FrameworkParts,
+  ): boolean {
+    const server = adapter.getHttpServer?.() as ServerLike | undefined;
+    if (server === undefined || server === null || typeof server.prependListener !== 'function') {
+      return false;
+    }
+    server.prependListener('request', (req: RawRequest, res) => {
+      try {
+        req[TRACKED] = true;
+      } catch {
+        // A frozen request object: the hook times it instead.
+      }
+      this.track(req, res, parts);
+    });
+    return true;
+  }
+
+  /**
+   * Starts timing one request and records it once, when its response is done; `parts` is read
+   * then. Never throws: it runs inside the server's event emission or the adapter's request
+   * hook, and the record inside the response's.
    */
   private track(
     req: IncomingMessage,
     res: ServerResponse,
-    frameworkReq: unknown,
-    lateFrameworkReq?: (req: IncomingMessage) => unknown,
-    reply?: FastifyReplyLike,
+    parts: (req: RawRequest) => FrameworkParts,
   ): void {
     const recorder = this.recorder;
     if (recorder === undefined) return;
     try {
       if (this.exclude !== undefined && this.exclude(pathOf(req.url), req)) return;
-      // `start` stays undefined until both listeners are attached and `begin` ran, so a response
-      // we could not listen to is neither recorded nor left counted as in flight.
+      // `start` stays undefined until the listener is attached and `begin` ran, so a response we
+      // could not listen to is neither recorded nor left counted as in flight.
       let start: number | undefined;
-      const done = (cancelled: boolean): void => {
+      // Node emits `close` on every response, after it finished or alone when it was cut short;
+      // core's `responseEnding` tells then who cut it (HTTP/2 emits `finish` even for a stream
+      // the client reset, so `finish` cannot be the signal).
+      res.once('close', () => {
         if (start === undefined) return;
         const began = start;
         start = undefined;
-        res.off('finish', onFinish);
-        res.off('close', onClose);
-        let framework = frameworkReq;
-        if (lateFrameworkReq !== undefined) {
-          try {
-            framework = lateFrameworkReq(req);
-          } catch {
-            framework = undefined;
-          }
+        let framework: FrameworkParts;
+        try {
+          framework = parts(req);
+        } catch {
+          framework = { request: undefined };
         }
-        this.end(recorder, began, req, res, framework, cancelled, reply);
-      };
-      const onFinish = (): void => done(false);
-      // `close` without `finish`: the client went away before the response was complete.
-      const onClose = (): void => done(!res.writableFinished);
-      res.once('finish', onFinish);
-      res.once('close', onClose);
+        let ending: ResponseEnding = 'cancelled';
+        try {
+          ending = responseEnding(res, req.socket);
+        } catch {
+          // Unreadable response state: taken as cut short by the client.
+        }
+        this.end(recorder, began, req, res, framework.request, ending, framework.reply);
+      });
       start = recorder.begin();
     } catch (error) {
       this.warnOnce('track', `could not time a request: ${String(error)}`);
@@ -277,9 +324,10 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
     req: IncomingMessage,
     res: ServerResponse,
     frameworkReq: unknown,
-    cancelled: boolean,
+    ending: ResponseEnding,
     reply: FastifyReplyLike | undefined,
   ): void {
+    const cancelled = ending === 'cancelled';
     let endpoint: string | undefined;
     try {
       endpoint = this.routeOf(frameworkReq);
@@ -301,7 +349,7 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
     try {
       outcome = {
         method: req.method ?? 'UNKNOWN',
-        status: res.statusCode,
+        status: ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode,
         endpoint,
         httpVersionMajor: req.httpVersionMajor ?? 1,
         cancelled,
@@ -313,10 +361,18 @@ export class SpectatorRequestMetrics implements OnModuleInit, OnModuleDestroy {
     if (this.bodySizes) {
       try {
         outcome.inboundBytes = contentLength(req.headers['content-length']);
+        // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
+        // not send it all.
+        const sentBody =
+          ending === 'finished' &&
+          outcome.method !== 'HEAD' &&
+          outcome.status !== 204 &&
+          outcome.status !== 304;
         // Fastify passes its headers to writeHead(), where getHeader() cannot see them.
-        outcome.outboundBytes = contentLength(
-          reply?.getHeader?.('content-length') ?? res.getHeader('content-length'),
-        );
+        if (sentBody)
+          outcome.outboundBytes = contentLength(
+            reply?.getHeader?.('content-length') ?? res.getHeader('content-length'),
+          );
       } catch {
         // Unreadable headers: sizes unknown.
       }

@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { getGlobalRegistry, Registry } from '@spectator/core';
 import {
   invalidOption,
@@ -7,6 +7,8 @@ import {
   type SpectatorModuleAsyncOptions,
   type SpectatorModuleOptions,
 } from './options.js';
+import { SpectatorDecoratorScope, type ModulesContainerLike } from './decorator-scope.js';
+import { SpectatorRegistryLifecycle } from './registry-lifecycle.js';
 import { SpectatorRequestMetrics } from './request-metrics.js';
 import { SPECTATOR_MODULE_OPTIONS, SPECTATOR_REGISTRY } from './tokens.js';
 
@@ -36,6 +38,18 @@ const sharedProviders: Provider[] = [
       { token: HttpAdapterHost, optional: true },
     ],
   },
+  {
+    provide: SpectatorDecoratorScope,
+    useFactory: (registry: Registry, container: ModulesContainerLike | undefined) =>
+      new SpectatorDecoratorScope(registry, container),
+    inject: [SPECTATOR_REGISTRY, { token: ModulesContainer, optional: true }],
+  },
+  {
+    provide: SpectatorRegistryLifecycle,
+    useFactory: (options: SpectatorModuleOptions, registry: Registry) =>
+      new SpectatorRegistryLifecycle(registry, options.manageRegistry !== false),
+    inject: [SPECTATOR_MODULE_OPTIONS, SPECTATOR_REGISTRY],
+  },
 ];
 
 const exportedTokens = [SPECTATOR_REGISTRY, Registry, SPECTATOR_MODULE_OPTIONS];
@@ -44,7 +58,9 @@ const exportedTokens = [SPECTATOR_REGISTRY, Registry, SPECTATOR_MODULE_OPTIONS];
  * Spectator for a Nest app: a global module that provides the registry (`SPECTATOR_REGISTRY`,
  * also as the `Registry` class) and records every HTTP request as Netflix's common IPC server
  * metrics (`ipc.server.call`, `ipc.server.inflight`), on the Express and Fastify platforms. It
- * also makes its registry the one `@Timed` and `@Counted` record into.
+ * also makes its registry the one `@Timed` and `@Counted` record into for the app's instances.
+ * A `registry` passed in the options is started when the app has bootstrapped and flushed and
+ * stopped when it shuts down (`manageRegistry: false` to do that yourself).
  *
  * @example
  * ```ts
@@ -62,6 +78,7 @@ export class SpectatorModule {
    *
    * @example
    * ```ts
+   * // The registry is started at bootstrap and flushed by app.close() (manageRegistry).
    * SpectatorModule.forRoot({ registry: new Registry({ uri }), exclude: ['/health'] })
    * ```
    */

@@ -23,7 +23,9 @@ export interface TimedOptions {
  * recorded and rethrown untouched; Nest metadata on the method (`@Get`, `@UseGuards`,
  * `@HttpCode`, parameter decorators…) keeps working, in any decorator order.
  *
- * Records into the registry of the app's `SpectatorModule`, or `GlobalRegistry` outside one.
+ * Records into the registry of the `SpectatorModule` of the app the instance belongs to (with
+ * several apps in one process, each its own), or `GlobalRegistry` outside any app. `tags` may
+ * not use the keys `result` and `exception` (`SpectatorConfigError`).
  *
  * @example
  * ```ts
@@ -40,7 +42,7 @@ export function Timed(name?: string, tags?: Tags, options: TimedOptions = {}): M
       const meters = new OutcomeMeters<Timer>(meterName, tags ?? {}, (registry, n, t) =>
         percentiles ? registry.percentileTimer(n, t) : registry.timer(n, t),
       );
-      return (start, result, exception) =>
-        meters.get(result, exception).record((performance.now() - start) / 1000);
+      return (self, start, result, exception) =>
+        meters.get(self, result, exception).record((performance.now() - start) / 1000);
     });
 }

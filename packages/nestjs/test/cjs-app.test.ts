@@ -4,19 +4,14 @@
  * injection by class), run by plain Node in a child process — no vitest transform, no ESM.
  * `@spectator/nestjs` is resolved by name through the package's `exports` (`require` condition).
  *
- * Needs `dist/` (run `tsup` first; turbo's test task depends on build).
+ * Needs `dist/` (run `npm run build` first; turbo's test task depends on build).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodedCount, PLATFORMS } from './support/app.js';
-
-const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { compileApp, PACKAGE_DIR, requireDist, runNode } from './support/child-app.js';
 
 const APP_SOURCE = `
 import 'reflect-metadata';
@@ -92,59 +87,19 @@ interface ChildResult {
   resolved: string;
 }
 
-function run(file: string, platform: string, env: NodeJS.ProcessEnv): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, platform], {
-      cwd: PACKAGE_DIR,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
-    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`child exited with ${code ?? signal}\n${stderr}\n${stdout}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult);
-      } catch {
-        reject(new Error(`unexpected child output:\n${stdout}\n${stderr}`));
-      }
-    });
-  });
-}
-
 describe('the CommonJS build in a CommonJS Nest app (tsc, emitDecoratorMetadata)', () => {
   let atlas: AtlasDevServer;
   let dir: string;
   let file: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(PACKAGE_DIR, 'dist', 'index.cjs')))
-      throw new Error('dist/index.cjs is missing: run `npx tsup` before the tests');
+    requireDist();
     atlas = await startAtlasDevServer();
     // Inside the package, so that Node resolves @nestjs/* from its node_modules and
     // @spectator/nestjs by self-reference through package.json "exports".
     dir = await mkdtemp(join(PACKAGE_DIR, '.tmp-cjs-app-'));
     file = join(dir, 'main.cjs');
-    const { outputText, diagnostics } = ts.transpileModule(APP_SOURCE, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        experimentalDecorators: true,
-        emitDecoratorMetadata: true,
-        esModuleInterop: true,
-      },
-      reportDiagnostics: true,
-    });
-    expect(diagnostics ?? []).toEqual([]);
-    await writeFile(file, outputText);
+    await writeFile(file, compileApp(APP_SOURCE, 'cjs'));
   });
   afterAll(async () => {
     await atlas?.close();
@@ -153,7 +108,10 @@ describe('the CommonJS build in a CommonJS Nest app (tsc, emitDecoratorMetadata)
 
   it.each(PLATFORMS)('records requests and method metrics on %s', async (platform) => {
     atlas.clear();
-    const result = await run(file, platform, { ...process.env, ATLAS_URI: atlas.publishUri });
+    const result = await runNode<ChildResult>(file, [platform], {
+      ...process.env,
+      ATLAS_URI: atlas.publishUri,
+    });
     expect(result.statuses).toEqual([200, 200, 404]);
     expect(result.resolved).toBe(join(PACKAGE_DIR, 'dist', 'index.cjs'));
 

@@ -13,6 +13,7 @@ import {
   interval,
   lastValueFrom,
   mergeMap,
+  of,
   type Observable,
   Subject,
   take,
@@ -102,6 +103,12 @@ class Inventory {
   @Counted()
   ticks(): Observable<number> {
     return interval(5);
+  }
+
+  @Counted()
+  @Timed()
+  lazy(): Observable<number> {
+    return of(1);
   }
 
   @SetMetadata(ROLE, 'admin')
@@ -250,6 +257,18 @@ describe('@Timed/@Counted on provider methods', () => {
     ).toBe(1);
   });
 
+  it('counts an Observable nobody subscribed to as nothing: the call is its subscription', async () => {
+    const never = inventory.lazy(); // returned, never subscribed: no work ran, nothing counted
+    expect(never).toBeDefined();
+    await registry.publish();
+    expect(decodedCount(atlas, 'Inventory.lazy.calls')).toBe(0);
+    expect(decodedCount(atlas, 'Inventory.lazy')).toBe(0);
+    await expect(lastValueFrom(inventory.lazy())).resolves.toBe(1);
+    await registry.publish();
+    expect(decodedCount(atlas, 'Inventory.lazy.calls', { result: 'success' })).toBe(1);
+    expect(decodedCount(atlas, 'Inventory.lazy', { result: 'success' })).toBe(1);
+  });
+
   it('returns Subjects and thenable query builders as they are, never running them (regression: behaviour change)', async () => {
     expect(inventory.feed()).toBe(inventory.updates);
     const query = inventory.query();
@@ -298,6 +317,22 @@ describe('decorators outside a module, and misuse', () => {
     expect(() => Counted('x', { n: 1 } as unknown as Record<string, string>)).toThrow(
       /tags must map keys to strings/,
     );
+    // The decorators set `result` and `exception` themselves (regression: silently overwritten).
+    for (const make of [
+      () => Timed('x', { result: 'ok' }),
+      () => Counted(undefined, { exception: 'e' }),
+    ]) {
+      expect(make).toThrow(SpectatorConfigError);
+      expect(make).toThrow(/set by the decorator itself/);
+    }
+    let caught: unknown;
+    try {
+      Timed('x', { result: 'ok', exception: 'e' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'ERR_SPECTATOR_INVALID_OPTION' });
+    expect(String(caught)).toContain('"result" and "exception"');
     expect(() => {
       class Bad {
         @Timed()

@@ -3,11 +3,13 @@ import {
   type Type,
   BadRequestException,
   Body,
+  ConflictException,
   Catch,
   Controller,
   Get,
   Param,
   Post,
+  Res,
   UseFilters,
   UseGuards,
   VersioningType,
@@ -97,9 +99,28 @@ class UsersController {
     return 'behind middleware';
   }
 
+  @Get(':id/conflict')
+  conflict(): string {
+    return 'behind a middleware that throws';
+  }
+
+  @Get(':id/next-error')
+  nextError(): string {
+    return 'behind a middleware that calls next(err)';
+  }
+
   @Get(':id/boom')
   boom(): string {
     throw new Error('boom');
+  }
+
+  /** Sends the headers and part of the body, then the server gives up on the response. */
+  @Get(':id/cut')
+  cut(@Res() reply: { raw?: ServerResponse } & ServerResponse): void {
+    const raw = reply.raw ?? reply;
+    raw.writeHead(200, { 'content-type': 'text/plain' });
+    raw.write('partial');
+    setTimeout(() => raw.destroy(new Error('server gave up')), 10);
   }
 
   @Get(':id/slow')
@@ -128,7 +149,9 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
   });
 
   async function start(prefix?: string): Promise<void> {
-    registry = new Registry({ uri: atlas.publishUri });
+    // A long step: the module starts the registry, and a background publish would reset the
+    // counts the cancellation test reads locally.
+    registry = new Registry({ uri: atlas.publishUri, stepMs: 600_000 });
     atlas.clear();
     running = await boot(AppModuleFor(registry), platform, {
       configure: (app) => {
@@ -297,6 +320,42 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
     });
   });
 
+  it.each([
+    ['throws an HttpException', 'conflict', 409, 'bad_request'],
+    ['calls next(err)', 'next-error', 500, 'unexpected_error'],
+  ])(
+    'records a request whose Nest middleware %s once, as the status sent',
+    async (_what, path, status, ipcStatus) => {
+      await start();
+      expect((await get(`/v1/users/1/${path}`)).status).toBe(status);
+      await registry.publish();
+      expect(decodedCount(atlas, 'ipc.server.call')).toBe(1);
+      expect(decodedCallTags(atlas)[0]).toMatchObject({
+        'ipc.endpoint': `_v1_users__id_${path}`, // '-' is valid in Atlas
+        'http.status': String(status),
+        'ipc.status': ipcStatus,
+      });
+    },
+  );
+
+  // Regression: a response closed without finishing was always recorded as cancelled, blaming
+  // the client for the server's own failure after the headers were sent.
+  it('records a response the server cut short as a 500, not as cancelled', async () => {
+    await start();
+    await expect(get('/v1/users/1/cut').then((r) => r.text())).rejects.toThrow();
+    await vi.waitFor(
+      () => expect(localCount(registry, 'ipc.server.call', { 'http.status': '500' })).toBe(1),
+      { timeout: 10_000, interval: 10 },
+    );
+    await registry.publish();
+    expect(decodedCount(atlas, 'ipc.server.call')).toBe(1);
+    expect(decodedCallTags(atlas)[0]).toMatchObject({
+      'ipc.endpoint': '_v1_users__id_cut',
+      'http.status': '500',
+      'ipc.status': 'unexpected_error',
+    });
+  });
+
   it('records a client that went away as cancelled, once, and not again when the handler returns later', async () => {
     await start();
     slow = { entered: deferred(), release: deferred(), returned: deferred() };
@@ -327,6 +386,16 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
   });
 });
 
+/** Nest middleware that throws: Nest's exception handler answers (409 here). */
+function conflictingMiddleware(): never {
+  throw new ConflictException('taken');
+}
+
+/** Nest middleware that passes an error on: Nest answers 500. */
+function failingMiddleware(_req: unknown, _res: unknown, next: (error?: unknown) => void): void {
+  next(new Error('broken'));
+}
+
 /** Nest middleware that answers 401 itself, before the router (raw Node response on both platforms). */
 function rejectingMiddleware(_req: unknown, res: ServerResponse): void {
   res.statusCode = 401;
@@ -340,6 +409,12 @@ function AppModuleFor(registry: Registry): Type {
       consumer
         .apply(rejectingMiddleware)
         .forRoutes({ path: 'v1/users/:id/private', method: RequestMethod.GET });
+      consumer
+        .apply(conflictingMiddleware)
+        .forRoutes({ path: 'v1/users/:id/conflict', method: RequestMethod.GET });
+      consumer
+        .apply(failingMiddleware)
+        .forRoutes({ path: 'v1/users/:id/next-error', method: RequestMethod.GET });
     }
   }
   return AppModule;
