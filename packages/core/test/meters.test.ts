@@ -57,9 +57,71 @@ describe('Gauge', () => {
     g.set(NaN);
     expect(stats(r, 'g')).toEqual({});
   });
+
+  // Regression (C2): an infinity was stored, then refused by validation at every publish until
+  // the TTL, with a warning each time.
+  it('ignores ±Infinity and non-numbers, keeping the last finite value', () => {
+    const r = new Registry();
+    const g = r.gauge('g');
+    g.set(4);
+    g.set(Infinity);
+    g.set(-Infinity);
+    g.set('7' as unknown as number);
+    expect(g.value()).toBe(4);
+    expect(stats(r, 'g')).toEqual({ gauge: 4 });
+  });
+
+  it('publishes no infinity: no validation drop, no warning, and the TTL runs from the last finite set', async () => {
+    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const atlas = await startAtlasDevServer();
+    const logger = memoryLogger();
+    const clock = new FakeClock();
+    const r = new Registry({ uri: atlas.publishUri, logger, clock, meterTtlMs: 60_000 });
+    try {
+      const g = r.gauge('g.inf');
+      const mg = r.maxGauge('mg.inf');
+      g.set(2);
+      g.set(Infinity);
+      mg.set(3);
+      mg.set(Infinity);
+      const first = await r.publish();
+      expect(first.droppedBy.validation).toBe(0);
+      expect(atlas.find('g.inf').map((m) => m.value)).toEqual([2]);
+      expect(atlas.find('mg.inf').map((m) => m.value)).toEqual([3]);
+      // Only infinities from now on: the gauge keeps 2 until the TTL, then expires.
+      const reported: number[] = [];
+      for (let step = 1; step <= 7; step++) {
+        clock.advance(10_000);
+        g.set(step % 2 === 0 ? Infinity : -Infinity);
+        atlas.clear();
+        const result = await r.publish();
+        expect(result.droppedBy.validation).toBe(0);
+        reported.push(atlas.find('g.inf').length);
+      }
+      expect(reported).toEqual([1, 1, 1, 1, 1, 0, 0]);
+      expect(logger.lines).toEqual([]);
+    } finally {
+      await r.stop();
+      await atlas.close();
+    }
+  });
 });
 
 describe('MaxGauge', () => {
+  // Regression (C2): Infinity won the interval and was then refused at publish.
+  it('ignores NaN, ±Infinity and non-numbers', () => {
+    const r = new Registry();
+    const g = r.maxGauge('mg');
+    g.set(Infinity);
+    g.set(-Infinity);
+    expect(g.value()).toBeNaN();
+    expect(stats(r, 'mg')).toEqual({});
+    g.set(-3);
+    g.set(Infinity);
+    g.set('9' as unknown as number);
+    expect(stats(r, 'mg')).toEqual({ max: -3 });
+  });
+
   it('reports the largest value of the interval with the max op', () => {
     const r = new Registry();
     const g = r.maxGauge('mg');
@@ -189,6 +251,22 @@ describe('PercentileDistributionSummary', () => {
 });
 
 describe('MonotonicCounter', () => {
+  // Regression (C6): a drop within one interval lost the increase before it (10, 20, 5, 8 gave 3).
+  it('accumulates every increase between samples; a decrease only resets the baseline', () => {
+    const r = new Registry();
+    const m = r.monotonicCounter('mc');
+    m.set(10);
+    m.set(20);
+    m.set(5); // the source restarted
+    m.set(8);
+    expect(m.delta()).toBe(13);
+    expect(stats(r, 'mc')).toEqual({ count: 13 });
+    m.set(8);
+    m.set(Infinity);
+    m.set(NaN);
+    expect(m.delta()).toBe(13);
+  });
+
   it('publishes increases of the source; the first sample and decreases are baselines', async () => {
     const { startAtlasDevServer } = await import('../src/dev-server/index.js');
     const atlas = await startAtlasDevServer();
@@ -202,11 +280,15 @@ describe('MonotonicCounter', () => {
     await r.publish();
     m.set(160);
     expect(m.delta()).toBe(10);
-    m.set(5); // source restarted
-    expect(m.delta()).toBe(0);
+    m.set(5); // source restarted: the 10 before it is kept
+    expect(m.delta()).toBe(10);
     m.set(8);
     await r.publish();
-    expect(atlas.find('mc').map((x) => x.value)).toEqual([50, 3]);
+    m.set(8); // no increase: nothing to publish
+    await r.publish();
+    m.set(9); // the baseline carried across publishes
+    await r.publish();
+    expect(atlas.find('mc').map((x) => x.value)).toEqual([50, 13, 1]);
     await r.stop();
     await atlas.close();
   });

@@ -4,7 +4,7 @@ import { Meter, type MeasurementSink } from './meter.js';
 /**
  * The last value set. Publishes `statistic=gauge` with the max op, and keeps reporting the
  * value until the gauge is not updated for the registry's meter TTL (15 minutes by default).
- * `set(NaN)` stops reporting it.
+ * `set(NaN)` stops reporting it; `±Infinity` is ignored (Atlas cannot store it).
  *
  * @example
  * ```ts
@@ -15,9 +15,11 @@ export class Gauge extends Meter {
   readonly type = 'gauge' as const;
   private current = NaN;
 
-  /** Sets the value. Non-numbers are ignored; `NaN` clears the gauge. */
+  /** Sets the value. `NaN` clears the gauge; infinities and non-numbers are ignored. */
   set(value: number): void {
-    if (typeof value !== 'number') return;
+    // An infinity kept as the value would be refused at every publish until the TTL (Atlas takes
+    // finite numbers only): ignoring it keeps the last finite value, as for any bad input.
+    if (typeof value !== 'number' || value === Infinity || value === -Infinity) return;
     this.current = value;
     this.touch();
   }

@@ -15,9 +15,14 @@ export class MaxGauge extends Meter {
   readonly type = 'max-gauge' as const;
   private max = NaN;
 
-  /** Offers a value; the largest one of the interval is published. NaN and non-numbers are ignored. */
+  /**
+   * Offers a value; the largest one of the interval is published. NaN, infinities and
+   * non-numbers are ignored.
+   */
   set(value: number): void {
-    if (typeof value !== 'number' || value !== value) return;
+    // An infinity would win the interval and then be refused at publish (Atlas takes finite
+    // numbers only), losing the finite values offered with it.
+    if (!Number.isFinite(value)) return;
     if (value > this.max || this.max !== this.max) this.max = value;
     this.touch();
   }

@@ -61,8 +61,18 @@ export abstract class Meter {
   publishTags: readonly string[] | undefined = undefined;
   /** @internal Config generation `publishTags` was computed for. */
   publishTagsVersion = -1;
-  /** @internal Why this meter cannot be published, when it cannot. */
+  /**
+   * @internal Why Atlas would reject this meter's measurements without a `percentile` tag (all
+   * of them, for most meters), when it would.
+   */
   publishProblem: string | undefined = undefined;
+  /**
+   * @internal Why Atlas would reject this meter's percentile bucket counters, when it would.
+   * They carry one tag more than the other statistics (`percentile`), so an id at the user-tag
+   * limit loses only its buckets: the publisher checks each measurement against the problem of
+   * its own group (see `publish/publish-tags.ts`).
+   */
+  percentilePublishProblem: string | undefined = undefined;
 
   protected readonly owner: MeterOwner;
 

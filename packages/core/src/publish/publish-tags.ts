@@ -1,42 +1,74 @@
 import { atlasTagsProblem, sanitizeAtlasString } from '../ids/atlas-rules.js';
 import type { Meter } from '../meters/meter.js';
 
-/** Tag keys a meter fills in itself; a user tag with one of these names is replaced. */
+/** Tag keys a meter fills in itself (spec §1); a user or common tag with one of these is left out. */
 const RESERVED_KEYS = new Set(['statistic', 'percentile']);
 
-// The longest statistic value, so validation sees the tag count and lengths of the worst case.
+// The tags the encoder adds to each measurement, as validation sees them: only their number and
+// lengths matter, so the longest statistic value stands for every statistic of the group.
 const STATISTIC_PAIR = ['statistic', 'totalOfSquares'] as const;
+const BUCKET_STATISTIC_PAIR = ['statistic', 'percentile'] as const;
 const PERCENTILE_PAIR = ['percentile', 'T0000'] as const;
+
+/** Where {@link resolvePublishTags} reports left-out reserved tags (a `RateLimitedLogger`). */
+export interface PublishTagWarnings {
+  warn(key: string, message: string | (() => string)): void;
+}
 
 /**
  * Computes, once per meter and configuration, the flat `[k0, v0, k1, v1, …]` tag list the
  * publisher sends: common tags, overridden by the meter's own tags, plus `name`, all sanitized to
  * Atlas's character set. It also records whether Atlas would reject the id, so an invalid meter is
- * dropped (and counted) before the request rather than by the aggregator.
+ * dropped (and counted) before the request rather than by the aggregator. The check is made per
+ * group of measurements, because they do not carry the same number of tags:
+ * - `meter.publishProblem`: the statistics without a `percentile` tag (all of most meters'),
+ * - `meter.percentilePublishProblem`: the bucket counters of percentile meters, which add
+ *   `percentile` and so reach the user-tag limit one tag earlier.
+ *
+ * A user or common tag named `statistic` or `percentile` is left out (the meter type fills these
+ * in; sent twice, Atlas would reject the measurement for a duplicate key) and, when `warnings` is
+ * given, reported once (rate-limited) with the id: two ids that differ only there publish as one
+ * series.
+ *
+ * @example
+ * ```ts
+ * resolvePublishTags(meter, config.commonTags, configVersion, warnings);
+ * const problem = percentile === undefined ? meter.publishProblem : meter.percentilePublishProblem;
+ * ```
  */
 export function resolvePublishTags(
   meter: Meter,
   commonTags: Readonly<Record<string, string>>,
   configVersion: number,
+  warnings?: PublishTagWarnings,
 ): void {
   if (meter.publishTagsVersion === configVersion) return;
   const merged = new Map<string, string>();
+  let leftOut: string[] | undefined;
   for (const key in commonTags) {
-    // Reserved keys are the meter's to fill in, whoever else sets them: sent twice, Atlas would
-    // reject every measurement for a duplicate tag key.
-    if (!RESERVED_KEYS.has(key))
-      merged.set(sanitizeAtlasString(key), sanitizeAtlasString(commonTags[key]!));
+    const value = commonTags[key]!;
+    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`common tag ${key}=${value}`);
+    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
   }
   for (const [key, value] of meter.id.tags) {
-    if (!RESERVED_KEYS.has(key)) merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
+    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`tag ${key}=${value}`);
+    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
   }
   merged.set('name', sanitizeAtlasString(meter.id.name));
   const pairs = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const withStatistic: (readonly [string, string])[] = [...pairs, STATISTIC_PAIR];
-  if (meter.type === 'percentile-timer' || meter.type === 'percentile-distribution-summary') {
-    withStatistic.push(PERCENTILE_PAIR);
-  }
-  meter.publishProblem = atlasTagsProblem(withStatistic);
+  meter.publishProblem = atlasTagsProblem([...pairs, STATISTIC_PAIR]);
+  meter.percentilePublishProblem =
+    meter.type === 'percentile-timer' || meter.type === 'percentile-distribution-summary'
+      ? atlasTagsProblem([...pairs, BUCKET_STATISTIC_PAIR, PERCENTILE_PAIR])
+      : meter.publishProblem;
   meter.publishTags = pairs.flat();
   meter.publishTagsVersion = configVersion;
+  if (leftOut !== undefined && warnings !== undefined) {
+    const what = leftOut.join(', ');
+    warnings.warn(
+      'reserved-tag-key',
+      () =>
+        `${meter.id.toString()}: ${what} not published; statistic and percentile are filled in by the meter type, so ids differing only there publish as one series`,
+    );
+  }
 }

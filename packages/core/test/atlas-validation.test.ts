@@ -1,0 +1,338 @@
+/**
+ * Atlas's validation limits at their boundaries, driven through a real registry publishing to the
+ * local endpoint. The limits are written out here on purpose, not imported from
+ * `src/ids/atlas-rules.ts`: the publisher and the endpoint share those rules, so a rule that
+ * drifted from Atlas would pass any test that reads its limits from the same place.
+ *
+ * Source of the limits: `shared/spec/atlas-protocol.md` §1 and Atlas's `MaxUserTagsRule`, which
+ * counts every key except restricted ones (`nf.*`, `atlas.*`): `name`, `statistic` and
+ * `percentile` count as user tags.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  startAtlasDevServer,
+  type AtlasDevServer,
+  type DecodedMeasurement,
+} from '../src/dev-server/index.js';
+import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
+import type { PublishResult } from '../src/publish/publish-result.js';
+import { resolvePublishTags } from '../src/publish/publish-tags.js';
+import { Registry } from '../src/registry/registry.js';
+import { memoryLogger } from './support/fake-clock.js';
+
+const KEY_LIMIT = 60;
+const VALUE_LIMIT = 120;
+const USER_TAG_LIMIT = 20;
+
+let atlas: AtlasDevServer;
+let registry: Registry | undefined;
+
+beforeEach(async () => {
+  atlas = await startAtlasDevServer();
+});
+afterEach(async () => {
+  await registry?.stop();
+  registry = undefined;
+  await atlas.close();
+});
+
+function newRegistry(config: ConstructorParameters<typeof Registry>[0] = {}) {
+  const logger = memoryLogger();
+  registry = new Registry({ uri: atlas.publishUri, logger, ...config });
+  return { r: registry, logger };
+}
+
+interface Published {
+  result: PublishResult;
+  /** What the endpoint accepted from the publish under test. */
+  accepted: DecodedMeasurement[];
+  /** What the endpoint received and rejected (nothing, when the publisher checked first). */
+  rejectedByEndpoint: number;
+  /** `spectator.measurements{id=dropped,error=validation}`, as published by the next step. */
+  countedAsValidation: number;
+}
+
+/**
+ * Publishes once, then once more: the registry publishes its own count of what it dropped in the
+ * step after the drop, so the second publish carries `spectator.measurements` for the first.
+ */
+async function publishTwice(r: Registry): Promise<Published> {
+  const result = await r.publish();
+  const accepted = atlas.measurements();
+  const rejectedByEndpoint = atlas.batches.reduce((n, b) => n + b.rejected.length, 0);
+  atlas.clear();
+  await r.publish();
+  const counted = atlas.find('spectator.measurements', { id: 'dropped', error: 'validation' });
+  return {
+    result,
+    accepted,
+    rejectedByEndpoint,
+    countedAsValidation: counted.reduce((sum, m) => sum + m.value, 0),
+  };
+}
+
+const named = (ms: DecodedMeasurement[], name: string) => ms.filter((m) => m.name === name);
+
+/** `n` distinct user tags `t00=v` … */
+function userTags(n: number): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (let i = 0; i < n; i++) tags[`t${String(i).padStart(2, '0')}`] = 'v';
+  return tags;
+}
+
+/** Keys Atlas counts against the user-tag limit: every key but `nf.*` and `atlas.*`. */
+const userTagCount = (tags: Readonly<Record<string, string>>) =>
+  Object.keys(tags).filter((k) => !k.startsWith('nf.') && !k.startsWith('atlas.')).length;
+
+describe('Atlas validation at the limits', () => {
+  it(`publishes a tag key of ${KEY_LIMIT} characters and drops one of ${KEY_LIMIT + 1}, counted as validation`, async () => {
+    const { r, logger } = newRegistry();
+    const longest = 'k'.repeat(KEY_LIMIT);
+    r.counter('key.longest', { [longest]: 'v' }).increment();
+    r.counter('key.too.long', { ['k'.repeat(KEY_LIMIT + 1)]: 'v' }).increment();
+    const p = await publishTwice(r);
+    expect(named(p.accepted, 'key.longest').map((m) => m.tags)).toEqual([
+      { name: 'key.longest', [longest]: 'v', statistic: 'count' },
+    ]);
+    expect(named(p.accepted, 'key.too.long')).toEqual([]);
+    expect(p.result.droppedBy.validation).toBe(1);
+    expect(p.countedAsValidation).toBe(1);
+    expect(logger.lines.join('\n')).toContain('key.too.long');
+  });
+
+  it(`publishes values of 1 and ${VALUE_LIMIT} characters and drops empty ones and ones of ${VALUE_LIMIT + 1}`, async () => {
+    const { r } = newRegistry();
+    const longest = 'v'.repeat(VALUE_LIMIT);
+    r.counter('value.shortest', { kk: 'v' }).increment();
+    r.counter('value.longest', { kk: longest }).increment();
+    r.counter('value.empty', { kk: '' }).increment();
+    r.counter('value.too.long', { kk: 'v'.repeat(VALUE_LIMIT + 1) }).increment();
+    // The name travels as the value of the tag `name`: the same bounds apply to it.
+    const longestName = 'n'.repeat(VALUE_LIMIT);
+    r.counter(longestName).increment();
+    r.counter('n'.repeat(VALUE_LIMIT + 1)).increment();
+    r.counter('').increment();
+    const p = await publishTwice(r);
+    expect(p.accepted.map((m) => [m.name, m.tags.kk]).sort()).toEqual(
+      [
+        ['value.shortest', 'v'],
+        ['value.longest', longest],
+        [longestName, undefined],
+      ].sort(),
+    );
+    expect(p.result.droppedBy.validation).toBe(4);
+    expect(p.countedAsValidation).toBe(4);
+  });
+
+  it(`publishes exactly ${USER_TAG_LIMIT} user tags (name, statistic and common tags counted; nf.* and atlas.* not) and drops ${USER_TAG_LIMIT + 1}`, async () => {
+    const { r } = newRegistry({ commonTags: { 'nf.app': 'shop', team: 'core' } });
+    // name + statistic + team = 3 user tags before the meter's own.
+    const restricted = {
+      'nf.cluster': 'shop-main',
+      'nf.zone': 'eu-west-1a',
+      'atlas.dstype': 'rate',
+    };
+    r.counter('tags.at.limit', { ...userTags(USER_TAG_LIMIT - 3), ...restricted }).increment();
+    r.counter('tags.over.limit', { ...userTags(USER_TAG_LIMIT - 2), ...restricted }).increment();
+    const p = await publishTwice(r);
+    const atLimit = named(p.accepted, 'tags.at.limit');
+    expect(atLimit).toHaveLength(1);
+    expect(userTagCount(atLimit[0]!.tags)).toBe(USER_TAG_LIMIT);
+    expect(Object.keys(atLimit[0]!.tags)).toEqual(
+      expect.arrayContaining(['nf.app', 'nf.cluster', 'nf.zone', 'atlas.dstype', 'team']),
+    );
+    expect(named(p.accepted, 'tags.over.limit')).toEqual([]);
+    expect(p.result.droppedBy.validation).toBe(1);
+    expect(p.countedAsValidation).toBe(1);
+  });
+});
+
+describe('percentile meters at the user-tag limit', () => {
+  // Regression (C1): a percentile meter was validated as a whole with its bucket counters' tags
+  // (statistic + percentile), so an id at the limit lost count/totalTime/max as well.
+  it('PercentileTimer at the limit keeps its timer statistics and drops only the bucket counters', async () => {
+    const { r } = newRegistry({ commonTags: { 'nf.app': 'shop' } });
+    // name + statistic + own tags = the limit; the buckets' `percentile` makes one more.
+    const t = r.percentileTimer('pt.at.limit', userTags(USER_TAG_LIMIT - 2));
+    for (const seconds of [0.02, 0.5, 3]) t.record(seconds); // three distinct buckets
+    const p = await publishTwice(r);
+    const accepted = named(p.accepted, 'pt.at.limit');
+    expect(accepted.map((m) => m.tags.statistic).sort()).toEqual([
+      'count',
+      'max',
+      'totalOfSquares',
+      'totalTime',
+    ]);
+    expect(accepted.find((m) => m.tags.statistic === 'count')?.value).toBe(3);
+    expect(accepted.every((m) => userTagCount(m.tags) === USER_TAG_LIMIT)).toBe(true);
+    expect(p.result.sent).toBe(4);
+    expect(p.result.droppedBy.validation).toBe(3);
+    expect(p.countedAsValidation).toBe(3);
+  });
+
+  it('resolvePublishTags gives the statistics and the bucket counters their own verdict', () => {
+    const r = new Registry();
+    const atLimit = r.percentileTimer('pt.unit', userTags(USER_TAG_LIMIT - 2));
+    resolvePublishTags(atLimit, {}, 1);
+    expect(atLimit.publishProblem).toBeUndefined();
+    expect(atLimit.percentilePublishProblem).toMatch(/user tags \(21\)/);
+    const below = r.percentileDistributionSummary('pds.unit', userTags(USER_TAG_LIMIT - 3));
+    resolvePublishTags(below, {}, 1);
+    expect([below.publishProblem, below.percentilePublishProblem]).toEqual([undefined, undefined]);
+    const plain = r.timer('timer.unit', userTags(USER_TAG_LIMIT - 2));
+    resolvePublishTags(plain, {}, 1);
+    expect([plain.publishProblem, plain.percentilePublishProblem]).toEqual([undefined, undefined]);
+  });
+
+  it('PercentileDistributionSummary one tag below the limit publishes everything, buckets included', async () => {
+    const { r } = newRegistry();
+    const s = r.percentileDistributionSummary('pds.below.limit', userTags(USER_TAG_LIMIT - 3));
+    for (const amount of [1, 16, 1000]) s.record(amount);
+    const p = await publishTwice(r);
+    const accepted = named(p.accepted, 'pds.below.limit');
+    expect(accepted.filter((m) => m.tags.statistic === 'percentile')).toHaveLength(3);
+    expect(
+      accepted.filter((m) => m.tags.percentile !== undefined).map((m) => userTagCount(m.tags)),
+    ).toEqual([USER_TAG_LIMIT, USER_TAG_LIMIT, USER_TAG_LIMIT]);
+    expect(p.result).toMatchObject({ sent: 7, dropped: 0 });
+    expect(p.countedAsValidation).toBe(0);
+  });
+
+  it('PercentileDistributionSummary over the limit is dropped whole', async () => {
+    const { r } = newRegistry();
+    const s = r.percentileDistributionSummary('pds.over.limit', userTags(USER_TAG_LIMIT - 1));
+    for (const amount of [1, 16, 1000]) s.record(amount);
+    const p = await publishTwice(r);
+    expect(named(p.accepted, 'pds.over.limit')).toEqual([]);
+    expect(p.result.droppedBy.validation).toBe(7); // 4 statistics + 3 buckets
+    expect(p.countedAsValidation).toBe(7);
+  });
+});
+
+/** One sample of each class of character Atlas does not accept. */
+const NOT_ALLOWED: [label: string, ch: string, replacement: string][] = [
+  ['space', ' ', '_'],
+  ['slash', '/', '_'],
+  ['colon', ':', '_'],
+  ['comma', ',', '_'],
+  ['equals', '=', '_'],
+  ['latin-1 letter', 'é', '_'],
+  ['CJK', '日', '_'],
+  // Outside the BMP: two UTF-16 code units, each replaced, as Java's `AsciiSet` does.
+  ['emoji', '😀', '__'],
+  ['NUL', '\u0000', '_'],
+  ['tab', '\t', '_'],
+  ['newline', '\n', '_'],
+  ['DEL', '\u007f', '_'],
+  ['quote', '"', '_'],
+  ['asterisk', '*', '_'],
+];
+
+describe('sanitizing to Atlas character set', () => {
+  it.each(NOT_ALLOWED)(
+    'replaces %s in names, keys and values with _',
+    async (_label, ch, replacement) => {
+      const { r } = newRegistry();
+      r.counter(`na${ch}me`, { [`ke${ch}y`]: `va${ch}lue` }).increment(2);
+      const p = await publishTwice(r);
+      expect(p.accepted.map((m) => m.tags)).toContainEqual({
+        name: `na${replacement}me`,
+        [`ke${replacement}y`]: `va${replacement}lue`,
+        statistic: 'count',
+      });
+      expect(p.result).toMatchObject({ dropped: 0 });
+      expect(p.rejectedByEndpoint).toBe(0);
+      expect(p.countedAsValidation).toBe(0);
+    },
+  );
+
+  it('keeps every allowed character: - . _ A-Z a-z 0-9 ~ ^', async () => {
+    const { r } = newRegistry();
+    const allowed = '-._ABCXYZabcxyz0189~^';
+    r.counter(`n${allowed}`, { [`k${allowed}`]: `v${allowed}` }).increment();
+    const p = await publishTwice(r);
+    expect(p.accepted.map((m) => m.tags)).toContainEqual({
+      name: `n${allowed}`,
+      [`k${allowed}`]: `v${allowed}`,
+      statistic: 'count',
+    });
+  });
+});
+
+describe('reserved tag keys', () => {
+  // Regression (C3): a user tag named statistic or percentile was dropped without a word.
+  it('publishes the statistics of the meter type, never a user statistic or percentile tag', async () => {
+    const { r } = newRegistry();
+    r.counter('reserved.counter', {
+      statistic: 'gauge',
+      percentile: 'p99',
+      route: 'a',
+    }).increment();
+    r.percentileTimer('reserved.timer', { statistic: 'gauge' }).record(0.1);
+    const p = await publishTwice(r);
+    expect(named(p.accepted, 'reserved.counter').map((m) => m.tags)).toEqual([
+      { name: 'reserved.counter', route: 'a', statistic: 'count' },
+    ]);
+    const timer = named(p.accepted, 'reserved.timer');
+    expect(timer.map((m) => m.tags.statistic).sort()).toEqual([
+      'count',
+      'max',
+      'percentile',
+      'totalOfSquares',
+      'totalTime',
+    ]);
+    expect(timer.find((m) => m.tags.statistic === 'percentile')?.tags.percentile).toMatch(
+      /^T[0-9A-F]{4}$/,
+    );
+    expect(p.result.dropped).toBe(0);
+  });
+
+  it('resolvePublishTags reports the left-out tags once per interval, naming the first id', () => {
+    const logger = memoryLogger();
+    let now = 0;
+    const warnings = new RateLimitedLogger(logger, 60_000, () => now);
+    const r = new Registry();
+    const a = r.counter('reserved.a', { statistic: 'gauge', route: 'x' });
+    const b = r.gauge('reserved.b', { percentile: 'p99' });
+    const clean = r.counter('clean', { route: 'x' });
+    resolvePublishTags(clean, {}, 1, warnings);
+    expect(logger.lines).toEqual([]);
+    resolvePublishTags(a, {}, 1, warnings);
+    resolvePublishTags(b, {}, 1, warnings);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toContain('reserved.a{route=x,statistic=gauge}: tag statistic=gauge');
+    expect(a.publishTags).toEqual(['name', 'reserved.a', 'route', 'x']);
+    now += 60_000;
+    // A reserved common tag is left out of every meter, and said so too.
+    resolvePublishTags(clean, { statistic: 'bad', 'nf.app': 'shop' }, 2, warnings);
+    expect(logger.lines).toHaveLength(2);
+    expect(logger.lines[1]).toContain('clean{route=x}: common tag statistic=bad');
+    expect(logger.lines[1]).toContain('1 similar suppressed');
+    expect(clean.publishTags).toEqual(['name', 'clean', 'nf.app', 'shop', 'route', 'x']);
+  });
+});
+
+// These need `PublishLoop.collect` (src/registry/publish-loop.ts) to pass the registry's
+// warnings to `resolvePublishTags` and to check a bucket counter against
+// `meter.percentilePublishProblem` (see the example on `resolvePublishTags`).
+describe('publisher wiring of the per-group checks', () => {
+  it('drops the bucket counters of a percentile timer at the limit before sending them', async () => {
+    const { r, logger } = newRegistry();
+    r.percentileTimer('pt.checked', userTags(USER_TAG_LIMIT - 2)).record(0.5);
+    const p = await publishTwice(r);
+    expect(p.result.droppedBy.validation).toBe(1);
+    // The aggregator never saw the bucket counter: the publisher left it out itself.
+    expect(p.rejectedByEndpoint).toBe(0);
+    expect(logger.lines.join('\n')).toContain('pt.checked');
+  });
+
+  it('warns once, naming the id, when a user tag named statistic or percentile is left out', async () => {
+    const { r, logger } = newRegistry();
+    r.counter('reserved.a', { statistic: 'gauge' }).increment();
+    r.counter('reserved.b', { percentile: 'p99' }).increment();
+    await r.publish();
+    const lines = logger.lines.filter((l) => l.includes('not published'));
+    expect(lines).toHaveLength(1); // rate-limited by kind of problem, not per meter
+    expect(lines[0]).toMatch(/reserved\.[ab]\{(statistic=gauge|percentile=p99)\}/);
+  });
+});
