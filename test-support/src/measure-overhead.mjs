@@ -1,5 +1,6 @@
 // The loop of the adapters' scripts/measure-overhead.mjs: rough per-request overhead of a
-// middleware called directly with fake objects whose response emits 'finish' and 'close',
+// middleware called directly with fake objects whose response finishes as Node's does
+// (`writableFinished`, then 'finish' and 'close'),
 // against the same loop with a no-op middleware (not a test, not the bench).
 import { EventEmitter } from 'node:events';
 
@@ -7,6 +8,7 @@ import { EventEmitter } from 'node:events';
 class FakeRes extends EventEmitter {
   statusCode = 200;
   errored = null;
+  writableFinished = false;
   getHeader() {
     return undefined;
   }
@@ -37,6 +39,7 @@ export function measureOverhead({ middleware, noop, call, n = 1_000_000, rounds 
     for (let i = 0; i < n; i++) {
       const res = new FakeRes();
       call(mw, res);
+      res.writableFinished = true;
       res.emit('finish');
       res.emit('close');
     }

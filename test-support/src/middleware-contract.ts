@@ -7,14 +7,44 @@ import type { Registry } from '@spectator/core';
 import { expect, it } from 'vitest';
 import type { MetricsHarness } from './metrics-harness.js';
 
-/** A Node response as far as the adapters read one. */
+/**
+ * A Node response as far as the adapters read one. Like Node's, it is `writableFinished` from
+ * the moment it emits `finish`; `close` alone means it was cut short: by the client when its
+ * connection's `readableEnded` is set, else by the server (`errored` when it destroyed the
+ * response with an error).
+ */
 export class FakeResponse extends EventEmitter {
   statusCode = 200;
+  writableFinished = false;
   /** What Node sets when a response is destroyed with an error. */
   errored: Error | null = null;
   headers: Record<string, string> = {};
+  /**
+   * The connection, shared with the request as in Node (`req.socket === res.socket`): adapters'
+   * fake requests must carry it. Whether the client closed it tells who cut a response short.
+   */
+  socket: { readableEnded: boolean; errored: unknown } = { readableEnded: false, errored: null };
   getHeader(name: string): string | undefined {
     return this.headers[name];
+  }
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'finish') this.writableFinished = true;
+    return super.emit(event, ...args);
+  }
+  /** Delivered: `finish`, then `close`, as Node emits them. */
+  complete(): void {
+    this.emit('finish');
+    this.emit('close');
+  }
+  /** The client went away before the response finished. */
+  clientAbort(): void {
+    this.socket.readableEnded = true;
+    this.emit('close');
+  }
+  /** The server destroyed the response (a failed stream, `res.destroy()`). */
+  serverDestroy(error: Error | null = new Error('stream failed')): void {
+    if (error !== null) this.errored = error;
+    this.emit('close');
   }
 }
 
@@ -74,8 +104,7 @@ export function describeMiddlewareContract(
     const run = middleware({ registry: h.registry });
     const res = new FakeResponse();
     await run(res, { httpVersionMajor: 2 });
-    res.emit('finish');
-    res.emit('close');
+    res.complete();
     await h.recorded(1);
     expect(h.callCount({ 'ipc.protocol': 'http_2', 'ipc.endpoint': 'unknown' })).toBe(1);
   });
@@ -89,11 +118,37 @@ export function describeMiddlewareContract(
     finished.emit('finish');
     const aborted = new FakeResponse();
     await run(aborted);
-    aborted.emit('close');
+    aborted.clientAbort();
     aborted.emit('close');
     await h.recorded(2);
     expect(h.callCount()).toBe(2);
     expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(1);
+  });
+
+  // Regression: Express once recorded every response closed without finishing as cancelled,
+  // blaming the client for the server's own failures after the headers were sent.
+  it('records a response the server cut short as a 500, not as cancelled', async () => {
+    const run = middleware({ registry: h.registry });
+    const destroyed = new FakeResponse();
+    await run(destroyed);
+    destroyed.serverDestroy();
+    const dropped = new FakeResponse();
+    await run(dropped);
+    dropped.serverDestroy(null); // socket destroyed by the server, no error on the response
+    await h.recorded(2);
+    expect(h.callCount({ 'http.status': '500', 'ipc.status': 'unexpected_error' })).toBe(2);
+    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(0);
+  });
+
+  it('records nothing before the response closes: close is what ends a request', async () => {
+    const run = middleware({ registry: h.registry });
+    const res = new FakeResponse();
+    await run(res);
+    res.emit('finish');
+    expect(h.registry.measurements().filter((m) => m.name === 'ipc.server.call')).toHaveLength(0);
+    res.emit('close');
+    await h.recorded(1);
+    expect(h.callCount({ 'ipc.status': 'success' })).toBe(1);
   });
 
   // Regression: IpcServerRecorder once counted an endpoint against maxEndpoints only on its meter
@@ -108,7 +163,7 @@ export function describeMiddlewareContract(
     for (const url of ['/a', '/b', '/c']) {
       const res = new FakeResponse();
       await run(res, { url });
-      res.emit('finish');
+      res.complete();
     }
     await h.recorded(3);
     expect(h.callCount({ 'ipc.endpoint': '_a' })).toBe(1);

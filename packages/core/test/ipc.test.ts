@@ -1,5 +1,10 @@
+import { connect, constants, createServer as createH2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { SpectatorConfigError } from '../src/errors.js';
 import { compileExclude } from '../src/ipc/request-filter.js';
+import { responseEnding } from '../src/ipc/response-ending.js';
+import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
 import { ipcResultFor, ipcStatusForHttpStatus } from '../src/ipc/ipc-status.js';
 import { IpcServerRecorder, OVERFLOW_ENDPOINT } from '../src/ipc/server-recorder.js';
 import { Registry } from '../src/registry/registry.js';
@@ -106,6 +111,148 @@ describe('IpcServerRecorder', () => {
   });
 });
 
+describe('IpcServerRecorder edge cases', () => {
+  const outcome = { method: 'GET', status: 200, httpVersionMajor: 1, cancelled: false };
+  const callTags = (registry: Registry) =>
+    registry
+      .measurements()
+      .filter((m) => m.name === 'ipc.server.call' && m.tags.statistic === 'count')
+      .map((m) => m.tags);
+
+  // Regression: unmatched requests counted against maxEndpoints, so once the routes had filled
+  // the cap, 404s were recorded as _overflow instead of the one unmatched value.
+  it('never counts the unmatched value against maxEndpoints', () => {
+    const registry = new Registry();
+    const recorder = new IpcServerRecorder('spectator-test', { registry, maxEndpoints: 2 });
+    for (const endpoint of ['/a', '/b', undefined, '/c', undefined]) {
+      recorder.end(recorder.begin(), { ...outcome, endpoint, status: endpoint ? 200 : 404 });
+    }
+    expect(callTags(registry).map((t) => t['ipc.endpoint'])).toEqual([
+      '/a',
+      '/b',
+      'unknown',
+      OVERFLOW_ENDPOINT,
+    ]);
+  });
+
+  // Regression: the meter cache keyed a cancelled HTTP/2 request and an HTTP/1 status 999 alike.
+  it('keeps cancelled HTTP/2 requests apart from any HTTP/1 status', () => {
+    const registry = new Registry();
+    const recorder = new IpcServerRecorder('spectator-test', { registry });
+    recorder.end(recorder.begin(), { ...outcome, endpoint: '/x', status: 999 });
+    recorder.end(recorder.begin(), {
+      ...outcome,
+      endpoint: '/x',
+      httpVersionMajor: 2,
+      cancelled: true,
+    });
+    const tags = callTags(registry);
+    expect(tags).toHaveLength(2);
+    expect(tags.find((t) => t['ipc.protocol'] === 'http_2')?.['ipc.status']).toBe('cancelled');
+    expect(tags.find((t) => t['ipc.protocol'] === 'http_1')?.['http.status']).toBe('999');
+  });
+
+  it('drops reserved and empty keys from extra tags, and keeps the IPC tags', () => {
+    const registry = new Registry();
+    const recorder = new IpcServerRecorder('spectator-test', { registry });
+    recorder.end(recorder.begin(), {
+      ...outcome,
+      endpoint: '/x',
+      extraTags: {
+        tenant: 'acme',
+        statistic: 'bogus',
+        percentile: 'T0042',
+        name: 'other',
+        '': 'empty',
+        'ipc.status': 'forged',
+      },
+    });
+    const [tags] = callTags(registry);
+    expect(tags).toMatchObject({ tenant: 'acme', statistic: 'count', 'ipc.status': 'success' });
+    expect(tags).not.toHaveProperty('percentile');
+    expect(Object.keys(tags!)).not.toContain('');
+    expect(registry.measurements().some((m) => m.name === 'other')).toBe(false);
+  });
+
+  it.each([
+    [{ maxEndpoints: 0 }, /maxEndpoints/],
+    [{ maxEndpoints: 1.5 }, /maxEndpoints/],
+    [{ maxEndpoints: Number.NaN }, /maxEndpoints/],
+    [{ maxEndpoints: '10' }, /maxEndpoints/],
+    [{ statusMode: 'nflx' }, /statusMode/],
+    [{ percentiles: 'yes' }, /percentiles/],
+    [{ bodySizes: 1 }, /bodySizes/],
+    [{ registry: {} }, /registry/],
+  ])('rejects invalid options at start-up: %j', (options, message) => {
+    const create = () =>
+      new IpcServerRecorder('spectator-test', {
+        registry: new Registry(),
+        ...(options as object),
+      });
+    expect(create).toThrow(SpectatorConfigError);
+    expect(create).toThrow(message);
+    try {
+      create();
+    } catch (error) {
+      expect((error as SpectatorConfigError).code).toBe('ERR_SPECTATOR_INVALID_OPTION');
+    }
+  });
+
+  it('rejects a non-function tracker callback and an exclude rule of the wrong type', () => {
+    const reader = { request: () => ({}), path: () => '/', routeTemplate: () => undefined };
+    for (const key of ['exclude', 'endpointTag', 'extraTags']) {
+      expect(
+        () => new ServerRequestTracker('t', { registry: new Registry(), [key]: 'nope' }, reader),
+      ).toThrow(SpectatorConfigError);
+    }
+    expect(() => compileExclude([42 as unknown as string])).toThrow(SpectatorConfigError);
+  });
+});
+
+describe('responseEnding', () => {
+  it('tells finished, client-cancelled and server-cut HTTP/1 responses apart', () => {
+    expect(responseEnding({ writableFinished: true })).toBe('finished');
+    expect(responseEnding({ errored: new Error('x') }, { readableEnded: true })).toBe(
+      'server-error',
+    );
+    expect(responseEnding({}, { readableEnded: true })).toBe('cancelled');
+    expect(responseEnding({}, { errored: new Error('ECONNRESET') })).toBe('cancelled');
+    expect(responseEnding({}, { readableEnded: false, errored: null })).toBe('server-error');
+    expect(responseEnding({})).toBe('cancelled'); // no socket to ask: taken as the client's doing
+  });
+
+  // HTTP/2 compat responses emit `finish` even for a stream the client reset.
+  it('judges real HTTP/2 streams by their reset code', async () => {
+    const endings: Record<string, string> = {};
+    const server = createH2Server((req, res) => {
+      res.on('close', () => (endings[req.url] = responseEnding(res, req.socket)));
+      if (req.url === '/cancel') res.write('part');
+      else if (req.url === '/destroy') res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      else res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = connect(`http://127.0.0.1:${port}`);
+    const request = (path: string, cancel: boolean) =>
+      new Promise<void>((resolve) => {
+        const stream = client.request({ ':path': path });
+        stream.on('data', () => {
+          if (cancel) stream.close(constants.NGHTTP2_CANCEL);
+        });
+        stream.on('error', () => {});
+        stream.on('close', () => resolve());
+        stream.end();
+      });
+    await request('/ok', false);
+    await request('/cancel', true);
+    await request('/destroy', false);
+    await new Promise((r) => setTimeout(r, 50));
+    client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(endings).toEqual({ '/ok': 'finished', '/cancel': 'cancelled', '/destroy': 'server-error' });
+  });
+});
+
 describe('compileExclude', () => {
   it('matches paths and their sub-paths, regexes (even /g) and predicates; a throwing predicate excludes nothing', () => {
     const exclude = compileExclude<unknown>([
@@ -124,5 +271,10 @@ describe('compileExclude', () => {
     expect(exclude('/x', {})).toBe(true);
     expect(exclude('/users', {})).toBe(false);
     expect(compileExclude(undefined)).toBeUndefined();
+    // A trailing slash names the same rule (regression: '/health/' did not exclude '/health').
+    const slash = compileExclude<unknown>('/health/')!;
+    expect(slash('/health', {})).toBe(true);
+    expect(slash('/health/live', {})).toBe(true);
+    expect(slash('/healthz', {})).toBe(false);
   });
 });

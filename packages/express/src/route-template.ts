@@ -124,44 +124,77 @@ function indexApp(app: object): WeakMap<object, string> {
   lastRoutes = routes;
   const router = appRouter(app as AppLike);
   if (router === undefined) return routes;
-  const found = new Map<object, Set<string>>();
+  /** Per app (this one, and sub-apps mounted through its routers): route → its templates. */
+  const found = new Map<object, Map<object, Set<string>>>();
   try {
-    walk(router, appPrefix(app), new Set(), found);
+    walk(router, appPrefix(app), new Set(), found, app);
   } catch {
     // A tree we cannot read leaves routes to the fallback naming.
   }
-  for (const [route, templates] of found) {
-    if (routes.has(route)) continue; // names stay stable once given
-    const names = [...templates];
-    routes.set(route, names.length === 1 ? names[0]! : `(${names.join('|')})`);
+  for (const [owner, templates] of found) {
+    let names = appRoutes.get(owner);
+    if (names === undefined) {
+      names = new WeakMap();
+      appRoutes.set(owner, names);
+    }
+    for (const [route, set] of templates) {
+      if (names.has(route)) continue; // names stay stable once given
+      const list = [...set];
+      names.set(route, list.length === 1 ? list[0]! : `(${list.join('|')})`);
+    }
   }
   return routes;
 }
 
+/**
+ * Records the template of every route under `router` into `found`, under the app whose requests
+ * reach it (`req.app` while the route runs): `app`, or a sub-app mounted through a router
+ * (`router.use('/admin', adminApp)`), which sets `req.app` to itself and carries no `parent`
+ * from which its prefix could be read later.
+ */
 function walk(
   router: RouterLike,
   prefix: string,
   ancestors: Set<object>,
-  found: Map<object, Set<string>>,
+  found: Map<object, Map<object, Set<string>>>,
+  app: object,
 ): void {
   for (const layer of router.stack) {
     const route = layer.route;
     if (typeof route === 'object' && route !== null) {
-      let set = found.get(route);
+      let templates = found.get(app);
+      if (templates === undefined) {
+        templates = new Map();
+        found.set(app, templates);
+      }
+      let set = templates.get(route);
       if (set === undefined) {
         set = new Set();
-        found.set(route, set);
+        templates.set(route, set);
       }
       set.add(joinRoute(prefix, pathName(route.path) ?? ''));
       continue;
     }
     const handle = layer.handle;
-    if (isRouter(handle) && !ancestors.has(handle)) {
-      ancestors.add(handle);
-      walk(handle, prefix + mountPart(mountTemplate(layer)), ancestors, found);
-      ancestors.delete(handle);
-    }
+    if (typeof handle !== 'function' || ancestors.has(handle)) continue;
+    const subApp = isApp(handle) ? handle : undefined;
+    const subRouter = subApp !== undefined ? appRouter(subApp as AppLike) : handle;
+    if (!isRouter(subRouter)) continue;
+    ancestors.add(handle);
+    walk(subRouter, prefix + mountPart(mountTemplate(layer)), ancestors, found, subApp ?? app);
+    ancestors.delete(handle);
   }
+}
+
+/** An Express application (a function with `handle`, `set` and `enabled`), not a router. */
+function isApp(handle: unknown): handle is object {
+  const h = handle as { handle?: unknown; set?: unknown; enabled?: unknown; stack?: unknown };
+  return (
+    typeof h.handle === 'function' &&
+    typeof h.set === 'function' &&
+    typeof h.enabled === 'function' &&
+    !Array.isArray(h.stack)
+  );
 }
 
 function isRouter(handle: unknown): handle is RouterLike & object {

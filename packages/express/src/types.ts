@@ -1,4 +1,8 @@
-import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
+import type {
+  ExcludeOption,
+  ServerMetricsOptions,
+  TrackedResponseLike,
+} from '@spectator/core/ipc';
 
 /**
  * The request fields the middleware reads. Express 4 and 5 requests (and `node:http`
@@ -19,14 +23,16 @@ export interface ExpressRequestLike {
   route?: unknown;
   /** The Express application handling the request. */
   app?: unknown;
+  /** The connection: whether the client closed it tells a cancelled request from a dropped one. */
+  socket?: { readonly readableEnded?: boolean; readonly errored?: unknown } | null | undefined;
 }
 
 /** The response fields the middleware reads. Express 4 and 5 responses satisfy it. */
-export interface ExpressResponseLike {
-  /** Status code sent (read when the response finishes). */
-  statusCode: number;
+export interface ExpressResponseLike extends TrackedResponseLike {
+  /** Status code sent (read when the response is done). */
+  readonly statusCode: number;
   getHeader(name: string): number | string | string[] | undefined;
-  on(event: 'finish' | 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** Express's `next`. */

@@ -1,3 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +19,27 @@ import {
   EXPRESS_MAJORS,
   MetricsHarness,
   send,
+  sendExpectingFailure,
 } from './helpers.js';
+
+/** Sends `paths` as pipelined GETs on one keep-alive connection; resolves how many answers came. */
+function pipelined(url: string, paths: string[]): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        paths
+          .map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\n${i === paths.length - 1 ? 'Connection: close\r\n' : ''}\r\n`)
+          .join(''),
+      );
+    });
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text.match(/HTTP\/1\.1 \d{3} /g)?.length ?? 0));
+  });
+}
 
 describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
   const h = new MetricsHarness();
@@ -284,6 +309,109 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
     ).toBe(1);
     const [totalTime] = h.calls({ 'ipc.endpoint': '_stream' }, 'totalTime');
     expect(totalTime!.value).toBeGreaterThanOrEqual(0.05); // seconds: covers the whole stream
+  });
+
+  // Regression: a response that closed without finishing was always recorded as cancelled,
+  // blaming the client for the server's own failures after the headers were sent.
+  it('records a response the server cut short as a 500, never as cancelled', async () => {
+    const app = appWith();
+    app.get('/pipe', (_req, res) => {
+      const body = new Readable({ read() {} });
+      body.push('first part');
+      setTimeout(() => body.destroy(new Error('source failed')), 20);
+      pipeline(body, res, () => {});
+    });
+    app.get('/destroy', (_req, res) => {
+      res.destroy(new Error('server gave up'));
+    });
+    app.get('/late-next', (_req, res, next) => {
+      res.write('partial');
+      next(new Error('after the headers')); // Express's final handler destroys the socket
+    });
+    app.get('/late-throw', (_req, res) => {
+      res.status(200);
+      res.flushHeaders();
+      throw new Error('after flushHeaders');
+    });
+    const url = await h.serve(app);
+    for (const path of ['/pipe', '/destroy', '/late-next', '/late-throw']) {
+      expect(await sendExpectingFailure(`${url}${path}`)).toBe('error');
+    }
+    await h.recorded(4);
+    for (const path of ['/pipe', '/destroy', '/late-next', '/late-throw']) {
+      expect(
+        h.callCount({
+          'ipc.endpoint': atlasValue(path),
+          'http.status': '500',
+          'ipc.status': 'unexpected_error',
+        }),
+      ).toBe(1);
+    }
+    expect(h.callCount({ 'ipc.status': 'cancelled' })).toBe(0);
+  });
+
+  it('records HEAD, 304, redirects, sendFile and pipelined requests once each', async () => {
+    const app = appWith({ bodySizes: true });
+    const dir = await mkdtemp(join(tmpdir(), 'spectator-express-'));
+    const file = join(dir, 'file.txt');
+    await writeFile(file, 'file body');
+    app.get('/u/:id', (_req, res) => {
+      res.send('user');
+    });
+    app.get('/etag', (_req, res) => {
+      res.send('tagged body');
+    });
+    app.get('/redirect', (_req, res) => {
+      res.redirect('/u/1');
+    });
+    app.get('/file', (_req, res) => {
+      res.sendFile(file);
+    });
+    const url = await h.serve(app);
+    expect((await send(`${url}/u/1`, { method: 'HEAD' })).status).toBe(200);
+    const tagged = await send(`${url}/etag`);
+    const etag = String(tagged.headers.etag);
+    expect((await send(`${url}/etag`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await send(`${url}/redirect`)).status).toBe(302);
+    expect((await send(`${url}/file`)).body).toBe('file body');
+    const answers = await pipelined(url, ['/u/2', '/u/3', '/nowhere']);
+    expect(answers).toBe(3);
+    await h.recorded(8);
+    expect(h.callCount({ 'http.method': 'HEAD', 'ipc.endpoint': '_u__id' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': '_etag', 'http.status': '304' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': '_redirect', 'http.status': '302' })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': '_file', 'http.status': '200' })).toBe(1);
+    expect(h.callCount({ 'http.method': 'GET', 'ipc.endpoint': '_u__id' })).toBe(2);
+    expect(h.callCount({ 'ipc.endpoint': 'unknown', 'http.status': '404' })).toBe(1);
+    expect(h.callCount()).toBe(8);
+    // A HEAD or 304 response announces a length it does not send: no outbound size for them.
+    expect(h.bodySize('ipc.server.call.size.outbound', '_file')).toBe(9);
+    const outbound = h.atlas.find('ipc.server.call.size.outbound', { statistic: 'count' });
+    expect(outbound.filter((m) => m.tags['http.method'] === 'HEAD')).toEqual([]);
+    expect(outbound.filter((m) => m.tags['http.status'] === '304')).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // Regression: a sub-app mounted through a router (`router.use('/admin', adminApp)`) has no
+  // `parent` or `mountpath`, and its routes were recorded without the prefix above it.
+  it('prefixes routes of a sub-app mounted through a router', async () => {
+    const app = appWith();
+    const admin = express();
+    admin.get('/users/:id', (_req, res) => {
+      res.send('admin user');
+    });
+    const api = express.Router();
+    api.use('/admin', admin);
+    app.use('/api/:v', api);
+    app.get('/users/:id', (_req, res) => {
+      res.send('user');
+    });
+    const url = await h.serve(app);
+    await send(`${url}/api/v1/admin/users/3`);
+    await send(`${url}/users/3`);
+    await h.recorded(2);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/api/:v/admin/users/:id') })).toBe(1);
+    expect(h.callCount({ 'ipc.endpoint': atlasValue('/users/:id') })).toBe(1);
   });
 
   it('leaves excluded paths unrecorded (no call, no inflight sample)', async () => {

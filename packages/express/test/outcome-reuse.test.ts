@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { Registry } from '@spectator/core';
+import { FakeResponse } from '@spectator/test-support';
 import { describe, expect, it } from 'vitest';
 import { spectatorMiddleware, type ExpressRequestLike } from '../src/index.js';
 
@@ -7,13 +7,6 @@ import { spectatorMiddleware, type ExpressRequestLike } from '../src/index.js';
 // before handing it to the recorder. These check that requests never borrow each other's
 // fields: when they alternate, and when a callback of one request finishes another one from
 // inside the middleware's own recording.
-
-class FakeResponse extends EventEmitter {
-  statusCode = 200;
-  getHeader(): undefined {
-    return undefined;
-  }
-}
 
 const request = (method: string, url: string): ExpressRequestLike => ({
   method,
@@ -49,13 +42,12 @@ describe('outcome object reused across requests', () => {
         const res = new FakeResponse();
         mw(request(method, url), res, () => {});
         res.statusCode = status;
-        res.emit('finish');
-        res.emit('close');
+        res.complete();
       }
     }
     const aborted = new FakeResponse();
     mw(request('PUT', '/d'), aborted, () => {});
-    aborted.emit('close');
+    aborted.clientAbort();
     expect(counts(registry)).toEqual({
       'GET /a 200 success': 4,
       'POST /b 201 success': 2,
@@ -76,7 +68,7 @@ describe('outcome object reused across requests', () => {
         const other = pending.pop();
         if (other !== undefined) {
           other.statusCode = 503;
-          other.emit('finish');
+          other.complete();
         }
         return { nested: req.url === '/outer' ? 'outer' : 'inner' };
       },
@@ -86,7 +78,7 @@ describe('outcome object reused across requests', () => {
     pending.push(inner);
     const outer = new FakeResponse();
     mw(request('GET', '/outer'), outer, () => {});
-    outer.emit('finish');
+    outer.complete();
     expect(counts(registry)).toEqual({
       'GET /outer 200 success nested=outer': 1,
       'POST /inner 503 throttled nested=inner': 1,

@@ -1,4 +1,8 @@
-import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
+import type {
+  ExcludeOption,
+  ServerMetricsOptions,
+  TrackedResponseLike,
+} from '@spectator/core/ipc';
 
 /**
  * The `node:http` request fields the middleware reads from `ctx.req`. An `IncomingMessage` (and
@@ -17,6 +21,8 @@ export interface NodeRequestLike {
   /** `1` or `2`; gives `ipc.protocol`. Default when absent: `1`. */
   httpVersionMajor?: number | undefined;
   headers: Record<string, string | string[] | undefined>;
+  /** The connection: whether the client closed it tells a cancelled request from a dropped one. */
+  socket?: { readonly readableEnded?: boolean; readonly errored?: unknown } | null | undefined;
 }
 
 /**
@@ -29,16 +35,16 @@ export interface NodeRequestLike {
  * const check = (res: ServerResponse): NodeResponseLike => res;
  * ```
  */
-export interface NodeResponseLike {
-  /** Status code sent (read when the response finishes). */
-  statusCode: number;
+export interface NodeResponseLike extends TrackedResponseLike {
+  /** Status code sent (read when the response is done). */
+  readonly statusCode: number;
   /**
    * The error the response was destroyed with, if any (Node sets it, for instance when Koa 3's
    * `stream.pipeline` fails mid-body): tells a server-side failure from a client abort.
    */
   readonly errored?: unknown;
   getHeader(name: string): number | string | string[] | undefined;
-  on(event: 'finish' | 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /**

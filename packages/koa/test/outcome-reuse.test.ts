@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { Registry } from '@spectator/core';
+import { FakeResponse } from '@spectator/test-support';
 import { describe, expect, it } from 'vitest';
 import { spectatorMiddleware, type KoaContextLike } from '../src/index.js';
 
@@ -8,16 +8,8 @@ import { spectatorMiddleware, type KoaContextLike } from '../src/index.js';
 // fields: when they alternate, and when a callback of one request finishes another one from
 // inside the middleware's own recording.
 
-class FakeResponse extends EventEmitter {
-  statusCode = 200;
-  errored: Error | null = null;
-  getHeader(): undefined {
-    return undefined;
-  }
-}
-
 const context = (method: string, url: string, res: FakeResponse): KoaContextLike => ({
-  req: { method, url, httpVersionMajor: 1, headers: {} },
+  req: { method, url, httpVersionMajor: 1, headers: {}, socket: res.socket },
   res,
   originalUrl: url,
 });
@@ -50,17 +42,15 @@ describe('outcome object reused across requests', () => {
         const res = new FakeResponse();
         await mw(context(method, url, res), next);
         res.statusCode = status;
-        res.emit('finish');
-        res.emit('close');
+        res.complete();
       }
     }
     const aborted = new FakeResponse();
     await mw(context('PUT', '/d', aborted), next);
-    aborted.emit('close');
+    aborted.clientAbort();
     const failed = new FakeResponse();
     await mw(context('GET', '/e', failed), next);
-    failed.errored = new Error('stream failed');
-    failed.emit('close');
+    failed.serverDestroy(new Error('stream failed'));
     expect(counts(registry)).toEqual({
       'GET /a 200 success': 4,
       'POST /b 201 success': 2,
@@ -82,7 +72,7 @@ describe('outcome object reused across requests', () => {
         const other = pending.pop();
         if (other !== undefined) {
           other.statusCode = 503;
-          other.emit('finish');
+          other.complete();
         }
         return { nested: ctx.originalUrl === '/outer' ? 'outer' : 'inner' };
       },
@@ -92,7 +82,7 @@ describe('outcome object reused across requests', () => {
     pending.push(inner);
     const outer = new FakeResponse();
     await mw(context('GET', '/outer', outer), next);
-    outer.emit('finish');
+    outer.complete();
     expect(counts(registry)).toEqual({
       'GET /outer 200 success nested=outer': 1,
       'POST /inner 503 throttled nested=inner': 1,

@@ -21,3 +21,19 @@ export {
   type IpcStatusMode,
 } from './ipc-status.js';
 export { compileExclude, type ExcludeOption } from './request-filter.js';
+export {
+  ServerRequestTracker,
+  SERVER_ERROR_STATUS,
+  pathWithoutQuery,
+  type ServerRequestReader,
+  type ServerTrackingOptions,
+  type TrackedRequestLike,
+  type TrackedResponseLike,
+} from './server-request-tracker.js';
+export {
+  responseEnding,
+  type ResponseEnding,
+  type EndingResponseLike,
+  type EndingSocketLike,
+} from './response-ending.js';
+export { checkServerMetricsOptions } from './server-options.js';

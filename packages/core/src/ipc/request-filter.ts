@@ -1,3 +1,5 @@
+import { SpectatorConfigError } from '../errors.js';
+
 /**
  * Which requests the adapters leave unrecorded: a path string (matches that path and everything
  * below it: `/health` covers `/health` and `/health/live`), a RegExp tested against the path, a
@@ -9,7 +11,17 @@ export type ExcludeOption<Req = unknown> =
   | ((path: string, req: Req) => boolean)
   | ReadonlyArray<string | RegExp | ((path: string, req: Req) => boolean)>;
 
-/** Compiles {@link ExcludeOption} into one predicate; `undefined` when nothing is excluded. */
+/**
+ * Compiles {@link ExcludeOption} into one predicate; `undefined` when nothing is excluded.
+ * Throws {@link SpectatorConfigError} (`ERR_SPECTATOR_INVALID_OPTION`) for a rule that is not a
+ * string, RegExp or function, so a mistake shows at start-up rather than as unfiltered traffic.
+ *
+ * @example
+ * ```ts
+ * const skip = compileExclude(['/health', /^\/static\//]);
+ * skip?.('/health/live', req); // true
+ * ```
+ */
 export function compileExclude<Req>(
   exclude: ExcludeOption<Req> | undefined,
 ): ((path: string, req: Req) => boolean) | undefined {
@@ -20,8 +32,16 @@ export function compileExclude<Req>(
   if (rules.length === 0) return undefined;
   const tests = rules.map((rule): ((path: string, req: Req) => boolean) => {
     if (typeof rule === 'string') {
-      const prefix = rule.endsWith('/') ? rule : `${rule}/`;
-      return (path) => path === rule || path.startsWith(prefix);
+      // `/health` and `/health/` are the same rule: the path and everything below it.
+      const base = rule.replace(/\/+$/, '');
+      const prefix = `${base}/`;
+      return (path) => path === base || path.startsWith(prefix);
+    }
+    if (typeof rule !== 'function' && !(rule instanceof RegExp)) {
+      throw new SpectatorConfigError(
+        'ERR_SPECTATOR_INVALID_OPTION',
+        `exclude rules must be path strings, RegExps or functions, not ${rule === null ? 'null' : typeof rule}`,
+      );
     }
     if (rule instanceof RegExp) {
       return (path) => {

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Tags } from '../ids/id.js';
-import { consoleLogger } from '../internal/rate-limited-logger.js';
+import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
 import { ipcResultFor, ipcStatusForHttpStatus, type IpcStatusMode } from './ipc-status.js';
+import { checkServerMetricsOptions } from './server-options.js';
 
 /** `ipc.endpoint` of requests that matched no route (404s, scanners). */
 export const UNMATCHED_ENDPOINT = 'unknown';
@@ -96,10 +97,18 @@ export class IpcServerRecorder {
   /** Every endpoint value seen (at most `maxEndpoints`, plus `_overflow`), with its meters. */
   private readonly cache = new Map<string, EndpointMeters>();
   private inflight = 0;
+  /** Distinct endpoint values counted against `maxEndpoints` (not `unknown` or `_overflow`). */
+  private routeCount = 0;
   private warnedOverflow = false;
+  /** Failures to record, through the registry's logger, once a minute at most. */
+  private readonly warnings: RateLimitedLogger;
 
+  /** Throws `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_OPTION`) for invalid options. */
   constructor(owner: string, options: ServerMetricsOptions = {}) {
+    checkServerMetricsOptions(options);
     this.registry = options.registry ?? getGlobalRegistry();
+    const registry = this.registry;
+    this.warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
     this.owner = owner;
     this.percentiles = options.percentiles ?? true;
     this.maxEndpoints = options.maxEndpoints ?? 1000;
@@ -110,7 +119,12 @@ export class IpcServerRecorder {
 
   /** Call when a request arrives; returns the start time to pass to {@link end}. */
   begin(): number {
-    this.inflightSummary.record(++this.inflight);
+    const inflight = ++this.inflight;
+    try {
+      this.inflightSummary.record(inflight);
+    } catch {
+      // Meters do not throw; should one, the request must still be timed and ended.
+    }
     return performance.now();
   }
 
@@ -141,7 +155,10 @@ export class IpcServerRecorder {
       if (meters.outbound !== undefined && typeof outboundBytes === 'number')
         meters.outbound.record(outboundBytes);
     } catch (error) {
-      consoleLogger.warn(`ipc server metrics: could not record a request: ${String(error)}`);
+      this.warnings.warn(
+        'record',
+        `${this.owner}: could not record a request: ${String(error)}`,
+      );
     }
   }
 
@@ -158,8 +175,10 @@ export class IpcServerRecorder {
     cancelled: boolean,
   ): CallMeters {
     const entry = this.endpointOf(endpoint);
-    // One number for status, cancellation and protocol: cancelled < 0, HTTP/2 offset by 1000.
-    const key = (cancelled ? -1 : status) + (httpVersionMajor >= 2 ? 1000 : 0);
+    // One number for status, cancellation and protocol: HTTP statuses are 0…999, cancelled is
+    // 1000, and HTTP/2 adds 2000 (regression: a cancelled HTTP/2 request once shared the key of
+    // an HTTP/1 status 999).
+    const key = (cancelled ? 1000 : status) + (httpVersionMajor >= 2 ? 2000 : 0);
     const last = entry.lastMeters;
     if (last !== undefined && method === entry.lastMethod && key === entry.lastKey) return last;
     let byStatus = entry.byMethod.get(method);
@@ -186,7 +205,10 @@ export class IpcServerRecorder {
     const endpoint = name ?? UNMATCHED_ENDPOINT;
     const known = this.cache.get(endpoint);
     if (known !== undefined) return known;
-    if (this.cache.size < this.maxEndpoints) {
+    // The unmatched value is one value whatever the cap (it is what 404s and scanners share),
+    // so it never counts against it and never overflows.
+    if (endpoint === UNMATCHED_ENDPOINT || this.routeCount < this.maxEndpoints) {
+      if (endpoint !== UNMATCHED_ENDPOINT) this.routeCount++;
       const entry = new EndpointMeters(endpoint);
       this.cache.set(endpoint, entry);
       return entry;
@@ -220,7 +242,7 @@ export class IpcServerRecorder {
   ): CallMeters {
     const ipcStatus = cancelled ? 'cancelled' : ipcStatusForHttpStatus(status, this.statusMode);
     const tags: Record<string, string> = {
-      ...extraTags,
+      ...(extraTags === undefined ? undefined : allowedExtraTags(extraTags)),
       owner: this.owner,
       'ipc.result': ipcResultFor(ipcStatus),
       'ipc.status': ipcStatus,
@@ -244,4 +266,20 @@ export class IpcServerRecorder {
         : undefined,
     };
   }
+}
+
+/**
+ * Keys the registry fills in itself (`name`, `statistic`, `percentile`): an extra tag with one of
+ * them would publish a series that looks like another statistic or a percentile bucket.
+ */
+const RESERVED_TAG_KEYS = new Set(['name', 'statistic', 'percentile']);
+
+/** The extra tags a request may add: string-keyed, non-empty keys, no reserved keys. */
+function allowedExtraTags(extraTags: Tags): Tags {
+  const allowed: Record<string, unknown> = {};
+  for (const key of Object.keys(extraTags)) {
+    if (key !== '' && !RESERVED_TAG_KEYS.has(key))
+      allowed[key] = (extraTags as Record<string, unknown>)[key];
+  }
+  return allowed as Tags;
 }

@@ -1,0 +1,258 @@
+import type { Tags } from '../ids/id.js';
+import { checkServerTrackingOptions } from './server-options.js';
+import { IpcServerRecorder, type RequestOutcome, type ServerMetricsOptions } from './server-recorder.js';
+import {
+  responseEnding,
+  type EndingResponseLike,
+  type EndingSocketLike,
+} from './response-ending.js';
+
+/** The response fields the tracker reads: a Node `ServerResponse` or `Http2ServerResponse`. */
+export interface TrackedResponseLike extends EndingResponseLike {
+  readonly statusCode: number;
+  getHeader(name: string): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** The request fields the tracker reads: a Node `IncomingMessage` or `Http2ServerRequest`. */
+export interface TrackedRequestLike {
+  readonly method?: string | undefined;
+  readonly httpVersionMajor?: number | undefined;
+  readonly headers?: Readonly<Record<string, unknown>> | undefined;
+  /** Tells whether the client closed the connection of a response cut short. */
+  readonly socket?: EndingSocketLike | null | undefined;
+}
+
+/**
+ * What an adapter knows about its framework's request context (`Ctx`: the Express request, the
+ * Koa context, …): where the Node request is, the path for `exclude`, and the route template
+ * once the framework has routed the request.
+ */
+export interface ServerRequestReader<Ctx> {
+  request(ctx: Ctx): TrackedRequestLike;
+  /** Path as received, without the query string (what `exclude` rules test). */
+  path(ctx: Ctx): string;
+  /** Route template, `undefined` when no route matched. Read when the response is done. */
+  routeTemplate(ctx: Ctx): string | undefined;
+}
+
+/** {@link ServerMetricsOptions} plus the per-request callbacks, already bound to `Ctx`. */
+export interface ServerTrackingOptions<Ctx> extends ServerMetricsOptions {
+  /** True for requests to leave unrecorded (see `compileExclude`). */
+  exclude?: ((path: string, ctx: Ctx) => boolean) | undefined;
+  /** Overrides `ipc.endpoint`; a non-empty string, or anything else for the route template. */
+  endpointTag?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
+  /** Extra tags for `ipc.server.call` (opt-in, leaves strict IPC tagging). */
+  extraTags?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
+}
+
+/**
+ * `http.status` recorded when the server cut a response short after an error (a failed stream,
+ * `res.destroy()`, a destroyed socket): what the framework answers for an error it can still
+ * report, so the request counts as `unexpected_error` rather than as the client's doing.
+ *
+ * @example
+ * ```ts
+ * const status = responseEnding(res, req.socket) === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
+ * ```
+ */
+export const SERVER_ERROR_STATUS = 500;
+
+/**
+ * The request lifecycle every server adapter shares: hooks the response's `close` (one listener,
+ * one closure per request), and when it fires records the request once through
+ * {@link IpcServerRecorder} with the final status, `cancelled` when the client went away, or
+ * a 500 when the server cut the response short. User callbacks run inside `try`: nothing here
+ * throws into the app, and the response is never touched.
+ *
+ * @example
+ * ```ts
+ * const tracker = new ServerRequestTracker('spectator-koa', options, {
+ *   request: (ctx) => ctx.req,
+ *   path: (ctx) => ctx.path,
+ *   routeTemplate: (ctx) => ctx._matchedRoute,
+ * });
+ * app.use((ctx, next) => { tracker.track(ctx, ctx.res); return next(); });
+ * ```
+ */
+export class ServerRequestTracker<Ctx> {
+  /** The recorder requests are recorded through (exposed for adapters' own needs). */
+  readonly recorder: IpcServerRecorder;
+  private readonly reader: ServerRequestReader<Ctx>;
+  private readonly exclude: ServerTrackingOptions<Ctx>['exclude'];
+  private readonly endpointTag: ServerTrackingOptions<Ctx>['endpointTag'];
+  private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
+  private readonly bodySizes: boolean;
+  /**
+   * Filled right before each `recorder.end`, which reads it and keeps nothing: no allocation per
+   * request. Only plain values are written, after every user callback ran, so nothing can
+   * reenter between fill and read.
+   */
+  private readonly outcome: RequestOutcome = {
+    method: 'UNKNOWN',
+    status: 0,
+    endpoint: undefined,
+    httpVersionMajor: 1,
+    cancelled: false,
+    inboundBytes: undefined,
+    outboundBytes: undefined,
+    extraTags: undefined,
+  };
+
+  constructor(owner: string, options: ServerTrackingOptions<Ctx>, reader: ServerRequestReader<Ctx>) {
+    checkServerTrackingOptions(options);
+    this.recorder = new IpcServerRecorder(owner, options);
+    this.reader = reader;
+    this.exclude = options.exclude;
+    this.endpointTag = options.endpointTag;
+    this.extraTags = options.extraTags;
+    this.bodySizes = options.bodySizes === true;
+  }
+
+  /**
+   * Starts tracking one request (call it before the framework routes it); the request is
+   * recorded once, when `res`, its Node response, closes. Excluded requests are ignored. Never
+   * throws.
+   */
+  track(ctx: Ctx, res: TrackedResponseLike): void {
+    try {
+      const exclude = this.exclude;
+      if (exclude !== undefined && excluded(exclude, this.reader.path(ctx), ctx)) return;
+      // Negative until `begin` ran: a response we could not listen to is never counted in
+      // flight, and a second `close` records nothing.
+      let start = -1;
+      res.on('close', () => {
+        if (start < 0) return;
+        const began = start;
+        start = -1;
+        this.finish(ctx, res, began);
+      });
+      start = this.recorder.begin();
+    } catch {
+      // Metrics must never fail a request; this one goes unrecorded.
+    }
+  }
+
+  /** Records one closed request; always reaches `recorder.end`, so inflight stays right. */
+  private finish(ctx: Ctx, res: TrackedResponseLike, start: number): void {
+    const outcome = this.outcome;
+    let method = 'UNKNOWN';
+    let status = 0;
+    let endpoint: string | undefined;
+    let httpVersionMajor = 1;
+    let cancelled = false;
+    let finished = false;
+    let req: TrackedRequestLike | undefined;
+    try {
+      req = this.reader.request(ctx);
+      const ending = responseEnding(res, req.socket);
+      finished = ending === 'finished';
+      cancelled = ending === 'cancelled';
+      method = req.method ?? 'UNKNOWN';
+      status = ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
+      httpVersionMajor = req.httpVersionMajor ?? 1;
+    } catch {
+      // Unreadable fields keep their defaults; the request is still recorded.
+    }
+    const endpointTag = this.endpointTag;
+    if (endpointTag !== undefined) endpoint = customEndpoint(endpointTag, ctx, res);
+    if (endpoint === undefined) {
+      try {
+        endpoint = this.reader.routeTemplate(ctx);
+      } catch {
+        // No template: recorded as unmatched.
+      }
+    }
+    outcome.inboundBytes = outcome.outboundBytes = undefined;
+    if (this.bodySizes && req !== undefined) this.readBodySizes(req, res, method, status, finished);
+    const extraTags = this.extraTags;
+    outcome.extraTags = extraTags === undefined ? undefined : customTags(extraTags, ctx, res);
+    outcome.method = method;
+    outcome.status = status;
+    outcome.endpoint = endpoint;
+    outcome.httpVersionMajor = httpVersionMajor;
+    outcome.cancelled = cancelled;
+    this.recorder.end(start, outcome);
+  }
+
+  /**
+   * Body sizes from `content-length`. The outbound one only for a response delivered with a body:
+   * a HEAD, 204 or 304 response announces a length it does not send, and a cut-short one did
+   * not send it all.
+   */
+  private readBodySizes(
+    req: TrackedRequestLike,
+    res: TrackedResponseLike,
+    method: string,
+    status: number,
+    finished: boolean,
+  ): void {
+    try {
+      this.outcome.inboundBytes = contentLength(req.headers?.['content-length']);
+      if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
+        this.outcome.outboundBytes = contentLength(res.getHeader('content-length'));
+    } catch {
+      // Unreadable headers: sizes unknown.
+    }
+  }
+}
+
+function customEndpoint<Ctx>(
+  endpointTag: (ctx: Ctx, res: TrackedResponseLike) => unknown,
+  ctx: Ctx,
+  res: TrackedResponseLike,
+): string | undefined {
+  try {
+    const tag = endpointTag(ctx, res);
+    return typeof tag === 'string' && tag !== '' ? tag : undefined;
+  } catch {
+    return undefined; // a throwing override falls back to the route template
+  }
+}
+
+function customTags<Ctx>(
+  extraTags: (ctx: Ctx, res: TrackedResponseLike) => unknown,
+  ctx: Ctx,
+  res: TrackedResponseLike,
+): Tags | undefined {
+  try {
+    const tags = extraTags(ctx, res);
+    return typeof tags === 'object' && tags !== null ? (tags as Tags) : undefined;
+  } catch {
+    return undefined; // a throwing callback records the request without extra tags
+  }
+}
+
+function excluded<Ctx>(
+  exclude: (path: string, ctx: Ctx) => boolean,
+  path: string,
+  ctx: Ctx,
+): boolean {
+  try {
+    return exclude(path, ctx) === true;
+  } catch {
+    return false; // a throwing rule records the request
+  }
+}
+
+/** A `content-length` header value as a byte count, `undefined` unless a valid one. */
+function contentLength(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string' || value === '') return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The request path without its query string, for `exclude` rules.
+ *
+ * @example
+ * ```ts
+ * pathWithoutQuery('/search?q=shoes'); // '/search'
+ * ```
+ */
+export function pathWithoutQuery(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
