@@ -1,11 +1,15 @@
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
 import { runNode } from './support/run-child.js';
 
 // These tests run the BUILT package (dist/) in a child process, as an app would.
 const app = fileURLToPath(new URL('./fixtures/exit-app.mjs', import.meta.url));
 const coreEntry = new URL('../dist/index.mjs', import.meta.url).href;
+const twoMajorsApp = fileURLToPath(new URL('./fixtures/two-majors-app.mjs', import.meta.url));
 
 let atlas: AtlasDevServer;
 beforeEach(async () => {
@@ -119,5 +123,76 @@ describe('exit flush of the global registry', () => {
     const result = await runNode([app, 'exit'], { env: env() });
     expect(result.code).toBe(3);
     expect(atlas.find('exit.test')).toEqual([]);
+  });
+
+  it.each([
+    ['once-handler-first', 'a process.once handler'],
+    ['self-removing-first', 'a handler that removes itself (NestJS)'],
+  ])(
+    '%s: %s registered before the import keeps control of SIGTERM (regression: killed mid-shutdown)',
+    async (mode) => {
+      const result = await runNode([app, mode], {
+        env: env(),
+        onStdout: (out, child) => {
+          if (out.includes('ready') && !out.includes('shutdown begins')) child.kill('SIGTERM');
+        },
+      });
+      expect(result.stdout).toContain('app: shutdown done');
+      if (mode === 'once-handler-first') {
+        expect(result.code).toBe(0);
+      } else {
+        // Its re-raised SIGTERM finds no app handler left: flushed, then death by the signal.
+        expect(result.signal).toBe('SIGTERM');
+        expect(atlas.find('exit.test', { mode }).map((m) => m.value)).toEqual([7]);
+      }
+    },
+  );
+});
+
+describe('two copies of the exit flush (two majors: two global registries)', () => {
+  let dir: string;
+  let secondEntry: string;
+  beforeAll(() => {
+    // The built package once more, with another global-registry key, as another major would be.
+    dir = mkdtempSync(join(tmpdir(), 'spectator-two-majors-'));
+    symlinkSync(
+      fileURLToPath(new URL('../node_modules', import.meta.url)),
+      join(dir, 'node_modules'),
+    );
+    const built = readFileSync(new URL('../dist/index.mjs', import.meta.url), 'utf8');
+    const patched = built.replace(
+      '@spectator/core.global-registry.v1',
+      '@spectator/core.global-registry.v99',
+    );
+    if (patched === built) throw new Error('dist/index.mjs has no global-registry.v1 key to patch');
+    writeFileSync(join(dir, 'index.mjs'), patched);
+    secondEntry = pathToFileURL(join(dir, 'index.mjs')).href;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('SIGTERM without an app handler: both registries flush, then the process dies by SIGTERM (regression: ignored)', async () => {
+    const result = await runNode([twoMajorsApp], {
+      env: env({ SECOND_CORE_ENTRY: secondEntry }),
+      onStdout: (out, child) => {
+        if (out.includes('ready')) child.kill('SIGTERM');
+      },
+    });
+    expect(result.stdout).toContain('ready sigterm-listeners=2');
+    expect(result.signal).toBe('SIGTERM');
+    const received = (copy: string) => atlas.find('exit.two', { copy }).map((m) => m.value);
+    expect([received('a'), received('b')]).toEqual([[2], [3]]);
+  });
+
+  it('an app handler still keeps control; its graceful end flushes both', async () => {
+    const result = await runNode([twoMajorsApp, 'own-handler'], {
+      env: env({ SECOND_CORE_ENTRY: secondEntry }),
+      onStdout: (out, child) => {
+        if (out.includes('ready') && !out.includes('app handler')) child.kill('SIGTERM');
+      },
+    });
+    expect(result.stdout).toContain('app handler ran');
+    expect(result.code).toBe(0);
+    const received = (copy: string) => atlas.find('exit.two', { copy }).map((m) => m.value);
+    expect([received('a'), received('b')]).toEqual([[2], [3]]);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
 import { Registry } from '../src/registry/registry.js';
 import { memoryLogger } from './support/fake-clock.js';
+import { startSlowEndpoint } from './support/slow-endpoint.js';
 
 let atlas: AtlasDevServer;
 let registry: Registry | undefined;
@@ -244,5 +245,90 @@ describe('publishing to an Atlas aggregator', () => {
     expect(gunzipSync(bodies[0]!).toString()).toBe(
       '[8,"a","c","count","k","name","nf.app","statistic","v",4,3,7,4,1,5,0,6,2,0,2]',
     );
+  });
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('configure() and stop() while a send is under way', () => {
+  it.each([
+    ['timeoutMs', { timeoutMs: 4000 }],
+    ['gzip', { gzip: false }],
+    ['maxRetries', { maxRetries: 1 }],
+  ] as const)(
+    'configure({ %s }) mid-send delivers the batch exactly once (regression: the aborted request was retried)',
+    async (_, change) => {
+      const endpoint = await startSlowEndpoint(400);
+      try {
+        const r = newRegistry({ uri: endpoint.uri });
+        r.counter('c').increment(7);
+        const sending = r.publish();
+        await endpoint.waitForArrivals(1);
+        await pause(150);
+        r.configure(change);
+        r.counter('c').increment(3);
+        expect(await sending).toMatchObject({ sent: 1, dropped: 0, requests: 1 });
+        expect(await r.publish()).toMatchObject({ dropped: 0 }); // the 3, on the new publisher
+        await r.stop();
+        registry = undefined;
+        expect(endpoint.measurements.filter((m) => m.name === 'c').map((m) => m.value)).toEqual([
+          7, 3,
+        ]);
+        expect(endpoint.total('c')).toBe(10);
+      } finally {
+        await endpoint.close();
+      }
+    },
+  );
+
+  it('stop() ends a background send by its deadline; nothing is sent after it resolves (regression: a retry on a fresh pool)', async () => {
+    // A background send may retry for a whole step; stop() must not wait for it, nor leave it.
+    const r = newRegistry({ stepMs: 1000, timeoutMs: 300, maxRetries: 4 });
+    r.counter('c').increment(10);
+    atlas.respondWith({ hang: true });
+    r.start();
+    await atlas.waitFor((s) => s.requests === 1, 5000); // the tick's send is under way
+    r.counter('c').increment(5); // the final interval
+    const started = Date.now();
+    const result = await r.stop();
+    const requestsAtStop = atlas.requests;
+    expect(Date.now() - started).toBeLessThan(1500); // timeoutMs plus slack for a busy machine
+    // The final interval was attempted (the endpoint hangs), and counted as dropped: not lost.
+    expect(result.errors).not.toContain('stop() timed out');
+    expect(result.requests).toBeGreaterThanOrEqual(1);
+    expect(result.droppedBy.other).toBeGreaterThanOrEqual(1);
+    await pause(800);
+    expect(atlas.requests).toBe(requestsAtStop);
+  });
+
+  it('stop() waits for the rest of a background send within its deadline; nothing arrives after it resolves', async () => {
+    const endpoint = await startSlowEndpoint(200);
+    try {
+      // One measurement per request: the tick's send is three requests in a row.
+      const r = newRegistry({ uri: endpoint.uri, stepMs: 300, batchSize: 1, timeoutMs: 3000 });
+      for (const k of ['a', 'b', 'c']) r.counter('t', { k }).increment(5);
+      r.start();
+      await endpoint.waitForArrivals(1);
+      r.counter('t', { k: 'final' }).increment(7);
+      await r.stop();
+      registry = undefined;
+      const arrivedAtStop = endpoint.arrivals;
+      expect(endpoint.total('t')).toBe(22); // the whole tick, and the final interval
+      await pause(600);
+      expect(endpoint.arrivals).toBe(arrivedAtStop);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('publish() with a long stepMs is bounded by timeoutMs: a retry only if it fits (regression: retried for the whole step)', async () => {
+    const r = newRegistry({ stepMs: 60_000, timeoutMs: 300 });
+    r.counter('c').increment();
+    atlas.respondWith({ hang: true });
+    const started = Date.now();
+    const result = await r.publish();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toMatchObject({ sent: 0, requests: 1, droppedBy: { other: 1 } });
+    expect(atlas.requests).toBe(1);
   });
 });

@@ -15,7 +15,8 @@ type GlobalHolder = { [GLOBAL_REGISTRY_KEY]?: Registry };
 
 /**
  * Returns the process-global registry, creating it on first use: configured from the
- * environment, flushed at exit, and started unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`.
+ * environment as it is at that moment, flushed at exit, and started unless
+ * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`.
  */
 export function getGlobalRegistry(): Registry {
   const holder = globalThis as GlobalHolder;
@@ -34,10 +35,13 @@ export type GlobalRegistryType = Registry;
 /**
  * The one process-global {@link Registry}, shared by every adapter and every copy of this
  * package in the process. Configured from `SPECTATOR_URI`, `SPECTATOR_COMMON_TAGS` (`k=v,k=v`)
- * and `SPECTATOR_STEP_MS`; `GlobalRegistry.configure({...})` merges more. It starts publishing
- * when first imported unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`, never keeps the process
- * alive, and flushes the last interval on `beforeExit` and on SIGTERM/SIGINT when the app has no
- * handler of its own.
+ * and `SPECTATOR_STEP_MS`, read once, when the package is first imported (a `.env` file loaded
+ * after that import is not seen: load it first, or pass the values to `configure()`).
+ * `GlobalRegistry.configure({...})` merges more: keys left out (or `undefined`) keep their
+ * value, and `commonTags` merge key by key over the environment's. It starts publishing when
+ * first imported unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`, never keeps the process alive,
+ * and flushes the last interval (within `timeoutMs`) on `beforeExit` and on SIGTERM/SIGINT when
+ * the app has no handler of its own.
  *
  * @example
  * ```ts

@@ -18,6 +18,8 @@ export interface BatchOutcome {
   reason?: DropReason;
   error?: string;
   requests: number;
+  /** No request was made: the publisher was closed first (the batch may go to its successor). */
+  unsent?: true;
 }
 
 export interface AtlasPublisherOptions {
@@ -50,24 +52,63 @@ function parseErrorCount(text: string): number | undefined {
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+/** Resolves after `ms`, or at once when `wake` is aborted. The timer never holds the process. */
+function sleep(ms: number, wake: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (wake.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      wake.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms).unref();
+    wake.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** An attempt that made no request: the publisher was closed before it could. */
+const NOT_SENT = Symbol('not sent');
 
 /**
  * Sends encoded batches to an Atlas aggregator over a keep-alive undici pool. Every failure
  * becomes a {@link BatchOutcome}; nothing here throws or rejects. undici is loaded on the first
  * send, so apps that never publish (tests, libraries) do not pay for it.
+ *
+ * Closing is final. A closed publisher makes no new request: no retry, no new send, no new
+ * connection pool. That is what keeps a batch from being delivered twice when `configure()`
+ * replaces the publisher mid-send (the old request finishes on its own, the retry that used to
+ * follow an aborted one cannot happen), and what keeps `stop()` from leaving a request behind.
  */
 export class AtlasPublisher {
   private undici: Promise<typeof UndiciModule> | undefined;
   private agent: Dispatcher | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Every send ends by this epoch ms (see {@link AtlasPublisher.endBy}). */
+  private cutoff = Infinity;
+  private cutoffTimer: NodeJS.Timeout | undefined;
+  /** Aborted by close() and by the cutoff: wakes backoff sleeps (no retry follows either). */
+  private readonly wake = new AbortController();
+  /** The requests under way, to abort at the cutoff. */
+  private readonly requests = new Set<AbortController>();
+  /** The attempts under way, which a graceful close() lets finish. */
+  private readonly attempts = new Set<Promise<unknown>>();
 
   constructor(private readonly options: AtlasPublisherOptions) {}
 
+  /** True once {@link AtlasPublisher.close} was called or the cutoff passed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /**
    * Sends one batch, retrying 5xx responses and network failures with backoff while the
-   * deadline (epoch ms) allows.
+   * deadline (epoch ms) allows: a retry is made only when it can start before the deadline, and
+   * each request is bounded by what is left of it. `unsent` in the outcome means no request was
+   * made because the publisher is closed: the caller may hand the batch to its successor.
    */
   async send(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
+    if (this.closed) return unsent(count);
     let body: Buffer;
     try {
       // Compression runs on libuv's thread pool, off the app's event loop.
@@ -90,27 +131,107 @@ export class AtlasPublisher {
       requests,
     };
     for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
-      const remaining = deadline - Date.now();
+      if (this.closed) {
+        // Closed while compressing (no request yet) or during the backoff (never retried).
+        if (requests === 0) return unsent(count);
+        last.error = `${last.error ?? 'failed'}; not retried: publisher closed`;
+        break;
+      }
+      const end = Math.min(deadline, this.cutoff);
+      const remaining = end - Date.now();
       if (remaining <= 0) break;
+      const result = await this.track(
+        this.attempt(body, count, Math.min(this.options.timeoutMs, remaining)),
+      );
+      if (result === NOT_SENT) {
+        if (requests === 0) return unsent(count);
+        break;
+      }
       requests++;
-      const result = await this.attempt(body, count, Math.min(this.options.timeoutMs, remaining));
       last = { ...result.outcome, requests };
       if (!result.retryable) break;
       const backoff = BASE_BACKOFF_MS * 2 ** attempt;
-      if (attempt === this.options.maxRetries || Date.now() + backoff >= deadline) break;
-      await sleep(backoff);
+      if (attempt === this.options.maxRetries) break;
+      if (Date.now() + backoff >= Math.min(deadline, this.cutoff)) break;
+      await sleep(backoff, this.wake.signal);
     }
     return last;
+  }
+
+  /**
+   * Makes every send of this publisher, under way or to come, end by `deadline` (epoch ms): no
+   * retry starts after it, and a request still under way then is aborted (its batch counted as
+   * dropped, reason `other`). Then the publisher is closed. Used by `stop()`; only ever moves the
+   * cutoff earlier.
+   */
+  endBy(deadline: number): void {
+    if (deadline >= this.cutoff) return;
+    this.cutoff = deadline;
+    clearTimeout(this.cutoffTimer);
+    this.cutoffTimer = setTimeout(() => this.abandon(), Math.max(0, deadline - Date.now()));
+    this.cutoffTimer.unref();
+  }
+
+  /**
+   * Closes the publisher: no new request from now on; the attempts under way finish (each is
+   * bounded by `timeoutMs`, or by the cutoff of {@link AtlasPublisher.endBy}), then the sockets
+   * are released. Safe to call repeatedly; every call resolves when the sockets are released.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    this.wake.abort();
+    this.closing ??= this.release();
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
+    // An attempt's promise never rejects (see attempt()).
+    while (this.attempts.size > 0) await Promise.all(this.attempts);
+    clearTimeout(this.cutoffTimer);
+    const agent = this.agent;
+    this.agent = undefined;
+    if (agent !== undefined) {
+      try {
+        await agent.destroy();
+      } catch {
+        // Already destroyed: nothing left to release.
+      }
+    }
+  }
+
+  /** The cutoff passed: abort what is under way and close. */
+  private abandon(): void {
+    for (const request of this.requests) {
+      request.abort(new Error('abandoned at the stop() deadline'));
+    }
+    void this.close();
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.attempts.add(work);
+    void work.finally(() => this.attempts.delete(work));
+    return work;
   }
 
   private async attempt(
     body: Buffer,
     count: number,
     timeoutMs: number,
-  ): Promise<{ outcome: Omit<BatchOutcome, 'requests'>; retryable: boolean }> {
+  ): Promise<{ outcome: Omit<BatchOutcome, 'requests'>; retryable: boolean } | typeof NOT_SENT> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+        ),
+      timeoutMs,
+    ).unref();
     try {
       const { request } = await this.loadUndici();
       const agent = await this.dispatcher();
+      // Closed while undici loaded: this request was never made, so it is not made now.
+      if (agent === undefined || this.closed) return NOT_SENT;
+      this.requests.add(controller);
       const response = await request(this.options.uri, {
         method: 'POST',
         dispatcher: agent,
@@ -121,7 +242,7 @@ export class AtlasPublisher {
           ...(this.options.gzip ? { 'content-encoding': 'gzip' } : {}),
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: controller.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -163,6 +284,9 @@ export class AtlasPublisher {
         outcome: { sent: 0, dropped: count, reason: 'other', error: message },
         retryable: true,
       };
+    } finally {
+      clearTimeout(timer);
+      this.requests.delete(controller);
     }
   }
 
@@ -171,9 +295,11 @@ export class AtlasPublisher {
     return this.undici;
   }
 
-  private async dispatcher(): Promise<Dispatcher> {
-    if (this.agent === undefined) {
+  /** The pool; `undefined` once closed without one (a closed publisher never opens a new one). */
+  private async dispatcher(): Promise<Dispatcher | undefined> {
+    if (this.agent === undefined && !this.closed) {
       const { Agent } = await this.loadUndici();
+      if (this.closed) return undefined;
       this.agent ??= new Agent({
         connections: 4,
         keepAliveTimeout: 30_000,
@@ -182,17 +308,15 @@ export class AtlasPublisher {
     }
     return this.agent;
   }
+}
 
-  /** Releases sockets at once (in-flight requests are aborted). Safe to call repeatedly. */
-  async close(): Promise<void> {
-    const agent = this.agent;
-    this.agent = undefined;
-    if (agent !== undefined) {
-      try {
-        await agent.destroy();
-      } catch {
-        // Already destroyed: nothing left to release.
-      }
-    }
-  }
+function unsent(count: number): BatchOutcome {
+  return {
+    sent: 0,
+    dropped: count,
+    reason: 'other',
+    error: 'publisher closed before sending',
+    requests: 0,
+    unsent: true,
+  };
 }

@@ -9,16 +9,31 @@ import { checkBatchBytes, checkFlushMs, checkOutput } from '../spectatord/output
 export interface RegistryConfig {
   /**
    * Atlas aggregator publish endpoint, e.g. `http://atlas-aggr.example:7101/api/v4/update`.
-   * Without it the registry records but does not publish (and says so once).
+   * Without it the registry records but does not publish (and says so once). In `configure()`,
+   * `undefined` (like any key left out) keeps the uri in force; `''` removes it.
    */
   uri?: string;
-  /** Tags added to every published measurement (`nf.app`, `nf.cluster`, …). A meter's own tag wins. */
-  commonTags?: Record<string, string>;
+  /**
+   * Tags added to every published measurement (`nf.app`, `nf.cluster`, …). A meter's own tag wins.
+   * `configure()` merges them key by key over the ones in force (for the global registry, those
+   * of `SPECTATOR_COMMON_TAGS`); a key set to `undefined` removes that tag.
+   *
+   * @example
+   * ```ts
+   * // SPECTATOR_COMMON_TAGS=nf.app=env,nf.stack=main
+   * GlobalRegistry.configure({ commonTags: { 'nf.app': 'shop', 'nf.stack': undefined } });
+   * GlobalRegistry.config.commonTags; // { 'nf.app': 'shop' }
+   * ```
+   */
+  commonTags?: Readonly<Record<string, string | undefined>>;
   /** Publish interval in milliseconds. Default `5000`; at least `100`. */
   stepMs?: number;
   /** Most measurements per publish request; larger steps are split. Default `10000`. */
   batchSize?: number;
-  /** Bound for one publish request, and for `stop()` as a whole. Default `5000`. */
+  /**
+   * Bound for one publish request; for a `publish()` once it starts sending (retries only while
+   * they fit); and for `stop()` and the exit flush as a whole. Default `5000`.
+   */
   timeoutMs?: number;
   /** Gzip request bodies (Atlas payloads compress ~10x). Default `true`. */
   gzip?: boolean;
@@ -117,27 +132,38 @@ function checkUri(value: unknown): string | undefined {
   return url.toString();
 }
 
-function checkCommonTags(value: unknown): Readonly<Record<string, string>> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+/** `update` merged key by key over `base`; a key whose value is `undefined` is removed. */
+function mergeCommonTags(
+  base: Readonly<Record<string, string>>,
+  update: unknown,
+): Readonly<Record<string, string>> {
+  if (update === null || typeof update !== 'object' || Array.isArray(update)) {
     throw new SpectatorConfigError(
       'ERR_SPECTATOR_INVALID_COMMON_TAGS',
       'commonTags must be an object of string values',
     );
   }
-  for (const [key, v] of Object.entries(value)) {
+  const merged: Record<string, string> = { ...base };
+  for (const [key, v] of Object.entries(update)) {
+    if (v === undefined) {
+      delete merged[key];
+      continue;
+    }
     if (typeof v !== 'string' || key.length === 0 || v.length === 0) {
       throw new SpectatorConfigError(
         'ERR_SPECTATOR_INVALID_COMMON_TAGS',
-        `common tag ${JSON.stringify(key)} must have a non-empty string value`,
+        `common tag ${JSON.stringify(key)} must have a non-empty string value (undefined removes it)`,
       );
     }
+    merged[key] = v;
   }
-  return Object.freeze({ ...(value as Record<string, string>) });
+  return Object.freeze(merged);
 }
 
 /**
  * Merges `update` over `base` and validates the result. Throws {@link SpectatorConfigError} for
- * anything the registry could not work with: configuration mistakes surface at start-up.
+ * anything the registry could not work with: configuration mistakes surface at start-up. A key
+ * whose value is `undefined` counts as not given; `commonTags` merge key by key.
  */
 export function resolveConfig(
   base: ResolvedRegistryConfig,
@@ -156,9 +182,11 @@ export function resolveConfig(
     );
   }
   return Object.freeze({
-    uri: 'uri' in update ? checkUri(update.uri) : base.uri,
+    uri: pick('uri') !== undefined ? checkUri(update.uri) : base.uri,
     commonTags:
-      update.commonTags !== undefined ? checkCommonTags(update.commonTags) : base.commonTags,
+      pick('commonTags') !== undefined
+        ? mergeCommonTags(base.commonTags, update.commonTags)
+        : base.commonTags,
     stepMs: checkInteger('stepMs', pick('stepMs') ?? base.stepMs, 100),
     batchSize: checkInteger('batchSize', pick('batchSize') ?? base.batchSize, 1),
     timeoutMs: checkInteger('timeoutMs', pick('timeoutMs') ?? base.timeoutMs, 1),

@@ -1,4 +1,4 @@
-import { AtlasPublisher } from '../publish/atlas-publisher.js';
+import { AtlasPublisher, type BatchOutcome } from '../publish/atlas-publisher.js';
 import { encodeBatchBytes } from '../publish/encode-batch.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { OutgoingMeasurement } from '../publish/outgoing-measurement.js';
@@ -29,15 +29,32 @@ function after<T>(ms: number, value: () => T, cancel: Promise<unknown>): Promise
   });
 }
 
+/** A batch that was never sent, counted as dropped for `why`. */
+function unsentBatch(count: number, why: string): BatchOutcome {
+  return { sent: 0, dropped: count, reason: 'other', error: why, requests: 0 };
+}
+
 /**
  * The registry's background publishing, modelled on OpenTelemetry's periodic reader: an unref'd
  * timer, sends that never overlap, a deadline on every send, a timer path that never rejects, and
  * `stop()` = stop the timer → final publish → release sockets, bounded by `timeoutMs`.
+ *
+ * Deadlines: a background send ends within `max(stepMs, timeoutMs)`; a send of `publish()` (and
+ * so the exit flush on `beforeExit`) within `timeoutMs` of its start; everything `stop()` waits
+ * for, a background send under way included, within `timeoutMs` of the call. Retries are made
+ * only while they fit.
  */
 export class PublishLoop {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<PublishResult> | undefined;
   private publisher: AtlasPublisher | undefined;
+  /** Publishers replaced by `configure()` whose last send is still finishing. */
+  private readonly retired = new Set<AtlasPublisher>();
+  /** `stop()` calls begun, and under way: a publish requested before one is bounded by it. */
+  private stopsBegun = 0;
+  private stopsRunning = 0;
+  /** The deadline of the latest `stop()`. */
+  private stopDeadline = Infinity;
   private isStarted = false;
   private saidNoUri = false;
 
@@ -54,10 +71,7 @@ export class PublishLoop {
 
   /** Applies a new configuration: new endpoint settings, new interval. */
   reconfigure(publisherChanged: boolean, stepChanged: boolean): void {
-    if (publisherChanged) {
-      void this.publisher?.close();
-      this.publisher = undefined;
-    }
+    if (publisherChanged) this.retire();
     if (stepChanged || publisherChanged) {
       this.disarm();
       if (this.isStarted) this.arm();
@@ -66,11 +80,11 @@ export class PublishLoop {
 
   publishNow(): Promise<PublishResult> {
     const { stepMs, timeoutMs } = this.registry.config;
-    const budget = Math.max(stepMs, timeoutMs);
-    // Waits for a send under way first, which has its own deadline of up to one step.
+    // A send under way is waited for first (a background one ends within max(stepMs,
+    // timeoutMs)); this one then gets timeoutMs from its start.
     return keepAliveWhile(
-      this.exclusive(() => Date.now() + budget),
-      stepMs + budget + 100,
+      this.exclusive(() => Date.now() + this.registry.config.timeoutMs),
+      Math.max(stepMs, timeoutMs) + timeoutMs + 100,
     );
   }
 
@@ -78,24 +92,41 @@ export class PublishLoop {
     this.isStarted = false;
     this.disarm();
     const deadline = Date.now() + this.registry.config.timeoutMs;
-    // A registry that never had a uri has nothing to flush: stopping it says nothing.
-    const final = this.exclusive(() => deadline, false);
-    const timedOut = after(
-      deadline - Date.now() + 50,
-      () => {
-        const result = emptyPublishResult();
-        result.errors.push('stop() timed out');
-        return result;
-      },
-      final,
-    );
-    // The race's timer is ref'd: `await registry.stop()` always gets its answer.
-    const result = await Promise.race([final, timedOut]);
-    await keepAliveWhile(this.closePublisher(deadline), Math.max(0, deadline - Date.now()) + 100);
-    if (this.registry.config.output !== 'atlas') {
-      this.registry.internals.spectatord.addCountsSinceStep(result);
+    this.stopsBegun++;
+    this.stopsRunning++;
+    this.stopDeadline = deadline;
+    try {
+      // Sends under way (a background one may have a whole step left) end by the deadline too:
+      // no retry after it, and a request still open then is aborted and counted as dropped.
+      this.publisher?.endBy(deadline);
+      for (const old of this.retired) old.endBy(deadline);
+      // A registry that never had a uri has nothing to flush: stopping it says nothing. The
+      // final interval goes out alongside a send under way rather than after it, so that a slow
+      // send cannot use up the whole bound; SpectatorD steps are local and stay in sequence.
+      const final =
+        this.registry.config.output === 'atlas'
+          ? this.alongside(() => this.publishOnce(deadline, false, this.requestMark()))
+          : this.exclusive(() => deadline, false);
+      const timedOut = after(
+        // The cutoff aborts at the deadline; the slack lets the aborted sends report their drops.
+        deadline - Date.now() + 250,
+        () => {
+          const result = emptyPublishResult();
+          result.errors.push('stop() timed out');
+          return result;
+        },
+        final,
+      );
+      // The race's timer is ref'd: `await registry.stop()` always gets its answer.
+      const result = await Promise.race([final, timedOut]);
+      await keepAliveWhile(this.closePublisher(deadline), Math.max(0, deadline - Date.now()) + 300);
+      if (this.registry.config.output !== 'atlas') {
+        this.registry.internals.spectatord.addCountsSinceStep(result);
+      }
+      return result;
+    } finally {
+      this.stopsRunning--;
     }
-    return result;
   }
 
   /**
@@ -105,8 +136,33 @@ export class PublishLoop {
   async closePublisher(deadline?: number): Promise<void> {
     const publisher = this.publisher;
     this.publisher = undefined;
-    await publisher?.close();
+    await Promise.all([publisher?.close(), ...[...this.retired].map((old) => old.close())]);
     await this.registry.internals.spectatord.close(deadline);
+  }
+
+  /**
+   * Replaces the publisher after a configuration change. The old one finishes the request it has
+   * under way (aborting it would make it look failed, and its retry would deliver the batch a
+   * second time), makes no new one, and then releases its sockets.
+   */
+  private retire(): void {
+    const old = this.publisher;
+    this.publisher = undefined;
+    if (old === undefined) return;
+    this.retired.add(old);
+    void old.close().finally(() => this.retired.delete(old));
+  }
+
+  /** The publisher for the current configuration, created on first use. */
+  private currentPublisher(uri: string): AtlasPublisher {
+    const config = this.registry.config;
+    this.publisher ??= new AtlasPublisher({
+      uri,
+      gzip: config.gzip,
+      timeoutMs: config.timeoutMs,
+      maxRetries: config.maxRetries,
+    });
+    return this.publisher;
   }
 
   private arm(): void {
@@ -132,23 +188,62 @@ export class PublishLoop {
   private tick(): void {
     // A slow endpoint must not stack sends up: skip this tick, the next one catches up.
     if (this.inFlight !== undefined) return;
-    this.exclusive(() => Date.now() + this.registry.config.stepMs).catch(() => undefined);
+    // A whole step, but never less than one request's timeoutMs: a short step (100 ms, say) must
+    // not cut the first request of the process (undici loading, connecting) on a busy machine.
+    const { stepMs, timeoutMs } = this.registry.config;
+    this.exclusive(() => Date.now() + Math.max(stepMs, timeoutMs)).catch(() => undefined);
   }
 
   /** Runs one publish after any publish already under way, so sends never overlap. */
   private exclusive(deadline: () => number, warnNoUri = true): Promise<PublishResult> {
     const previous = this.inFlight ?? Promise.resolve(undefined);
-    const run = previous
-      .then(() => this.publishOnce(deadline(), warnNoUri))
-      .catch((error: unknown) => {
-        // publishOnce handles its own failures; this is the last guard against a rejection.
-        const result = emptyPublishResult();
-        result.errors.push(`publish failed: ${String(error)}`);
-        return result;
-      });
-    this.inFlight = run;
-    void run.finally(() => {
-      if (this.inFlight === run) this.inFlight = undefined;
+    const mark = this.requestMark();
+    return this.track(
+      previous.then(() => this.publishOnce(deadline(), warnNoUri, mark)),
+      previous,
+    );
+  }
+
+  /** Taken when a publish is requested: see {@link PublishLoop.endFor}. */
+  private requestMark(): number {
+    return this.stopsBegun - (this.stopsRunning > 0 ? 1 : 0);
+  }
+
+  /**
+   * When a publish requested at `mark` must end: by its own deadline, or by the deadline of a
+   * `stop()` that began after it was requested or was running then. Nothing requested before
+   * `stop()` resolved can make a request after its bound (nor open a connection pool).
+   */
+  private endFor(mark: number, deadline: number): number {
+    return this.stopsBegun > mark ? Math.min(deadline, this.stopDeadline) : deadline;
+  }
+
+  /**
+   * Runs one publish now, alongside one under way; later publishes wait for both. Resolves with
+   * its result once the one under way has ended too: for stop(), whose caller may call
+   * process.exit() next, that send's data must not be cut off, nor go out after stop() resolved.
+   */
+  private alongside(publish: () => Promise<PublishResult>): Promise<PublishResult> {
+    const previous = this.inFlight ?? Promise.resolve(undefined);
+    const run = this.track(Promise.resolve().then(publish), previous);
+    return Promise.all([run, previous]).then(([result]) => result);
+  }
+
+  /** Makes `run` never reject, and the next publish wait for it and for `alsoWaitFor`. */
+  private track(
+    work: Promise<PublishResult>,
+    alsoWaitFor: Promise<unknown>,
+  ): Promise<PublishResult> {
+    const run = work.catch((error: unknown) => {
+      // publishOnce handles its own failures; this is the last guard against a rejection.
+      const result = emptyPublishResult();
+      result.errors.push(`publish failed: ${String(error)}`);
+      return result;
+    });
+    const both = Promise.all([run, alsoWaitFor]).then(([result]) => result);
+    this.inFlight = both;
+    void both.finally(() => {
+      if (this.inFlight === both) this.inFlight = undefined;
     });
     return run;
   }
@@ -165,27 +260,28 @@ export class PublishLoop {
     }
   }
 
-  private async publishOnce(deadline: number, warnNoUri: boolean): Promise<PublishResult> {
+  private async publishOnce(
+    deadline: number,
+    warnNoUri: boolean,
+    mark: number,
+  ): Promise<PublishResult> {
     const result = emptyPublishResult();
     const config = this.registry.config;
     // SpectatorD mode: meters already wrote their lines; the step flushes and does the upkeep.
-    if (config.output !== 'atlas') return this.registry.internals.spectatord.step(deadline);
+    if (config.output !== 'atlas') {
+      return this.registry.internals.spectatord.step(this.endFor(mark, deadline));
+    }
     if (config.uri === undefined) {
       if (warnNoUri) this.sayNoUri();
       result.skipped = 'no-uri';
       return result;
     }
     const outgoing = this.collect(result);
-    this.publisher ??= new AtlasPublisher({
-      uri: config.uri,
-      gzip: config.gzip,
-      timeoutMs: config.timeoutMs,
-      maxRetries: config.maxRetries,
-    });
-    const publisher = this.publisher;
     for (let start = 0; start < outgoing.length; start += config.batchSize) {
       const batch = outgoing.slice(start, start + config.batchSize);
-      const outcome = await publisher.send(encodeBatchBytes(batch), batch.length, deadline);
+      // Per batch: a stop() that began meanwhile bounds the rest of this publish.
+      const end = this.endFor(mark, deadline);
+      const outcome = await this.sendBatch(encodeBatchBytes(batch), batch.length, end);
       result.requests += outcome.requests;
       result.sent += outcome.sent;
       if (outcome.dropped > 0) this.drop(result, outcome.reason ?? 'other', outcome.dropped);
@@ -202,6 +298,26 @@ export class PublishLoop {
       if (n > 0) this.registry.internals.selfCounter({ id: 'dropped', error: reason }).add(n);
     }
     return result;
+  }
+
+  /**
+   * Sends one batch with the publisher of the configuration now in force. When `configure()`
+   * replaced that publisher before it made any request for the batch, the batch goes to its
+   * successor instead (once: it was never sent, so it cannot arrive twice).
+   */
+  private async sendBatch(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
+    let outcome: BatchOutcome | undefined;
+    for (let tries = 0; tries < 2; tries++) {
+      if (Date.now() >= deadline) return outcome ?? unsentBatch(count, 'deadline passed');
+      const { uri, output } = this.registry.config;
+      if (uri === undefined || output !== 'atlas') {
+        // Reconfigured mid-publish to no uri, or to SpectatorD: this interval has nowhere to go.
+        return outcome ?? unsentBatch(count, 'publish target removed by configure()');
+      }
+      outcome = await this.currentPublisher(uri).send(payload, count, deadline);
+      if (!outcome.unsent) return outcome;
+    }
+    return outcome!;
   }
 
   private drop(result: PublishResult, reason: DropReason, n: number): void {
@@ -231,13 +347,18 @@ export class PublishLoop {
         expiredAny = true;
         continue;
       }
-      resolvePublishTags(meter, commonTags, configVersion);
+      resolvePublishTags(meter, commonTags, configVersion, warnings);
       const tags = meter.publishTags!;
-      const problem = meter.publishProblem;
+      // A percentile bucket carries one more tag than the statistics: each group has its verdict.
+      const statisticProblem = meter.publishProblem;
+      const bucketProblem = meter.percentilePublishProblem;
+      let problem: string | undefined;
       let invalid = 0;
       meter.collect(true, (statistic, op, value, percentile) => {
         if (op === OP_ADD && value === 0) return;
-        if (problem !== undefined || !Number.isFinite(value)) {
+        const groupProblem = percentile === undefined ? statisticProblem : bucketProblem;
+        if (groupProblem !== undefined || !Number.isFinite(value)) {
+          problem ??= groupProblem;
           invalid++;
           return;
         }
