@@ -1,17 +1,19 @@
-// `npm run demo`: see the whole thing work in one command. Installs from the lockfile, builds
-// what the example needs, starts the local Atlas-compatible endpoint and an example app
+// `npm run demo`: see the whole thing work in one command. Installs from the lockfile and builds
+// only what the chosen example needs, starts the local Atlas-compatible endpoint and an example app
 // publishing to it, drives a little traffic through the app, and prints — every publish
 // interval — what the endpoint decoded. Ctrl-C stops the app (its last interval is flushed and
-// shown), then the endpoint.
+// shown), then the endpoint. However the demo ends (closed terminal, SIGKILL, crash), the app
+// ends with it (scripts/exit-with-parent.mjs).
 //
 //   npm run demo                                   # the Express example, 3 s interval
 //   npm run demo -- --example koa --step-ms 5000   # or DEMO_EXAMPLE=koa DEMO_STEP_MS=5000
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { env, install, root, run } from './lib.mjs';
+import { env, root, run } from './lib.mjs';
 
 const EXAMPLES = {
   express: { pkg: '@spectator/example-express', dir: 'examples/express', main: 'src/server.mjs' },
@@ -30,14 +32,16 @@ const HIDDEN_STATISTICS = ['totalOfSquares'];
 
 const HELP = `Usage: npm run demo -- [options]
 
-Installs (frozen lockfile), builds, starts the local Atlas-compatible endpoint and an example
-app publishing to it, drives traffic through the app and prints what the endpoint receives
-every publish interval. Ctrl-C stops it cleanly (the app's final flush is shown).
+Installs (frozen lockfile) and builds what the example needs, starts the local Atlas-compatible
+endpoint and an example app publishing to it, drives traffic through the app and prints what
+the endpoint receives every publish interval. Ctrl-C stops it cleanly (the app's final flush
+is shown).
 
 Options (or environment):
   --example <name>     express | koa | nestjs (DEMO_EXAMPLE; default express)
   --step-ms <ms>       publish interval (DEMO_STEP_MS; default 3000)
-  --port <n>           endpoint port (DEMO_PORT; default ${DEFAULT_ENDPOINT_PORT}, a free one if taken)
+  --port <n>           endpoint port (DEMO_PORT); taken: an error. Default ${DEFAULT_ENDPOINT_PORT}, or a
+                       free port when that one is taken
   --all-tags           show every tag and statistic, not just the key ones
   --stop-after <s>     stop by itself after this many seconds (as if Ctrl-C)
   --no-install         skip the install step
@@ -85,11 +89,13 @@ function parseOptions() {
     }
     return Number(raw);
   };
+  const port = integer('port', values.port ?? process.env.DEMO_PORT, 0, 65535);
   return {
     exampleName,
     example,
     stepMs: integer('step-ms', values['step-ms'] ?? process.env.DEMO_STEP_MS, 100, 600_000) ?? 3000,
-    port: integer('port', values.port ?? process.env.DEMO_PORT, 0, 65535) ?? DEFAULT_ENDPOINT_PORT,
+    port: port ?? DEFAULT_ENDPOINT_PORT,
+    portExplicit: port !== undefined,
     stopAfterS: integer('stop-after', values['stop-after'], 1, 86_400),
     allTags: values['all-tags'] === true,
     install: values['no-install'] !== true,
@@ -107,16 +113,63 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A deadline that does not keep the process alive once everything else is done. */
 const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-/** The local endpoint on `port`, or on a free port when that one is taken. */
-async function startEndpoint(devServer, port) {
+/**
+ * Installs what the example needs and nothing else (not the benchmarks' peers or the other
+ * examples' frameworks): the example, the workspace packages it depends on, and the root's
+ * build tools. Frozen lockfile, with the pnpm the root pins once it is installed, and until
+ * then pnpm 10 through npx (corepack is not required), from npx's cache when it has it.
+ */
+function installFor(example) {
+  const pnpm = existsSync(join(root, 'node_modules', '.bin', 'pnpm'))
+    ? ['pnpm']
+    : ['npx', '--prefer-offline', '-y', 'pnpm@10'];
+  run(pnpm[0], [
+    ...pnpm.slice(1),
+    'install',
+    '--frozen-lockfile',
+    `--filter=${example.pkg}...`,
+    '--filter=spectator-nodejs', // the root: turbo, tsup, typescript
+  ]);
+}
+
+/**
+ * The local endpoint on `port`. Only the default port falls back to a free one when taken: a
+ * port asked for is one something else was told to publish to, so that is an error.
+ */
+async function startEndpoint(devServer, { port, portExplicit }) {
   try {
     return await devServer.startAtlasDevServer({ port });
   } catch (err) {
     if (err.code !== 'EADDRINUSE' || port === 0) throw err;
+    if (portExplicit) {
+      console.error(
+        `demo: port ${port} is already in use (another demo or spectator-atlas-dev?); ` +
+          'stop it, or choose another --port (0: any free port)',
+      );
+      process.exit(1);
+    }
     console.log(dim(`port ${port} is taken; the endpoint takes a free port instead`));
     return devServer.startAtlasDevServer({ port: 0 });
   }
 }
+
+/** `text` on lines of at most `width` columns. */
+function wrap(text, width) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line].join('\n');
+}
+
+/** Width of the tables: the terminal's, read at each batch (it may be resized); 120 otherwise. */
+const columns = () => process.stdout.columns || 120;
 
 /** Starts the example as a child process; resolves with its URL once it listens. */
 async function startApp(options, publishUri) {
@@ -129,13 +182,19 @@ async function startApp(options, publishUri) {
     HOST: '127.0.0.1',
   };
   delete childEnv.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
-  const child = spawn(process.execPath, [join(root, example.dir, example.main)], {
-    cwd: join(root, example.dir),
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: Ctrl-C reaches only the demo, which then stops the app in order.
-    detached: true,
-  });
+  const preload = pathToFileURL(join(root, 'scripts/exit-with-parent.mjs')).href;
+  const child = spawn(
+    process.execPath,
+    ['--import', preload, join(root, example.dir, example.main)],
+    {
+      cwd: join(root, example.dir),
+      env: childEnv,
+      // The IPC channel is how the app learns that the demo is gone, whatever ended it.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: Ctrl-C reaches only the demo, which then stops the app in order.
+      detached: true,
+    },
+  );
   const prefix = dim(`[${exampleName}]`);
   let listening;
   const url = new Promise((resolve) => (listening = resolve));
@@ -243,7 +302,7 @@ async function main() {
   const options = parseOptions();
   const { example, exampleName, stepMs } = options;
   const started = Date.now();
-  if (options.install) install();
+  if (options.install) installFor(example);
   if (options.build) {
     // The Express and Koa examples are plain JavaScript: build no declarations for them, which
     // takes the build from ~30 s to a few seconds. The NestJS example is compiled TypeScript.
@@ -258,7 +317,7 @@ async function main() {
   const tableOptions = options.allTags
     ? { showNfTags: true }
     : { hideTags: HIDDEN_TAGS, hideStatistics: HIDDEN_STATISTICS };
-  const atlas = await startEndpoint(devServer, options.port);
+  const atlas = await startEndpoint(devServer, options);
   console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
   console.log(
     `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (sparklines, reloads every 5 s)`,
@@ -276,18 +335,21 @@ async function main() {
   console.log(
     `${bold('Example app')}           ${app.url} (examples/${exampleName}, publishing every ${stepMs} ms)`,
   );
-  console.log(
-    dim(
-      `\nEvery ${stepMs / 1000} s the app publishes what it recorded since the previous interval; each table is one batch\n` +
-        `as the endpoint decoded it. ipc.server.call has one series per route template, method, status and statistic;\n` +
-        `Atlas's character rules publish the template /api/users/:id as _api_users__id. Percentile rows are p50/p90/p99\n` +
-        `estimated from the published T-buckets, within the timer's range (ipc.server.call: 10 ms … 60 s, as in Spectator).\n` +
-        (options.allTags
-          ? 'All tags and statistics shown.'
-          : `Hidden: nf.* common tags, ${HIDDEN_TAGS.join(', ')}, statistic ${HIDDEN_STATISTICS.join(', ')} (--all-tags shows them).`) +
-        `\nCtrl-C stops the app (its last interval is flushed and shown), then the endpoint.\n`,
-    ),
-  );
+  const about = [
+    `Every ${stepMs / 1000} s the app publishes what it recorded since the previous interval; each table is one`,
+    'batch as the endpoint decoded it, one section per meter name and one line per tag set.',
+    'ipc.server.call has a line per route template, method and status: Atlas allows only -._A-Za-z0-9~^ in tag',
+    'values, so the template /api/users/:id is published (and shown in Atlas) as _api_users__id.',
+    'Times carry their unit (totalTime and max are published in seconds, shown as s/ms/µs).',
+    'p50/p90/p99 are estimated from the published percentile buckets, as Atlas does; ≤x marks an upper bound:',
+    "an estimate above the meter's max, or in the bucket of the 10 ms range floor of ipc.server.call, where",
+    'every faster request is counted too.',
+    options.allTags
+      ? 'All tags and statistics shown.'
+      : `Hidden: nf.* common tags, ${HIDDEN_TAGS.join(', ')}, statistic ${HIDDEN_STATISTICS.join(', ')} (--all-tags shows them).`,
+    'Ctrl-C stops the app (its last interval is flushed and shown), then the endpoint.',
+  ].join(' ');
+  console.log(`\n${dim(wrap(about, Math.min(columns(), 100)))}\n`);
 
   const traffic = startTraffic(app.url);
   let phase = 'running';
@@ -304,7 +366,9 @@ async function main() {
     console.log(
       `\n${bold(`── ${clock()} · batch ${batchNo} · ${batch.measurements.length} measurements · ${title}`)}`,
     );
-    console.log(devServer.formatBatch(batch, tableOptions) || '(empty batch)');
+    console.log(
+      devServer.formatBatch(batch, { ...tableOptions, width: columns() }) || '(empty batch)',
+    );
     if (firstCallAt === undefined && batch.measurements.some((m) => m.name === 'ipc.server.call')) {
       firstCallAt = Date.now();
       console.log(
@@ -329,6 +393,12 @@ async function main() {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: stop as on Ctrl-C. Its output goes nowhere now; a write that fails must
+  // not end the demo before the app's final flush.
+  process.on('SIGHUP', (signal) => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+    onSignal(signal);
+  });
   if (options.stopAfterS !== undefined) {
     setTimeout(() => {
       stopAsked = true;

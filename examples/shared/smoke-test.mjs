@@ -2,6 +2,7 @@
 // example app, the local Atlas endpoint, real sockets. Requests in, route templates out.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, sanitizeAtlasString } from '@spectator/core';
 import { formatSeriesTable, startAtlasDevServer } from '@spectator/core/dev-server';
@@ -151,5 +152,58 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
         await atlas.close();
       }
     });
+
+    it('started as `npm run demo` starts it, ends after its final flush when the demo is SIGKILLed (regression: the app was left running)', async () => {
+      const atlas = await startAtlasDevServer();
+      const env = { ...process.env, SPECTATOR_URI: atlas.publishUri, SPECTATOR_STEP_MS: '60000' };
+      delete env.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
+      // A stand-in for the demo: starts the app exactly as scripts/demo.mjs does (own process
+      // group, IPC channel, the exit-with-parent preload), then waits to be killed.
+      const demo = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const child = require('node:child_process').spawn(process.execPath,
+             ['--import', ${JSON.stringify(EXIT_WITH_PARENT)}, ${JSON.stringify(server)}],
+             { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+           console.log('app pid ' + child.pid);
+           setInterval(() => {}, 1000);`,
+        ],
+        { env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      demo.stdout.on('data', (d) => (output += d));
+      demo.stderr.on('data', (d) => (output += d));
+      let appPid;
+      try {
+        await expect.poll(() => output, { timeout: 20_000, interval: 50 }).toMatch(/listening on/);
+        appPid = Number(/app pid (\d+)/.exec(output)[1]);
+        const url = /listening on (http:\/\/\S+)/.exec(output)[1];
+        expect((await fetch(`${url}/api/users/4`)).status).toBe(200);
+        demo.kill('SIGKILL'); // no handler can run: only the closed channel tells the app
+        await atlas.waitFor((s) => calls(s, '/api/users/:id', '200').length > 0, 15_000);
+        await expect.poll(() => isRunning(appPid), { timeout: 15_000, interval: 50 }).toBe(false);
+        expect(total(calls(atlas, '/api/users/:id', '200')), output).toBe(1);
+      } finally {
+        demo.kill('SIGKILL');
+        if (appPid !== undefined && isRunning(appPid)) process.kill(appPid, 'SIGKILL');
+        await atlas.close();
+      }
+    });
   });
+}
+
+/** The preload the demo starts every example with (see scripts/demo.mjs). */
+const EXIT_WITH_PARENT = fileURLToPath(
+  new URL('../../scripts/exit-with-parent.mjs', import.meta.url),
+);
+
+/** Whether a process with this pid exists. */
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,12 @@ import {
   type AtlasDevServer,
   type SeriesRow,
 } from '../src/dev-server/index.js';
-import { percentileBucketBound, percentileFromCounts } from '../src/meters/percentile-buckets.js';
+import {
+  percentileBucketBound,
+  percentileBucketIndex,
+  percentileFromCounts,
+} from '../src/meters/percentile-buckets.js';
+import { runNode } from './support/run-child.js';
 
 type Pairs = [string, string][];
 type Entry = [tags: Pairs | Record<string, string>, op: 0 | 10, value: number];
@@ -344,6 +350,44 @@ describe('series()', () => {
     expect(aggregateSeries(atlas.batches[0]!.measurements)).toHaveLength(2);
   });
 
+  it('keeps at most maxBatches batches while series() and the page cover everything (regression: every batch kept forever)', async () => {
+    const bounded = await startAtlasDevServer({ maxBatches: 5 });
+    try {
+      let sum = 0;
+      for (let i = 1; i <= 12; i++) {
+        sum += i;
+        await postJson(
+          bounded.publishUri,
+          encode([[{ name: 'orders', statistic: 'count' }, 0, i]]),
+        );
+      }
+      expect(bounded.requests).toBe(12);
+      expect(bounded.batchesReceived).toBe(12);
+      expect(bounded.batches.map((b) => b.measurements[0]!.value)).toEqual([8, 9, 10, 11, 12]);
+      expect(bounded.measurements()).toHaveLength(5);
+      expect(bounded.find('orders')).toHaveLength(5);
+      expect(bounded.series()).toEqual([
+        {
+          tags: { name: 'orders', statistic: 'count' },
+          name: 'orders',
+          op: 0,
+          value: sum,
+          updates: 12,
+        },
+      ]);
+      const html = await (await fetch(`${bounded.url}/?refresh=0`)).text();
+      expect(html).toContain('1 series · 12 batches from 12 publish requests');
+      // Last batch 12, all batches 1 + … + 12; the sparkline over the 5 batches kept.
+      expect(html).toContain(`<td class="value">12</td><td class="value">${sum}</td>`);
+      expect(html.match(/<polyline [^>]*points="([^"]+)"/)![1]!.split(' ')).toHaveLength(5);
+      bounded.clear();
+      expect([bounded.batchesReceived, bounded.series().length]).toEqual([0, 0]);
+    } finally {
+      await bounded.close();
+    }
+    await expect(startAtlasDevServer({ maxBatches: 0 })).rejects.toThrow(/maxBatches/);
+  });
+
   it('clear() forgets batches and requests', async () => {
     await postJson(atlas.publishUri, encode([[{ name: 'a' }, 0, 1]]));
     atlas.clear();
@@ -474,7 +518,7 @@ describe('fault injection', () => {
 });
 
 describe('formatSeriesTable', () => {
-  it('summarises T percentile buckets per meter as p50/p90/p99 in time units', () => {
+  it('summarises T percentile buckets per meter as p50/p90/p99 in time units, one line per tag set', () => {
     const base = { name: 'http.latency', statistic: 'percentile', 'nf.app': 'www', route: '/x' };
     // 10 counts in bucket 0x5A, 90 counts in 0x5F, 1 in 0x60.
     const counts = new Float64Array(276);
@@ -497,20 +541,185 @@ describe('formatSeriesTable', () => {
     ];
     const table = formatSeriesTable(rows);
     const lines = table.split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+TAGS\s+STATISTIC\s+VALUE$/);
-    expect(lines).toHaveLength(5); // header, count, percentile, totalTime, size percentile
-    expect(table).not.toMatch(/T00|D00|nf\.app/);
-    const pct = lines.find((l) => l.startsWith('http.latency') && l.includes('percentile'))!;
-    expect(pct).toMatch(/route=\/x\s+percentile\s+p50=\S+ p90=\S+ p99=\S+$/);
+    expect(lines).toHaveLength(4); // name, header, the one tag set, the tag-less summary
+    expect(lines[0]).toBe('http.latency');
+    expect(lines[1]).toMatch(/^ {2}route\s+count\s+totalTime\s+p50\s+p90\s+p99$/);
+    expect(lines[2]).toMatch(/^ {2}\/x\s+101\s+1\.23s\s+\S+ms\s+\S+ms\s+\S+ms$/);
+    expect(table).not.toMatch(/T00|D00|nf\.app|≤/);
     // The bucket bounds are nanoseconds; the table shows them as ms/s.
     const p50 = percentileFromCounts(counts, 50);
     expect(p50).toBeGreaterThan(percentileBucketBound(0x5e));
     expect(p50).toBeLessThanOrEqual(percentileBucketBound(0x5f));
-    expect(pct).toContain(`p50=${Number((p50 / 1e6).toPrecision(3))}ms`);
-    expect(table).toMatch(/totalTime\s+1\.23457$/m);
-    expect(table).toMatch(/^size\s+-\s+percentile\s+p50=\d/m);
-    expect(formatSeriesTable(rows, { showNfTags: true })).toMatch(/nf\.app=www,route=\/x/);
+    expect(lines[2]).toContain(` ${Number((p50 / 1e6).toPrecision(3))}ms `);
+    expect(lines[3]).toMatch(/^size {2}p50=\d\S* {2}p90=\S+ {2}p99=\S+$/);
+    const withNf = formatSeriesTable(rows, { showNfTags: true }).split('\n');
+    expect(withNf[1]).toMatch(/^ {2}nf\.app\s+route\s+count/);
+    expect(withNf[2]).toMatch(/^ {2}www\s+\/x\s+101/);
     expect(formatSeriesTable([])).toBe('(no measurements)');
+  });
+
+  // What the Express example publishes for its routes (the tags the demo shows).
+  const routes = [
+    ['GET', '200', '_api_reports__year', 'success'],
+    ['GET', '200', '_api_users__id', 'success'],
+    ['GET', '200', '_api_users__id_orders__orderId', 'success'],
+    ['GET', '404', '_api_users__id_orders__orderId', 'success'],
+    ['GET', '404', 'unknown', 'success'],
+    ['POST', '201', '_api_orders', 'success'],
+    ['POST', '400', '_api_orders', 'bad_request'],
+    ['POST', '500', '_api_orders__orderId_refund', 'unexpected_error'],
+  ];
+  const ipcRows = (): SeriesRow[] =>
+    routes.flatMap(([method, status, endpoint, ipcStatus], i) => {
+      const tags = {
+        name: 'ipc.server.call',
+        'http.method': method!,
+        'http.status': status!,
+        'ipc.endpoint': endpoint!,
+        'ipc.status': ipcStatus!,
+      };
+      return [
+        { tags: { ...tags, statistic: 'count' }, value: 1000 + i, op: 0 },
+        { tags: { ...tags, statistic: 'totalTime' }, value: 2.2449 + i, op: 0 },
+        { tags: { ...tags, statistic: 'max' }, value: 0.772 + i / 100, op: 10 },
+        { tags: { ...tags, statistic: 'percentile', percentile: 'T0080' }, value: 3, op: 0 },
+        { tags: { ...tags, statistic: 'percentile', percentile: 'T0084' }, value: 1, op: 0 },
+      ];
+    });
+
+  it('fits the width: long tag values shortened in the middle, statistics wrapped when still too wide (regression: 172-column lines)', () => {
+    const full = formatSeriesTable(ipcRows(), { width: Infinity }).split('\n');
+    expect(full.some((l) => l.length > 120)).toBe(true); // the case this guards
+    expect(full.join('\n')).not.toContain('…');
+    for (const width of [120, 100, 80, 60]) {
+      const table = formatSeriesTable(ipcRows(), { width });
+      const lines = table.split('\n');
+      expect(
+        Math.max(...lines.map((l) => l.length)),
+        `width ${width}:\n${table}`,
+      ).toBeLessThanOrEqual(width);
+      // Nothing is lost: every tag set's count, and both ends of every shortened value.
+      for (let i = 0; i < routes.length; i++)
+        expect(table).toMatch(new RegExp(` ${1000 + i}( |$)`, 'm'));
+      for (const cut of table.match(/\S+…\S+/g) ?? []) {
+        const [head, tail] = cut.split('…') as [string, string];
+        expect(
+          routes.some((route) => route.some((v) => v.startsWith(head) && v.endsWith(tail))),
+          cut,
+        ).toBe(true);
+      }
+    }
+    // 120 columns: one line per tag set, the longest endpoint shortened.
+    const at120 = formatSeriesTable(ipcRows()).split('\n');
+    expect(at120.filter((l) => l.startsWith('  '))).toHaveLength(1 + routes.length);
+    expect(at120.filter((l) => l.startsWith('    '))).toEqual([]);
+    expect(at120.join('\n')).toMatch(/_api_\S*…\S*orderId/);
+    // 80 columns: the tags whole on the first line, the statistics on a second, indented twice.
+    const at80 = formatSeriesTable(ipcRows(), { width: 80 }).split('\n');
+    expect(at80.filter((l) => /^ {2}\S/.test(l))).toHaveLength(1 + routes.length);
+    expect(at80.filter((l) => /^ {4}/.test(l))).toHaveLength(1 + routes.length);
+    expect(at80.join('\n')).not.toMatch(/…\S/);
+    expect(at80.join('\n')).toContain(' _api_users__id_orders__orderId ');
+    // 60 columns: the same, tags shortened too.
+    const at60 = formatSeriesTable(ipcRows(), { width: 60 }).split('\n');
+    expect(at60.filter((l) => /^ {4}/.test(l))).toHaveLength(1 + routes.length);
+  });
+
+  it('shows percentiles the buckets cannot resolve as upper bounds ≤x (regression: fast routes had p50/p90/p99 above max)', () => {
+    const floorBucket = percentileBucketIndex(10e6); // where a 10 ms floor counts faster calls
+    const bucketTag = (i: number) => `T${i.toString(16).toUpperCase().padStart(4, '0')}`;
+    const timer = (route: string, max: number, buckets: [number, number][]): SeriesRow[] => [
+      { tags: { name: 'ipc.server.call', route, statistic: 'count' }, value: 15, op: 0 },
+      { tags: { name: 'ipc.server.call', route, statistic: 'max' }, value: max, op: 10 },
+      ...buckets.map(([i, n]): SeriesRow => ({
+        tags: { name: 'ipc.server.call', route, statistic: 'percentile', percentile: bucketTag(i) },
+        value: n,
+        op: 0,
+      })),
+    ];
+    const fortyMs = percentileBucketIndex(40e6);
+    const rows = [
+      // Every call took ~1.8 ms and was counted at the 10 ms floor.
+      ...timer('fast', 0.0017925, [[floorBucket, 15]]),
+      // Most calls under the floor, a few at ~40 ms, the slowest 0.5 s.
+      ...timer('mixed', 0.5, [
+        [floorBucket, 13],
+        [fortyMs, 2],
+      ]),
+    ];
+    const [fast, mixed] = summarizeSeries(rows).filter((r) => r.statistic === 'percentile');
+    expect(fast!.percentiles).toEqual(
+      [50, 90, 99].map((p) => ({ p, value: 1.7925e6, bounded: true })),
+    );
+    expect(fast!.text).toBe('p50≤1.79ms p90≤1.79ms p99≤1.79ms');
+    // In the floor's bucket: at most that bucket's upper bound.
+    expect(mixed!.percentiles![0]).toEqual({
+      p: 50,
+      value: percentileBucketBound(floorBucket),
+      bounded: true,
+    });
+    expect(mixed!.text).toMatch(/^p50≤11\.2ms /);
+    // Above it, a real estimate.
+    const p99 = mixed!.percentiles![2]!;
+    expect(p99.bounded).toBe(false);
+    expect(p99.value).toBeGreaterThan(percentileBucketBound(fortyMs - 1));
+    expect(p99.value).toBeLessThanOrEqual(percentileBucketBound(fortyMs));
+    // Without a floor, the bucket estimate of the mixed route's p50 is shown as it is.
+    const noFloor = summarizeSeries(rows, { timerRangeFloor: 0 }).filter(
+      (r) => r.statistic === 'percentile',
+    );
+    expect(noFloor[1]!.percentiles![0]!.bounded).toBe(false);
+    expect(noFloor[1]!.percentiles![0]!.value).toBe(
+      percentileFromCounts(
+        Object.assign(new Float64Array(276), { [floorBucket]: 13, [fortyMs]: 2 }),
+        50,
+      ),
+    );
+    // The max still bounds the fast route.
+    expect(noFloor[0]!.text).toBe('p50≤1.79ms p90≤1.79ms p99≤1.79ms');
+    // Summary (D) buckets have no time floor.
+    const amounts = summarizeSeries([
+      {
+        tags: {
+          name: 'size',
+          statistic: 'percentile',
+          percentile: `D${bucketTag(floorBucket).slice(1)}`,
+        },
+        value: 4,
+        op: 0,
+      },
+    ]);
+    expect(amounts[0]!.percentiles!.every((e) => !e.bounded)).toBe(true);
+    // The table says what ≤ means, and shows the max in the same unit.
+    const table = formatSeriesTable(rows);
+    expect(table).toMatch(/^ {2}fast\s+15\s+1\.79ms\s+≤1\.79ms\s+≤1\.79ms\s+≤1\.79ms$/m);
+    expect(table).toMatch(/^≤x: an upper bound, not an estimate/m);
+    expect(table).toContain('10ms range floor');
+  });
+
+  it("shows a timer's totalTime and max in time units, other statistics as plain numbers", () => {
+    const rows: SeriesRow[] = [
+      { tags: { name: 'db.query', statistic: 'count' }, value: 3, op: 0 },
+      { tags: { name: 'db.query', statistic: 'totalTime' }, value: 2.24491, op: 0 },
+      { tags: { name: 'db.query', statistic: 'totalOfSquares' }, value: 1.5, op: 0 },
+      { tags: { name: 'db.query', statistic: 'max' }, value: 0.000772, op: 10 },
+      { tags: { name: 'payload', statistic: 'totalAmount' }, value: 4096, op: 0 },
+      { tags: { name: 'payload', statistic: 'max' }, value: 2048, op: 10 },
+      { tags: { name: 'queue', statistic: 'gauge' }, value: 0.5, op: 10 },
+    ];
+    const summary = summarizeSeries(rows);
+    expect(summary.map((r) => [r.name, r.statistic, r.text, r.unit])).toEqual([
+      ['db.query', 'count', '3', undefined],
+      ['db.query', 'max', '772µs', 's'],
+      ['db.query', 'totalOfSquares', '1.5', undefined],
+      ['db.query', 'totalTime', '2.24s', 's'],
+      ['payload', 'max', '2048', undefined],
+      ['payload', 'totalAmount', '4096', undefined],
+      ['queue', 'gauge', '0.5', undefined],
+    ]);
+    expect(formatSeriesTable(rows)).toContain(
+      'db.query  count=3  totalTime=2.24s  totalOfSquares=1.5  max=772µs',
+    );
   });
 });
 
@@ -542,7 +751,7 @@ describe('summarizeSeries', () => {
     });
     expect(summary.map((r) => [r.tags, r.statistic, r.text.split(' ')[0]])).toEqual([
       ['http.status=200,ipc.endpoint=_users__id', 'count', '5'],
-      ['http.status=200,ipc.endpoint=_users__id', 'max', '0.5'],
+      ['http.status=200,ipc.endpoint=_users__id', 'max', '500ms'],
       ['http.status=200,ipc.endpoint=_users__id', 'percentile', expect.stringMatching(/^p50=/)],
       ['http.status=500,ipc.endpoint=_users__id', 'count', '1'],
     ]);
@@ -577,7 +786,7 @@ describe('summarizeSeries', () => {
       rejected: [{ tags: { name: 'bad name' }, reason: 'invalid character' }],
       warnings: [],
     });
-    expect(text).toMatch(/^NAME\s+TAGS\s+STATISTIC\s+VALUE\na\s+-\s+count\s+2$/m);
+    expect(text).toMatch(/^a {2}count=2$/m);
     expect(text).toMatch(/^rejected: invalid character \(name=bad name\)$/m);
     const refused = formatBatch({
       receivedAt: 0,
@@ -664,3 +873,71 @@ describe('series page', () => {
     expect(html).not.toContain('<b>');
   });
 });
+
+describe('spectator-atlas-dev CLI', () => {
+  const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
+
+  it('fails clearly when an explicit --port is taken (regression: it silently took another port)', async () => {
+    const result = await runNode([bin, '--port', String(atlas.port)], { timeoutMs: 20_000 });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `spectator-atlas-dev: port ${atlas.port} is already in use .*choose another with --port`,
+      ),
+    );
+    expect(result.stdout).not.toMatch(/Atlas dev endpoint: POST/);
+  });
+
+  it('prints each batch as a table that fits 120 columns when not on a terminal', async () => {
+    let uri: string | undefined;
+    const posted = runNode([bin, '--port', '0'], {
+      timeoutMs: 20_000,
+      onStdout: (text, child) => {
+        const match = /POST (http:\/\/\S+)/.exec(text);
+        if (match && uri === undefined) {
+          uri = match[1]!;
+          const entries = routesBatch();
+          void postJson(uri, encode(entries)).then(
+            () => undefined,
+            () => undefined,
+          );
+        }
+        // The table is written in one piece: once its first line is in, all of it is.
+        if (/^ipc\.server\.call$/m.test(text)) child.kill('SIGINT');
+      },
+    });
+    const result = await posted;
+    expect(result.stdout).toMatch(/^ipc\.server\.call$/m);
+    const lines = result.stdout.split('\n');
+    expect(Math.max(...lines.map((l) => l.length)), result.stdout).toBeLessThanOrEqual(120);
+    expect(result.stdout).toMatch(/closed \(1 publish requests received\)/);
+  });
+});
+
+/** One batch of a timer per route with long tags, as the Express example publishes. */
+function routesBatch(): Entry[] {
+  const endpoints = [
+    '_api_users__id_orders__orderId',
+    '_api_orders__orderId_refund',
+    '_api_reports__year',
+  ];
+  return endpoints.flatMap((endpoint, i): Entry[] => {
+    const tags = {
+      name: 'ipc.server.call',
+      owner: 'spectator-express',
+      'ipc.protocol': 'http_1',
+      'ipc.result': 'success',
+      'ipc.status': 'unexpected_error',
+      'http.method': 'DELETE',
+      'http.status': '503',
+      'ipc.endpoint': endpoint,
+      'nf.app': 'example-express',
+    };
+    return [
+      [{ ...tags, statistic: 'count' }, 0, 10 + i],
+      [{ ...tags, statistic: 'totalTime' }, 0, 1.5 + i],
+      [{ ...tags, statistic: 'max' }, 10, 0.25 + i],
+      [{ ...tags, statistic: 'totalOfSquares' }, 0, 0.75 + i],
+    ];
+  });
+}

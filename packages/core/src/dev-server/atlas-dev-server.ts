@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
-import { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
+import { SeriesAggregator, type AtlasSeries } from './aggregate-series.js';
 import {
   canonicalTagKey,
   decodeAtlasPayload,
@@ -31,6 +31,13 @@ export interface AtlasDevServerOptions {
    * Default 64 MiB.
    */
   maxBodyBytes?: number;
+  /**
+   * How many of the latest batches are kept (`batches`, `measurements()`, `find()`, the page's
+   * sparklines); older ones are forgotten, so a long-running endpoint stays bounded in memory.
+   * `series()` and the page's totals still cover everything received, one entry per series.
+   * Default 1000 (50 minutes at a 3 s step).
+   */
+  maxBatches?: number;
 }
 
 /** One POST to the publish path that was answered normally (not by a fault). */
@@ -78,15 +85,23 @@ export interface AtlasDevServer {
   /** The web page of the series received, with sparklines: `url` + `/`. */
   readonly pageUrl: string;
   readonly port: number;
-  /** Every normally answered publish request, oldest first (faulted requests are not here). */
+  /**
+   * The latest normally answered publish requests (at most `maxBatches`), oldest first; faulted
+   * requests are not here.
+   */
   readonly batches: readonly ReceivedBatch[];
+  /** Count of batches stored since the start (or `clear()`), including those no longer kept. */
+  readonly batchesReceived: number;
   /** Count of POSTs to the publish path, including faulted, malformed and refused ones. */
   readonly requests: number;
-  /** All accepted measurements of all batches, flattened in arrival order. */
+  /** The accepted measurements of the kept batches, flattened in arrival order. */
   measurements(): DecodedMeasurement[];
-  /** Accepted measurements aggregated per tag set: adds summed, maxes kept (see `aggregateSeries`). */
+  /**
+   * Every accepted measurement since the start (or `clear()`), kept batches or not, aggregated
+   * per tag set: adds summed, maxes kept (see `aggregateSeries`).
+   */
   series(): AtlasSeries[];
-  /** Accepted measurements named `name` whose tags include every given tag (`undefined` values ignored). */
+  /** Accepted measurements of the kept batches named `name` whose tags include every given tag (`undefined` values ignored). */
   find(name: string, tags?: Partial<Record<string, string>>): DecodedMeasurement[];
   /**
    * Resolves once `predicate(server)` is true, checked now and after every publish request
@@ -110,6 +125,7 @@ export interface AtlasDevServer {
 
 const DEFAULT_PATH = '/api/v4/update';
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+const DEFAULT_MAX_BATCHES = 1000;
 const SERIES_PATH = '/api/series';
 const PAGE_PATH = '/';
 const GARBAGE_BODY = '{"type":"error","errorCount":';
@@ -171,6 +187,8 @@ class DevServer implements AtlasDevServer {
   pageUrl = '';
   port = 0;
   private batchList: ReceivedBatch[] = [];
+  private batchCount = 0;
+  private readonly all = new SeriesAggregator();
   private requestCount = 0;
   private fault: AtlasDevFault | undefined;
   private faultLeft = Infinity;
@@ -182,6 +200,7 @@ class DevServer implements AtlasDevServer {
   constructor(
     private readonly path: string,
     private readonly maxBody: number,
+    private readonly maxBatches: number,
     private readonly log: (line: string) => void,
   ) {
     this.events.setMaxListeners(0);
@@ -198,6 +217,10 @@ class DevServer implements AtlasDevServer {
     return this.batchList;
   }
 
+  get batchesReceived(): number {
+    return this.batchCount;
+  }
+
   get requests(): number {
     return this.requestCount;
   }
@@ -207,7 +230,7 @@ class DevServer implements AtlasDevServer {
   }
 
   series(): AtlasSeries[] {
-    return aggregateSeries(this.measurements());
+    return this.all.series();
   }
 
   find(name: string, tags?: Partial<Record<string, string>>): DecodedMeasurement[] {
@@ -318,6 +341,8 @@ class DevServer implements AtlasDevServer {
 
   clear(): void {
     this.batchList = [];
+    this.batchCount = 0;
+    this.all.clear();
     this.requestCount = 0;
   }
 
@@ -335,7 +360,7 @@ class DevServer implements AtlasDevServer {
   private summary(): string {
     const statuses = this.batchList.map((b) => b.status).join(', ');
     const lines = [
-      `received ${this.requestCount} publish requests, ${this.batchList.length} batches` +
+      `received ${this.requestCount} publish requests, ${this.batchCount} batches` +
         (statuses ? ` (status ${statuses})` : ''),
     ];
     const series = this.series();
@@ -516,6 +541,9 @@ class DevServer implements AtlasDevServer {
   /** Stores the batch, tells listeners, then answers (so the client sees it stored). */
   private store(res: ServerResponse, batch: ReceivedBatch, respond: () => void): void {
     this.batchList.push(batch);
+    if (this.batchList.length > this.maxBatches) this.batchList.shift();
+    this.batchCount++;
+    this.all.add(batch.measurements);
     const size = `${batch.measurements.length} accepted, ${batch.rejected.length} rejected`;
     this.log(
       `POST ${this.path} ${batch.status}${batch.gzip ? ' gzip' : ''}: ` +
@@ -572,7 +600,8 @@ class DevServer implements AtlasDevServer {
  * (`renderSeriesPage`; reloads every 5 s, `/?refresh=0` never).
  *
  * Defaults: `port` 0 (a free port), `host` `'127.0.0.1'`, `path` `'/api/v4/update'`, silent log,
- * `maxBodyBytes` 64 MiB.
+ * `maxBodyBytes` 64 MiB, `maxBatches` 1000 (older batches are forgotten; `series()` still
+ * covers everything received). A port that is taken rejects with `EADDRINUSE`.
  *
  * @example
  * ```ts
@@ -593,6 +622,7 @@ export async function startAtlasDevServer(
     path = DEFAULT_PATH,
     log = () => {},
     maxBodyBytes = DEFAULT_MAX_BODY,
+    maxBatches = DEFAULT_MAX_BATCHES,
   } = options;
   if (!path.startsWith('/'))
     throw new TypeError(`Atlas dev server: path must start with "/", got "${path}"`);
@@ -600,7 +630,12 @@ export async function startAtlasDevServer(
     throw new TypeError(`Atlas dev server: port must be an integer in 0…65535, got ${port}`);
   }
   if (!(maxBodyBytes > 0)) throw new TypeError(`Atlas dev server: maxBodyBytes must be positive`);
-  const dev = new DevServer(path, maxBodyBytes, log);
+  if (!Number.isInteger(maxBatches) || maxBatches < 1) {
+    throw new TypeError(
+      `Atlas dev server: maxBatches must be a positive integer, got ${maxBatches}`,
+    );
+  }
+  const dev = new DevServer(path, maxBodyBytes, maxBatches, log);
   await new Promise<void>((resolve, reject) => {
     dev.server.once('error', reject);
     dev.server.listen(port, host, () => {

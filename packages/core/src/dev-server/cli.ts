@@ -5,7 +5,12 @@
  *     spectator-atlas-dev [--port 7101] [--host 127.0.0.1] [--path /api/v4/update] [--quiet]
  */
 import { parseArgs } from 'node:util';
-import { startAtlasDevServer, type ReceivedBatch } from './atlas-dev-server.js';
+import {
+  startAtlasDevServer,
+  type AtlasDevServer,
+  type AtlasDevServerOptions,
+  type ReceivedBatch,
+} from './atlas-dev-server.js';
 import { formatBatch } from './format-table.js';
 
 const DEFAULT_PORT = 7101;
@@ -16,7 +21,8 @@ A local Atlas-aggregator-compatible publish endpoint. Point a Spectator registry
 URI at it; every batch received is decoded, validated like Atlas does, and printed.
 
 Options:
-  -p, --port <n>     port to listen on (default ${DEFAULT_PORT}; 0 = any free port)
+  -p, --port <n>     port to listen on; an explicit port that is taken is an error
+                     (default ${DEFAULT_PORT}, or a free port when that one is taken; 0 = any free port)
       --host <host>  interface to listen on (default 127.0.0.1)
       --path <path>  publish path (default /api/v4/update)
   -q, --quiet        print only the start-up lines, not every batch
@@ -33,8 +39,37 @@ function fail(message: string): never {
 }
 
 function printBatch(batch: ReceivedBatch): void {
-  const text = formatBatch(batch);
+  // Fit the terminal; 120 columns when the output is not one.
+  const text = formatBatch(batch, { width: process.stdout.columns || 120 });
   if (text !== '') process.stdout.write(`${text}\n\n`);
+}
+
+/**
+ * The endpoint on `port`. Only the default port falls back to a free one when it is taken: a
+ * port asked for explicitly is what the app was told to publish to, so taking another one would
+ * leave the app publishing to whoever holds it.
+ */
+async function listen(
+  port: number,
+  explicit: boolean,
+  options: Omit<AtlasDevServerOptions, 'port'>,
+): Promise<AtlasDevServer> {
+  try {
+    return await startAtlasDevServer({ ...options, port });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    if (explicit) {
+      throw new Error(
+        `port ${port} is already in use (another spectator-atlas-dev or \`npm run demo\`?); ` +
+          'stop it, or choose another with --port (0: any free port)',
+        { cause: err },
+      );
+    }
+    process.stdout.write(
+      `port ${port} is taken: listening on a free port instead (set SPECTATOR_URI to the URI below)\n`,
+    );
+    return startAtlasDevServer({ ...options, port: 0 });
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -69,8 +104,7 @@ async function main(argv: string[]): Promise<void> {
   const quiet = values.quiet === true;
 
   const stamp = (): string => new Date().toISOString().slice(11, 23);
-  const server = await startAtlasDevServer({
-    port,
+  const server = await listen(port, values.port !== undefined, {
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values.path === undefined ? {} : { path: values.path }),
     ...(quiet ? {} : { log: (line: string) => process.stdout.write(`${stamp()} ${line}\n`) }),
@@ -99,11 +133,12 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop); // the terminal was closed
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const code = (err as { code?: string }).code;
-  const message = code === 'EADDRINUSE' ? `port already in use (${String(err)})` : String(err);
-  process.stderr.write(`spectator-atlas-dev: ${message}\n`);
+  process.stderr.write(
+    `spectator-atlas-dev: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -1,195 +1,212 @@
 /**
- * Turns series into rows for people: the one place that decides which tags are shown, how rows
- * are merged and how percentile buckets become p50/p90/p99. The text table (CLI, demo, test
- * failure messages) and the series web page both read these rows.
+ * Series as a text table for a terminal (the CLI, `npm run demo`, test failure messages): one
+ * section per meter name, one line per tag set, a column per tag key and per statistic, made to
+ * fit a given width.
  */
-import { PERCENTILE_BUCKET_COUNT, percentileFromCounts } from '../meters/percentile-buckets.js';
-import { OP_ADD, OP_MAX } from '../publish/ops.js';
 import type { ReceivedBatch } from './atlas-dev-server.js';
 import { aggregateSeries } from './aggregate-series.js';
 import { canonicalTagKey } from './decode-payload.js';
+import {
+  formatEstimate,
+  formatNanos,
+  summarizeSeries,
+  type FormatSeriesTableOptions,
+  type SeriesRow,
+  type SeriesSummary,
+} from './summarize-series.js';
 
-/**
- * What {@link summarizeSeries} reads from each row: an `AtlasSeries` or a `DecodedMeasurement`.
- * `op` (`0` add, `10` max) says how rows that end up with the same shown tags are combined;
- * without it, `statistic=max|gauge` rows keep the largest value and the others are summed.
- */
-export interface SeriesRow {
-  readonly tags: Readonly<Record<string, string>>;
-  readonly value: number;
-  readonly op?: number;
+const DEFAULT_WIDTH = 120;
+const INDENT = '  ';
+const GAP = '  ';
+/** Tag values are shortened to no less than this to keep a row on one line… */
+const SOFT_TAG_WIDTH = 16;
+/** …and to no less than this when even the tags alone do not fit. */
+const MIN_TAG_WIDTH = 8;
+/** Statistic columns first in this order, then the others by name, then the percentiles. */
+const STATISTIC_ORDER = ['count', 'totalTime', 'totalAmount', 'totalOfSquares', 'max', 'gauge'];
+/** The note under a table with `≤x` cells. */
+const boundedNote = (floorSeconds: number): string =>
+  '≤x: an upper bound, not an estimate: the bucket estimate was above the meter’s max' +
+  (floorSeconds > 0
+    ? `, or fell in the bucket of the timers’ ${formatNanos(floorSeconds * 1e9)} range floor, where a percentile timer also counts every faster value.`
+    : '.');
+
+interface Column {
+  header: string;
+  /** Tag columns are left-aligned and may be shortened; statistic columns never are. */
+  tag: boolean;
+  width: number;
 }
 
-/** Options of {@link summarizeSeries} and {@link formatSeriesTable}. */
-export interface FormatSeriesTableOptions {
-  /** Percentiles (0–100) shown for percentile timers and summaries. Default `[50, 90, 99]`. */
-  percentiles?: readonly number[];
-  /** Also show `nf.*` tags (the common tags). Default `false`. */
-  showNfTags?: boolean;
-  /**
-   * Tag keys not shown (e.g. `['owner', 'ipc.protocol']`). Rows that then look alike are
-   * combined: adds summed, maxes kept, percentile buckets merged. Default: none.
-   */
-  hideTags?: readonly string[];
-  /** Statistics left out entirely (e.g. `['totalOfSquares']`). Default: none. */
-  hideStatistics?: readonly string[];
+/** `s` cut to `width` with `…` in the middle, keeping both ends (`_api_use…orderId`). */
+function elide(s: string, width: number): string {
+  if (s.length <= width) return s;
+  if (width <= 1) return '…'.slice(0, width);
+  const keep = width - 1;
+  const head = Math.ceil(keep / 2);
+  return `${s.slice(0, head)}…${s.slice(s.length - (keep - head))}`;
 }
 
-/** One row for people, as produced by {@link summarizeSeries}. */
-export interface SeriesSummary {
-  /** Identity of the row: name, shown tags, statistic (and bucket unit). Stable across batches. */
-  readonly key: string;
-  readonly name: string;
-  /** The shown tags as `k=v`, sorted by key, comma-separated; `''` when none. */
-  readonly tags: string;
-  /** The `statistic` tag, `'-'` when absent; `'percentile'` for a bucket summary. */
-  readonly statistic: string;
-  /** How the row's values combine over instances and time: `'sum'` (adds, buckets) or `'max'`. */
-  readonly combine: 'sum' | 'max';
-  /** The value of a plain row; `NaN` for a percentile row. */
-  readonly value: number;
-  /** Percentile rows: the estimates (nanoseconds for `T` buckets), one per requested percentile. */
-  readonly percentiles?: readonly { readonly p: number; readonly value: number }[];
-  /** Percentile rows: `'T'` (timer buckets, nanoseconds) or `'D'` (summary buckets, amounts). */
-  readonly unit?: 'T' | 'D';
-  /** The value as people read it: a number, or `p50=12.1ms p90=40.5ms p99=97.2ms`. */
-  readonly text: string;
-}
-
-const BUCKET_TAG = /^([TD])([0-9A-Fa-f]{4})$/;
-const MAX_STATISTICS = new Set(['max', 'gauge']);
-
-/** A number with at most `digits` significant digits, integers as they are, `NaN` as `-`. */
-export function formatNumber(v: number, digits = 6): string {
-  if (Number.isNaN(v)) return '-';
-  if (Number.isInteger(v)) return String(v);
-  return String(Number(v.toPrecision(digits)));
-}
-
-/** Nanoseconds as s / ms / µs / ns with 3 significant digits. */
-export function formatNanos(ns: number): string {
-  if (Number.isNaN(ns)) return '-';
-  if (ns >= 1e9) return `${formatNumber(ns / 1e9, 3)}s`;
-  if (ns >= 1e6) return `${formatNumber(ns / 1e6, 3)}ms`;
-  if (ns >= 1e3) return `${formatNumber(ns / 1e3, 3)}µs`;
-  return `${formatNumber(ns, 3)}ns`;
-}
-
-/** A percentile estimate in the row's unit: time units for `T`, 4 significant digits for `D`. */
-export function formatPercentileValue(value: number, unit: 'T' | 'D'): string {
-  return unit === 'T' ? formatNanos(value) : formatNumber(value, 4);
-}
-
-type Plain = { -readonly [K in keyof SeriesSummary]: SeriesSummary[K] };
-type Histogram = { row: Plain; unit: 'T' | 'D'; counts: Float64Array };
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * Rows for people, sorted by name, tags and statistic. Tags shown are all but `name`,
- * `statistic`, `percentile`, `nf.*` (unless `showNfTags`) and `hideTags`. Rows with the same
- * name, shown tags and statistic are combined (adds summed, maxes kept). Percentile buckets
- * (`statistic=percentile`, `percentile=T00xx`/`D00xx`) become one `percentile` row per meter
- * with the requested percentiles estimated from the summed bucket counts — the same estimate
- * Atlas makes.
- *
- * @param series e.g. `server.series()` or `batch.measurements`
- * @example
- * ```ts
- * for (const row of summarizeSeries(atlas.series())) console.log(row.name, row.tags, row.text);
- * ```
- */
-export function summarizeSeries(
-  series: Iterable<SeriesRow>,
-  options: FormatSeriesTableOptions = {},
-): SeriesSummary[] {
-  const { percentiles = [50, 90, 99], showNfTags = false } = options;
-  const hidden = new Set(['name', 'statistic', 'percentile', ...(options.hideTags ?? [])]);
-  const hiddenStatistics = new Set(options.hideStatistics ?? []);
-  const rows = new Map<string, Plain>();
-  const histograms = new Map<string, Histogram>();
-
-  for (const s of series) {
-    const name = s.tags.name ?? '';
-    const statistic = s.tags.statistic ?? '';
-    if (hiddenStatistics.has(statistic)) continue;
-    const tags = Object.keys(s.tags)
-      .filter((k) => !hidden.has(k) && (showNfTags || !k.startsWith('nf.')))
-      .sort()
-      .map((k) => `${k}=${s.tags[k]}`)
-      .join(',');
-    const bucket = statistic === 'percentile' ? BUCKET_TAG.exec(s.tags.percentile ?? '') : null;
-    const index = bucket ? parseInt(bucket[2] as string, 16) : -1;
-    if (bucket && index < PERCENTILE_BUCKET_COUNT) {
-      const unit = bucket[1] as 'T' | 'D';
-      const key = `${name}\u0000${tags}\u0000percentile\u0000${unit}`;
-      let h = histograms.get(key);
-      if (h === undefined) {
-        h = {
-          row: { key, name, tags, statistic, combine: 'sum', value: NaN, unit, text: '' },
-          unit,
-          counts: new Float64Array(PERCENTILE_BUCKET_COUNT),
-        };
-        histograms.set(key, h);
-      }
-      h.counts[index] = (h.counts[index] ?? 0) + s.value;
-      continue;
-    }
-    const shownStatistic = statistic || '-';
-    const key = `${name}\u0000${tags}\u0000${shownStatistic}`;
-    const combine =
-      s.op === OP_MAX || (s.op !== OP_ADD && MAX_STATISTICS.has(statistic)) ? 'max' : 'sum';
-    const row = rows.get(key);
-    if (row === undefined) {
-      rows.set(key, {
-        key,
-        name,
-        tags,
-        statistic: shownStatistic,
-        combine,
-        value: s.value,
-        text: '',
-      });
+/** Words of `text` on lines of at most `width` columns (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
     } else {
-      row.value = row.combine === 'max' ? Math.max(row.value, s.value) : row.value + s.value;
+      line = line === '' ? word : `${line} ${word}`;
     }
   }
+  if (line !== '') lines.push(line);
+  return lines;
+}
 
-  const out: Plain[] = [];
-  for (const row of rows.values()) {
-    row.text = formatNumber(row.value);
-    out.push(row);
+/** The statistic column ids of a name's rows, in display order. */
+function statisticColumns(
+  rows: readonly SeriesSummary[],
+  percentiles: readonly number[],
+): string[] {
+  const plain = new Set<string>();
+  let hasPercentiles = false;
+  for (const r of rows) {
+    if (r.percentiles === undefined) plain.add(r.statistic);
+    else hasPercentiles = true;
   }
-  for (const h of histograms.values()) {
-    const estimates = percentiles.map((p) => ({ p, value: percentileFromCounts(h.counts, p) }));
-    h.row.percentiles = estimates;
-    h.row.text = estimates
-      .map(({ p, value }) => `p${p}=${formatPercentileValue(value, h.unit)}`)
-      .join(' ');
-    out.push(h.row);
+  const known = STATISTIC_ORDER.filter((s) => plain.has(s));
+  const others = [...plain].filter((s) => !STATISTIC_ORDER.includes(s)).sort();
+  return [...known, ...others, ...(hasPercentiles ? percentiles.map((p) => `p${p}`) : [])];
+}
+
+/** Width of a line of these columns after `indent` spaces. */
+const lineWidth = (cols: readonly Column[], indent: number): number =>
+  indent + cols.reduce((sum, c) => sum + c.width, 0) + GAP.length * Math.max(0, cols.length - 1);
+
+/** Shortens the tag columns among `line`, widest first, down to `min`; true once it fits. */
+function shrinkTags(line: readonly Column[], width: number, min: number): boolean {
+  for (;;) {
+    if (lineWidth(line, INDENT.length) <= width) return true;
+    let widest: Column | undefined;
+    for (const c of line)
+      if (c.tag && c.width > min && (widest === undefined || c.width > widest.width)) widest = c;
+    if (widest === undefined) return false;
+    widest.width--;
   }
-  return out.sort(
-    (a, b) =>
-      cmp(a.name, b.name) ||
-      cmp(a.tags, b.tags) ||
-      cmp(a.statistic, b.statistic) ||
-      cmp(a.key, b.key),
-  );
 }
 
 /**
- * Formats series as a fixed-width table with the columns NAME, TAGS, STATISTIC, VALUE — the
- * rows of {@link summarizeSeries}: percentile buckets are not listed one per row, each meter
- * gets one `percentile` row with p50/p90/p99 estimated from its bucket counts (`T` buckets shown
- * as s/ms/µs, `D` buckets as raw amounts).
+ * Splits the columns into the lines of one table row. One line if shortening the tag values
+ * to `SOFT_TAG_WIDTH` is enough; otherwise the first line holds the tag columns (shortened only
+ * as far as they must be) and the statistic columns that fit after them, and the other
+ * statistic columns continue on lines indented twice.
+ */
+function layOut(columns: Column[], width: number): Column[][] {
+  const natural = columns.map((c) => c.width);
+  if (shrinkTags(columns, width, SOFT_TAG_WIDTH)) return [columns];
+  columns.forEach((c, i) => (c.width = natural[i] as number));
+  const tags = columns.filter((c) => c.tag);
+  shrinkTags(tags, width, MIN_TAG_WIDTH);
+  const lines: Column[][] = [tags];
+  for (const c of columns.filter((col) => !col.tag)) {
+    const line = lines[lines.length - 1] as Column[];
+    const indent = INDENT.length * lines.length;
+    if (line.length > 0 && lineWidth([...line, c], indent) > width) lines.push([c]);
+    else line.push(c);
+  }
+  return lines;
+}
+
+/** One name's section: a header line of tag keys and statistics, then one line per tag set. */
+function formatSection(
+  name: string,
+  rows: readonly SeriesSummary[],
+  percentiles: readonly number[],
+  width: number,
+): { lines: string[]; bounded: boolean } {
+  const tagKeys = [...new Set(rows.flatMap((r) => Object.keys(r.shownTags)))].sort();
+  const statistics = statisticColumns(rows, percentiles);
+  // One line per tag set: its tag values and a cell per statistic.
+  const meters = new Map<
+    string,
+    { tags: Readonly<Record<string, string>>; cells: Map<string, string> }
+  >();
+  let bounded = false;
+  for (const r of rows) {
+    let meter = meters.get(r.tags);
+    if (meter === undefined) {
+      meter = { tags: r.shownTags, cells: new Map() };
+      meters.set(r.tags, meter);
+    }
+    if (r.percentiles === undefined) {
+      meter.cells.set(r.statistic, r.text);
+    } else {
+      for (const e of r.percentiles) {
+        meter.cells.set(`p${e.p}`, formatEstimate(e, r.unit === 'D' ? 'D' : 'T'));
+        bounded ||= e.bounded;
+      }
+    }
+  }
+  const statHeader = (s: string): string => (s === '-' ? 'value' : s);
+  const cellsOf = (m: { tags: Readonly<Record<string, string>>; cells: Map<string, string> }) => [
+    ...tagKeys.map((k) => (Object.hasOwn(m.tags, k) ? (m.tags[k] as string) : '-')),
+    ...statistics.map((s) => m.cells.get(s) ?? '-'),
+  ];
+
+  // A name with one tag-less meter fits on its own line: `queue.size  gauge=7`.
+  if (tagKeys.length === 0 && meters.size === 1) {
+    const cells = cellsOf([...meters.values()][0]!);
+    const values = statistics.map((s, i) => {
+      const cell = cells[i] as string;
+      return `${statHeader(s)}${cell.startsWith('≤') ? '' : '='}${cell}`;
+    });
+    return { lines: [[name, ...values].join(GAP)], bounded };
+  }
+
+  const body = [...meters.values()].map(cellsOf);
+  const headers = [...tagKeys, ...statistics.map(statHeader)];
+  const columns: Column[] = headers.map((header, i) => ({
+    header,
+    tag: i < tagKeys.length,
+    width: Math.max(header.length, ...body.map((cells) => (cells[i] as string).length)),
+  }));
+  const lines = layOut(columns, width);
+  const render = (cells: readonly string[]): string[] => {
+    let i = 0;
+    return lines.map((line, n) => {
+      const text = line
+        .map((c) => {
+          const cell = cells[i++] as string;
+          return c.tag ? elide(cell, c.width).padEnd(c.width) : cell.padStart(c.width);
+        })
+        .join(GAP);
+      return `${INDENT.repeat(n + 1)}${text}`.trimEnd();
+    });
+  };
+  const headerCells = columns.map((c) =>
+    c.header.length > c.width ? `${c.header.slice(0, c.width - 1)}…` : c.header,
+  );
+  return { lines: [name, ...render(headerCells), ...body.flatMap(render)], bounded };
+}
+
+/**
+ * Formats series as a text table, one section per meter name: the name on a line of its own,
+ * then a header of the shown tag keys and statistics and one line per tag set — the rows of
+ * {@link summarizeSeries} side by side: `count`, `totalTime`, `max`, …, then `p50` `p90`
+ * `p99` estimated from the percentile buckets. Times (a timer's `totalTime` and `max`, `T`
+ * percentiles) carry their unit (s / ms / µs); `≤x` marks a percentile bounded by the meter's
+ * max (explained under the table). A name with a single tag-less meter takes one line. Lines
+ * keep to `options.width` (default 120): long tag values are shortened in the middle, and
+ * statistics that still do not fit continue on an indented line.
  *
  * @param series e.g. `server.series()` or `batch.measurements`
  * @example
  * ```ts
- * console.log(formatSeriesTable(atlas.series()));
- * // NAME          TAGS        STATISTIC   VALUE
- * // http.latency  route=/x    count       120
- * // http.latency  route=/x    percentile  p50=12.1ms p90=40.5ms p99=97.2ms
+ * console.log(formatSeriesTable(atlas.series(), { width: process.stdout.columns }));
+ * // http.latency
+ * //   route  count  totalTime    max     p50     p90     p99
+ * //   /x       120      1.91s  97.5ms  12.1ms  40.5ms  ≤97.5ms
+ * // queue.size  gauge=7
  * ```
  */
 export function formatSeriesTable(
@@ -198,18 +215,23 @@ export function formatSeriesTable(
 ): string {
   const rows = summarizeSeries(series, options);
   if (rows.length === 0) return '(no measurements)';
-  const header = { name: 'NAME', tags: 'TAGS', statistic: 'STATISTIC', text: 'VALUE' };
-  const all = [header, ...rows.map((r) => ({ ...r, tags: r.tags || '-' }))];
-  const width = (f: 'name' | 'tags' | 'statistic'): number =>
-    Math.max(...all.map((r) => r[f].length));
-  const wName = width('name');
-  const wTags = width('tags');
-  const wStat = width('statistic');
-  return all
-    .map((r) =>
-      `${r.name.padEnd(wName)}  ${r.tags.padEnd(wTags)}  ${r.statistic.padEnd(wStat)}  ${r.text}`.trimEnd(),
-    )
-    .join('\n');
+  const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
+  const percentiles = options.percentiles ?? [50, 90, 99];
+  const byName = new Map<string, SeriesSummary[]>();
+  for (const r of rows) {
+    const list = byName.get(r.name);
+    if (list === undefined) byName.set(r.name, [r]);
+    else list.push(r);
+  }
+  const out: string[] = [];
+  let bounded = false;
+  for (const [name, list] of byName) {
+    const section = formatSection(name, list, percentiles, width);
+    out.push(...section.lines);
+    bounded ||= section.bounded;
+  }
+  if (bounded) out.push(...wrap(boundedNote(options.timerRangeFloor ?? 0.01), width));
+  return out.join('\n');
 }
 
 /**

@@ -52,20 +52,20 @@ export { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
 
 /**
  * Series for people: rows with shown tags and p50/p90/p99 from percentile buckets
- * (`summarizeSeries`), as a fixed-width text table (`formatSeriesTable`), per received batch
- * (`formatBatch`).
- * @example `console.log(formatSeriesTable(atlas.series(), { hideTags: ['owner'] }))`
+ * (`summarizeSeries`), as a text table that fits a terminal (`formatSeriesTable`), per received
+ * batch (`formatBatch`).
+ * @example `console.log(formatSeriesTable(atlas.series(), { hideTags: ['owner'], width: 100 }))`
  */
 export {
   summarizeSeries,
-  formatSeriesTable,
-  formatBatch,
   formatNumber,
   formatNanos,
   type FormatSeriesTableOptions,
+  type PercentileEstimate,
   type SeriesRow,
   type SeriesSummary,
-} from './format-table.js';
+} from './summarize-series.js';
+export { formatSeriesTable, formatBatch } from './format-table.js';
 
 /**
  * The web page the endpoint serves at `GET /`: every series with an inline SVG sparkline.

@@ -3,14 +3,14 @@
  * `summarizeSeries`, so exactly what the text table shows), with an inline SVG sparkline of its
  * value per received batch. One self-contained HTML document: no scripts, no external assets.
  */
-import { aggregateSeries } from './aggregate-series.js';
+import { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
 import type { ReceivedBatch } from './atlas-dev-server.js';
 import {
   formatNumber,
   summarizeSeries,
   type FormatSeriesTableOptions,
   type SeriesSummary,
-} from './format-table.js';
+} from './summarize-series.js';
 
 /** Options of {@link renderSeriesPage}. */
 export interface SeriesPageOptions extends FormatSeriesTableOptions {
@@ -24,10 +24,15 @@ export interface SeriesPageOptions extends FormatSeriesTableOptions {
   now?: number;
 }
 
-/** What the page is rendered from: the batches a dev endpoint received. */
+/** What the page is rendered from: what a dev endpoint received (an `AtlasDevServer` is one). */
 export interface SeriesPageSource {
+  /** The latest batches: the sparklines are drawn from them. */
   readonly batches: readonly ReceivedBatch[];
   readonly requests: number;
+  /** Batches received in all, kept or not. Default: `batches.length`. */
+  readonly batchesReceived?: number;
+  /** Everything received, aggregated per series (the "All batches" column). Default: `batches` aggregated. */
+  series?(): readonly AtlasSeries[];
 }
 
 /** Sparkline line colour of plain rows; percentile rows use {@link PERCENTILE_COLOURS}. */
@@ -100,16 +105,41 @@ function sparkline(
   return `<svg class="spark" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}</title>${shapes.join('')}</svg>`;
 }
 
+/**
+ * Each batch's rows, by row key, for the options they were made with: a page reload summarises
+ * only the batches that arrived since the previous one (batches never change once received).
+ */
+const batchRows = new WeakMap<
+  ReceivedBatch,
+  { options: string; rows: Map<string, SeriesSummary> }
+>();
+
+function rowsOf(
+  batch: ReceivedBatch,
+  options: FormatSeriesTableOptions,
+): Map<string, SeriesSummary> {
+  const key = JSON.stringify([
+    options.percentiles,
+    options.showNfTags,
+    options.hideTags,
+    options.hideStatistics,
+  ]);
+  const cached = batchRows.get(batch);
+  if (cached !== undefined && cached.options === key) return cached.rows;
+  const rows = new Map(
+    summarizeSeries(aggregateSeries(batch.measurements), options).map((r) => [r.key, r]),
+  );
+  batchRows.set(batch, { options: key, rows });
+  return rows;
+}
+
 /** Per row key: the value lines of the row over the given batches (a gap where it is absent). */
 function timelines(
   rows: readonly SeriesSummary[],
   batches: readonly ReceivedBatch[],
   options: FormatSeriesTableOptions,
 ): Map<string, { lines: number[][]; last: string | undefined }> {
-  const perBatch = batches.map(
-    (b) =>
-      new Map(summarizeSeries(aggregateSeries(b.measurements), options).map((r) => [r.key, r])),
-  );
+  const perBatch = batches.map((b) => rowsOf(b, options));
   const out = new Map<string, { lines: number[][]; last: string | undefined }>();
   for (const row of rows) {
     const width = row.percentiles?.length ?? 1;
@@ -178,7 +208,7 @@ export function renderSeriesPage(
   } = options;
   const withData = source.batches.filter((b) => b.measurements.length > 0);
   const rows = summarizeSeries(
-    aggregateSeries(withData.flatMap((b) => b.measurements)),
+    source.series?.() ?? aggregateSeries(withData.flatMap((b) => b.measurements)),
     tableOptions,
   );
   const recent = withData.slice(-Math.max(1, points));
@@ -190,7 +220,7 @@ export function renderSeriesPage(
 
   const meta = [
     `${rows.length} series`,
-    `${source.batches.length} batches from ${source.requests} publish requests`,
+    `${source.batchesReceived ?? source.batches.length} batches from ${source.requests} publish requests`,
     lastBatch === undefined
       ? 'nothing received yet'
       : `last batch at ${time(lastBatch.receivedAt)} UTC`,

@@ -115,3 +115,43 @@ export function countNonBackground(png: DecodedPng): number {
   }
   return n;
 }
+
+/** Per pixel row (y), how many pixels are within `tolerance` (per channel) of `#rrggbb`. */
+export function colourPerRow(png: DecodedPng, hex: string, tolerance = 24): number[] {
+  const r = parseInt(hex.slice(1, 3), 16);
+  const g = parseInt(hex.slice(3, 5), 16);
+  const b = parseInt(hex.slice(5, 7), 16);
+  const rows = new Array<number>(png.height).fill(0);
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const i = (y * png.width + x) * 4;
+      if (
+        Math.abs(png.rgba[i]! - r) <= tolerance &&
+        Math.abs(png.rgba[i + 1]! - g) <= tolerance &&
+        Math.abs(png.rgba[i + 2]! - b) <= tolerance
+      ) {
+        rows[y]!++;
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * Runs of consecutive pixel rows from `from` on where `perRow` (see {@link colourPerRow}) is at
+ * least `min`: one per horizontal band of that colour, e.g. one per sparkline row of a table.
+ */
+export function bands(
+  perRow: readonly number[],
+  min: number,
+  from = 0,
+): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let y = Math.max(0, from); y < perRow.length; y++) {
+    if (perRow[y]! < min) continue;
+    const last = out.at(-1);
+    if (last !== undefined && last.end === y - 1) last.end = y;
+    else out.push({ start: y, end: y });
+  }
+  return out;
+}

@@ -1,0 +1,276 @@
+/**
+ * Turns series into rows for people: the one place that decides which tags are shown, how rows
+ * are merged, how percentile buckets become p50/p90/p99 and in which unit a value is shown. The
+ * text table (CLI, demo, test failure messages) and the series web page both read these rows.
+ */
+import {
+  PERCENTILE_BUCKET_COUNT,
+  percentileBucketBound,
+  percentileBucketIndex,
+  percentileFromCounts,
+} from '../meters/percentile-buckets.js';
+import { OP_ADD, OP_MAX } from '../publish/ops.js';
+
+/**
+ * What {@link summarizeSeries} reads from each row: an `AtlasSeries` or a `DecodedMeasurement`.
+ * `op` (`0` add, `10` max) says how rows that end up with the same shown tags are combined;
+ * without it, `statistic=max|gauge` rows keep the largest value and the others are summed.
+ */
+export interface SeriesRow {
+  readonly tags: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly op?: number;
+}
+
+/** Options of {@link summarizeSeries} and `formatSeriesTable`. */
+export interface FormatSeriesTableOptions {
+  /** Percentiles (0–100) shown for percentile timers and summaries. Default `[50, 90, 99]`. */
+  percentiles?: readonly number[];
+  /** Also show `nf.*` tags (the common tags). Default `false`. */
+  showNfTags?: boolean;
+  /**
+   * Tag keys not shown (e.g. `['owner', 'ipc.protocol']`). Rows that then look alike are
+   * combined: adds summed, maxes kept, percentile buckets merged. Default: none.
+   */
+  hideTags?: readonly string[];
+  /** Statistics left out entirely (e.g. `['totalOfSquares']`). Default: none. */
+  hideStatistics?: readonly string[];
+  /**
+   * The range floor of percentile timers, in seconds: a percentile timer counts faster values
+   * in the floor's bucket, so an estimate in that bucket is shown as an upper bound (`≤11.2ms`
+   * for the 10 ms floor) rather than as a made-up value. Default `0.01`, Spectator's default
+   * (`min`); `0` turns it off.
+   */
+  timerRangeFloor?: number;
+  /**
+   * Text table only: the widest a line may be, in columns (e.g. `process.stdout.columns`);
+   * long tag values are shortened in the middle (`_api_use…orderId`) to fit. `Infinity`: no
+   * limit. Default `120`.
+   */
+  width?: number;
+}
+
+/** One percentile estimate of a percentile row. */
+export interface PercentileEstimate {
+  readonly p: number;
+  /** Nanoseconds for `T` buckets, amounts for `D`; see `bounded`. */
+  readonly value: number;
+  /**
+   * `value` is an upper bound, not an estimate: the true percentile is at most this. Either
+   * the bucket estimate was above the largest value the meter saw (its `max` row, same tags),
+   * so `value` is that max — the top bucket is wider than the values in it — or it fell in the
+   * bucket of the timer's range floor (`timerRangeFloor`), where a percentile timer also counts
+   * every faster value, so `value` is that bucket's upper bound (or the max, if lower).
+   */
+  readonly bounded: boolean;
+}
+
+/** One row for people, as produced by {@link summarizeSeries}. */
+export interface SeriesSummary {
+  /** Identity of the row: name, shown tags, statistic (and bucket unit). Stable across batches. */
+  readonly key: string;
+  readonly name: string;
+  /** The shown tags as `k=v`, sorted by key, comma-separated; `''` when none. */
+  readonly tags: string;
+  /** The shown tags as an object (the same as `tags`). */
+  readonly shownTags: Readonly<Record<string, string>>;
+  /** The `statistic` tag, `'-'` when absent; `'percentile'` for a bucket summary. */
+  readonly statistic: string;
+  /** How the row's values combine over instances and time: `'sum'` (adds, buckets) or `'max'`. */
+  readonly combine: 'sum' | 'max';
+  /** The value of a plain row; `NaN` for a percentile row. */
+  readonly value: number;
+  /** Percentile rows: the estimates, one per requested percentile. */
+  readonly percentiles?: readonly PercentileEstimate[];
+  /**
+   * `'T'` / `'D'`: a percentile row of timer (nanoseconds) or summary (amounts) buckets.
+   * `'s'`: a timer's `totalTime` or `max`, in seconds (shown as s / ms / µs like the
+   * percentiles). Absent: a plain number.
+   */
+  readonly unit?: 'T' | 'D' | 's';
+  /** The value as people read it: `15`, `1.79ms`, or `p50=12.1ms p90=40.5ms p99≤97.2ms`. */
+  readonly text: string;
+}
+
+const BUCKET_TAG = /^([TD])([0-9A-Fa-f]{4})$/;
+const MAX_STATISTICS = new Set(['max', 'gauge']);
+/** Statistics of a timer that are seconds (`totalOfSquares` is s², left a plain number). */
+const SECONDS_STATISTICS = new Set(['totalTime', 'max']);
+
+/** A number with at most `digits` significant digits, integers as they are, `NaN` as `-`. */
+export function formatNumber(v: number, digits = 6): string {
+  if (Number.isNaN(v)) return '-';
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Nanoseconds as s / ms / µs / ns with 3 significant digits. */
+export function formatNanos(ns: number): string {
+  if (Number.isNaN(ns)) return '-';
+  if (ns >= 1e9) return `${formatNumber(ns / 1e9, 3)}s`;
+  if (ns >= 1e6) return `${formatNumber(ns / 1e6, 3)}ms`;
+  if (ns >= 1e3) return `${formatNumber(ns / 1e3, 3)}µs`;
+  return `${formatNumber(ns, 3)}ns`;
+}
+
+/** A percentile estimate in the row's unit: time units for `T`, 4 significant digits for `D`. */
+export function formatPercentileValue(value: number, unit: 'T' | 'D'): string {
+  return unit === 'T' ? formatNanos(value) : formatNumber(value, 4);
+}
+
+/** One estimate as shown in a cell: `12.1ms`, or `≤1.79ms` when bounded by the meter's max. */
+export function formatEstimate(e: PercentileEstimate, unit: 'T' | 'D'): string {
+  return `${e.bounded ? '≤' : ''}${formatPercentileValue(e.value, unit)}`;
+}
+
+type Plain = { -readonly [K in keyof SeriesSummary]: SeriesSummary[K] };
+type Histogram = { row: Plain; unit: 'T' | 'D'; counts: Float64Array };
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** The bucket (nanoseconds, `low` exclusive) that holds a timer's range floor, in seconds. */
+function floorBucket(seconds: number): { low: number; high: number } | undefined {
+  if (!(seconds > 0) || !Number.isFinite(seconds)) return undefined;
+  const index = percentileBucketIndex(seconds * 1e9);
+  return {
+    low: index === 0 ? 0 : percentileBucketBound(index - 1),
+    high: percentileBucketBound(index),
+  };
+}
+
+/** The given keys of `tags`, without tripping over `__proto__` (a valid Atlas key). */
+function pick(
+  tags: Readonly<Record<string, string>>,
+  keys: readonly string[],
+): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [k, tags[k] as string]));
+}
+const meterKey = (name: string, tags: string): string => `${name}\u0000${tags}`;
+
+/**
+ * Rows for people, sorted by name, tags and statistic. Tags shown are all but `name`,
+ * `statistic`, `percentile`, `nf.*` (unless `showNfTags`) and `hideTags`. Rows with the same
+ * name, shown tags and statistic are combined (adds summed, maxes kept). Percentile buckets
+ * (`statistic=percentile`, `percentile=T00xx`/`D00xx`) become one `percentile` row per meter
+ * with the requested percentiles estimated from the summed bucket counts — the same estimate
+ * Atlas makes — except that an estimate above the meter's own `max` is shown as `≤max`
+ * (`bounded`). A timer's `totalTime` and `max` (seconds) are shown in time units, like its
+ * percentiles.
+ *
+ * @param series e.g. `server.series()` or `batch.measurements`
+ * @example
+ * ```ts
+ * for (const row of summarizeSeries(atlas.series())) console.log(row.name, row.tags, row.text);
+ * ```
+ */
+export function summarizeSeries(
+  series: Iterable<SeriesRow>,
+  options: FormatSeriesTableOptions = {},
+): SeriesSummary[] {
+  const { percentiles = [50, 90, 99], showNfTags = false, timerRangeFloor = 0.01 } = options;
+  const hidden = new Set(['name', 'statistic', 'percentile', ...(options.hideTags ?? [])]);
+  const hiddenStatistics = new Set(options.hideStatistics ?? []);
+  const rows = new Map<string, Plain>();
+  const histograms = new Map<string, Histogram>();
+  /** Meters (name + shown tags) that are timers: they have a totalTime or T buckets. */
+  const timers = new Set<string>();
+
+  for (const s of series) {
+    const name = s.tags.name ?? '';
+    const statistic = s.tags.statistic ?? '';
+    const shownKeys = Object.keys(s.tags)
+      .filter((k) => !hidden.has(k) && (showNfTags || !k.startsWith('nf.')))
+      .sort();
+    const tags = shownKeys.map((k) => `${k}=${s.tags[k]}`).join(',');
+    const bucket = statistic === 'percentile' ? BUCKET_TAG.exec(s.tags.percentile ?? '') : null;
+    const index = bucket ? parseInt(bucket[2] as string, 16) : -1;
+    const isBucket = bucket !== null && index < PERCENTILE_BUCKET_COUNT;
+    if (statistic === 'totalTime' || (isBucket && bucket[1] === 'T')) {
+      timers.add(meterKey(name, tags));
+    }
+    if (hiddenStatistics.has(statistic)) continue;
+    if (isBucket) {
+      const unit = bucket[1] as 'T' | 'D';
+      const key = `${name}\u0000${tags}\u0000percentile\u0000${unit}`;
+      let h = histograms.get(key);
+      if (h === undefined) {
+        h = {
+          row: {
+            key,
+            name,
+            tags,
+            shownTags: pick(s.tags, shownKeys),
+            statistic,
+            combine: 'sum',
+            value: NaN,
+            unit,
+            text: '',
+          },
+          unit,
+          counts: new Float64Array(PERCENTILE_BUCKET_COUNT),
+        };
+        histograms.set(key, h);
+      }
+      h.counts[index] = (h.counts[index] ?? 0) + s.value;
+      continue;
+    }
+    const shownStatistic = statistic || '-';
+    const key = `${name}\u0000${tags}\u0000${shownStatistic}`;
+    const combine =
+      s.op === OP_MAX || (s.op !== OP_ADD && MAX_STATISTICS.has(statistic)) ? 'max' : 'sum';
+    const row = rows.get(key);
+    if (row === undefined) {
+      rows.set(key, {
+        key,
+        name,
+        tags,
+        shownTags: pick(s.tags, shownKeys),
+        statistic: shownStatistic,
+        combine,
+        value: s.value,
+        text: '',
+      });
+    } else {
+      row.value = row.combine === 'max' ? Math.max(row.value, s.value) : row.value + s.value;
+    }
+  }
+
+  const out: Plain[] = [];
+  for (const row of rows.values()) {
+    if (SECONDS_STATISTICS.has(row.statistic) && timers.has(meterKey(row.name, row.tags))) {
+      row.unit = 's';
+      row.text = formatNanos(row.value * 1e9);
+    } else {
+      row.text = formatNumber(row.value);
+    }
+    out.push(row);
+  }
+  const floor = floorBucket(timerRangeFloor);
+  for (const h of histograms.values()) {
+    const { name, tags } = h.row;
+    const max = rows.get(`${name}\u0000${tags}\u0000max`);
+    // The meter's largest value in the bucket unit: seconds → nanoseconds for timers.
+    const ceiling =
+      max?.combine === 'max' ? max.value * (h.unit === 'T' ? 1e9 : 1) : Number.POSITIVE_INFINITY;
+    const estimates = percentiles.map((p): PercentileEstimate => {
+      const value = percentileFromCounts(h.counts, p);
+      const inFloor =
+        h.unit === 'T' && floor !== undefined && value > floor.low && value <= floor.high;
+      const bound = Math.min(ceiling, inFloor ? floor.high : Number.POSITIVE_INFINITY);
+      return value > ceiling || inFloor
+        ? { p, value: bound, bounded: true }
+        : { p, value, bounded: false };
+    });
+    h.row.percentiles = estimates;
+    h.row.text = estimates
+      .map((e) => `p${e.p}${e.bounded ? '' : '='}${formatEstimate(e, h.unit)}`)
+      .join(' ');
+    out.push(h.row);
+  }
+  return out.sort(
+    (a, b) =>
+      cmp(a.name, b.name) ||
+      cmp(a.tags, b.tags) ||
+      cmp(a.statistic, b.statistic) ||
+      cmp(a.key, b.key),
+  );
+}
