@@ -21,6 +21,34 @@ describe('ids', () => {
     expect(a.toString()).toBe('n{a=1,b=2}');
   });
 
+  // Regression (id key collision): the key joined name and tags with \0 and \1, so a name or tag
+  // holding those characters could spell another id's key, and the two ids were one meter.
+  it('distinct ids never share a key, whatever characters their names and tags hold (id key collision)', () => {
+    const r = new Registry({ logger: memoryLogger() });
+    const byTags = r.counter('x', { k: 'v' });
+    const byName = r.counter('x\u0000k\u0001v');
+    expect(byName).not.toBe(byTags);
+    expect(byName.id.name).toBe('x\u0000k\u0001v');
+    const a = r.counter('req', { 'a\u0001b': 'c' });
+    const b = r.counter('req', { a: 'b\u0001c' });
+    expect(b).not.toBe(a);
+    expect(b.id.tagsObject()).toEqual({ a: 'b\u0001c' });
+    // Length prefixes are not fooled by digits and colons either.
+    const pairs: [string, Record<string, string>][] = [
+      ['1:a', {}],
+      ['1', { a: '' }],
+      ['', { '1:a': '' }],
+      ['', { '': '1:a' }],
+      ['a', { '1:b': '1:c' }],
+      ['a', { b: 'c' }],
+      ['a1:b1:c', {}],
+    ];
+    const keys = pairs.map(([name, tags]) => Id.create(name, tags).key);
+    expect(new Set(keys).size).toBe(pairs.length);
+    // Equal ids still share one key.
+    expect(Id.create('x', { b: '2', a: '1' }).key).toBe(Id.create('x', { a: '1', b: '2' }).key);
+  });
+
   it('coerce non-string input instead of throwing, and drop undefined values', () => {
     const id = Id.create(42 as unknown as string, {
       n: 5 as unknown as string,
@@ -82,6 +110,70 @@ describe('Registry meter factories', () => {
     expect(userMeters).toHaveLength(10);
     expect(logger.lines.filter((l) => l.includes('maxMeters'))).toHaveLength(1);
     expect(r.measurements().find((m) => m.name === 'spectator.meters.rejected')?.value).toBe(90);
+  });
+
+  // Regression (a new detached meter per refused call): past the cap every call allocated a
+  // meter (a percentile timer: 276 buckets) that was garbage at once, on the app's hot path.
+  it('past maxMeters every refused id gets the one overflow meter of its type, never published', () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger, maxMeters: 2 });
+    r.percentileTimer('t', { i: '0' }).record(0.1);
+    r.counter('c').increment();
+    const first = r.percentileTimer('t', { i: '1' });
+    const second = r.percentileTimer('t', { i: '2' });
+    expect(second).toBe(first);
+    first.record(0.2);
+    second.record(0.3);
+    expect(r.counter('d')).toBe(r.counter('e'));
+    expect(r.counter('d')).not.toBe(first);
+    const gauge = r.polledGauge('p', undefined, () => 1);
+    expect(r.polledGauge('q', undefined, () => 2)).toBe(gauge);
+    expect(gauge.value()).toBeNaN(); // never sampled: neither function is kept
+    // A wrong type gets the overflow meter of the type asked for.
+    expect(r.timer('c')).toBe(r.timer('another'));
+    // Nothing of the refused ids is registered or published.
+    expect(
+      [...r.meters()]
+        .filter((m) => !m.internal)
+        .map((m) => m.id.name)
+        .sort(),
+    ).toEqual(['c', 't']);
+    const published = r.measurements().filter((m) => !m.name.startsWith('spectator.'));
+    expect(published.filter((m) => m.name !== 't' && m.name !== 'c')).toEqual([]);
+    expect(published.find((m) => m.name === 't' && m.tags.statistic === 'count')?.value).toBe(1);
+    const rejected = (reason: string) =>
+      r
+        .measurements()
+        .find((m) => m.name === 'spectator.meters.rejected' && m.tags.reason === reason)?.value;
+    expect(rejected('max-meters')).toBe(8); // t{i=1}, t{i=2}, d, e, d again, p, q, another
+    expect(rejected('type-mismatch')).toBe(1); // timer c
+    expect(logger.lines.filter((l) => l.includes('maxMeters'))).toHaveLength(1);
+  });
+
+  // Regression (internal meters took app slots): spectator.measurements and
+  // spectator.meters.rejected counted against maxMeters, so the app got fewer than it set.
+  it("the registry's own meters do not take any of the app's maxMeters slots", async () => {
+    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const atlas = await startAtlasDevServer();
+    const r = new Registry({ uri: atlas.publishUri, logger: memoryLogger(), maxMeters: 3 });
+    try {
+      r.counter('a').increment();
+      r.timer('a').record(1); // a type mismatch: spectator.meters.rejected{reason=type-mismatch}
+      await r.publish(); // spectator.measurements{id=sent}
+      expect([...r.meters()].filter((m) => m.internal).length).toBe(2);
+      r.counter('b').increment();
+      r.counter('c').increment();
+      r.counter('d').increment(); // the fourth app meter: refused
+      const app = [...r.meters()].filter((m) => !m.internal).map((m) => m.id.name);
+      expect(app.sort()).toEqual(['a', 'b', 'c']);
+      await r.publish();
+      expect(atlas.find('spectator.meters.rejected', { reason: 'max-meters' })[0]?.value).toBe(1);
+      expect(atlas.find('d')).toEqual([]);
+      expect(atlas.find('c').map((m) => m.value)).toEqual([1]);
+    } finally {
+      await r.stop();
+      await atlas.close();
+    }
   });
 });
 

@@ -28,12 +28,16 @@ import {
 } from './config.js';
 import type { Measurement } from './measurement.js';
 import { MeterLookup } from './meter-lookup.js';
+import { MeterMap } from './meter-map.js';
 import { PublishLoop } from './publish-loop.js';
 import { ATLAS_KINDS, LINE_KINDS, type MeterKinds } from '../spectatord/line-meters.js';
 import { SpectatordOutput } from '../spectatord/spectatord-output.js';
 
 /** A meter name, or an {@link Id} made by {@link Registry.createId}. */
 export type NameOrId = string | Id;
+
+/** Why the registry refused to register a meter (the `reason` of `spectator.meters.rejected`). */
+type RejectReason = 'type-mismatch' | 'max-meters';
 
 function isId(value: unknown): value is Id {
   // Duck-typed: an Id from another installed copy of this package is just as good. Checked
@@ -68,13 +72,22 @@ function isId(value: unknown): value is Id {
 export class Registry implements MeterOwner {
   private cfg: ResolvedRegistryConfig;
   private configVersion = 0;
-  private readonly meterMap = new Map<string, Meter>();
+  /** Registered meters; `maxMeters` caps the app's ones (`appMeters`), not the registry's own. */
+  private readonly meterMap = new MeterMap();
   /**
    * Meters removed by expiry that the app may still hold, by id key: the factory hands such a
    * meter back rather than creating a second one for its id. Weak, so expiry still frees them.
    */
   private readonly expiredHandles = new Map<string, WeakRef<Meter>>();
   private readonly warnings: RateLimitedLogger;
+  /**
+   * Per meter type, the one meter handed out for ids the registry refuses (past `maxMeters`, or
+   * an id that is already another type's): never registered, so never published, and shared, so
+   * that a flood of refused ids allocates nothing per call (a percentile timer is 276 buckets).
+   */
+  private readonly overflowMeters = new Map<MeterType, Meter>();
+  /** `spectator.meters.rejected` by reason, kept so that counting a refusal is one increment. */
+  private readonly rejectedCounters = new Map<RejectReason, Counter>();
   private readonly loop: PublishLoop;
   /** SpectatorD output (`output` other than `atlas`); see `src/spectatord/`. */
   private readonly spectatord: SpectatordOutput;
@@ -91,7 +104,10 @@ export class Registry implements MeterOwner {
 
   constructor(config: RegistryConfig = {}) {
     this.cfg = resolveConfig(DEFAULT_CONFIG, config);
-    this.warnings = new RateLimitedLogger({ warn: (m) => this.cfg.logger.warn(m) });
+    // Rate-limited by the registry's clock, like everything else time-based in it.
+    this.warnings = new RateLimitedLogger({ warn: (m) => this.cfg.logger.warn(m) }, 60_000, () =>
+      this.cfg.clock.wallTime(),
+    );
     this.loop = new PublishLoop(this);
     this.spectatord = new SpectatordOutput(this);
     this.kinds = this.spectatord.apply() ? LINE_KINDS : ATLAS_KINDS;
@@ -283,15 +299,19 @@ export class Registry implements MeterOwner {
           id,
           this,
           fn,
+          // One key for every polled gauge, not one per gauge: 100k failing gauges (one per
+          // closed connection, say) give one line a minute naming the first, with a count of the
+          // rest, and the logger remembers one key, not 100k.
           (g, problem) =>
             this.warnings.warn(
-              `polled:${g.id.key}`,
-              `polled gauge ${g.id.toString()} ${problem}; skipped`,
+              'polled-gauge',
+              () => `polled gauge ${g.id.toString()} ${problem}; skipped`,
             ),
           (g) => this.remove(g),
         ),
     ) as PolledGauge;
-    gauge.setFunction(fn);
+    // The overflow gauge is never sampled: keeping the function would only keep what it holds.
+    if (this.overflowMeters.get('polled-gauge') !== gauge) gauge.setFunction(fn);
     return gauge;
   }
 
@@ -408,13 +428,37 @@ export class Registry implements MeterOwner {
     };
   }
 
-  /** @internal A held meter was used after expiry: put it back unless its id was reused. */
+  /**
+   * @internal A held meter was used after expiry (or `remove()`): put it back. At `maxMeters` it
+   * stays expired, refused and counted, so that its next update tries again; what it records
+   * meanwhile stays in the meter and is published once there is room. An id that went to a meter
+   * of another type meanwhile is that meter's: the handle is refused for good, as at creation.
+   */
   revive(meter: Meter): void {
-    meter.expired = false;
-    this.expiredHandles.delete(meter.id.key);
-    if (!this.meterMap.has(meter.id.key) && this.meterMap.size < this.cfg.maxMeters) {
-      this.meterMap.set(meter.id.key, meter);
+    const key = meter.id.key;
+    const current = this.meterMap.get(key);
+    if (current !== undefined) {
+      meter.expired = false;
+      if (current !== meter) {
+        this.rejectMeter(
+          'type-mismatch',
+          () =>
+            `${meter.id.toString()} is a ${current.type} now, not a ${meter.type}; updates through this handle are ignored`,
+        );
+      }
+      return;
     }
+    if (!meter.internal && this.meterMap.appMeters >= this.cfg.maxMeters) {
+      this.rejectMeter(
+        'max-meters',
+        () =>
+          `maxMeters (${this.cfg.maxMeters}) reached; ${meter.id.toString()}, expired and updated again, is not published until there is room`,
+      );
+      return;
+    }
+    meter.expired = false;
+    if (this.expiredHandles.get(key)?.deref() === meter) this.expiredHandles.delete(key);
+    this.meterMap.set(key, meter);
   }
 
   private clearLookups(): void {
@@ -453,17 +497,20 @@ export class Registry implements MeterOwner {
       }
       this.rejectMeter(
         'type-mismatch',
-        `${id.toString()} is a ${existing.type}, not a ${type}; updates through this handle are ignored`,
+        () =>
+          `${id.toString()} is a ${existing.type}, not a ${type}; updates through this handle are ignored`,
       );
-      return create(id);
+      return this.overflowMeter(type, create);
     }
-    // The registry's own meters bypass the cap, so reporting the cap can never recurse into it.
-    if (!internal && this.meterMap.size >= this.cfg.maxMeters) {
+    // The registry's own meters neither count against the cap nor are refused by it, so the app
+    // gets all of `maxMeters` and reporting the cap can never recurse into it.
+    if (!internal && this.meterMap.appMeters >= this.cfg.maxMeters) {
       this.rejectMeter(
         'max-meters',
-        `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere`,
+        () =>
+          `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere (counted in spectator.meters.rejected)`,
       );
-      return create(id);
+      return this.overflowMeter(type, create);
     }
     const meter = create(id);
     meter.internal = internal;
@@ -479,18 +526,44 @@ export class Registry implements MeterOwner {
    */
   private adoptExpired(key: string, type: MeterType): Meter | undefined {
     const held = this.expiredHandles.get(key)?.deref();
+    if (held === undefined || held.type !== type || !held.expired) {
+      this.expiredHandles.delete(key);
+      return undefined;
+    }
+    // At the cap the factory still hands out the held meter, unregistered and still expired: the
+    // factory and the handle stay one meter, and its updates keep trying to register it (see
+    // `revive`), counted as refused until there is room.
+    if (!held.internal && this.meterMap.appMeters >= this.cfg.maxMeters) return held;
     this.expiredHandles.delete(key);
-    if (held === undefined || held.type !== type || !held.expired) return undefined;
-    if (this.meterMap.size >= this.cfg.maxMeters && !held.internal) return undefined;
     held.expired = false;
     held.updated = true; // as a new meter would be: not expired again before its first publish
     this.meterMap.set(key, held);
     return held;
   }
 
-  private rejectMeter(reason: 'type-mismatch' | 'max-meters', message: string): void {
+  /** The shared, never-registered meter of `type` for refused ids; see `overflowMeters`. */
+  private overflowMeter(type: MeterType, create: (id: Id) => Meter): Meter {
+    let meter = this.overflowMeters.get(type);
+    if (meter === undefined) {
+      meter = create(Id.create('spectator.overflow', { type }));
+      // Never sampled; and a function kept would keep whatever the first refused one holds.
+      if (meter instanceof PolledGauge) meter.setFunction(() => NaN);
+      this.overflowMeters.set(type, meter);
+    }
+    return meter;
+  }
+
+  /** Warns (rate-limited, so `message` is built only when written) and counts a refusal. */
+  private rejectMeter(reason: RejectReason, message: () => string): void {
     this.warnings.warn(reason, message);
-    this.internalCounter('spectator.meters.rejected', { reason }).increment();
+    let rejected = this.rejectedCounters.get(reason);
+    if (rejected === undefined) {
+      // Kept for good: expiry of an idle counter only unregisters it, and its next increment
+      // registers it again (internal meters bypass the cap).
+      rejected = this.internalCounter('spectator.meters.rejected', { reason });
+      this.rejectedCounters.set(reason, rejected);
+    }
+    rejected.increment();
   }
 
   /** A counter of the registry's own fate: never capped, never counted as unsent user data. */

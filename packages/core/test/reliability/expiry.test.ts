@@ -18,17 +18,22 @@ afterAll(async () => {
   await atlas.close();
 });
 
-function setup() {
+function setup(maxMeters?: number) {
   atlas.clear();
   const clock = new FakeClock();
+  const logger = memoryLogger();
   const registry = new Registry({
     uri: atlas.publishUri,
     clock,
     meterTtlMs: TTL,
-    logger: memoryLogger(),
+    logger,
+    ...(maxMeters === undefined ? {} : { maxMeters }),
   });
-  return { clock, registry };
+  return { clock, registry, logger };
 }
+
+const rejected = (reason: string) =>
+  atlas.find('spectator.meters.rejected', { reason }).reduce((sum, m) => sum + m.value, 0);
 
 const userMeters = (r: Registry) =>
   [...r.meters()].filter((m) => !m.id.name.startsWith('spectator.'));
@@ -132,6 +137,58 @@ describe('meter expiry', () => {
     held.increment(3);
     await r.publish();
     expect(atlas.find('jobs.run').map((m) => m.value)).toEqual([1, 5]);
+    await r.stop();
+  });
+
+  it('a held handle used again while the registry is at maxMeters is refused and counted, then comes back with its data once there is room', async () => {
+    // Regression (revive at the cap lost data silently): the revival marked the meter live before
+    // the cap check, so, refused once, it was never registered again and every later update went
+    // nowhere, with no warning and no count.
+    const { clock, registry: r, logger } = setup(2);
+    const held = r.counter('held');
+    held.increment();
+    await r.publish();
+    clock.advance(TTL + 1);
+    await r.publish(); // held expires
+    r.counter('b').increment();
+    r.counter('c').increment(); // at the cap
+    held.increment(10); // refused: stays expired, so the next update tries again
+    held.increment(20);
+    expect(r.counter('held')).toBe(held); // the factory hands out the same meter meanwhile
+    await r.publish();
+    expect(atlas.find('held').map((m) => m.value)).toEqual([1]);
+    expect(rejected('max-meters')).toBe(2);
+    expect(logger.lines.filter((l) => l.includes('maxMeters') && l.includes('held'))).toHaveLength(
+      1,
+    );
+
+    clock.advance(TTL + 1);
+    await r.publish(); // b and c expire: room again
+    expect([...r.meters()].filter((m) => !m.internal)).toEqual([]);
+    held.increment(100);
+    await r.publish();
+    // What it recorded while refused was kept, and is published with the rest.
+    expect(atlas.find('held').map((m) => m.value)).toEqual([1, 130]);
+    expect([...r.meters()].filter((m) => !m.internal)).toEqual([held]);
+    await r.stop();
+  });
+
+  it('a held handle whose id became another type while it was expired is refused and counted', async () => {
+    const { clock, registry: r, logger } = setup();
+    const held = r.counter('jobs');
+    held.increment();
+    await r.publish();
+    clock.advance(TTL + 1);
+    await r.publish(); // expired
+    const timer = r.timer('jobs'); // the id is a timer's now
+    timer.record(1);
+    held.increment(5);
+    held.increment(5); // refused for good: counted once, not at every update
+    await r.publish();
+    expect(atlas.find('jobs', { statistic: 'count' }).map((m) => m.value)).toEqual([1, 1]);
+    expect(rejected('type-mismatch')).toBe(1);
+    expect(logger.lines.join('\n')).toContain('jobs is a timer now, not a counter');
+    expect(r.timer('jobs')).toBe(timer);
     await r.stop();
   });
 });

@@ -1,7 +1,10 @@
 // Bad input, fuzzed: thousands of random meter ids and amounts from a seeded PRNG (set
 // FUZZ_SEED / FUZZ_CASES to reproduce or widen a run). Nothing may throw from a recording path;
-// every batch published must be one the Atlas decoder accepts whole; what is dropped is counted
-// in `spectator.measurements` and warned about once.
+// every batch published must be one the Atlas decoder accepts whole, and every measurement in it
+// must pass Atlas's rules as written out in this file (the decoder shares `atlas-rules.ts` with
+// the publisher, so it cannot be the only judge); ids that only need sanitizing are published
+// sanitized, with every increment; what is dropped is counted in `spectator.measurements` and
+// warned about once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer } from '../../src/dev-server/index.js';
 import { Id } from '../../src/ids/id.js';
@@ -194,6 +197,77 @@ function show(value: unknown): string {
   }
 }
 
+/**
+ * Atlas's validation rules, written out literally from `shared/spec/atlas-protocol.md` §1 rather
+ * than imported: names, keys and values use only `-._A-Za-z0-9~^`; a key is at most 60
+ * characters, a value 1 to 120; at most 20 user tags, `name` counted, `nf.*` and `atlas.*` keys
+ * not. Returns why `tags` (every tag of one measurement) breaks them, or `undefined`.
+ */
+function literalAtlasProblem(tags: Readonly<Record<string, string>>): string | undefined {
+  const allowed = /^[-._A-Za-z0-9~^]+$/;
+  let userTags = 0;
+  for (const [key, value] of Object.entries(tags)) {
+    if (!allowed.test(key)) return `key ${show(key)}: empty or a character outside the set`;
+    if (key.length > 60) return `key ${show(key)} longer than 60`;
+    if (typeof value !== 'string' || !allowed.test(value)) {
+      return `value ${show(value)} of ${key}: empty or a character outside the set`;
+    }
+    if (value.length > 120) return `value of ${key} longer than 120`;
+    if (!key.startsWith('nf.') && !key.startsWith('atlas.')) userTags++;
+  }
+  if (!Object.hasOwn(tags, 'name')) return 'no name';
+  if (userTags > 20) return `${userTags} user tags`;
+  return undefined;
+}
+
+/** Atlas's character rule as a replacement, written out here too: every other UTF-16 unit → `_`. */
+const literalSanitize = (text: string): string => text.replace(/[^-._A-Za-z0-9~^]/g, '_');
+
+const COMMON_TAGS = { 'nf.app': 'fuzz', 'nf.cluster': 'fuzz-main' } as const;
+/** Name prefix of the counters the sanitizing oracle adds next to the fuzzed meters. */
+const SANITIZE_PREFIX = 'fuzz.s.';
+
+/** A measurement's identity for summing across batches: its tags, sorted. */
+const seriesKey = (tags: Readonly<Record<string, string>>): string =>
+  JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * For an id of plain strings (a string name; no tags, or an ordinary object of own string-valued
+ * tags whose keys stay distinct after sanitizing and are none of the keys the registry fills in
+ * or that the common tags set), the tags its counter must be published with, worked out
+ * independently of the publisher: common tags, the sanitized tags, the sanitized name,
+ * `statistic=count`. `undefined` for any other id (the oracle leaves those to the other checks).
+ */
+function expectedCounterTags(name: unknown, tags: unknown): Record<string, string> | undefined {
+  if (typeof name !== 'string') return undefined;
+  const expected: Record<string, string> = { ...COMMON_TAGS };
+  if (tags !== undefined) {
+    if (
+      typeof tags !== 'object' ||
+      tags === null ||
+      Object.getPrototypeOf(tags) !== Object.prototype
+    )
+      return undefined;
+    for (const key in tags) {
+      const value = (tags as Record<string, unknown>)[key];
+      if (!Object.hasOwn(tags, key) || typeof value !== 'string') return undefined;
+      const k = literalSanitize(key);
+      if (Object.hasOwn(expected, k) || ['name', 'statistic', 'percentile'].includes(k)) {
+        return undefined;
+      }
+      Object.defineProperty(expected, k, {
+        value: literalSanitize(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  expected.name = literalSanitize(SANITIZE_PREFIX + name);
+  expected.statistic = 'count';
+  return expected;
+}
+
 type AnyRegistry = Record<
   Kind,
   (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>
@@ -272,11 +346,7 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
   it('never throws, publishes only what Atlas accepts, counts and warns about drops once', async () => {
     const atlas = await startAtlasDevServer();
     const logger = memoryLogger();
-    const r = new Registry({
-      uri: atlas.publishUri,
-      logger,
-      commonTags: { 'nf.app': 'fuzz', 'nf.cluster': 'fuzz-main' },
-    });
+    const r = new Registry({ uri: atlas.publishUri, logger, commonTags: COMMON_TAGS });
     const g = new Gen(prng(SEED));
     const failures: string[] = [];
     const results: PublishResult[] = [];
@@ -284,8 +354,10 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     const control = r.counter('fuzz.control', { k: 'v' });
     let controlSum = 0;
     let deliberateMismatches = 0;
-    let polledRegistrations = 0;
     let stopped = false;
+    /** The sanitizing oracle: expected series (see expectedCounterTags) → sum of increments. */
+    const expectedSeries = new Map<string, { tags: Record<string, string>; sum: number }>();
+    let needSanitizing = 0;
 
     const checkBatches = (from: number) => {
       for (const batch of atlas.batches.slice(from)) {
@@ -325,7 +397,29 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
           const meter = create(g, r, kind, name, tags);
           description += `.${update(g, kind, meter)}`;
           if (seen.length < 2000) seen.push({ name, tags, kind });
-          if (kind === 'polledGauge') polledRegistrations++;
+          // The same tags, valid or not, on a counter the oracle can follow (its name prefixed,
+          // so it is never another meter's type). Amounts from the case number, not the PRNG,
+          // so the fuzzed sequence is that of earlier runs of the same seed.
+          const expectedTags = expectedCounterTags(name, tags);
+          if (expectedTags !== undefined) {
+            const increment = (i % 5) + 1;
+            r.counter(SANITIZE_PREFIX + (name as string), tags as Record<string, string>).increment(
+              increment,
+            );
+            if (literalAtlasProblem(expectedTags) === undefined) {
+              const key = seriesKey(expectedTags);
+              const entry = expectedSeries.get(key) ?? { tags: expectedTags, sum: 0 };
+              entry.sum += increment;
+              expectedSeries.set(key, entry);
+              const raw = { name: SANITIZE_PREFIX + (name as string), ...(tags as object) };
+              if (
+                Object.entries(raw).some(
+                  ([k, v]) => literalSanitize(k) !== k || literalSanitize(v as string) !== v,
+                )
+              )
+                needSanitizing++;
+            }
+          }
           const amount = g.int(5) + 1;
           control.increment(amount); // valid data amid the garbage must arrive intact
           controlSum += amount;
@@ -375,13 +469,40 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     const controlDelivered = atlas.find('fuzz.control').reduce((sum, m) => sum + m.value, 0);
     expect(controlDelivered).toBe(controlSum);
 
-    // Warned about once per kind of problem (polled gauges: once per gauge), not per case.
+    // An independent judge: every measurement Atlas accepted passes the rules as written above.
+    const accepted = atlas.measurements();
+    const broken = accepted
+      .map((m) => [m, literalAtlasProblem(m.tags)] as const)
+      .filter(([, problem]) => problem !== undefined)
+      .map(([m, problem]) => `${problem}: ${show(m.tags)}`);
+    expect(broken.slice(0, 10)).toEqual([]);
+    // Ids that only needed sanitizing were published sanitized, every increment of them, and
+    // nothing else was published under the oracle's prefix.
+    const publishedSeries = new Map<string, number>();
+    for (const m of accepted) {
+      if (!m.name.startsWith(SANITIZE_PREFIX)) continue;
+      const key = seriesKey(m.tags);
+      publishedSeries.set(key, (publishedSeries.get(key) ?? 0) + m.value);
+    }
+    const wrong: string[] = [];
+    for (const [key, { tags, sum }] of expectedSeries) {
+      const got = publishedSeries.get(key);
+      if (got !== sum) wrong.push(`${show(tags)}: published ${got ?? 'nothing'}, recorded ${sum}`);
+    }
+    for (const [key, got] of publishedSeries) {
+      if (!expectedSeries.has(key)) wrong.push(`unexpected series ${key} (${got})`);
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(needSanitizing).toBeGreaterThan(100); // the oracle was not vacuous
+
+    // Warned about once per kind of problem, not per case nor per meter (the run is well within
+    // the one-minute window of the rate limit).
     const count = (pattern: RegExp) => logger.lines.filter((l) => pattern.test(l)).length;
     expect(count(/^dropped \d+ measurement/)).toBe(1);
     expect(count(/, not a /)).toBe(1);
     expect(count(/invalid percentile range/)).toBeLessThanOrEqual(1);
-    // A failing polled gauge is warned about per gauge (once a minute each), not per sample.
-    expect(count(/^polled gauge /)).toBeLessThanOrEqual(polledRegistrations);
+    // Hundreds of failing polled gauges, each sampled at every publish: one line in all.
+    expect(count(/^polled gauge /)).toBe(1);
     const other = logger.lines.filter(
       (l) => !/^dropped \d+ measurement|, not a |invalid percentile range|^polled gauge /.test(l),
     );
@@ -389,7 +510,10 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     console.log(
       `[reliability] fuzz seed ${SEED}: ${CASES} cases, ${seen.length} ids kept for reuse, ` +
         `${deliberateMismatches} type mismatches, ${total((x) => x.sent)} measurements sent, ` +
-        `${validationDrops} dropped by validation, ${logger.lines.length} warning lines`,
+        `${validationDrops} dropped by validation, ${logger.lines.length} warning lines; ` +
+        `sanitizing oracle: ${expectedSeries.size} valid series (${needSanitizing} ids needing ` +
+        `sanitizing) all published with every increment; ${accepted.length} accepted ` +
+        `measurements re-checked against the literal rules`,
     );
   }, 60_000);
 

@@ -14,11 +14,12 @@ import { memoryLogger } from '../support/fake-clock.js';
 import {
   CrashGuard,
   FaultProxy,
-  heapAfterGc,
   mb,
+  memoryAfterGc,
   openTcpHandles,
   rawFaults,
   requestCuts,
+  slope,
   type RawFault,
 } from './support.js';
 
@@ -64,6 +65,11 @@ interface FaultCase {
   dropped?: number;
   /** The batch was sent again within the step (5xx and network failures). */
   retried: boolean;
+  /**
+   * Requests made, when not 1 + maxRetries for a retried fault: `publish()` has `timeoutMs` in
+   * all, so a fault that takes the whole timeout leaves no time to start a retry.
+   */
+  attempts?: number;
   config?: RegistryConfig;
   /** More checks after the failed publish. */
   check?: () => void;
@@ -155,6 +161,7 @@ const cases: FaultCase[] = [
     arm: httpFault({ hang: true }),
     reason: 'other',
     retried: true,
+    attempts: 1,
     config: { timeoutMs: 250 },
   },
   {
@@ -190,6 +197,7 @@ const cases: FaultCase[] = [
     arm: rawFault(rawFaults.trickle400),
     reason: 'other',
     retried: true,
+    attempts: 1,
     config: { timeoutMs: 250 },
   },
   // Regression (duplicate delivery after a 2xx whose body was cut off): the publisher read the
@@ -236,7 +244,7 @@ describe('one failing interval, then a healthy one', () => {
     expect(failed.dropped).toBe(expectDropped);
     expect(failed.sent).toBe(BATCH - expectDropped);
     if (c.reason !== undefined) expect(failed.droppedBy[c.reason]).toBe(expectDropped);
-    const attempts = c.retried ? 1 + r.config.maxRetries : 1;
+    const attempts = c.attempts ?? (c.retried ? 1 + r.config.maxRetries : 1);
     expect(failed.requests).toBe(attempts);
     // Bounded: every attempt within timeoutMs, plus backoff.
     expect(elapsed).toBeLessThan(attempts * (r.config.timeoutMs + 400) + 2000);
@@ -294,67 +302,140 @@ describe('one failing interval, then a healthy one', () => {
 });
 
 describe('many failing intervals of a started registry', () => {
-  const loops: { name: string; arm: () => void; failures: () => number }[] = [
-    { name: '500', arm: httpFault({ status: 500 }), failures: () => atlas.requests },
-    { name: 'no response', arm: httpFault({ hang: true }), failures: () => atlas.requests },
+  /** Meters per interval: with the values below, one interval's payload is ~0.4 MB. */
+  const METERS = 5000;
+  /** Failing intervals left to settle (connections, compiled code) before the first sample. */
+  const SETTLE = 8;
+  /** Failing intervals over which memory is sampled, every 4th. */
+  const MEASURED = 16;
+
+  /** A port nothing listens on. */
+  async function refusedUri(): Promise<string> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return `http://127.0.0.1:${port}/api/v4/update`;
+  }
+
+  const loops: {
+    name: string;
+    arm: (r: Registry) => Promise<void> | void;
+    dropped: DropReason;
+  }[] = [
+    { name: '500', arm: httpFault({ status: 500 }), dropped: 'http-error' },
+    { name: 'no response', arm: httpFault({ hang: true }), dropped: 'other' },
     {
       name: 'reset mid response body',
       arm: rawFault(rawFaults.serverErrorThenResetMidBody),
-      failures: () => proxy.faulted,
+      dropped: 'other',
+    },
+    {
+      name: 'connection refused',
+      arm: async (r) => void r.configure({ uri: await refusedUri() }),
+      dropped: 'other',
+    },
+    {
+      name: '429 Too Many Requests',
+      arm: httpFault({ status: 429, headers: { 'retry-after': '1' } }),
+      dropped: 'http-error',
+    },
+    {
+      name: '400 with errorCount',
+      arm: httpFault({
+        status: 400,
+        body: JSON.stringify({ type: 'error', errorCount: 3, message: ['a', 'b', 'c'] }),
+        headers: { 'content-type': 'application/json' },
+      }),
+      dropped: 'validation',
     },
   ];
 
   it.each(loops)(
-    '$name: heap and sockets stay flat, nothing is queued, the next healthy interval is delivered',
+    '$name: memory grows by far less than a payload per interval, sockets stay flat, nothing is queued, the next healthy interval is delivered',
     async (loop) => {
-      const { registry: r } = newRegistry({ stepMs: 100, timeoutMs: 200 });
-      const meters = Array.from({ length: 500 }, (_, i) => r.counter('load', { i: String(i) }));
+      // Uncompressed, so that a payload kept after its failure weighs its full size.
+      const { registry: r } = newRegistry({ gzip: false });
+      const pad = 'x'.repeat(40);
+      const meters = Array.from({ length: METERS }, (_, i) =>
+        r.counter('load', { i: `${i}.${pad}` }),
+      );
       const timer = r.percentileTimer('load.latency');
+      // Sampled once per publish, so it counts intervals whatever the fault; and it runs while the
+      // interval is collected, after the previous send has settled and before this one is
+      // encoded: the one moment no payload is in flight, so memory is sampled there.
+      let intervals = 0;
+      let sampleFrom = Infinity;
+      const samples: [number, number][] = [];
+      r.polledGauge('load.intervals', undefined, () => {
+        intervals++;
+        const k = intervals - sampleFrom;
+        if (k >= 0 && k <= MEASURED && k % 4 === 0) samples.push([intervals, memoryAfterGc()]);
+        return intervals;
+      });
       let recorded = 0;
-      const recording = setInterval(() => {
+      const record = () => {
         for (const m of meters) m.increment();
         timer.record(0.005 * (recorded % 100));
         recorded++;
-      }, 5);
-      loop.arm();
+      };
+      // One healthy interval first, to weigh a payload as it goes over the wire.
+      record();
+      const bytesBefore = proxy.bytesIn;
+      const healthy = await r.publish();
+      expect(healthy).toMatchObject({ dropped: 0, errors: [] });
+      expect(healthy.sent).toBeGreaterThan(METERS);
+      const payloadBytes = proxy.bytesIn - bytesBefore;
+      atlas.clear();
+      r.configure({ stepMs: 100, timeoutMs: 200 }); // the healthy publish had the default timeout
+
+      const recording = setInterval(record, 20);
+      await loop.arm(r);
+      sampleFrom = intervals + SETTLE;
       r.start();
+      let tcpBefore = 0;
+      let tcpAfter = 0;
       try {
-        await until(() => loop.failures() >= 4, 5000);
-        const heapBefore = heapAfterGc();
-        const tcpBefore = openTcpHandles();
-        const failuresBefore = loop.failures();
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-        const heapAfter = heapAfterGc();
-        const tcpAfter = openTcpHandles();
-        const failing = loop.failures() - failuresBefore;
-        console.log(
-          `[reliability] ${loop.name}: ${failing} failing requests over 2 s while recording ` +
-            `${recorded} rounds of 500 counters; heap ${mb(heapBefore)} -> ${mb(heapAfter)}, ` +
-            `tcp handles ${tcpBefore} -> ${tcpAfter}`,
-        );
-        expect(failing).toBeGreaterThanOrEqual(4);
-        // Generous: a queue of unsent batches would grow by ~60 KB per interval here.
-        expect(heapAfter - heapBefore).toBeLessThan(3 * 1024 * 1024);
-        expect(tcpAfter).toBeLessThanOrEqual(tcpBefore + 6);
+        await until(() => samples.length > 0, 10_000);
+        tcpBefore = openTcpHandles();
+        await until(() => samples.length > MEASURED / 4, 10_000);
+        tcpAfter = openTcpHandles();
       } finally {
         clearInterval(recording);
       }
+      const perInterval = slope(samples);
+      const growth = samples.at(-1)![1] - samples[0]![1];
+      const span = samples.at(-1)![0] - samples[0]![0];
+      console.log(
+        `[reliability] ${loop.name}: ${span} failing intervals of ${METERS} counters ` +
+          `(payload ${(payloadBytes / 1024).toFixed(0)} KB); heap+external ` +
+          `${samples.map(([, bytes]) => mb(bytes)).join(' -> ')}; ` +
+          `${(perInterval / 1024).toFixed(1)} KB per interval (Theil–Sen slope), ${mb(growth)} in all; ` +
+          `tcp handles ${tcpBefore} -> ${tcpAfter}`,
+      );
+      expect(payloadBytes).toBeGreaterThan(300 * 1024);
+      // A queue of failed batches grows by a payload per interval: slope ≥ payloadBytes.
+      expect(perInterval).toBeLessThan(payloadBytes / 4);
+      expect(growth).toBeLessThan((payloadBytes * span) / 4);
+      expect(tcpAfter).toBeLessThanOrEqual(tcpBefore + 6);
+
       // Let one more failing interval take what was recorded, then heal.
-      const seen = loop.failures();
-      await until(() => loop.failures() > seen, 5000);
-      await until(() => loop.failures() > seen + 1, 5000);
+      const seen = intervals;
+      await until(() => intervals > seen + 1, 5000);
       atlas.respondWith(undefined);
       proxy.set(undefined);
+      r.configure({ uri: proxy.uri });
       meters[0]!.increment();
       await atlas.waitFor((s) => s.find('load').length > 0, 5000);
       // Exactly the one increment of the healthy interval: no backlog of failed intervals.
-      expect(atlas.find('load').map((m) => [m.tags.i, m.value])).toEqual([['0', 1]]);
+      expect(atlas.find('load').map((m) => [m.tags.i, m.value])).toEqual([[`0.${pad}`, 1]]);
       await atlas.waitFor(
-        (s) => s.find('spectator.measurements', { id: 'dropped' }).length > 0,
+        (s) => s.find('spectator.measurements', { id: 'dropped', error: loop.dropped }).length > 0,
         5000,
       );
       expect(guard.events).toEqual([]);
     },
+    30_000,
   );
 });
 

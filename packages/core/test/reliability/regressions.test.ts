@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
 import type { Tags } from '../../src/ids/id.js';
 import { Registry } from '../../src/registry/registry.js';
-import { memoryLogger } from '../support/fake-clock.js';
+import { FakeClock, memoryLogger } from '../support/fake-clock.js';
+import { heapAfterGc, mb } from './support.js';
 
 let atlas: AtlasDevServer;
 beforeAll(async () => {
@@ -90,6 +91,46 @@ describe('regressions found by the reliability suite', () => {
     expect(atlas.find('fine').map((m) => m.value)).toEqual([1]);
     expect(logger.lines.some((l) => l.includes('broken') && l.includes('threw object'))).toBe(true);
     await r.stop();
+  });
+
+  // Regression (one warning key per polled gauge): the rate-limited logger was keyed by gauge, so
+  // 100k failing gauges (one per closed connection) wrote 100k lines and left 100k keys behind,
+  // +40 MB of heap that removing the gauges never gave back.
+  it('100k failing polled gauges: one warning a minute naming the first, with a count of the rest, and no keys left behind', () => {
+    const clock = new FakeClock();
+    const { r, logger } = newRegistry({ clock });
+    const pad = 'x'.repeat(80);
+    const heapBefore = heapAfterGc();
+    for (let round = 0; round < 10; round++) {
+      const gauges = [];
+      for (let i = 0; i < 10_000; i++) {
+        gauges.push(
+          r.polledGauge('conn.bytes', { conn: `c${round}-${i}-${pad}` }, () => {
+            throw new Error('closed');
+          }),
+        );
+      }
+      r.measurements(); // samples every gauge, as a publish would
+      for (const g of gauges) g.remove();
+    }
+    const heapAfter = heapAfterGc();
+    console.log(
+      `[reliability] 100k failing polled gauges: ${logger.lines.length} warning line(s), ` +
+        `${r.internals.warnings.size} logger key(s), heap ${mb(heapBefore)} -> ${mb(heapAfter)}`,
+    );
+    expect(logger.lines).toEqual([
+      `polled gauge conn.bytes{conn=c0-0-${pad}} threw closed; skipped`,
+    ]);
+    expect(r.internals.warnings.size).toBe(1);
+    expect([...r.meters()]).toEqual([]);
+    expect(heapAfter - heapBefore).toBeLessThan(4 * 1024 * 1024); // per-gauge keys: +40 MB
+    // A minute later the next failure is written, with how many were suppressed meanwhile.
+    clock.advance(60_000);
+    r.polledGauge('pool.size', undefined, () => NaN);
+    r.measurements();
+    expect(logger.lines[1]).toBe(
+      'polled gauge pool.size returned NaN; skipped (99999 similar suppressed since the last warning)',
+    );
   });
 
   it('tags given as a string do not make the lookup fast path return the meter of another tag set', () => {

@@ -46,6 +46,35 @@ export function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * `heapUsed` plus memory held outside the JS heap (Buffers' backing stores: a kept request body
+ * lives there, not in `heapUsed`), in bytes, after a full collection.
+ */
+export function memoryAfterGc(): number {
+  forceGc();
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
+}
+
+/**
+ * Theil–Sen slope of `y` over `x`: the median of the slopes between every two samples, so one
+ * sample caught at a bad moment (a hung request still holding its body) cannot move it, while
+ * growth at every step (a queue) does.
+ */
+export function slope(points: readonly (readonly [x: number, y: number])[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]![0] - points[i]![0];
+      if (dx !== 0) slopes.push((points[j]![1] - points[i]![1]) / dx);
+    }
+  }
+  if (slopes.length === 0) return 0;
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+}
+
 /** Megabytes, one decimal, for printed figures. */
 export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -79,6 +108,8 @@ export class FaultProxy {
   port = 0;
   connections = 0;
   faulted = 0;
+  /** Bytes received from clients on connections passed through (request heads and bodies). */
+  bytesIn = 0;
   private fault: RawFault | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
@@ -124,6 +155,7 @@ export class FaultProxy {
     }
     const upstream = connect(this.targetPort, '127.0.0.1');
     this.track(upstream);
+    socket.on('data', (chunk: Buffer) => (this.bytesIn += chunk.length));
     socket.pipe(upstream).pipe(socket);
     socket.on('close', () => upstream.destroy());
     upstream.on('close', () => socket.destroy());
