@@ -5,7 +5,7 @@
  *
  *   --quick           smoke run: 5 rounds, 1 warm-up, 30 ms rounds, smaller memory runs;
  *                     figures are not meaningful, RESULTS.md is not written unless --write
- *   --only 1,3,5      run only these scenarios (ids 1–7)
+ *   --only 1,3,5      run only these scenarios (ids 1–7; 4 is Express, 4k Koa)
  *   --rounds N        kept rounds per case (default 20; scenario 4 uses at least 40)
  *   --warmup N        discarded warm-up rounds (default 3)
  *   --round-ms N      target length of one round of one case, ms (default 150)
@@ -54,8 +54,16 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: '4',
-    title: 'Per-request middleware overhead (Express 5, Koa 3)',
+    title: 'Per-request middleware overhead (Express 5)',
     load: () => import('./middleware.js'),
+  },
+  {
+    id: '4k',
+    title: 'Per-request middleware overhead (Koa 3)',
+    load: async () => {
+      const { run } = await import('./middleware.js');
+      return { run: (ctx: ScenarioContext) => run(ctx, 'koa') };
+    },
   },
   {
     id: '5',

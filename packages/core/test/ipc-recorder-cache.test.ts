@@ -126,10 +126,12 @@ describe('IpcServerRecorder meter cache', () => {
         recorder.end(recorder.begin(), request(endpoint));
       }
     }
+    // The unmatched value never counts against the cap, nor overflows.
     expect(Object.fromEntries(calls(r).map((c) => [c.endpoint, c.count]))).toEqual({
       '/a': 3,
       '/b': 3,
-      [OVERFLOW_ENDPOINT]: 9,
+      [OVERFLOW_ENDPOINT]: 6,
+      unknown: 3,
     });
   });
 

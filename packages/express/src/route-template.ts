@@ -33,6 +33,7 @@ import {
   pathName,
   templateFromMatch,
 } from './path-names.js';
+import { RecentCache } from '@spectator/core/ipc';
 
 /** What this module reads from an Express app, router, layer and route. */
 interface RouterLike {
@@ -60,10 +61,15 @@ const UNKNOWN_MOUNT = '/*';
 
 /** Per app: route object → full template (including the app's own mount prefix). */
 const appRoutes = new WeakMap<object, WeakMap<object, string>>();
+/** Per app: its hot routes' templates, found by `===` before the `WeakMap` read. */
+const appRecent = new WeakMap<object, RecentCache<object, string>>();
+/** Hot routes an app keeps in front of its map. */
+const RECENT_ROUTES = 8;
 /** Mount templates read from layers (router 2.0–2.2 paths must be read before the first match). */
 const mountTemplates = new WeakMap<object, string>();
 let lastApp: object | undefined;
 let lastRoutes: WeakMap<object, string> | undefined;
+let lastRecent: RecentCache<object, string> | undefined;
 
 /**
  * Indexes `app`'s routes the first time it is seen. Called by the middleware before `next()`, so
@@ -81,20 +87,43 @@ export function primeRoutes(app: unknown): void {
 export function routeTemplate(req: { route?: unknown; app?: unknown }): string | undefined {
   const route = req.route;
   if (typeof route !== 'object' || route === null) return undefined;
-  const app = req.app;
+  // The per-request path, small enough to be inlined: the last app's hot routes.
+  if (req.app === lastApp && lastRecent !== undefined) {
+    const hot = lastRecent.get(route);
+    if (hot !== undefined) return hot;
+  }
+  return templateOf(route, req.app);
+}
+
+/** {@link routeTemplate} past the hot routes: the app's map, else the tree walked again. */
+function templateOf(route: object, app: unknown): string | undefined {
   if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) {
     return joinRoute('', pathName((route as { path?: unknown }).path) ?? '');
   }
   let routes: WeakMap<object, string> | undefined;
+  let recent: RecentCache<object, string> | undefined;
   if (app === lastApp) {
     routes = lastRoutes;
+    recent = lastRecent;
   } else {
     routes = appRoutes.get(app);
+    recent = appRecent.get(app);
     lastApp = app;
     lastRoutes = routes;
+    lastRecent = recent;
   }
+  const hot = recent?.get(route);
+  if (hot !== undefined) return hot;
   const found = routes?.get(route);
-  if (found !== undefined) return found;
+  if (found !== undefined) {
+    if (recent === undefined) {
+      recent = new RecentCache(RECENT_ROUTES);
+      appRecent.set(app, recent);
+      lastRecent = recent;
+    }
+    recent.set(route, found);
+    return found;
+  }
   try {
     return resolveRoute(app, route);
   } catch {
@@ -122,6 +151,7 @@ function indexApp(app: object): WeakMap<object, string> {
   }
   lastApp = app;
   lastRoutes = routes;
+  lastRecent = appRecent.get(app);
   const router = appRouter(app as AppLike);
   if (router === undefined) return routes;
   /** Per app (this one, and sub-apps mounted through its routers): route → its templates. */

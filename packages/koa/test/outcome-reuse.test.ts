@@ -3,10 +3,9 @@ import { FakeResponse } from '@spectator/test-support';
 import { describe, expect, it } from 'vitest';
 import { spectatorMiddleware, type KoaContextLike } from '../src/index.js';
 
-// The middleware fills one outcome object per middleware (no allocation per request) right
-// before handing it to the recorder. These check that requests never borrow each other's
-// fields: when they alternate, and when a callback of one request finishes another one from
-// inside the middleware's own recording.
+// Requests share the middleware's state (its tracker and recorder, their meter caches); these
+// check that requests never borrow each other's fields: when they alternate, and when a
+// callback of one request finishes another one from inside the middleware's own recording.
 
 const context = (method: string, url: string, res: FakeResponse): KoaContextLike => ({
   req: { method, url, httpVersionMajor: 1, headers: {}, socket: res.socket },

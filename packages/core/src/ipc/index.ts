@@ -37,3 +37,4 @@ export {
   type EndingSocketLike,
 } from './response-ending.js';
 export { checkServerMetricsOptions } from './server-options.js';
+export { RecentCache } from './recent-cache.js';

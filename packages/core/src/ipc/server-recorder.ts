@@ -6,6 +6,7 @@ import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
 import { ipcResultFor, ipcStatusForHttpStatus, type IpcStatusMode } from './ipc-status.js';
+import { RecentCache } from './recent-cache.js';
 import { checkServerMetricsOptions } from './server-options.js';
 
 /** `ipc.endpoint` of requests that matched no route (404s, scanners). */
@@ -56,16 +57,27 @@ interface CallMeters {
   outbound: DistributionSummary | undefined;
 }
 
+/** The meters of one (method, status key) combination of an endpoint. */
+interface KeyedCallMeters extends CallMeters {
+  readonly method: string;
+  readonly key: number;
+}
+
 /**
- * The meters of one `ipc.endpoint` value, by method and status key, with the combination used
- * last in front: requests to one endpoint mostly repeat one method and status, so most requests
- * find their meters with two compares after the endpoint's own map read.
+ * Combinations of one endpoint kept in an array scanned with two compares each, before the map:
+ * an endpoint mostly sees a few methods and statuses, often interleaved (GET and PUT of
+ * `/users/:id`), which a single "last used" slot would keep missing.
  */
+const RECENT_COMBINATIONS = 8;
+
+/** Endpoints found by `===` before the map (an app's hot routes). */
+const RECENT_ENDPOINTS = 8;
+
+/** The meters of one `ipc.endpoint` value, by method and status key. */
 class EndpointMeters {
-  lastMethod: string | undefined = undefined;
-  lastKey = 0;
-  lastMeters: CallMeters | undefined = undefined;
-  readonly byMethod = new Map<string, Map<number, CallMeters>>();
+  readonly recent: KeyedCallMeters[] = [];
+  /** Every combination, by `method + ' ' + key`; read only when `recent` misses. */
+  readonly all = new Map<string, KeyedCallMeters>();
   constructor(readonly endpoint: string) {}
 }
 
@@ -73,9 +85,9 @@ class EndpointMeters {
  * Records Netflix's common IPC server metrics for one adapter: `ipc.server.call` (percentile
  * timer) and `ipc.server.inflight` (distribution summary of requests in flight at each start).
  *
- * Meter handles are cached per endpoint → method → status (the last combination of each endpoint
- * in front), so the per-request cost is one map read, two compares and one timer update; tags
- * are built once per combination. A cached handle keeps working after its meter expired from the
+ * Meter handles are cached per endpoint → method and status (an endpoint's usual combinations in
+ * a short array in front), so the per-request cost is one map read, a few compares and one timer
+ * update; tags are built once per combination. A cached handle keeps working after its meter expired from the
  * registry (its next update registers it again; see `Meter.touch`). Nothing here throws.
  *
  * @example
@@ -96,6 +108,8 @@ export class IpcServerRecorder {
   private readonly inflightSummary: DistributionSummary;
   /** Every endpoint value seen (at most `maxEndpoints`, plus `_overflow`), with its meters. */
   private readonly cache = new Map<string, EndpointMeters>();
+  /** The endpoints seen first, found by `===` on the (mostly interned) template strings. */
+  private readonly recentEndpoints = new RecentCache<string, EndpointMeters>(RECENT_ENDPOINTS);
   private inflight = 0;
   /** Distinct endpoint values counted against `maxEndpoints` (not `unknown` or `_overflow`). */
   private routeCount = 0;
@@ -133,11 +147,37 @@ export class IpcServerRecorder {
    * `outcome` is read once, at the start, and not kept: a caller may reuse one object.
    */
   end(start: number, outcome: RequestOutcome): void {
+    this.endRequest(
+      start,
+      outcome.method,
+      outcome.status,
+      outcome.endpoint,
+      outcome.httpVersionMajor,
+      outcome.cancelled,
+      outcome.extraTags,
+      outcome.inboundBytes,
+      outcome.outboundBytes,
+    );
+  }
+
+  /**
+   * {@link end} with the outcome's fields as arguments, for the adapters' per-request path (no
+   * object to fill and read back). Never throws.
+   */
+  endRequest(
+    start: number,
+    method: string,
+    status: number,
+    endpoint: string | undefined,
+    httpVersionMajor: number,
+    cancelled: boolean,
+    extraTags?: Tags,
+    inboundBytes?: number,
+    outboundBytes?: number,
+  ): void {
     this.inflight--;
     try {
       const seconds = (performance.now() - start) / 1000;
-      const { method, status, endpoint, httpVersionMajor, cancelled, extraTags } = outcome;
-      const { inboundBytes, outboundBytes } = outcome;
       const meters =
         extraTags === undefined
           ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
@@ -155,10 +195,7 @@ export class IpcServerRecorder {
       if (meters.outbound !== undefined && typeof outboundBytes === 'number')
         meters.outbound.record(outboundBytes);
     } catch (error) {
-      this.warnings.warn(
-        'record',
-        `${this.owner}: could not record a request: ${String(error)}`,
-      );
+      this.warnings.warn('record', `${this.owner}: could not record a request: ${String(error)}`);
     }
   }
 
@@ -179,21 +216,25 @@ export class IpcServerRecorder {
     // 1000, and HTTP/2 adds 2000 (regression: a cancelled HTTP/2 request once shared the key of
     // an HTTP/1 status 999).
     const key = (cancelled ? 1000 : status) + (httpVersionMajor >= 2 ? 2000 : 0);
-    const last = entry.lastMeters;
-    if (last !== undefined && method === entry.lastMethod && key === entry.lastKey) return last;
-    let byStatus = entry.byMethod.get(method);
-    if (byStatus === undefined) {
-      byStatus = new Map();
-      entry.byMethod.set(method, byStatus);
+    const recent = entry.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const meters = recent[i]!;
+      if (meters.key === key && meters.method === method) return meters;
     }
-    let meters = byStatus.get(key);
+    const name = `${method} ${key}`;
+    let meters = entry.all.get(name);
     if (meters === undefined) {
-      meters = this.createMeters(method, status, entry.endpoint, httpVersionMajor, cancelled);
-      byStatus.set(key, meters);
+      meters = {
+        ...this.createMeters(method, status, entry.endpoint, httpVersionMajor, cancelled),
+        method,
+        key,
+      };
+      entry.all.set(name, meters);
     }
-    entry.lastMethod = method;
-    entry.lastKey = key;
-    entry.lastMeters = meters;
+    // The first combinations seen stay in front (they are the common ones); later ones take the
+    // last slot in turn.
+    if (recent.length < RECENT_COMBINATIONS) recent.push(meters);
+    else recent[RECENT_COMBINATIONS - 1] = meters;
     return meters;
   }
 
@@ -203,8 +244,13 @@ export class IpcServerRecorder {
    */
   private endpointOf(name: string | undefined): EndpointMeters {
     const endpoint = name ?? UNMATCHED_ENDPOINT;
+    const recent = this.recentEndpoints.get(endpoint);
+    if (recent !== undefined) return recent;
     const known = this.cache.get(endpoint);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.recentEndpoints.set(endpoint, known);
+      return known;
+    }
     // The unmatched value is one value whatever the cap (it is what 404s and scanners share),
     // so it never counts against it and never overflows.
     if (endpoint === UNMATCHED_ENDPOINT || this.routeCount < this.maxEndpoints) {

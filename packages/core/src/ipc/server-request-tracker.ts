@@ -1,6 +1,6 @@
 import type { Tags } from '../ids/id.js';
 import { checkServerTrackingOptions } from './server-options.js';
-import { IpcServerRecorder, type RequestOutcome, type ServerMetricsOptions } from './server-recorder.js';
+import { IpcServerRecorder, type ServerMetricsOptions } from './server-recorder.js';
 import {
   responseEnding,
   type EndingResponseLike,
@@ -83,23 +83,12 @@ export class ServerRequestTracker<Ctx> {
   private readonly endpointTag: ServerTrackingOptions<Ctx>['endpointTag'];
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
-  /**
-   * Filled right before each `recorder.end`, which reads it and keeps nothing: no allocation per
-   * request. Only plain values are written, after every user callback ran, so nothing can
-   * reenter between fill and read.
-   */
-  private readonly outcome: RequestOutcome = {
-    method: 'UNKNOWN',
-    status: 0,
-    endpoint: undefined,
-    httpVersionMajor: 1,
-    cancelled: false,
-    inboundBytes: undefined,
-    outboundBytes: undefined,
-    extraTags: undefined,
-  };
 
-  constructor(owner: string, options: ServerTrackingOptions<Ctx>, reader: ServerRequestReader<Ctx>) {
+  constructor(
+    owner: string,
+    options: ServerTrackingOptions<Ctx>,
+    reader: ServerRequestReader<Ctx>,
+  ) {
     checkServerTrackingOptions(options);
     this.recorder = new IpcServerRecorder(owner, options);
     this.reader = reader;
@@ -133,9 +122,8 @@ export class ServerRequestTracker<Ctx> {
     }
   }
 
-  /** Records one closed request; always reaches `recorder.end`, so inflight stays right. */
+  /** Records one closed request; always reaches the recorder, so inflight stays right. */
   private finish(ctx: Ctx, res: TrackedResponseLike, start: number): void {
-    const outcome = this.outcome;
     let method = 'UNKNOWN';
     let status = 0;
     let endpoint: string | undefined;
@@ -163,37 +151,34 @@ export class ServerRequestTracker<Ctx> {
         // No template: recorded as unmatched.
       }
     }
-    outcome.inboundBytes = outcome.outboundBytes = undefined;
-    if (this.bodySizes && req !== undefined) this.readBodySizes(req, res, method, status, finished);
     const extraTags = this.extraTags;
-    outcome.extraTags = extraTags === undefined ? undefined : customTags(extraTags, ctx, res);
-    outcome.method = method;
-    outcome.status = status;
-    outcome.endpoint = endpoint;
-    outcome.httpVersionMajor = httpVersionMajor;
-    outcome.cancelled = cancelled;
-    this.recorder.end(start, outcome);
-  }
-
-  /**
-   * Body sizes from `content-length`. The outbound one only for a response delivered with a body:
-   * a HEAD, 204 or 304 response announces a length it does not send, and a cut-short one did
-   * not send it all.
-   */
-  private readBodySizes(
-    req: TrackedRequestLike,
-    res: TrackedResponseLike,
-    method: string,
-    status: number,
-    finished: boolean,
-  ): void {
+    const tags = extraTags === undefined ? undefined : customTags(extraTags, ctx, res);
+    if (!this.bodySizes || req === undefined) {
+      this.recorder.endRequest(start, method, status, endpoint, httpVersionMajor, cancelled, tags);
+      return;
+    }
+    let inbound: number | undefined;
+    let outbound: number | undefined;
     try {
-      this.outcome.inboundBytes = contentLength(req.headers?.['content-length']);
+      inbound = contentLength(req.headers?.['content-length']);
+      // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
+      // not send it all.
       if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
-        this.outcome.outboundBytes = contentLength(res.getHeader('content-length'));
+        outbound = contentLength(res.getHeader('content-length'));
     } catch {
       // Unreadable headers: sizes unknown.
     }
+    this.recorder.endRequest(
+      start,
+      method,
+      status,
+      endpoint,
+      httpVersionMajor,
+      cancelled,
+      tags,
+      inbound,
+      outbound,
+    );
   }
 }
 
@@ -237,7 +222,8 @@ function excluded<Ctx>(
 
 /** A `content-length` header value as a byte count, `undefined` unless a valid one. */
 function contentLength(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string' || value === '') return undefined;
   const n = Number(value);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;

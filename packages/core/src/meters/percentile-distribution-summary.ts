@@ -30,11 +30,16 @@ export class PercentileDistributionSummary extends DistributionSummary {
   private readonly buckets = new Float64Array(PERCENTILE_BUCKET_COUNT);
   private readonly rangeMin: number;
   private readonly rangeMax: number;
+  /** Buckets of the range's ends, computed once (clamped amounts need no bucket arithmetic). */
+  private readonly minIndex: number;
+  private readonly maxIndex: number;
 
   constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
     super(id, owner);
     this.rangeMin = range.min;
     this.rangeMax = range.max;
+    this.minIndex = percentileBucketIndex(range.min);
+    this.maxIndex = percentileBucketIndex(range.max);
   }
 
   override record(amount: number): void {
@@ -46,9 +51,13 @@ export class PercentileDistributionSummary extends DistributionSummary {
     if (amount > this.max) this.max = amount;
     this.touch();
     const rounded = Math.round(amount);
-    const clamped =
-      rounded < this.rangeMin ? this.rangeMin : rounded > this.rangeMax ? this.rangeMax : rounded;
-    this.buckets[percentileBucketIndex(clamped)]!++;
+    const index =
+      rounded <= this.rangeMin
+        ? this.minIndex
+        : rounded >= this.rangeMax
+          ? this.maxIndex
+          : percentileBucketIndex(rounded);
+    this.buckets[index]!++;
   }
 
   /** Estimated `p`th percentile (0–100) of the current interval's amounts; `NaN` when empty. */

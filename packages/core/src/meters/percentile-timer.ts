@@ -32,11 +32,19 @@ export class PercentileTimer extends Timer {
   private readonly buckets = new Float64Array(PERCENTILE_BUCKET_COUNT);
   private readonly minNanos: number;
   private readonly maxNanos: number;
+  /**
+   * Buckets of the range's ends, computed once: most durations of a fast service fall below the
+   * 10 ms floor, and those need no bucket arithmetic per record.
+   */
+  private readonly minIndex: number;
+  private readonly maxIndex: number;
 
   constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
     super(id, owner);
     this.minNanos = Math.round(range.min * 1e9);
     this.maxNanos = Math.round(range.max * 1e9);
+    this.minIndex = percentileBucketIndex(this.minNanos);
+    this.maxIndex = percentileBucketIndex(this.maxNanos);
   }
 
   override record(seconds: number): void {
@@ -48,9 +56,13 @@ export class PercentileTimer extends Timer {
     if (seconds > this.max) this.max = seconds;
     this.touch();
     const nanos = Math.round(seconds * 1e9);
-    const clamped =
-      nanos < this.minNanos ? this.minNanos : nanos > this.maxNanos ? this.maxNanos : nanos;
-    this.buckets[percentileBucketIndex(clamped)]!++;
+    const index =
+      nanos <= this.minNanos
+        ? this.minIndex
+        : nanos >= this.maxNanos
+          ? this.maxIndex
+          : percentileBucketIndex(nanos);
+    this.buckets[index]!++;
   }
 
   /**
