@@ -391,7 +391,7 @@ async function main() {
     '',
     goalTable,
     '',
-    'Why the misses happen and what would fix them, with measured before/after figures: [proposals/README.md](proposals/README.md).',
+    'Where the time goes on this machine, and why a goal near its threshold can pass or miss from one run to the next: [README.md](README.md#where-the-time-goes).',
     '',
     ...reports.flatMap((r) => [`## ${r.id}. ${r.title}`, '', r.markdown, '']),
     '## Method',
