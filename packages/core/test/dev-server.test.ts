@@ -167,7 +167,9 @@ describe('publish endpoint', () => {
     expect(atlas.measurements()).toHaveLength(2);
   });
 
-  it('partial validation failure: 400 with errorCount, the rest stored', async () => {
+  // Regression (the endpoint answered 400 to a partial failure; Atlas's aggregator answers 202
+  // "partial" when it took some measurements, 400 only when it took none).
+  it('partial validation failure: 202 type partial with errorCount, the rest stored', async () => {
     const dup: Entry = [
       [
         ['name', 'dup'],
@@ -195,9 +197,10 @@ describe('publish endpoint', () => {
       [{ name: 'ok2', 'nf.app': 'www' }, 10, 2],
     ]);
     const res = await postJson(atlas.publishUri, payload, true);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(202);
+    expect(res.headers.get('content-type')).toBe('application/json');
     const body = (await res.json()) as { type: string; errorCount: number; message: string[] };
-    expect(body.type).toBe('error');
+    expect(body.type).toBe('partial');
     expect(body.errorCount).toBe(6);
     expect(body.message).toHaveLength(6);
     expect(body.message.join('\n')).toMatch(
@@ -209,20 +212,42 @@ describe('publish endpoint', () => {
     expect(body.message.join('\n')).toMatch(/more than 20 user tags \(21\)/);
     expect(body.message.join('\n')).toMatch(/duplicate tag key app/);
     expect(atlas.measurements().map((m) => m.name)).toEqual(['ok', 'ok2']);
-    expect(atlas.batches[0]!.status).toBe(400);
+    expect(atlas.batches[0]!.status).toBe(202);
     expect(atlas.batches[0]!.rejected.map((r) => r.reason)).toHaveLength(6);
   });
 
-  // [description, payload, expected errorCount, error pattern]
-  const malformed: [string, unknown, number, RegExp][] = [
-    ['not an array', { a: 1 }, 0, /not a JSON array/],
-    ['negative string count', [-1], 0, /string table count/],
-    ['fractional string count', [1.5, 'a'], 0, /string table count/],
-    ['truncated string table', [3, 'a', 'b'], 0, /string table truncated/],
+  it('every measurement rejected: 400 type error with errorCount, nothing stored', async () => {
+    const payload = encode([
+      [{ name: 'bad name', statistic: 'count' }, 0, 1],
+      [{ name: 'long', ['k'.repeat(61)]: 'v' }, 0, 1],
+    ]);
+    const res = await postJson(atlas.publishUri, payload);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      errorCount: 2,
+      message: [
+        expect.stringMatching(/invalid character in value "bad name"/),
+        expect.stringMatching(/tag key longer than 60/),
+      ],
+    });
+    expect(atlas.measurements()).toEqual([]);
+    expect(atlas.batches[0]!.status).toBe(400);
+  });
+
+  // [description, payload, expected errorCount (undefined: left out), error pattern]. A
+  // malformed payload is dropped whole: errorCount is every measurement it declares, when they
+  // can be counted; left out when they cannot (regression: errorCount 0, read as "all accepted").
+  const malformed: [string, unknown, number | undefined, RegExp][] = [
+    ['not an array', { a: 1 }, undefined, /not a JSON array/],
+    ['negative string count', [-1], undefined, /string table count/],
+    ['fractional string count', [1.5, 'a'], undefined, /string table count/],
+    ['truncated string table', [3, 'a', 'b'], undefined, /string table truncated/],
+    ['non-string table entry, no measurements', [2, 'name', 5], undefined, /not a string/],
     ['non-string table entry', [2, 'name', 5, 1, 0, 1, 0, 1], 1, /entry 1 .* not a string/],
     ['index out of range', [2, 'foo', 'name', 1, 1, 2, 0, 1], 1, /out of range/],
     ['fractional index', [2, 'foo', 'name', 1, 1, 0.5, 0, 1], 1, /out of range/],
-    ['non-integer tag count', [2, 'foo', 'name', 1, 1, 0, 0, 1, 'x'], 0, /tag count/],
+    ['non-integer tag count', [2, 'foo', 'name', 1, 1, 0, 0, 1, 'x'], undefined, /tag count/],
     ['unknown op', [2, 'foo', 'name', 1, 1, 0, 5, 1, 1, 1, 0, 0, 2], 2, /unknown op/],
     ['non-number value', [2, 'foo', 'name', 1, 1, 0, 0, '1'], 1, /not a finite number/],
     ['truncated measurement', [2, 'foo', 'name', 1, 1, 0, 0, 1, 1, 1, 0, 0], 2, /truncated/],
@@ -232,29 +257,30 @@ describe('publish endpoint', () => {
     expect(decodeAtlasPayload(payload).ok).toBe(false);
     const res = await postJson(atlas.publishUri, payload);
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { errorCount: number; message: string[] };
-    expect(body.errorCount).toBe(errorCount);
+    const body = (await res.json()) as { type: string; errorCount?: number; message: string[] };
+    expect(body.type).toBe('error');
+    if (errorCount === undefined) expect(body).not.toHaveProperty('errorCount');
+    else expect(body.errorCount).toBe(errorCount);
     expect(body.message).toHaveLength(1);
     expect(body.message[0]).toMatch(pattern);
     expect(atlas.measurements()).toEqual([]);
     expect(atlas.batches[0]!.error).toMatch(pattern);
   });
 
-  it('invalid JSON → 400 errorCount 0', async () => {
+  it('invalid JSON → 400 without errorCount (how many measurements it held is unknown)', async () => {
     const res = await post(atlas.publishUri, '[1, "a"');
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({
+    expect(await res.json()).toEqual({
       type: 'error',
-      errorCount: 0,
       message: [expect.stringMatching(/invalid JSON/)],
     });
   });
 
-  it('invalid gzip → 400 errorCount 0', async () => {
+  it('invalid gzip → 400 without errorCount', async () => {
     const res = await post(atlas.publishUri, '[0]', { headers: { 'content-encoding': 'gzip' } });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({
-      errorCount: 0,
+    expect(await res.json()).toEqual({
+      type: 'error',
       message: [expect.stringMatching(/invalid gzip/)],
     });
   });

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
+import { SpectatorConfigError } from '../src/errors.js';
+import { configFromEnv } from '../src/global/env-config.js';
 import { Registry } from '../src/registry/registry.js';
 import { memoryLogger } from './support/fake-clock.js';
 import { startSlowEndpoint } from './support/slow-endpoint.js';
@@ -98,9 +100,8 @@ describe('publishing to an Atlas aggregator', () => {
     const tooMany: Record<string, string> = {};
     for (let i = 0; i < 20; i++) tooMany[`t${i}`] = 'v';
     r.counter('many', tooMany).increment();
-    r.gauge('inf').set(Infinity);
     const result = await r.publish();
-    expect(result).toMatchObject({ sent: 1, dropped: 4, droppedBy: { validation: 4 } });
+    expect(result).toMatchObject({ sent: 1, dropped: 3, droppedBy: { validation: 3 } });
     expect(atlas.batches[0]!.rejected).toEqual([]);
     expect(logger.lines.filter((l) => l.includes('dropped'))).toHaveLength(1);
     await r.publish();
@@ -108,7 +109,7 @@ describe('publishing to an Atlas aggregator', () => {
     expect(fate.map((m) => [m.tags.id, m.tags.error, m.value])).toEqual(
       expect.arrayContaining([
         ['sent', undefined, 1],
-        ['dropped', 'validation', 4],
+        ['dropped', 'validation', 3],
       ]),
     );
   });
@@ -133,6 +134,51 @@ describe('publishing to an Atlas aggregator', () => {
       sent: 3,
       dropped: 2,
       droppedBy: { validation: 2 },
+      requests: 1,
+    });
+  });
+
+  // Regression (a 202 partial failure counted as fully sent): Atlas's aggregator answers 202
+  // {"type":"partial","errorCount":n} when it rejected n measurements and took the rest.
+  it('counts what a 202 partial answer rejected as dropped by validation, the rest as sent, in spectator.measurements', async () => {
+    const r = newRegistry();
+    for (let i = 0; i < 5; i++) r.counter('c', { i: String(i) }).increment();
+    atlas.respondWith({
+      status: 202,
+      body: JSON.stringify({ type: 'partial', errorCount: 2, message: ['a', 'b'] }),
+      headers: { 'content-type': 'application/json' },
+      times: 1,
+    });
+    expect(await r.publish()).toMatchObject({
+      sent: 3,
+      dropped: 2,
+      droppedBy: { validation: 2, 'http-error': 0, other: 0 },
+      requests: 1,
+    });
+    await r.publish(); // carries the fate of the one before
+    const fate = atlas.find('spectator.measurements');
+    expect(fate.map((m) => [m.tags.id, m.tags.error, m.value])).toEqual(
+      expect.arrayContaining([
+        ['sent', undefined, 3],
+        ['dropped', 'validation', 2],
+      ]),
+    );
+  });
+
+  // Regression (a malformed payload counted as sent): 400 with errorCount 0 was read as
+  // "nothing rejected".
+  it('drops the whole batch as http-error on a 400 whose errorCount is 0', async () => {
+    const r = newRegistry();
+    for (let i = 0; i < 4; i++) r.counter('c', { i: String(i) }).increment();
+    atlas.respondWith({
+      status: 400,
+      body: JSON.stringify({ type: 'error', errorCount: 0, message: ['invalid JSON'] }),
+      times: 1,
+    });
+    expect(await r.publish()).toMatchObject({
+      sent: 0,
+      dropped: 4,
+      droppedBy: { 'http-error': 4 },
       requests: 1,
     });
   });
@@ -179,6 +225,25 @@ describe('publishing to an Atlas aggregator', () => {
     expect(result).toMatchObject({ sent: 0, droppedBy: { other: 1 } });
     r.counter('c').increment();
     expect(await r.publish()).toMatchObject({ sent: 2 }); // c plus spectator.measurements{dropped}
+  });
+
+  // Regression (a retry after a timeout summed the counter again): the body had been sent, the
+  // aggregator answered after timeoutMs, and each retry delivered the same add ops once more.
+  it('a response slower than timeoutMs: the batch arrives once, counted as dropped, not retried', async () => {
+    const endpoint = await startSlowEndpoint(500);
+    try {
+      const r = newRegistry({ uri: endpoint.uri, timeoutMs: 300, gzip: false });
+      r.counter('c').increment(5);
+      const result = await r.publish();
+      expect(result).toMatchObject({ sent: 0, droppedBy: { other: 1 }, requests: 1 });
+      await pause(700); // past the endpoint's late answers
+      expect(endpoint.requests).toBe(1);
+      expect(endpoint.total('c')).toBe(5);
+      await r.stop();
+      registry = undefined;
+    } finally {
+      await endpoint.close();
+    }
   });
 
   it('connection refused is counted, never thrown', async () => {
@@ -330,5 +395,97 @@ describe('configure() and stop() while a send is under way', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect(result).toMatchObject({ sent: 0, requests: 1, droppedBy: { other: 1 } });
     expect(atlas.requests).toBe(1);
+  });
+});
+
+describe('common tags Atlas would reject', () => {
+  // Regression (every measurement lost, every step): a common tag value of 121 characters was
+  // accepted, then every id carrying it was dropped at each publish, with one warning a minute.
+  it.each([
+    [
+      'a value over 120 characters',
+      { 'nf.app': 'x'.repeat(121) },
+      /"nf.app": value longer than 120 characters \(121\)/,
+    ],
+    ['a key over 60 characters', { ['k'.repeat(61)]: 'v' }, /key longer than 60 characters \(61\)/],
+    ['an empty value', { 'nf.app': '' }, /"nf.app" must have a non-empty string value/],
+    ['an empty key', { '': 'v' }, /must have a non-empty string value|empty key/],
+    [
+      '19 tags that count as user tags',
+      Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`t${i}`, 'v'])),
+      /19 common tags count against Atlas's 20 user tags/,
+    ],
+  ])(
+    'throws ERR_SPECTATOR_INVALID_COMMON_TAGS at configuration for %s',
+    (_, commonTags, message) => {
+      let error: unknown;
+      try {
+        new Registry({ commonTags });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(SpectatorConfigError);
+      expect(error).toMatchObject({ code: 'ERR_SPECTATOR_INVALID_COMMON_TAGS' });
+      expect((error as Error).message).toMatch(message);
+    },
+  );
+
+  it('configure() refuses one too and keeps the common tags in force', () => {
+    const r = newRegistry({ commonTags: { 'nf.app': 'shop' } });
+    expect(() => r.configure({ commonTags: { 'nf.stack': 'x'.repeat(121) } })).toThrow(
+      expect.objectContaining({ code: 'ERR_SPECTATOR_INVALID_COMMON_TAGS' }),
+    );
+    expect(r.config.commonTags).toEqual({ 'nf.app': 'shop' });
+  });
+
+  it('accepts the limits themselves, characters to sanitize, and any number of nf.* tags: every measurement is accepted', async () => {
+    const commonTags: Record<string, string> = {
+      ['k'.repeat(60)]: 'v'.repeat(120),
+      'my tag': 'my app/v1', // sanitized at publish, not an error
+      statistic: 'ignored', // filled in by the meter type: does not count
+    };
+    for (let i = 1; i < 17; i++) commonTags[`t${i}`] = 'v';
+    for (let i = 0; i < 10; i++) commonTags[`nf.x${i}`] = 'v';
+    const r = newRegistry({ commonTags });
+    r.counter('c').increment();
+    r.timer('t').record(0.1);
+    const result = await r.publish();
+    expect(result).toMatchObject({ sent: 5, dropped: 0 });
+    expect(atlas.batches[0]!.status).toBe(200);
+    expect(atlas.find('c')[0]!.tags).toMatchObject({ my_tag: 'my_app_v1' });
+  });
+
+  it('from SPECTATOR_COMMON_TAGS an entry Atlas would reject is warned about and left out, the rest kept', async () => {
+    const logger = memoryLogger();
+    const env = {
+      SPECTATOR_COMMON_TAGS: `nf.app=${'x'.repeat(121)},nf.stack=main,${'k'.repeat(61)}=v`,
+    };
+    const config = configFromEnv(env, logger);
+    expect(config.commonTags).toEqual({ 'nf.stack': 'main' });
+    expect(logger.lines).toHaveLength(2);
+    expect(logger.lines[0]).toMatch(
+      /^ignoring SPECTATOR_COMMON_TAGS entry: common tag "nf.app": value longer than 120/,
+    );
+    expect(logger.lines[1]).toMatch(/key longer than 60 characters \(61\)/);
+    const r = newRegistry(config);
+    r.counter('c').increment();
+    expect(await r.publish()).toMatchObject({ sent: 1, dropped: 0 });
+    expect(atlas.find('c')[0]!.tags).toMatchObject({ 'nf.stack': 'main' });
+  });
+
+  it('from SPECTATOR_COMMON_TAGS, entries past 18 user tags are left out with a warning', () => {
+    const logger = memoryLogger();
+    const entries = Array.from({ length: 20 }, (_, i) => `t${i}=v`);
+    const config = configFromEnv(
+      { SPECTATOR_COMMON_TAGS: `nf.app=a,${entries.join(',')}` },
+      logger,
+    );
+    expect(Object.keys(config.commonTags!)).toHaveLength(19); // nf.app and t0 … t17
+    expect(config.commonTags).toMatchObject({ 'nf.app': 'a', t17: 'v' });
+    expect(config.commonTags).not.toHaveProperty('t18');
+    expect(logger.lines.filter((l) => /"t1[89]": more than 18 common tags/.test(l))).toHaveLength(
+      2,
+    );
+    expect(() => new Registry({ ...config, logger })).not.toThrow();
   });
 });

@@ -46,7 +46,10 @@ export interface ReceivedBatch {
   readonly receivedAt: number;
   /** The body came with `Content-Encoding: gzip`. */
   readonly gzip: boolean;
-  /** Status sent back: 200, 400 (rejected or malformed), 413 (too large), 415 (not JSON/gzip). */
+  /**
+   * Status sent back: 200 (all accepted), 202 (some rejected by validation, the rest accepted),
+   * 400 (all rejected, or malformed), 413 (too large), 415 (not JSON/gzip).
+   */
   readonly status: number;
   /** Accepted measurements (empty for a malformed batch). */
   readonly measurements: readonly DecodedMeasurement[];
@@ -386,13 +389,20 @@ class DevServer implements AtlasDevServer {
     res.end(body);
   }
 
-  private sendError(
+  /**
+   * The aggregator's failure body: `type` `partial` (202) or `error`; `errorCount` when the number
+   * of measurements not taken is known (omitted for a body that could not be decoded).
+   */
+  private sendFailure(
     res: ServerResponse,
     status: number,
-    errorCount: number,
+    errorCount: number | undefined,
     message: string[],
   ): void {
-    const body = JSON.stringify({ type: 'error', errorCount, message });
+    const type = status === 202 ? 'partial' : 'error';
+    const body = JSON.stringify(
+      errorCount === undefined ? { type, message } : { type, errorCount, message },
+    );
     this.send(res, status, body, { 'content-type': 'application/json' });
   }
 
@@ -467,20 +477,27 @@ class DevServer implements AtlasDevServer {
       return;
     }
     const receivedAt = Date.now();
-    const refuse = (status: number, error: string, errorCount?: number): void => {
+    /** Refuses the whole request: a plain-text answer (413, 415), or a JSON one (malformed). */
+    const refuse = (
+      status: number,
+      error: string,
+      json?: { errorCount: number | undefined },
+    ): void => {
       this.store(
         res,
         { receivedAt, gzip, status, measurements: [], rejected: [], warnings: [], error },
         () => {
-          if (errorCount === undefined) {
+          if (json === undefined) {
             if (status === 413) res.setHeader('connection', 'close');
             this.send(res, status, `${error}\n`);
           } else {
-            this.sendError(res, status, errorCount, [error]);
+            this.sendFailure(res, status, json.errorCount, [error]);
           }
         },
       );
     };
+    // A body that does not decode cannot say how many measurements it held.
+    const undecodable = { errorCount: undefined };
     if (raw.kind === 'too-large') {
       refuse(413, `request body larger than ${this.maxBody} bytes (${raw.bytes})`);
       return;
@@ -505,7 +522,7 @@ class DevServer implements AtlasDevServer {
         if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
           refuse(413, `gunzipped body larger than ${this.maxBody} bytes`);
         } else {
-          refuse(400, `invalid gzip body: ${(err as Error).message}`, 0);
+          refuse(400, `invalid gzip body: ${(err as Error).message}`, undecodable);
         }
         return;
       }
@@ -514,23 +531,28 @@ class DevServer implements AtlasDevServer {
     try {
       json = JSON.parse(data.toString('utf8'));
     } catch (err) {
-      refuse(400, `invalid JSON: ${(err as Error).message}`, 0);
+      refuse(400, `invalid JSON: ${(err as Error).message}`, undecodable);
       return;
     }
     const decoded = decodeAtlasPayload(json);
     if (!decoded.ok) {
-      refuse(400, decoded.error, decoded.declaredMeasurements ?? 0);
+      // The aggregator drops a structurally broken payload whole: errorCount is every measurement
+      // it declares, when they can still be counted (and are not none), else left out.
+      const declared = decoded.declaredMeasurements;
+      refuse(400, decoded.error, { errorCount: declared === 0 ? undefined : declared });
       return;
     }
     const { measurements, rejected, warnings } = decoded;
-    const status = rejected.length > 0 ? 400 : 200;
+    // As Atlas's aggregator (`UpdateApi.createResponse`): 202 "partial" when some were accepted,
+    // 400 "error" when none were.
+    const status = rejected.length === 0 ? 200 : measurements.length > 0 ? 202 : 400;
     this.store(res, { receivedAt, gzip, status, measurements, rejected, warnings }, () => {
       if (status === 200) {
         this.send(res, 200, '');
       } else {
-        this.sendError(
+        this.sendFailure(
           res,
-          400,
+          status,
           rejected.length,
           rejected.map((r) => `${r.reason} (${canonicalTagKey(r.tags)})`),
         );
@@ -589,11 +611,14 @@ class DevServer implements AtlasDevServer {
 /**
  * Starts a local Atlas-aggregator-compatible publish endpoint.
  *
- * `POST <path>` with `Content-Type: application/json`, plain or `Content-Encoding: gzip`:
- * `200` (empty body) when every measurement was accepted; `400`
- * `{"type":"error","errorCount":n,"message":[…]}` when `n` were rejected by validation (the
- * rest are stored); a malformed payload (bad gzip, bad JSON, structural error) → `400` with
- * `errorCount` = the number of measurements it declares when countable, else `0`. Bodies over
+ * `POST <path>` with `Content-Type: application/json`, plain or `Content-Encoding: gzip`,
+ * answered as Atlas's aggregator does: `200` (empty body) when every measurement was accepted;
+ * `202` `{"type":"partial","errorCount":n,"message":[…]}` when `n` were rejected by validation
+ * and the rest accepted (and stored); `400` `{"type":"error","errorCount":n,"message":[…]}` when
+ * all `n` were rejected. A malformed payload is dropped whole: `400` `{"type":"error",
+ * "errorCount":n,"message":[…]}` with `n` = the measurements it declares when they can be
+ * counted, and without `errorCount` when they cannot (bad gzip, bad JSON, a broken structure,
+ * or none declared). Bodies over
  * `maxBodyBytes` → `413`, another media type or encoding → `415` (both plain-text bodies).
  * Other paths → `404`, other methods → `405`. `GET /api/series` returns {@link AtlasDevServer.series}
  * as JSON; `GET /` is a web page of every series received with a sparkline each

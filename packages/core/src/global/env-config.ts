@@ -1,4 +1,9 @@
-import type { RegistryConfig } from '../registry/config.js';
+import {
+  commonTagProblem,
+  MAX_USER_COMMON_TAGS,
+  userCommonTagCount,
+  type RegistryConfig,
+} from '../registry/config.js';
 import type { SpectatorLogger } from '../internal/rate-limited-logger.js';
 import { checkOutput } from '../spectatord/output-location.js';
 
@@ -9,7 +14,9 @@ import { checkOutput } from '../spectatord/output-location.js';
  *
  * This runs when the package is first imported, where throwing would crash the app before it
  * starts; a malformed variable is therefore ignored with a warning (documented fallback), while
- * the same mistake passed to `configure()` throws.
+ * the same mistake passed to `configure()` throws. So is a `SPECTATOR_COMMON_TAGS` entry that
+ * Atlas would reject (key over 60 characters, value over 120, past 18 user tags): the other
+ * entries are kept.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): RegistryConfig {
   const config: RegistryConfig = {};
@@ -36,7 +43,22 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): 
         );
         continue;
       }
+      // What configure() would reject (Atlas would drop every measurement) is left out here.
+      const problem = commonTagProblem(key, value);
+      if (problem !== undefined) {
+        logger.warn(`ignoring SPECTATOR_COMMON_TAGS entry: ${problem}`);
+        continue;
+      }
+      const before = commonTags[key];
       commonTags[key] = value;
+      if (userCommonTagCount(commonTags) > MAX_USER_COMMON_TAGS) {
+        if (before === undefined) delete commonTags[key];
+        else commonTags[key] = before;
+        logger.warn(
+          `ignoring SPECTATOR_COMMON_TAGS entry ${JSON.stringify(key)}: more than ` +
+            `${MAX_USER_COMMON_TAGS} common tags would count against Atlas's user-tag limit`,
+        );
+      }
     }
     config.commonTags = commonTags;
   }

@@ -38,18 +38,95 @@ async function readSmallBody(body: Dispatcher.ResponseData['body']): Promise<str
   return text.slice(0, MAX_RESPONSE_BYTES);
 }
 
-/** `errorCount` from an aggregator's 4xx body, when there is one. */
+/**
+ * `errorCount` from an aggregator's 202 or 4xx body: how many measurements it rejected. Only a
+ * positive integer counts. A body without one, with `0` (Atlas never sends that for a refused
+ * batch: its malformed-payload and "empty payload" answers carry no count), or one that is not
+ * JSON says nothing about what was accepted, so the caller counts the whole batch as dropped.
+ */
 function parseErrorCount(text: string): number | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed !== null && typeof parsed === 'object' && 'errorCount' in parsed) {
       const n = (parsed as { errorCount: unknown }).errorCount;
-      if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
+      if (typeof n === 'number' && Number.isInteger(n) && n > 0) return n;
     }
   } catch {
     // Not JSON: the caller treats the whole batch as dropped.
   }
   return undefined;
+}
+
+/**
+ * Errors that come before any byte of the request can have reached the aggregator: nothing to
+ * connect to, no address, no route, no connection within the connect timeout. undici reports
+ * them with the system error code, or its own for the connect timeout.
+ */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * True once undici called the `onRequestSent` hook in this process. Until then, "the hook did not
+ * fire" proves nothing (an undici without the hook would make every failure look unsent, and
+ * every timeout would be retried): only the error codes of {@link NEVER_SENT_CODES} count as
+ * "never sent".
+ */
+let requestSentHookSeen = false;
+
+/**
+ * `agent`, except that `onSent` is called once undici has handed the whole request (headers and
+ * body) to the socket. From then on the aggregator may have processed the batch, whatever
+ * happens to the response. (The same technique as undici's own `compose()`: a proxy whose
+ * `dispatch` wraps the handler; `compose()` itself cannot be used, its handlers lose
+ * `onRequestSent`.) Exported for its test, which fails if an undici upgrade drops the hook.
+ *
+ * @example
+ * ```ts
+ * let sent = false;
+ * await request(uri, { method: 'POST', body, dispatcher: reportingRequestSent(agent, () => (sent = true)) });
+ * ```
+ */
+export function reportingRequestSent(agent: Dispatcher, onSent: () => void): Dispatcher {
+  const sent = () => {
+    requestSentHookSeen = true;
+    onSent();
+  };
+  const dispatch: Dispatcher['dispatch'] = (options, handler) =>
+    agent.dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, key) {
+          if (key === 'onRequestSent') {
+            // A legacy handler hook, missing from undici's types; `request()`'s handler may have one.
+            const own = (target as { onRequestSent?: () => void }).onRequestSent;
+            return () => {
+              sent();
+              return own?.call(target);
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        },
+      }),
+    );
+  return new Proxy(agent, {
+    get: (target, key) => (key === 'dispatch' ? dispatch : Reflect.get(target, key)),
+  });
 }
 
 /** Resolves after `ms`, or at once when `wake` is aborted. The timer never holds the process. */
@@ -102,10 +179,14 @@ export class AtlasPublisher {
   }
 
   /**
-   * Sends one batch, retrying 5xx responses and network failures with backoff while the
-   * deadline (epoch ms) allows: a retry is made only when it can start before the deadline, and
-   * each request is bounded by what is left of it. `unsent` in the outcome means no request was
-   * made because the publisher is closed: the caller may hand the batch to its successor.
+   * Sends one batch. A `5xx` response, and a failure before the request was all on the socket
+   * (connection refused, no DNS answer, connect timeout, a connection lost before the body went
+   * out), are retried with backoff while the deadline (epoch ms) allows: a retry is made only
+   * when it can start before the deadline, and each request is bounded by what is left of it.
+   * A request that was sent and then timed out or lost its connection is not retried (the
+   * aggregator may have processed it: see `noResponse`). `unsent` in the outcome means no
+   * request was made because the publisher is closed: the caller may hand the batch to its
+   * successor.
    */
   async send(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
     if (this.closed) return unsent(count);
@@ -217,7 +298,7 @@ export class AtlasPublisher {
     body: Buffer,
     count: number,
     timeoutMs: number,
-  ): Promise<{ outcome: Omit<BatchOutcome, 'requests'>; retryable: boolean } | typeof NOT_SENT> {
+  ): Promise<AttemptResult | typeof NOT_SENT> {
     const controller = new AbortController();
     const timer = setTimeout(
       () =>
@@ -226,63 +307,39 @@ export class AtlasPublisher {
         ),
       timeoutMs,
     ).unref();
+    // Set once the whole request is on the socket: from then on a retry could deliver it twice.
+    let requestSent = false;
     try {
       const { request } = await this.loadUndici();
       const agent = await this.dispatcher();
       // Closed while undici loaded: this request was never made, so it is not made now.
       if (agent === undefined || this.closed) return NOT_SENT;
       this.requests.add(controller);
-      const response = await request(this.options.uri, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: {
-          'content-type': 'application/json',
-          // Lets outbound-HTTP instrumentation leave the registry's own publishing unmeasured.
-          [PUBLISHER_MARKER_HEADER]: '1',
-          ...(this.options.gzip ? { 'content-encoding': 'gzip' } : {}),
-        },
-        body,
-        signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        // The status line already says the batch was accepted, and the body carries nothing we
-        // need: losing the connection while draining it must not fail the attempt (a retry
-        // would deliver the batch twice, and the aggregator would sum its add ops twice).
-        await readSmallBody(response.body).catch(() => undefined);
-        return { outcome: { sent: count, dropped: 0 }, retryable: false };
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(this.options.uri, {
+          method: 'POST',
+          dispatcher: reportingRequestSent(agent, () => (requestSent = true)),
+          headers: {
+            'content-type': 'application/json',
+            // Lets outbound-HTTP instrumentation leave the registry's own publishing unmeasured.
+            [PUBLISHER_MARKER_HEADER]: '1',
+            ...(this.options.gzip ? { 'content-encoding': 'gzip' } : {}),
+          },
+          body,
+          signal: controller.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (error) {
+        return noResponse(error, count, requestSent);
       }
-      const text = await readSmallBody(response.body);
-      if (status >= 400 && status < 500) {
-        const errorCount = parseErrorCount(text);
-        if (errorCount !== undefined) {
-          const rejected = Math.min(errorCount, count);
-          return {
-            outcome: {
-              sent: count - rejected,
-              dropped: rejected,
-              reason: 'validation',
-              error: `HTTP ${status}: ${text.slice(0, 200)}`,
-            },
-            retryable: false,
-          };
-        }
-        return {
-          outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` },
-          retryable: false,
-        };
-      }
-      return {
-        outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` },
-        retryable: status >= 500,
-      };
+      return await judgeResponse(response, count);
     } catch (error) {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      // Not expected (undici failed to load, say); retried only if nothing can have gone out.
       return {
-        outcome: { sent: 0, dropped: count, reason: 'other', error: message },
-        retryable: true,
+        outcome: { sent: 0, dropped: count, reason: 'other', error: describeError(error) },
+        retryable: !requestSent,
       };
     } finally {
       clearTimeout(timer);
@@ -318,5 +375,99 @@ function unsent(count: number): BatchOutcome {
     error: 'publisher closed before sending',
     requests: 0,
     unsent: true,
+  };
+}
+
+type AttemptResult = { outcome: Omit<BatchOutcome, 'requests'>; retryable: boolean };
+
+/**
+ * No response: a network error, a timeout, or an abort. Retried only when the batch provably did
+ * not reach the aggregator: the connection never came up, or the request was not yet all on the
+ * socket. Once it was, the aggregator may have summed its add ops already (a slow aggregator
+ * answers after our timeout; a connection can break after it read the body), and a retry would
+ * count them twice: such a batch is counted as dropped instead (Atlas loses one interval of
+ * these series rather than doubling it).
+ */
+function noResponse(error: unknown, count: number, requestSent: boolean): AttemptResult {
+  const code = errorCode(error);
+  const neverSent =
+    (code !== undefined && NEVER_SENT_CODES.has(code)) || (requestSentHookSeen && !requestSent);
+  const message = describeError(error);
+  return {
+    outcome: {
+      sent: 0,
+      dropped: count,
+      reason: 'other',
+      error: neverSent
+        ? message
+        : `${message} (not retried: the request was sent, the aggregator may have processed it)`,
+    },
+    retryable: neverSent,
+  };
+}
+
+/**
+ * What a response says about the batch, following Atlas's aggregator (`UpdateApi`) and Java
+ * Spectator (`ValidationHelper`): `200` → all accepted; `202` (some rejected) and `4xx` (all
+ * rejected, or refused) → `errorCount` of the body rejected by validation, the rest accepted; a
+ * body without a positive `errorCount` → the whole batch dropped as `http-error`; `5xx` → dropped
+ * as `http-error` and retryable (the aggregator answered that it did not take the batch).
+ */
+async function judgeResponse(
+  response: Dispatcher.ResponseData,
+  count: number,
+): Promise<AttemptResult> {
+  const status = response.statusCode;
+  if (status === 200) {
+    // The status line already says the batch was accepted, and the body carries nothing we
+    // need: losing the connection while draining it must not fail the attempt (a retry would
+    // deliver the batch twice, and the aggregator would sum its add ops twice).
+    await readSmallBody(response.body).catch(() => undefined);
+    return { outcome: { sent: count, dropped: 0 }, retryable: false };
+  }
+  let text: string;
+  try {
+    text = await readSmallBody(response.body);
+  } catch (error) {
+    // The status arrived, the body did not: what was accepted is unknown. A 5xx still said the
+    // batch was not taken; anything else may have been processed, so it is not sent again.
+    return {
+      outcome: {
+        sent: 0,
+        dropped: count,
+        reason: 'other',
+        error: `HTTP ${status}, then ${describeError(error)}`,
+      },
+      retryable: status >= 500,
+    };
+  }
+  if (status >= 500) {
+    return {
+      outcome: { sent: 0, dropped: count, reason: 'http-error', error: `HTTP ${status}` },
+      retryable: true,
+    };
+  }
+  const errorCount = parseErrorCount(text);
+  if (errorCount === undefined) {
+    const detail = text.trim() === '' ? '' : `: ${text.slice(0, 200)}`;
+    return {
+      outcome: {
+        sent: 0,
+        dropped: count,
+        reason: 'http-error',
+        error: `HTTP ${status} without an errorCount, whole batch dropped${detail}`,
+      },
+      retryable: false,
+    };
+  }
+  const rejected = Math.min(errorCount, count);
+  return {
+    outcome: {
+      sent: count - rejected,
+      dropped: rejected,
+      reason: 'validation',
+      error: `HTTP ${status}: ${text.slice(0, 200)}`,
+    },
+    retryable: false,
   };
 }

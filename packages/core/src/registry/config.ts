@@ -1,4 +1,11 @@
 import { SpectatorConfigError } from '../errors.js';
+import {
+  isRestrictedKey,
+  MAX_KEY_LENGTH,
+  MAX_USER_TAGS,
+  MAX_VALUE_LENGTH,
+  sanitizeAtlasString,
+} from '../ids/atlas-rules.js';
 import { systemClock, type Clock } from '../internal/clock.js';
 import { consoleLogger, type SpectatorLogger } from '../internal/rate-limited-logger.js';
 import { checkBatchBytes, checkFlushMs, checkOutput } from '../spectatord/output-location.js';
@@ -15,6 +22,10 @@ export interface RegistryConfig {
   uri?: string;
   /**
    * Tags added to every published measurement (`nf.app`, `nf.cluster`, …). A meter's own tag wins.
+   * Checked against Atlas's rules here, since a common tag Atlas rejects would lose every
+   * measurement of every step: keys of 1…60 characters, values of 1…120, at most 18 tags that
+   * count against Atlas's 20 user tags (`nf.*` and `atlas.*` do not; `name` and `statistic` use
+   * the other two, and a percentile meter's buckets also carry `percentile`). Characters outside Atlas's set are not an error: they become `_` at publish.
    * `configure()` merges them key by key over the ones in force (for the global registry, those
    * of `SPECTATOR_COMMON_TAGS`); a key set to `undefined` removes that tag.
    *
@@ -39,7 +50,12 @@ export interface RegistryConfig {
   gzip?: boolean;
   /** Meters not updated for this long stop being published and are freed. Default 15 minutes. */
   meterTtlMs?: number;
-  /** Retries of a batch after a 5xx or a network failure, within the step. Default `2`. */
+  /**
+   * Retries of a batch that provably did not reach the aggregator (a 5xx answer; connection
+   * refused, no DNS answer, connect timeout, a connection lost before the request went out),
+   * while they fit the send's bound. A request that was sent and then timed out is not retried:
+   * the aggregator may have counted it. Default `2`.
+   */
   maxRetries?: number;
   /** Cap on distinct meters; ids beyond it get a meter that records nowhere. Default `20000`. */
   maxMeters?: number;
@@ -132,6 +148,52 @@ function checkUri(value: unknown): string | undefined {
   return url.toString();
 }
 
+/**
+ * Common tags that count against Atlas's user-tag limit: every measurement also carries `name`
+ * and `statistic`, so at most this many leave room for them.
+ */
+export const MAX_USER_COMMON_TAGS = MAX_USER_TAGS - 2;
+
+/** Keys the meter fills in (or that the name overrides); as common tags they are never published. */
+const NOT_PUBLISHED_COMMON_KEYS = new Set(['name', 'statistic', 'percentile']);
+
+/**
+ * Why Atlas would reject every measurement carrying this common tag, or `undefined` when it is
+ * fine. Sanitizing (at publish) replaces characters one for one, so lengths are checked as given.
+ *
+ * @example
+ * ```ts
+ * commonTagProblem('nf.app', 'x'.repeat(121)); // 'common tag "nf.app": value longer than 120 …'
+ * commonTagProblem('nf.app', 'my app');        // undefined (published as my_app)
+ * ```
+ */
+export function commonTagProblem(key: string, value: string): string | undefined {
+  const what = `common tag ${JSON.stringify(key.length > 70 ? `${key.slice(0, 60)}…` : key)}`;
+  if (key.length === 0) return 'common tag with an empty key';
+  if (key.length > MAX_KEY_LENGTH) {
+    return `${what}: key longer than ${MAX_KEY_LENGTH} characters (${key.length})`;
+  }
+  if (value.length === 0) return `${what}: empty value`;
+  if (value.length > MAX_VALUE_LENGTH) {
+    return `${what}: value longer than ${MAX_VALUE_LENGTH} characters (${value.length})`;
+  }
+  return undefined;
+}
+
+/**
+ * How many of these common tags count against Atlas's user-tag limit once published (keys as
+ * sanitized; `nf.*`, `atlas.*` and the keys the meter fills in do not).
+ */
+export function userCommonTagCount(tags: Readonly<Record<string, string>>): number {
+  const keys = new Set<string>();
+  for (const key of Object.keys(tags)) {
+    if (NOT_PUBLISHED_COMMON_KEYS.has(key)) continue;
+    const published = sanitizeAtlasString(key);
+    if (!isRestrictedKey(published)) keys.add(published);
+  }
+  return keys.size;
+}
+
 /** `update` merged key by key over `base`; a key whose value is `undefined` is removed. */
 function mergeCommonTags(
   base: Readonly<Record<string, string>>,
@@ -155,7 +217,23 @@ function mergeCommonTags(
         `common tag ${JSON.stringify(key)} must have a non-empty string value (undefined removes it)`,
       );
     }
+    const problem = commonTagProblem(key, v);
+    if (problem !== undefined) {
+      throw new SpectatorConfigError(
+        'ERR_SPECTATOR_INVALID_COMMON_TAGS',
+        `${problem}: Atlas would reject every measurement carrying it`,
+      );
+    }
     merged[key] = v;
+  }
+  const userTags = userCommonTagCount(merged);
+  if (userTags > MAX_USER_COMMON_TAGS) {
+    throw new SpectatorConfigError(
+      'ERR_SPECTATOR_INVALID_COMMON_TAGS',
+      `${userTags} common tags count against Atlas's ${MAX_USER_TAGS} user tags (nf.* and atlas.* ` +
+        `do not), at most ${MAX_USER_COMMON_TAGS} leave room for name and statistic: Atlas would ` +
+        `reject every measurement`,
+    );
   }
   return Object.freeze(merged);
 }

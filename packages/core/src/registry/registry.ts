@@ -366,7 +366,19 @@ export class Registry implements MeterOwner {
 
   /**
    * Publishes what was recorded since the last publish, now. Waits for a publish already under
-   * way first, so sends never overlap. Resolves (never rejects) with what was sent and dropped.
+   * way, so sends never overlap; its own send is bounded by `timeoutMs` from its start. Resolves
+   * (never rejects) with what was sent and dropped: `200` counts every measurement as sent; a
+   * `202` or `4xx` with `errorCount: n` counts n as dropped (`validation`) and the rest as sent;
+   * any other answer below 500, or one without a positive `errorCount`, drops the batch
+   * (`http-error`). A `5xx`, or a failure before the request went out (connection refused, DNS,
+   * connect timeout), is retried with backoff while it fits; a request that went out and then
+   * timed out or lost its connection is dropped (`other`) and not retried, since the aggregator
+   * may already have counted it.
+   *
+   * @example
+   * ```ts
+   * const { sent, droppedBy } = await registry.publish();
+   * ```
    */
   publish(): Promise<PublishResult> {
     return this.loop.publishNow();

@@ -63,7 +63,11 @@ interface FaultCase {
   reason: DropReason | undefined;
   /** Measurements expected dropped (default: the whole batch when `reason` is set). */
   dropped?: number;
-  /** The batch was sent again within the step (5xx and network failures). */
+  /**
+   * The batch was sent again within the step: 5xx answers and failures before the request went
+   * out. A request that went out and then failed is not retried (the aggregator may have counted
+   * it: a retry would count it twice).
+   */
   retried: boolean;
   /**
    * Requests made, when not 1 + maxRetries for a retried fault: `publish()` has `timeoutMs` in
@@ -160,21 +164,22 @@ const cases: FaultCase[] = [
     name: 'no response at all, past the timeout',
     arm: httpFault({ hang: true }),
     reason: 'other',
-    retried: true,
-    attempts: 1,
+    retried: false,
     config: { timeoutMs: 250 },
   },
   {
     name: 'connection reset after the request, before a response',
     arm: httpFault({ reset: true }),
     reason: 'other',
-    retried: true,
+    retried: false,
   },
   {
     name: 'connection reset mid request body',
     arm: rawFault(rawFaults.resetMidRequest),
     reason: 'other',
-    retried: true,
+    // undici counts a buffered body as sent once queued: a reset mid-body cannot be told from a
+    // request the aggregator processed, so it is not retried either.
+    retried: false,
     check: () => {
       expect(requestCuts.length).toBeGreaterThan(0);
       for (const cut of requestCuts) expect(cut.received).toBeLessThan(cut.declared);
@@ -190,14 +195,13 @@ const cases: FaultCase[] = [
     name: 'a reply that is not HTTP',
     arm: rawFault(rawFaults.notHttp),
     reason: 'other',
-    retried: true,
+    retried: false,
   },
   {
     name: '400 whose body trickles past the timeout',
     arm: rawFault(rawFaults.trickle400),
     reason: 'other',
-    retried: true,
-    attempts: 1,
+    retried: false,
     config: { timeoutMs: 250 },
   },
   // Regression (duplicate delivery after a 2xx whose body was cut off): the publisher read the

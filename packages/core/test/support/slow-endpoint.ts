@@ -4,12 +4,15 @@ import { gunzipSync } from 'node:zlib';
 import { decodeAtlasPayload, type DecodedMeasurement } from '../../src/dev-server/index.js';
 
 /**
- * A publish endpoint that answers every request after `latencyMs` with `status` (the Atlas dev
- * server answers at once). It records when each request body arrived and what it carried, so a
- * test can tell "delivered once" from "delivered twice".
+ * A publish endpoint that answers every request after `latencyMs` with `status` and `responseBody` (the
+ * Atlas dev server answers at once, and as the aggregator would). It records when each request
+ * body arrived and what it carried, so a test can tell "delivered once" from "delivered twice";
+ * with a fixed `responseBody` it stands for an aggregator whose answer the test dictates.
  */
 export interface SlowEndpoint {
   readonly uri: string;
+  /** Requests begun (their headers arrived), complete or not. */
+  readonly requests: number;
   /** Request bodies received (counted when the whole body has arrived). */
   readonly arrivals: number;
   /** Every measurement received, in arrival order. */
@@ -21,11 +24,17 @@ export interface SlowEndpoint {
   close(): Promise<void>;
 }
 
-export async function startSlowEndpoint(latencyMs: number, status = 200): Promise<SlowEndpoint> {
+export async function startSlowEndpoint(
+  latencyMs: number,
+  status = 200,
+  responseBody = '',
+): Promise<SlowEndpoint> {
   const measurements: DecodedMeasurement[] = [];
+  let requests = 0;
   let arrivals = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
+    requests++;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -39,7 +48,9 @@ export async function startSlowEndpoint(latencyMs: number, status = 200): Promis
         else waiters.push(waiter);
       }
       setTimeout(() => {
-        if (!res.destroyed) res.writeHead(status).end();
+        if (res.destroyed) return;
+        const headers = responseBody === '' ? {} : { 'content-type': 'application/json' };
+        res.writeHead(status, headers).end(responseBody);
       }, latencyMs);
     });
   });
@@ -47,6 +58,9 @@ export async function startSlowEndpoint(latencyMs: number, status = 200): Promis
   const { port } = server.address() as AddressInfo;
   return {
     uri: `http://127.0.0.1:${port}/api/v4/update`,
+    get requests() {
+      return requests;
+    },
     get arrivals() {
       return arrivals;
     },
