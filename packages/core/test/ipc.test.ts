@@ -1,5 +1,6 @@
 import { connect, constants, createServer as createH2Server } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SpectatorConfigError } from '../src/errors.js';
 import { compileExclude } from '../src/ipc/request-filter.js';
@@ -219,6 +220,10 @@ describe('responseEnding', () => {
     expect(responseEnding({}, { errored: new Error('ECONNRESET') })).toBe('cancelled');
     expect(responseEnding({}, { readableEnded: false, errored: null })).toBe('server-error');
     expect(responseEnding({})).toBe('cancelled'); // no socket to ask: taken as the client's doing
+    // Regression: an injector's response (Fastify inject()) never turns writableFinished, as its
+    // socket is not a stream; it was recorded as a 500.
+    expect(responseEnding({ writableEnded: true, socket: new Writable() }, {})).toBe('finished');
+    expect(responseEnding({ writableEnded: true, socket: new Socket() }, {})).toBe('server-error');
   });
 
   // HTTP/2 compat responses emit `finish` even for a stream the client reset.

@@ -1,3 +1,5 @@
+import { Socket } from 'node:net';
+
 /**
  * How a server response ended, read when it emits `close` (which Node emits on every response:
  * after `finish`, or alone when the response was cut short).
@@ -15,6 +17,8 @@ export interface EndingResponseLike {
   readonly writableEnded?: boolean | undefined;
   /** The error the response was destroyed with (Koa 3 destroys it when a streamed body fails). */
   readonly errored?: unknown;
+  /** The response's connection, while it has one. */
+  readonly socket?: object | null | undefined;
   /** HTTP/2 compat: the stream, whose `rstCode` says who reset it. */
   readonly stream?: { readonly rstCode?: number | undefined } | undefined;
 }
@@ -62,9 +66,25 @@ export function responseEnding(
     if (code === H2_CANCEL || code === H2_REFUSED_STREAM) return 'cancelled';
     return hasError(res.errored) || code !== H2_NO_ERROR ? 'server-error' : peerEnding(socket);
   }
-  if (res.writableFinished === true) return 'finished';
+  if (res.writableFinished === true || injectedAndEnded(res)) return 'finished';
   if (hasError(res.errored)) return 'server-error';
   return peerEnding(socket);
+}
+
+/**
+ * An in-process injector's response (light-my-request, behind Fastify's `inject()`) writes into
+ * a stand-in socket nobody drains, so `writableFinished` never turns true; that `end()` ran is
+ * all there is to know. A server's responses always have a `net.Socket` (TLS ones too) until
+ * they are detached from it.
+ */
+function injectedAndEnded(res: EndingResponseLike): boolean {
+  const socket = res.socket;
+  return (
+    res.writableEnded === true &&
+    socket !== undefined &&
+    socket !== null &&
+    !(socket instanceof Socket)
+  );
 }
 
 /** Closed early without an error of its own: the client left, or the server dropped it. */
