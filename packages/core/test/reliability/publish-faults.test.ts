@@ -322,12 +322,21 @@ describe('many failing intervals of a started registry', () => {
     return `http://127.0.0.1:${port}/api/v4/update`;
   }
 
+  /**
+   * The failing intervals' publish settings. Faults that answer get a timeout no loaded CI machine
+   * reaches, and no retries, so each interval ends with the answer's drop reason rather than a
+   * timeout; faults that never answer time out quickly.
+   */
+  const ANSWERED = { stepMs: 100, timeoutMs: 3000, maxRetries: 0 } as const;
+  const UNANSWERED = { stepMs: 100, timeoutMs: 200 } as const;
+
   const loops: {
     name: string;
     arm: (r: Registry) => Promise<void> | void;
     dropped: DropReason;
+    publishing?: RegistryConfig;
   }[] = [
-    { name: '500', arm: httpFault({ status: 500 }), dropped: 'http-error' },
+    { name: '500', arm: httpFault({ status: 500 }), dropped: 'http-error', publishing: ANSWERED },
     { name: 'no response', arm: httpFault({ hang: true }), dropped: 'other' },
     {
       name: 'reset mid response body',
@@ -343,6 +352,7 @@ describe('many failing intervals of a started registry', () => {
       name: '429 Too Many Requests',
       arm: httpFault({ status: 429, headers: { 'retry-after': '1' } }),
       dropped: 'http-error',
+      publishing: ANSWERED,
     },
     {
       name: '400 with errorCount',
@@ -352,6 +362,7 @@ describe('many failing intervals of a started registry', () => {
         headers: { 'content-type': 'application/json' },
       }),
       dropped: 'validation',
+      publishing: ANSWERED,
     },
   ];
 
@@ -391,7 +402,7 @@ describe('many failing intervals of a started registry', () => {
       expect(healthy.sent).toBeGreaterThan(METERS);
       const payloadBytes = proxy.bytesIn - bytesBefore;
       atlas.clear();
-      r.configure({ stepMs: 100, timeoutMs: 200 }); // the healthy publish had the default timeout
+      r.configure(loop.publishing ?? UNANSWERED); // the healthy publish had the default timeout
 
       const recording = setInterval(record, 20);
       await loop.arm(r);
