@@ -29,4 +29,16 @@ export class SpectatorConfigError extends Error {
     this.name = 'SpectatorConfigError';
     this.code = code;
   }
+
+  /**
+   * `instanceof` holds for an error thrown by any copy of this class: each entry point of the
+   * package bundles its own (an adapter throws through `@spectator/core/ipc`), and an app may
+   * have two installed copies, yet `catch (e) { if (e instanceof SpectatorConfigError) … }` must
+   * see them all.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (!(value instanceof Error) || value.name !== 'SpectatorConfigError') return false;
+    const code: unknown = (value as Error & { code?: unknown }).code;
+    return typeof code === 'string' && code.startsWith('ERR_SPECTATOR_');
+  }
 }

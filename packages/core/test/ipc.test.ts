@@ -153,6 +153,21 @@ describe('IpcServerRecorder edge cases', () => {
     expect(tags.find((t) => t['ipc.protocol'] === 'http_1')?.['http.status']).toBe('999');
   });
 
+  // Regression: the meter cache was keyed by the raw method, and an HTTP/2 client may send any
+  // token as one: each new method made a percentile timer and a cache entry.
+  it('records methods outside HTTP as OTHER, lower-case ones upper-cased: no series per method', () => {
+    const registry = new Registry();
+    const recorder = new IpcServerRecorder('spectator-test', { registry });
+    for (let i = 0; i < 1000; i++) {
+      recorder.end(recorder.begin(), { ...outcome, method: `M${i}`, endpoint: '/x' });
+    }
+    recorder.end(recorder.begin(), { ...outcome, method: 'get', endpoint: '/x' });
+    recorder.end(recorder.begin(), { ...outcome, method: 'PROPFIND', endpoint: '/x' });
+    const byMethod = Object.fromEntries(callTags(registry).map((t) => [t['http.method'], true]));
+    expect(Object.keys(byMethod).sort()).toEqual(['GET', 'OTHER', 'PROPFIND']);
+    expect([...registry.meters()].length).toBeLessThan(10);
+  });
+
   it('drops reserved and empty keys from extra tags, and keeps the IPC tags', () => {
     const registry = new Registry();
     const recorder = new IpcServerRecorder('spectator-test', { registry });
@@ -197,6 +212,21 @@ describe('IpcServerRecorder edge cases', () => {
     } catch (error) {
       expect((error as SpectatorConfigError).code).toBe('ERR_SPECTATOR_INVALID_OPTION');
     }
+  });
+
+  // Regression: each entry point bundles its own copy of the class, so an adapter's error (thrown
+  // through @spectator/core/ipc) failed `instanceof` against @spectator/core's export.
+  it('SpectatorConfigError instanceof holds for an error of another copy of the class', () => {
+    class CopiedConfigError extends Error {
+      readonly code = 'ERR_SPECTATOR_INVALID_OPTION';
+      override readonly name = 'SpectatorConfigError';
+    }
+    expect(new CopiedConfigError('x')).toBeInstanceOf(SpectatorConfigError);
+    expect(new SpectatorConfigError('ERR_SPECTATOR_INVALID_URI', 'x')).toBeInstanceOf(Error);
+    expect(new Error('x')).not.toBeInstanceOf(SpectatorConfigError);
+    expect(
+      Object.assign(new Error('x'), { name: 'SpectatorConfigError', code: 'E' }),
+    ).not.toBeInstanceOf(SpectatorConfigError);
   });
 
   it('rejects a non-function tracker callback and an exclude rule of the wrong type', () => {
@@ -254,7 +284,11 @@ describe('responseEnding', () => {
     await new Promise((r) => setTimeout(r, 50));
     client.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    expect(endings).toEqual({ '/ok': 'finished', '/cancel': 'cancelled', '/destroy': 'server-error' });
+    expect(endings).toEqual({
+      '/ok': 'finished',
+      '/cancel': 'cancelled',
+      '/destroy': 'server-error',
+    });
   });
 });
 

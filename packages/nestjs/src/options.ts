@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
 import { SpectatorConfigError, type Tags } from '@spectator/core';
-import type { ExcludeOption, ServerMetricsOptions } from '@spectator/core/ipc';
+import {
+  checkServerMetricsOptions,
+  compileExclude,
+  type ExcludeOption,
+  type ServerMetricsOptions,
+} from '@spectator/core/ipc';
 
 /**
  * Options of `SpectatorModule.forRoot()`: the options every Spectator server adapter shares,
@@ -86,47 +91,29 @@ export function invalidOption(message: string): never {
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
 
-/** Throws {@link SpectatorConfigError} (at start-up) for options the module cannot work with. */
+/**
+ * Throws {@link SpectatorConfigError} (at start-up) for options the module cannot work with: the
+ * server-metrics options and `exclude` rules through core's own checks (the ones the Express and
+ * Koa adapters run), the module's own options here.
+ *
+ * @example
+ * ```ts
+ * validateOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_OPTION
+ * ```
+ */
 export function validateOptions(options: unknown): SpectatorModuleOptions {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object')
     invalidOption(`options must be an object, got ${typeof options}`);
   const o = options as Record<string, unknown>;
-  const registry = o.registry as
-    { percentileTimer?: unknown; distributionSummary?: unknown } | undefined;
-  if (
-    registry !== undefined &&
-    (registry === null ||
-      !isFunction(registry.percentileTimer) ||
-      !isFunction(registry.distributionSummary))
-  ) {
-    invalidOption('registry must be a Registry from @spectator/core');
-  }
-  for (const key of ['requestMetrics', 'manageRegistry', 'percentiles', 'bodySizes'] as const) {
+  checkServerMetricsOptions(o);
+  compileExclude(o.exclude as SpectatorModuleOptions['exclude']);
+  for (const key of ['requestMetrics', 'manageRegistry'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean')
       invalidOption(`${key} must be a boolean, got ${typeof o[key]}`);
   }
-  if (
-    o.maxEndpoints !== undefined &&
-    !(Number.isInteger(o.maxEndpoints) && (o.maxEndpoints as number) > 0)
-  ) {
-    invalidOption(`maxEndpoints must be a positive integer, got ${String(o.maxEndpoints)}`);
-  }
-  if (o.statusMode !== undefined && o.statusMode !== 'netflix' && o.statusMode !== 'standard') {
-    invalidOption(`statusMode must be 'netflix' or 'standard', got ${String(o.statusMode)}`);
-  }
   for (const key of ['endpointTag', 'extraTags'] as const) {
     if (o[key] !== undefined && !isFunction(o[key])) invalidOption(`${key} must be a function`);
-  }
-  const rules: unknown[] = Array.isArray(o.exclude)
-    ? o.exclude
-    : o.exclude === undefined
-      ? []
-      : [o.exclude];
-  for (const rule of rules) {
-    if (typeof rule !== 'string' && !(rule instanceof RegExp) && !isFunction(rule)) {
-      invalidOption('exclude must be a path, a RegExp, a predicate or a list of these');
-    }
   }
   return o as SpectatorModuleOptions;
 }

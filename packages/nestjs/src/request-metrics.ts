@@ -26,7 +26,9 @@ import { AbstractHttpAdapter, type HttpAdapterHost } from '@nestjs/core';
 import type { Registry } from '@spectator/core';
 import {
   compileExclude,
+  contentLength,
   IpcServerRecorder,
+  pathWithoutQuery,
   responseEnding,
   SERVER_ERROR_STATUS,
   type RequestOutcome,
@@ -127,19 +129,6 @@ function fastifyRoute(request: FastifyRequestLike | undefined): string | undefin
   // routeOptions: Fastify ≥ 4.10 (and 5); routerPath before that (deprecated later, so read last).
   const options = request.routeOptions;
   return options !== undefined ? options.url : request.routerPath;
-}
-
-function contentLength(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string' || value === '') return undefined;
-  const n = Number(value);
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
 }
 
 /**
@@ -286,7 +275,7 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     const recorder = this.recorder;
     if (recorder === undefined) return;
     try {
-      if (this.exclude !== undefined && this.exclude(pathOf(req.url), req)) return;
+      if (this.exclude !== undefined && this.exclude(pathWithoutQuery(req.url), req)) return;
       // `start` stays undefined until the listener is attached and `begin` ran, so a response we
       // could not listen to is neither recorded nor left counted as in flight.
       let start: number | undefined;

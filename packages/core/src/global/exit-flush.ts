@@ -73,6 +73,8 @@ export function installExitFlush(registry: Registry): void {
     void registry
       .publish()
       .then(() => registry.releaseConnections())
+      // Neither rejects today; should one, no unhandled rejection may come out of an exit path.
+      .catch(() => undefined)
       .finally(() => {
         flushing = false;
       });

@@ -24,6 +24,7 @@ export { compileExclude, type ExcludeOption } from './request-filter.js';
 export {
   ServerRequestTracker,
   SERVER_ERROR_STATUS,
+  contentLength,
   pathWithoutQuery,
   type ServerRequestReader,
   type ServerTrackingOptions,

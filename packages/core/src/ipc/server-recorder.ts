@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Tags } from '../ids/id.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
@@ -182,7 +183,7 @@ export class IpcServerRecorder {
         extraTags === undefined
           ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
           : this.createMeters(
-              method,
+              httpMethodTag(method),
               status,
               this.endpointOf(endpoint).endpoint,
               httpVersionMajor,
@@ -221,12 +222,15 @@ export class IpcServerRecorder {
       const meters = recent[i]!;
       if (meters.key === key && meters.method === method) return meters;
     }
-    const name = `${method} ${key}`;
+    // Keyed by the method's tag, so methods outside HTTP's own set cannot grow the cache (an
+    // HTTP/2 client may send any token as a method).
+    const tag = httpMethodTag(method);
+    const name = `${tag} ${key}`;
     let meters = entry.all.get(name);
     if (meters === undefined) {
       meters = {
-        ...this.createMeters(method, status, entry.endpoint, httpVersionMajor, cancelled),
-        method,
+        ...this.createMeters(tag, status, entry.endpoint, httpVersionMajor, cancelled),
+        method: tag,
         key,
       };
       entry.all.set(name, meters);
@@ -293,8 +297,7 @@ export class IpcServerRecorder {
       'ipc.result': ipcResultFor(ipcStatus),
       'ipc.status': ipcStatus,
       'ipc.endpoint': endpoint,
-      // Node upper-cases HTTP/1 methods but HTTP/2 does not guarantee it; done once per meter.
-      'http.method': method.toUpperCase(),
+      'http.method': httpMethodTag(method),
       'ipc.protocol': httpVersionMajor >= 2 ? 'http_2' : 'http_1',
     };
     // A cancelled request has no status the client saw; leave the tag out rather than guess.
@@ -328,4 +331,23 @@ function allowedExtraTags(extraTags: Tags): Tags {
       allowed[key] = (extraTags as Record<string, unknown>)[key];
   }
   return allowed as Tags;
+}
+
+/** Methods Node's HTTP/1 parser accepts: every other method is recorded as `OTHER`. */
+const KNOWN_METHODS = new Set(METHODS);
+
+/**
+ * `http.method` of a request: the method upper-cased (HTTP/2 does not upper-case it for us) when
+ * it is one HTTP knows, `OTHER` for any other token, so clients cannot mint series.
+ *
+ * @example
+ * ```ts
+ * httpMethodTag('get'); // 'GET'
+ * httpMethodTag('BREW'); // 'OTHER'
+ * ```
+ */
+export function httpMethodTag(method: string): string {
+  if (KNOWN_METHODS.has(method)) return method;
+  const upper = typeof method === 'string' ? method.toUpperCase() : '';
+  return KNOWN_METHODS.has(upper) ? upper : 'OTHER';
 }

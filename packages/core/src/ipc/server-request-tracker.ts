@@ -76,8 +76,7 @@ export const SERVER_ERROR_STATUS = 500;
  * ```
  */
 export class ServerRequestTracker<Ctx> {
-  /** The recorder requests are recorded through (exposed for adapters' own needs). */
-  readonly recorder: IpcServerRecorder;
+  private readonly recorder: IpcServerRecorder;
   private readonly reader: ServerRequestReader<Ctx>;
   private readonly exclude: ServerTrackingOptions<Ctx>['exclude'];
   private readonly endpointTag: ServerTrackingOptions<Ctx>['endpointTag'];
@@ -220,8 +219,16 @@ function excluded<Ctx>(
   }
 }
 
-/** A `content-length` header value as a byte count, `undefined` unless a valid one. */
-function contentLength(value: unknown): number | undefined {
+/**
+ * A `content-length` header value as a byte count, `undefined` unless a valid one.
+ *
+ * @example
+ * ```ts
+ * contentLength('512'); // 512
+ * contentLength('-1'); // undefined
+ * ```
+ */
+export function contentLength(value: unknown): number | undefined {
   if (typeof value === 'number')
     return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string' || value === '') return undefined;
