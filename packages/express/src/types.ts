@@ -1,8 +1,4 @@
-import type {
-  ExcludeOption,
-  ServerMetricsOptions,
-  TrackedResponseLike,
-} from '@spectator/core/ipc';
+import type { ExcludeOption, ServerMetricsOptions, TrackedResponseLike } from '@spectator/core/ipc';
 
 /**
  * The request fields the middleware reads. Express 4 and 5 requests (and `node:http`

@@ -29,7 +29,10 @@ function pipelined(url: string, paths: string[]): Promise<number> {
     const socket = connect(Number(port), hostname, () => {
       socket.write(
         paths
-          .map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\n${i === paths.length - 1 ? 'Connection: close\r\n' : ''}\r\n`)
+          .map(
+            (p, i) =>
+              `GET ${p} HTTP/1.1\r\nHost: x\r\n${i === paths.length - 1 ? 'Connection: close\r\n' : ''}\r\n`,
+          )
           .join(''),
       );
     });

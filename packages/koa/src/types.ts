@@ -1,8 +1,4 @@
-import type {
-  ExcludeOption,
-  ServerMetricsOptions,
-  TrackedResponseLike,
-} from '@spectator/core/ipc';
+import type { ExcludeOption, ServerMetricsOptions, TrackedResponseLike } from '@spectator/core/ipc';
 
 /**
  * The `node:http` request fields the middleware reads from `ctx.req`. An `IncomingMessage` (and

@@ -113,9 +113,7 @@ export class MeterLookup {
       i++;
     }
     // One exit to the slow path keeps the inlined fast path small.
-    return i === shape.size && node !== undefined
-      ? (node as Meter)
-      : this.others(shape.next, tags);
+    return i === shape.size && node !== undefined ? (node as Meter) : this.others(shape.next, tags);
   }
 
   set(name: string, tags: object | undefined, meter: Meter): void {
