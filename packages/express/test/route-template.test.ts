@@ -182,6 +182,60 @@ describe('router 2.0–2.2 layers (Express 5.0/5.1 lockfiles)', () => {
   });
 });
 
+describe.each(EXPRESS_MAJORS)('a router shared by two apps, Express $major', ({ express }) => {
+  // Each route keeps the template of the first app that named it; the other app's requests must
+  // still get their own prefix (regression guard for that per-route slot).
+  let first: Running;
+  let second: Running;
+  const shared = express.Router();
+  shared.get('/items/:id', (req: Request, res: Response) => {
+    res.json({ template: routeTemplate(req), keys: Object.keys(req.route as object) });
+  });
+  const frozen = express.Router();
+  frozen.get('/f/:id', (req: Request, res: Response) => {
+    Object.freeze(req.route);
+    res.send(routeTemplate(req) ?? '<none>');
+  });
+
+  beforeAll(async () => {
+    const a = express();
+    a.use('/a', shared);
+    a.use(frozen);
+    const b = express();
+    b.use('/b/:tenant', shared);
+    first = await serve(a);
+    second = await serve(b);
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  it('names each request by its own app, turn by turn, and leaves the route keys alone', async () => {
+    const keysBefore = Object.keys(shared.stack[0]!.route!);
+    for (let i = 0; i < 3; i++) {
+      const fromA = JSON.parse((await send(`${first.url}/a/items/${i}`)).body) as {
+        template: string;
+        keys: string[];
+      };
+      const fromB = JSON.parse((await send(`${second.url}/b/t${i}/items/${i}`)).body) as {
+        template: string;
+        keys: string[];
+      };
+      expect(fromA.template).toBe('/a/items/:id');
+      expect(fromB.template).toBe('/b/:tenant/items/:id');
+      expect(fromA.keys).toEqual(keysBefore);
+      expect(fromB.keys).toEqual(keysBefore);
+    }
+    // A spread copies enumerable own symbols: the cached template must not travel with it.
+    expect(Object.getOwnPropertySymbols({ ...shared.stack[0]!.route! })).toEqual([]);
+  });
+
+  it('names a frozen route too, on every request', async () => {
+    for (let i = 0; i < 2; i++) expect((await send(`${first.url}/f/${i}`)).body).toBe('/f/:id');
+  });
+});
+
 describe('routeTemplate edge cases', () => {
   it('is undefined without a route and never throws on odd input', () => {
     expect(routeTemplate({})).toBeUndefined();
