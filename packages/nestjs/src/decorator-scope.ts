@@ -11,6 +11,7 @@
 import {
   Logger,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -81,7 +82,7 @@ export function appObjects(container: ModulesContainerLike): Set<object> {
 
 /** The module's provider that scopes the decorators to the app's registry. */
 export class SpectatorDecoratorScope
-  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
 {
   private readonly logger = new Logger('SpectatorModule');
   private claimed = new Set<object>();
@@ -113,6 +114,14 @@ export class SpectatorDecoratorScope
   onModuleDestroy(): void {
     if (this.pending !== undefined) settlePendingClaim(this.pending);
     this.pending = undefined;
+  }
+
+  /**
+   * After the server closed, not at `onModuleDestroy`: `app.close()` runs the destroy hooks
+   * first and then waits for the requests still in flight, whose decorated calls must still
+   * record into this app's registry, which is flushed after.
+   */
+  onApplicationShutdown(): void {
     if (this.held) releaseDecoratorRegistry(this.registry);
     this.held = false;
     releaseClaims(this.claimed, this.registry);
