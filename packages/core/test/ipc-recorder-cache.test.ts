@@ -33,6 +33,22 @@ const request = (endpoint: string | undefined, method = 'GET', status = 200): Re
 });
 
 describe('IpcServerRecorder meter cache', () => {
+  it('counts methods that are not their own tag (get, BREW) among more combinations than it keeps in front', () => {
+    const r = new Registry();
+    const recorder = new IpcServerRecorder('t', { registry: r });
+    const statuses = [200, 201, 204, 301, 302, 400, 404, 500, 503];
+    for (let round = 0; round < 3; round++)
+      for (const status of statuses)
+        for (const method of ['get', 'BREW', 'GET'])
+          recorder.end(recorder.begin(), request('/a', method, status));
+    const byCombination = new Map(calls(r).map((c) => [`${c.method} ${c.status}`, c.count]));
+    for (const status of statuses) {
+      expect(byCombination.get(`GET ${status}`)).toBe(6); // `get` and `GET`, three rounds
+      expect(byCombination.get(`OTHER ${status}`)).toBe(3);
+    }
+    expect(byCombination.size).toBe(2 * statuses.length);
+  });
+
   it('keeps combinations of one endpoint apart when they alternate', () => {
     const r = new Registry();
     const recorder = new IpcServerRecorder('t', { registry: r });

@@ -236,7 +236,10 @@ export class IpcServerRecorder {
       entry.all.set(name, meters);
     }
     // The first combinations seen stay in front (they are the common ones); later ones take the
-    // last slot in turn.
+    // last slot in turn. A method that is not its own tag (`get`, `BREW` over HTTP/2) could never
+    // match a slot, which compares the raw method: it is left to the map, rather than filling
+    // the slots with copies.
+    if (meters.method !== method) return meters;
     if (recent.length < RECENT_COMBINATIONS) recent.push(meters);
     else recent[RECENT_COMBINATIONS - 1] = meters;
     return meters;
