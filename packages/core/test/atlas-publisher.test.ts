@@ -311,7 +311,12 @@ describe('a closed AtlasPublisher', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(outcome).toMatchObject({ sent: 0, dropped: 1, reason: 'other', requests: 1 });
     expect(outcome.error).toContain('abandoned at the stop() deadline');
-    expect(publisher.isClosed).toBe(true);
+    // Closed by the cutoff: a later send is refused without a request.
+    expect(await publisher.send(payload(), 1, Date.now() + 30_000)).toMatchObject({
+      sent: 0,
+      requests: 0,
+      unsent: true,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(atlas.requests).toBe(1);
   });

@@ -4,6 +4,7 @@ import type * as UndiciModule from 'undici';
 import type { Dispatcher } from 'undici';
 import type { DropReason } from './publish-result.js';
 import { PUBLISHER_MARKER_HEADER } from '../ipc-client/publisher-marker.js';
+import { errorCode } from '../internal/error-code.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -70,11 +71,6 @@ const NEVER_SENT_CODES = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -172,11 +168,6 @@ export class AtlasPublisher {
   private readonly attempts = new Set<Promise<unknown>>();
 
   constructor(private readonly options: AtlasPublisherOptions) {}
-
-  /** True once {@link AtlasPublisher.close} was called or the cutoff passed. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
 
   /**
    * Sends one batch. A `5xx` response, and a failure before the request was all on the socket

@@ -57,7 +57,12 @@ export interface RegistryConfig {
    * the aggregator may have counted it. Default `2`.
    */
   maxRetries?: number;
-  /** Cap on distinct meters; ids beyond it get a meter that records nowhere. Default `20000`. */
+  /**
+   * Cap on distinct meters; ids beyond it get a meter that records nowhere. Default `20000`.
+   * That meter (as for an id asked for as another meter type) is one unpublished stand-in per
+   * meter type, shared by every refused id: its `id` is not the one asked for, and reading it
+   * back (`count()`, `value()`) gives the total of all refused updates of that type.
+   */
   maxMeters?: number;
   /** Where warnings go. Default: `console.warn` with a `[spectator]` prefix. */
   logger?: SpectatorLogger;

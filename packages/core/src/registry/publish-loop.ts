@@ -366,9 +366,11 @@ export class PublishLoop {
       });
       if (invalid > 0) {
         this.drop(result, 'validation', invalid);
+        // Lazily: built only when the rate limit lets the warning out, not per meter per publish.
         warnings.warn(
           'invalid-measurement',
-          `dropped ${invalid} measurement(s) of ${meter.id.toString()}: ${problem ?? 'value is not a finite number'}`,
+          () =>
+            `dropped ${invalid} measurement(s) of ${meter.id.toString()}: ${problem ?? 'value is not a finite number'}`,
         );
       }
     }

@@ -31,7 +31,7 @@ import {
   type TransportEvents,
 } from './line-writer.js';
 import { defaultBatchBytes, parseOutputLocation, type OutputLocation } from './output-location.js';
-import { errorCode } from './transport-limits.js';
+import { errorCode } from '../internal/error-code.js';
 import { MemoryTransport, StdioTransport, UdpTransport } from './transports.js';
 import { NO_DATAGRAM_ADDON, UnixTransport } from './unix-transport.js';
 

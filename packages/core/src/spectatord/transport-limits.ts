@@ -33,12 +33,6 @@ export async function settle(idle: () => boolean, deadline: number): Promise<voi
   }
 }
 
-/** The errno-style code of an error (`ECONNREFUSED`), if it has one. */
-export const errorCode = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error
-    ? String((error as { code: unknown }).code)
-    : undefined;
-
 /** An `Error` carrying an errno-style `code`, for failures that arrive without one. */
 export function codedError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });

@@ -1,5 +1,6 @@
 import type { LineTransport, TransportEvents } from './line-writer.js';
-import { MAX_QUEUED_BATCHES, codedError, errorCode, settle } from './transport-limits.js';
+import { errorCode } from '../internal/error-code.js';
+import { MAX_QUEUED_BATCHES, codedError, settle } from './transport-limits.js';
 import { UnixStreamTransport, type Batch } from './transports.js';
 import {
   loadDatagramSocket,
