@@ -25,6 +25,13 @@ export function isAtlasClean(value: string): boolean {
   return !HAS_INVALID_CHAR.test(value);
 }
 
+/**
+ * Tag keys a meter fills in itself: `name` (the meter name), `statistic` and `percentile` (its
+ * type). A user, common or extra tag with one of them would be overridden, or would publish a
+ * series that looks like another statistic or a percentile bucket.
+ */
+export const METER_TAG_KEYS: ReadonlySet<string> = new Set(['name', 'statistic', 'percentile']);
+
 /** Keys Atlas reserves for infrastructure; they do not count against {@link MAX_USER_TAGS}. */
 export function isRestrictedKey(key: string): boolean {
   return key.startsWith('nf.') || key.startsWith('atlas.');

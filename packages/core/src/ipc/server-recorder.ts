@@ -1,5 +1,6 @@
 import { METHODS } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { METER_TAG_KEYS } from '../ids/atlas-rules.js';
 import type { Tags } from '../ids/id.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
@@ -320,17 +321,11 @@ export class IpcServerRecorder {
   }
 }
 
-/**
- * Keys the registry fills in itself (`name`, `statistic`, `percentile`): an extra tag with one of
- * them would publish a series that looks like another statistic or a percentile bucket.
- */
-const RESERVED_TAG_KEYS = new Set(['name', 'statistic', 'percentile']);
-
 /** The extra tags a request may add: string-keyed, non-empty keys, no reserved keys. */
 function allowedExtraTags(extraTags: Tags): Tags {
   const allowed: Record<string, unknown> = {};
   for (const key of Object.keys(extraTags)) {
-    if (key !== '' && !RESERVED_TAG_KEYS.has(key))
+    if (key !== '' && !METER_TAG_KEYS.has(key))
       allowed[key] = (extraTags as Record<string, unknown>)[key];
   }
   return allowed as Tags;

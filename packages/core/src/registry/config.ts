@@ -4,6 +4,7 @@ import {
   MAX_KEY_LENGTH,
   MAX_USER_TAGS,
   MAX_VALUE_LENGTH,
+  METER_TAG_KEYS,
   sanitizeAtlasString,
 } from '../ids/atlas-rules.js';
 import { systemClock, type Clock } from '../internal/clock.js';
@@ -159,9 +160,6 @@ function checkUri(value: unknown): string | undefined {
  */
 export const MAX_USER_COMMON_TAGS = MAX_USER_TAGS - 2;
 
-/** Keys the meter fills in (or that the name overrides); as common tags they are never published. */
-const NOT_PUBLISHED_COMMON_KEYS = new Set(['name', 'statistic', 'percentile']);
-
 /**
  * Why Atlas would reject every measurement carrying this common tag, or `undefined` when it is
  * fine. Sanitizing (at publish) replaces characters one for one, so lengths are checked as given.
@@ -192,7 +190,7 @@ export function commonTagProblem(key: string, value: string): string | undefined
 export function userCommonTagCount(tags: Readonly<Record<string, string>>): number {
   const keys = new Set<string>();
   for (const key of Object.keys(tags)) {
-    if (NOT_PUBLISHED_COMMON_KEYS.has(key)) continue;
+    if (METER_TAG_KEYS.has(key)) continue; // never published as common tags
     const published = sanitizeAtlasString(key);
     if (!isRestrictedKey(published)) keys.add(published);
   }

@@ -9,7 +9,12 @@
  * out (SpectatorD's documented limits), and so is a user tag named `statistic`, `percentile` or
  * `name`; each kind of problem gets its own rate-limited warning.
  */
-import { isRestrictedKey, MAX_USER_TAGS, sanitizeAtlasString } from '../ids/atlas-rules.js';
+import {
+  isRestrictedKey,
+  MAX_USER_TAGS,
+  METER_TAG_KEYS,
+  sanitizeAtlasString,
+} from '../ids/atlas-rules.js';
 import type { Id } from '../ids/id.js';
 import type { MeterType } from '../meters/meter.js';
 
@@ -39,12 +44,6 @@ export const MAX_NAME_LENGTH = 255;
 export const MIN_KEY_LENGTH = 2;
 export const MAX_KEY_LENGTH = 60;
 export const MAX_VALUE_LENGTH = 120;
-
-/**
- * Keys a user tag cannot take: the agent fills in `statistic` and `percentile` itself, and `name`
- * is the meter name (in Atlas mode too, a user tag `name` is replaced by it).
- */
-const RESERVED_KEYS = new Set(['statistic', 'percentile', 'name']);
 
 /** The symbol of a gauge line for a TTL in milliseconds: `g`, or `g,<seconds>` when not 15 min. */
 export function gaugeSymbol(ttlMs: number): string {
@@ -91,7 +90,7 @@ export function buildLinePrefix(
   // By sanitized key: the key as given (to tell an override from a collision) and the value.
   const merged = new Map<string, { key: string; value: string }>();
   const add = (key: string, value: string) => {
-    if (RESERVED_KEYS.has(key)) {
+    if (METER_TAG_KEYS.has(key)) {
       notes.reservedTags.push(key);
       return;
     }
