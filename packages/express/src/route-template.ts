@@ -69,8 +69,8 @@ let lastRoutes: WeakMap<object, string> | undefined;
 /**
  * Where a `Route` keeps its template and the app it was computed for. One property read per
  * request: in the bench's isolated Express case the scan of the app's recent routes by `===` it
- * replaces cost ~20 ns more per request (a `WeakMap` read costs more still). Non-enumerable:
- * spreads, `Object.assign` and `Object.keys` do not see it.
+ * replaces cost ~20 ns more per request. Non-enumerable: spreads, `Object.assign` and
+ * `Object.keys` do not see it.
  */
 const CACHED_TEMPLATE = Symbol('@spectator/express route template');
 interface CachedTemplate {

@@ -1,16 +1,18 @@
 /**
  * A few entries kept in arrays and found by `===`, in front of a hash map: on a per-request path
- * the same handful of keys (an app's hot routes, the same interned template strings) come back
- * all the time, and comparing pointers costs less than a `Map` or `WeakMap` read.
+ * the same handful of keys (the same interned endpoint template strings) come back all the
+ * time, and comparing pointers costs less than a `Map` read. Keep one key type per use: the
+ * Express adapter's route cache, which scanned `Route` objects, measured ~20 ns per request
+ * slower than a property read on the route, and was replaced by one.
  *
  * The first `size` keys seen stay; later ones take the last slot in turn, so the cache never
  * grows and a burst of rare keys cannot push the common ones out.
  *
  * @example
  * ```ts
- * const recent = new RecentCache<object, string>(8);
- * let template = recent.get(route);
- * if (template === undefined) recent.set(route, (template = lookUp(route)));
+ * const recent = new RecentCache<string, EndpointMeters>(8);
+ * let meters = recent.get(endpoint);
+ * if (meters === undefined) recent.set(endpoint, (meters = lookUp(endpoint)));
  * ```
  */
 export class RecentCache<K, V> {
