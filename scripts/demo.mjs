@@ -312,7 +312,7 @@ async function main() {
   }
 
   const devServer = await import(
-    pathToFileURL(join(root, 'packages/core/dist/dev-server.mjs')).href
+    pathToFileURL(join(root, 'packages/atlas-dev/dist/index.mjs')).href
   );
   const tableOptions = options.allTags
     ? { showNfTags: true }

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, sanitizeAtlasString } from '@spectator/core';
-import { formatSeriesTable, startAtlasDevServer } from '@spectator/core/dev-server';
+import { formatSeriesTable, startAtlasDevServer } from '@spectator/atlas-dev';
 
 /** `ipc.server.call` count measurements for a route template (as Atlas stores it) and status. */
 const calls = (atlas, template, status) =>
@@ -25,7 +25,7 @@ export const total = (measurements) => measurements.reduce((sum, m) => sum + m.v
  *   start: (options: { port: number, registry: Registry }) => Promise<{ url: string, close(): Promise<void> }>,
  *   commonTags: Record<string, string>,
  *   server: string,
- *   checkMeters?: (atlas: import('@spectator/core/dev-server').AtlasDevServer) => void,
+ *   checkMeters?: (atlas: import('@spectator/atlas-dev').AtlasDevServer) => void,
  * }} example `name` as in nf.app (`example-express`); `owner`, the adapter's owner tag;
  *   `start` and `commonTags`, the example's; `server`, the file `npm start` runs; `checkMeters`,
  *   the example's own expectations on what the endpoint received

@@ -4,7 +4,7 @@ import {
   startAtlasDevServer,
   type AtlasDevServer,
   type DecodedMeasurement,
-} from '@spectator/core/dev-server';
+} from '@spectator/atlas-dev';
 import { expect } from 'vitest';
 import { serve, type Running } from './http.js';
 

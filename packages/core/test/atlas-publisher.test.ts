@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { Agent, request } from 'undici';
 import { AtlasPublisher, reportingRequestSent } from '../src/publish/atlas-publisher.js';
 import { encodeBatchBytes } from '../src/publish/encode-batch.js';

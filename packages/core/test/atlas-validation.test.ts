@@ -13,7 +13,7 @@ import {
   startAtlasDevServer,
   type AtlasDevServer,
   type DecodedMeasurement,
-} from '../src/dev-server/index.js';
+} from '@spectator/atlas-dev';
 import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
 import type { PublishResult } from '../src/publish/publish-result.js';
 import { resolvePublishTags } from '../src/publish/publish-tags.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startAtlasDevServer } from '../src/dev-server/index.js';
+import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { configFromEnv } from '../src/global/env-config.js';
 import { Registry } from '../src/registry/registry.js';
 import { runNode } from './support/run-child.js';

@@ -152,7 +152,7 @@ describe('IpcServerRecorder meter cache', () => {
   });
 
   it('records through its cached meters after they expired from the registry', async () => {
-    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
     const atlas = await startAtlasDevServer();
     const clock = new FakeClock();
     const r = new Registry({ uri: atlas.publishUri, clock, meterTtlMs: 60_000 });

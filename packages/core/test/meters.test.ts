@@ -72,7 +72,7 @@ describe('Gauge', () => {
   });
 
   it('publishes no infinity: no validation drop, no warning, and the TTL runs from the last finite set', async () => {
-    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
     const atlas = await startAtlasDevServer();
     const logger = memoryLogger();
     const clock = new FakeClock();
@@ -268,7 +268,7 @@ describe('MonotonicCounter', () => {
   });
 
   it('publishes increases of the source; the first sample and decreases are baselines', async () => {
-    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
     const atlas = await startAtlasDevServer();
     const r = new Registry({ uri: atlas.publishUri, gzip: false });
     const m = r.monotonicCounter('mc');

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { SpectatorConfigError } from '../src/errors.js';
 import { configFromEnv } from '../src/global/env-config.js';
 import { Registry } from '../src/registry/registry.js';

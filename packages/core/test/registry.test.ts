@@ -153,7 +153,7 @@ describe('Registry meter factories', () => {
   // Regression (internal meters took app slots): spectator.measurements and
   // spectator.meters.rejected counted against maxMeters, so the app got fewer than it set.
   it("the registry's own meters do not take any of the app's maxMeters slots", async () => {
-    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
     const atlas = await startAtlasDevServer();
     const r = new Registry({ uri: atlas.publishUri, logger: memoryLogger(), maxMeters: 3 });
     try {
@@ -234,7 +234,7 @@ describe('Registry configuration', () => {
 
 describe('meter expiry', () => {
   it('meters idle for the TTL stop being published and are freed; a held handle comes back', async () => {
-    const { startAtlasDevServer } = await import('../src/dev-server/index.js');
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
     const atlas = await startAtlasDevServer();
     const clock = new FakeClock();
     const r = new Registry({ uri: atlas.publishUri, clock, meterTtlMs: 60_000 });

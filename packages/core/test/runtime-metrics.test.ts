@@ -2,7 +2,7 @@ import { closeSync, openSync, readdirSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { SpectatorConfigError } from '../src/errors.js';
 import { parseMaxOpenFiles, readFdStats } from '../src/runtime/fd-stats.js';
 import {

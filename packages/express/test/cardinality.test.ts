@@ -9,7 +9,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   OVERFLOW_ENDPOINT,

@@ -8,7 +8,7 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodedCount, PLATFORMS } from './support/app.js';
 import { compileApp, PACKAGE_DIR, requireDist, runNode } from './support/child-app.js';

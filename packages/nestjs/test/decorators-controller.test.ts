@@ -14,7 +14,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { defer, from, map, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Counted, SpectatorModule, Timed } from '../src/index.js';

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Module, Param } from '@nestjs/common';
 import { GlobalRegistry, Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decoratorRegistry, SPECTATOR_REGISTRY, SpectatorModule, Timed } from '../src/index.js';
 import { boot, decodedCount, PLATFORMS, type RunningApp } from './support/app.js';

@@ -4,7 +4,7 @@ import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { expect, it } from 'vitest';
 import { SpectatorModule } from '../src/index.js';
 import { decodedCount } from './support/app.js';

@@ -3,7 +3,7 @@ import { Controller, Get, Inject, Module, Param, Post, Body } from '@nestjs/comm
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Registry, SpectatorConfigError } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SPECTATOR_REGISTRY, SpectatorModule } from '../src/index.js';
 import { boot, decodedCallTags, decodedCount, PLATFORMS, type RunningApp } from './support/app.js';

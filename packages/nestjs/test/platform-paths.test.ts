@@ -11,7 +11,7 @@ import { AbstractHttpAdapter, NestFactory, RouterModule } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpectatorModule } from '../src/index.js';
 import { boot, decodedCallTags, decodedCount, PLATFORMS, type Platform } from './support/app.js';

@@ -2,7 +2,7 @@ import { Controller, Get, Module, type INestApplication, type Type } from '@nest
 import { get } from 'node:http';
 import { setImmediate as turn } from 'node:timers/promises';
 import { GlobalRegistry, Registry, SpectatorConfigError } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Counted, SpectatorModule, type SpectatorModuleOptions } from '../src/index.js';
 import { boot, decodedCount, deferred, PLATFORMS, type RunningApp } from './support/app.js';

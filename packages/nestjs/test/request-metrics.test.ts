@@ -23,7 +23,7 @@ import {
   type PipeTransform,
 } from '@nestjs/common';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SpectatorModule } from '../src/index.js';
 import {

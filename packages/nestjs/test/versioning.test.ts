@@ -16,7 +16,7 @@ import {
   type VersioningOptions,
 } from '@nestjs/common';
 import { Registry } from '@spectator/core';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/core/dev-server';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpectatorModule, type SpectatorModuleOptions } from '../src/index.js';
 import { boot, decodedCallTags, PLATFORMS, type RunningApp } from './support/app.js';

@@ -5,7 +5,7 @@
 // (`spectator.meters.rejected{reason=max-meters}`) and warned about once; and the meters under the
 // cap keep working and publishing.
 import { describe, expect, it } from 'vitest';
-import { startAtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';
 import { heapAfterGc, mb } from './support.js';

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 
 const app = fileURLToPath(new URL('./fixtures/exit-app.mjs', import.meta.url));
 const coreEntry = new URL('../../dist/index.mjs', import.meta.url).href;

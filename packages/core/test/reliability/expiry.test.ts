@@ -3,7 +3,7 @@
 // is then really freed (garbage-collected: no lookup cache or registry structure still holds
 // it); sampled meters do not expire; and a handle the app still holds stays the meter of its id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { Meter } from '../../src/meters/meter.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';

@@ -6,7 +6,7 @@
 // sanitized, with every increment; what is dropped is counted in `spectator.measurements` and
 // warned about once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Id } from '../../src/ids/id.js';
 import type { PublishResult } from '../../src/publish/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { DropReason, PublishResult } from '../../src/publish/publish-result.js';
 import type { RegistryConfig } from '../../src/registry/config.js';
 import { Registry } from '../../src/registry/registry.js';

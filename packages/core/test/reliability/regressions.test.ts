@@ -3,7 +3,7 @@
 // publish-faults.test.ts ("200 status line, then connection reset mid response body") and
 // expiry.test.ts ("a handle the app still holds stays the meter of its id after expiry").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAtlasDevServer, type AtlasDevServer } from '../../src/dev-server/index.js';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { Tags } from '../../src/ids/id.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';

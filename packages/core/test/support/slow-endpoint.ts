@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { decodeAtlasPayload, type DecodedMeasurement } from '../../src/dev-server/index.js';
+import { decodeAtlasPayload, type DecodedMeasurement } from '@spectator/atlas-dev';
 
 /**
  * A publish endpoint that answers every request after `latencyMs` with `status` and `responseBody` (the

@@ -8,8 +8,8 @@ import {
   percentileBucketBound,
   percentileBucketIndex,
   percentileFromCounts,
-} from '../meters/percentile-buckets.js';
-import { OP_ADD, OP_MAX } from '../publish/ops.js';
+} from './percentile-buckets.js';
+import { OP_ADD, OP_MAX } from './ops.js';
 
 /**
  * What {@link summarizeSeries} reads from each row: an `AtlasSeries` or a `DecodedMeasurement`.

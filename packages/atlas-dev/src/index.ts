@@ -1,11 +1,11 @@
 /**
- * `@spectator/core/dev-server`: the one local Atlas-aggregator-compatible publish endpoint used
+ * `@spectator/atlas-dev`: the one local Atlas-aggregator-compatible publish endpoint used
  * by this project's tests and examples and by users on a laptop (also runnable as the
  * `spectator-atlas-dev` CLI). Not meant for production traffic.
  *
  * @example
  * ```ts
- * import { startAtlasDevServer, formatSeriesTable } from '@spectator/core/dev-server';
+ * import { startAtlasDevServer, formatSeriesTable } from '@spectator/atlas-dev';
  *
  * const atlas = await startAtlasDevServer(); // 127.0.0.1, free port, POST /api/v4/update
  * // … point a registry at atlas.publishUri and publish …

@@ -14,8 +14,7 @@ import {
   SPARKLINE_COLOUR,
   startAtlasDevServer,
   type AtlasDevServer,
-} from '../src/dev-server/index.js';
-import { Registry } from '../src/registry/registry.js';
+} from '@spectator/atlas-dev';
 import {
   bands,
   colourPerRow,
@@ -24,6 +23,7 @@ import {
   isPng,
   type DecodedPng,
 } from './support/png.js';
+import { encode, postJson, percentileTimerStep, type Entry } from './support/payload.js';
 
 const exec = promisify(execFile);
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
@@ -107,16 +107,18 @@ beforeAll(async () => {
   // percentile timer.
   atlas = await startAtlasDevServer();
   empty = await startAtlasDevServer();
-  const registry = new Registry({ uri: atlas.publishUri, commonTags: { 'nf.app': 'shop' } });
+  const app = { 'nf.app': 'shop' };
   for (let step = 1; step <= 4; step++) {
-    registry.counter('orders.placed', { country: 'NL' }).increment(step);
-    registry.counter('orders.placed', { country: 'DE' }).increment(5 - step);
-    registry.gauge('cart.capacity').set(10 * step);
-    const timer = registry.percentileTimer('payment.authorize', { provider: 'acme' });
-    for (let i = 0; i < 40; i++) timer.record(0.01 * step + (i % 10) * 0.005);
-    await registry.publish();
+    const durations = Array.from({ length: 40 }, (_, i) => 0.01 * step + (i % 10) * 0.005);
+    const entries: Entry[] = [
+      [{ ...app, name: 'orders.placed', country: 'NL', statistic: 'count' }, 0, step],
+      [{ ...app, name: 'orders.placed', country: 'DE', statistic: 'count' }, 0, 5 - step],
+      [{ ...app, name: 'cart.capacity', statistic: 'gauge' }, 10, 10 * step],
+      ...percentileTimerStep({ ...app, name: 'payment.authorize', provider: 'acme' }, durations),
+    ];
+    const response = await postJson(atlas.publishUri, encode(entries));
+    expect(response.status).toBe(200);
   }
-  await registry.stop();
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {

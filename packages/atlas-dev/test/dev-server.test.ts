@@ -11,51 +11,14 @@ import {
   summarizeSeries,
   type AtlasDevServer,
   type SeriesRow,
-} from '../src/dev-server/index.js';
+} from '@spectator/atlas-dev';
 import {
   percentileBucketBound,
   percentileBucketIndex,
   percentileFromCounts,
-} from '../src/meters/percentile-buckets.js';
+} from '../src/percentile-buckets.js';
+import { encode, post, postJson, type Entry } from './support/payload.js';
 import { runNode } from './support/run-child.js';
-
-type Pairs = [string, string][];
-type Entry = [tags: Pairs | Record<string, string>, op: 0 | 10, value: number];
-
-/** Builds an aggregator batch with a sorted, distinct string table (spec §2). */
-function encode(entries: Entry[]): unknown[] {
-  const pairs = entries.map(([t]) => (Array.isArray(t) ? t : Object.entries(t)));
-  const strings = [...new Set(pairs.flat(2))].sort();
-  const index = new Map(strings.map((s, i) => [s, i]));
-  const out: unknown[] = [strings.length, ...strings];
-  entries.forEach(([, op, value], i) => {
-    const p = pairs[i]!;
-    out.push(p.length);
-    for (const [k, v] of p) out.push(index.get(k), index.get(v));
-    out.push(op, value);
-  });
-  return out;
-}
-
-async function post(
-  uri: string,
-  body: string | Buffer,
-  { gzip = false, headers = {} }: { gzip?: boolean; headers?: Record<string, string> } = {},
-): Promise<Response> {
-  const data = gzip ? gzipSync(body) : body;
-  return fetch(uri, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-      ...headers,
-    },
-    body: data,
-  });
-}
-
-const postJson = (uri: string, payload: unknown, gzip = false): Promise<Response> =>
-  post(uri, JSON.stringify(payload), { gzip });
 
 let atlas: AtlasDevServer;
 beforeEach(async () => {

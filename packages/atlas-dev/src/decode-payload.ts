@@ -3,8 +3,8 @@
  * does: a structural error makes the whole payload malformed; a measurement that decodes but
  * breaks Atlas's validation rules is rejected on its own while the rest are accepted.
  */
-import { atlasTagsProblem, isAtlasClean } from '../ids/atlas-rules.js';
-import { OP_ADD, OP_MAX, type AtlasOp } from '../publish/ops.js';
+import { atlasTagsProblem, isAtlasClean } from './atlas-rules.js';
+import { OP_ADD, OP_MAX, type AtlasOp } from './ops.js';
 
 /** One measurement decoded from a batch. */
 export interface DecodedMeasurement {

@@ -1,5 +1,5 @@
 /** Aggregates decoded measurements the way an Atlas aggregator combines them within a step. */
-import { OP_ADD, type AtlasOp } from '../publish/ops.js';
+import { OP_ADD, type AtlasOp } from './ops.js';
 import { canonicalTagKey, type DecodedMeasurement } from './decode-payload.js';
 
 /** One time series: every measurement with the same tag set (and op) combined. */

@@ -1,0 +1,7 @@
+import { packageConfig } from '../../tsup.base';
+
+export default packageConfig({
+  // The CLI is a bin, not an export: JS only.
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
+  dts: { entry: { index: 'src/index.ts' } },
+});
