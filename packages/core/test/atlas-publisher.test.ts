@@ -16,7 +16,7 @@ import { startSlowEndpoint, type SlowEndpoint } from './support/slow-endpoint.js
 
 const payload = () =>
   encodeBatchBytes([
-    { tags: ['name', 'c'], statistic: 'count', percentile: undefined, op: OP_ADD, value: 1 },
+    { tags: ['name', 'requests'], statistic: 'count', percentile: undefined, op: OP_ADD, value: 1 },
   ]);
 
 let slow: SlowEndpoint | undefined;
@@ -41,7 +41,7 @@ const counter = (name: string, tags: Record<string, string> = {}): OutgoingMeasu
 
 /** Five valid measurements, to count what an answer says about them. */
 const five = () =>
-  encodeBatchBytes(Array.from({ length: 5 }, (_, i) => counter('c', { i: String(i) })));
+  encodeBatchBytes(Array.from({ length: 5 }, (_, i) => counter('requests', { idx: String(i) })));
 
 /** A port nothing listens on. */
 async function refusedUri(): Promise<string> {
@@ -216,7 +216,7 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     await pause(800); // past the endpoint's late answer: nothing more arrives
     expect(slow.requests).toBe(1);
     expect(slow.arrivals).toBe(1);
-    expect(slow.total('c')).toBe(5);
+    expect(slow.total('requests')).toBe(5);
   });
 
   it('a connection reset after the body was read: one request, not retried', async () => {
@@ -269,7 +269,7 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     const publisher = publisherFor(atlas.publishUri);
     const outcome = await publisher.send(five(), 5, Date.now() + 10_000);
     expect(outcome).toMatchObject({ sent: 5, dropped: 0, requests: 3 });
-    expect(atlas.find('c')).toHaveLength(5);
+    expect(atlas.find('requests')).toHaveLength(5);
     await publisher.close();
   });
 });

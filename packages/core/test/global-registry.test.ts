@@ -110,10 +110,10 @@ describe('the process-global registry', () => {
       expect(() => registry.configure({ commonTags: { 'nf.app': '' } })).toThrow(
         expect.objectContaining({ code: 'ERR_SPECTATOR_INVALID_COMMON_TAGS' }),
       );
-      registry.counter('c').increment();
+      registry.counter('calls').increment();
       await registry.publish();
-      expect(atlas.find('c')[0]!.tags).toEqual({
-        name: 'c',
+      expect(atlas.find('calls')[0]!.tags).toEqual({
+        name: 'calls',
         statistic: 'count',
         'nf.app': 'shop',
         'nf.stack': 'main',

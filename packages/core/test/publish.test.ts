@@ -66,21 +66,21 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('sends plain JSON when gzip is off', async () => {
     const r = newRegistry({ gzip: false });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     await r.publish();
     expect(atlas.batches[0]!.gzip).toBe(false);
-    expect(atlas.find('c')).toHaveLength(1);
+    expect(atlas.find('calls')).toHaveLength(1);
   });
 
   it('publishes deltas: nothing recorded means nothing sent, zero add values are not sent', async () => {
     const r = newRegistry();
-    const c = r.counter('c');
+    const c = r.counter('calls');
     c.increment(2);
     await r.publish();
     await r.publish();
     c.increment();
     await r.publish();
-    expect(atlas.find('c').map((m) => m.value)).toEqual([2, 1]);
+    expect(atlas.find('calls').map((m) => m.value)).toEqual([2, 1]);
   });
 
   it('sanitizes names, keys and values to the Atlas character set', async () => {
@@ -96,7 +96,7 @@ describe('publishing to an Atlas aggregator', () => {
     const r = newRegistry({ logger });
     r.counter('ok').increment();
     r.counter('long', { ['k'.repeat(61)]: 'v' }).increment();
-    r.counter('empty', { k: '' }).increment();
+    r.counter('empty', { kk: '' }).increment();
     const tooMany: Record<string, string> = {};
     for (let i = 0; i < 20; i++) tooMany[`t${i}`] = 'v';
     r.counter('many', tooMany).increment();
@@ -116,7 +116,7 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('splits a step into batches of at most batchSize measurements', async () => {
     const r = newRegistry({ batchSize: 3 });
-    for (let i = 0; i < 8; i++) r.counter('c', { i: String(i) }).increment();
+    for (let i = 0; i < 8; i++) r.counter('calls', { idx: String(i) }).increment();
     const result = await r.publish();
     expect(result).toMatchObject({ sent: 8, requests: 3 });
     expect(atlas.batches.map((b) => b.measurements.length)).toEqual([3, 3, 2]);
@@ -124,7 +124,7 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('counts measurements a 400 with errorCount rejected, and the rest as sent', async () => {
     const r = newRegistry();
-    for (let i = 0; i < 5; i++) r.counter('c', { i: String(i) }).increment();
+    for (let i = 0; i < 5; i++) r.counter('calls', { idx: String(i) }).increment();
     atlas.respondWith({
       status: 400,
       body: JSON.stringify({ type: 'error', errorCount: 2, message: ['bad'] }),
@@ -142,7 +142,7 @@ describe('publishing to an Atlas aggregator', () => {
   // {"type":"partial","errorCount":n} when it rejected n measurements and took the rest.
   it('counts what a 202 partial answer rejected as dropped by validation, the rest as sent, in spectator.measurements', async () => {
     const r = newRegistry();
-    for (let i = 0; i < 5; i++) r.counter('c', { i: String(i) }).increment();
+    for (let i = 0; i < 5; i++) r.counter('calls', { idx: String(i) }).increment();
     atlas.respondWith({
       status: 202,
       body: JSON.stringify({ type: 'partial', errorCount: 2, message: ['a', 'b'] }),
@@ -169,7 +169,7 @@ describe('publishing to an Atlas aggregator', () => {
   // "nothing rejected".
   it('drops the whole batch as http-error on a 400 whose errorCount is 0', async () => {
     const r = newRegistry();
-    for (let i = 0; i < 4; i++) r.counter('c', { i: String(i) }).increment();
+    for (let i = 0; i < 4; i++) r.counter('calls', { idx: String(i) }).increment();
     atlas.respondWith({
       status: 400,
       body: JSON.stringify({ type: 'error', errorCount: 0, message: ['invalid JSON'] }),
@@ -185,7 +185,7 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('drops the whole batch on a 4xx without errorCount, without retrying', async () => {
     const r = newRegistry();
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ garbage: true, times: 1 });
     expect(await r.publish()).toMatchObject({
       sent: 0,
@@ -197,15 +197,15 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('retries a 5xx with backoff and delivers', async () => {
     const r = newRegistry();
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ status: 503, times: 2 });
     expect(await r.publish()).toMatchObject({ sent: 1, dropped: 0, requests: 3 });
-    expect(atlas.find('c')).toHaveLength(1);
+    expect(atlas.find('calls')).toHaveLength(1);
   });
 
   it('gives up after maxRetries and counts an http-error', async () => {
     const r = newRegistry({ maxRetries: 1 });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ status: 500 });
     expect(await r.publish()).toMatchObject({
       sent: 0,
@@ -217,13 +217,13 @@ describe('publishing to an Atlas aggregator', () => {
 
   it('a hanging endpoint costs one timeout, counted as other; the next interval is delivered', async () => {
     const r = newRegistry({ timeoutMs: 300, maxRetries: 0 });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ hang: true, times: 1 });
     const started = Date.now();
     const result = await r.publish();
     expect(Date.now() - started).toBeLessThan(2000);
     expect(result).toMatchObject({ sent: 0, droppedBy: { other: 1 } });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     expect(await r.publish()).toMatchObject({ sent: 2 }); // c plus spectator.measurements{dropped}
   });
 
@@ -233,12 +233,12 @@ describe('publishing to an Atlas aggregator', () => {
     const endpoint = await startSlowEndpoint(500);
     try {
       const r = newRegistry({ uri: endpoint.uri, timeoutMs: 300, gzip: false });
-      r.counter('c').increment(5);
+      r.counter('calls').increment(5);
       const result = await r.publish();
       expect(result).toMatchObject({ sent: 0, droppedBy: { other: 1 }, requests: 1 });
       await pause(700); // past the endpoint's late answers
       expect(endpoint.requests).toBe(1);
-      expect(endpoint.total('c')).toBe(5);
+      expect(endpoint.total('calls')).toBe(5);
       await r.stop();
       registry = undefined;
     } finally {
@@ -252,14 +252,14 @@ describe('publishing to an Atlas aggregator', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const r = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update`, maxRetries: 1 });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     expect(await r.publish()).toMatchObject({ sent: 0, droppedBy: { other: 1 }, requests: 2 });
   });
 
   it('stop() publishes the final interval and is bounded by timeoutMs when the endpoint hangs', async () => {
     const r = newRegistry({ timeoutMs: 400 });
     r.start();
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ hang: true });
     const started = Date.now();
     await r.stop();
@@ -301,14 +301,14 @@ describe('publishing to an Atlas aggregator', () => {
       uri: `http://127.0.0.1:${port}/api/v4/update`,
       commonTags: { 'nf.app': 'a' },
     });
-    r.counter('c', { k: 'v' }).increment(2);
+    r.counter('calls', { kk: 'v' }).increment(2);
     await r.publish();
     await r.stop();
     registry = undefined;
     server.close();
-    // Table: a c count k name nf.app statistic v; tags in key order: k, name, nf.app, then statistic.
+    // Table: a calls count kk name nf.app statistic v; tags in key order: kk, name, nf.app, then statistic.
     expect(gunzipSync(bodies[0]!).toString()).toBe(
-      '[8,"a","c","count","k","name","nf.app","statistic","v",4,3,7,4,1,5,0,6,2,0,2]',
+      '[8,"a","calls","count","kk","name","nf.app","statistic","v",4,3,7,4,1,5,0,6,2,0,2]',
     );
   });
 });
@@ -326,20 +326,20 @@ describe('configure() and stop() while a send is under way', () => {
       const endpoint = await startSlowEndpoint(400);
       try {
         const r = newRegistry({ uri: endpoint.uri });
-        r.counter('c').increment(7);
+        r.counter('calls').increment(7);
         const sending = r.publish();
         await endpoint.waitForArrivals(1);
         await pause(150);
         r.configure(change);
-        r.counter('c').increment(3);
+        r.counter('calls').increment(3);
         expect(await sending).toMatchObject({ sent: 1, dropped: 0, requests: 1 });
         expect(await r.publish()).toMatchObject({ dropped: 0 }); // the 3, on the new publisher
         await r.stop();
         registry = undefined;
-        expect(endpoint.measurements.filter((m) => m.name === 'c').map((m) => m.value)).toEqual([
+        expect(endpoint.measurements.filter((m) => m.name === 'calls').map((m) => m.value)).toEqual([
           7, 3,
         ]);
-        expect(endpoint.total('c')).toBe(10);
+        expect(endpoint.total('calls')).toBe(10);
       } finally {
         await endpoint.close();
       }
@@ -349,11 +349,11 @@ describe('configure() and stop() while a send is under way', () => {
   it('stop() ends a background send by its deadline; nothing is sent after it resolves (regression: a retry on a fresh pool)', async () => {
     // A background send may retry for a whole step; stop() must not wait for it, nor leave it.
     const r = newRegistry({ stepMs: 1000, timeoutMs: 300, maxRetries: 4 });
-    r.counter('c').increment(10);
+    r.counter('calls').increment(10);
     atlas.respondWith({ hang: true });
     r.start();
     await atlas.waitFor((s) => s.requests === 1, 5000); // the tick's send is under way
-    r.counter('c').increment(5); // the final interval
+    r.counter('calls').increment(5); // the final interval
     const started = Date.now();
     const result = await r.stop();
     const requestsAtStop = atlas.requests;
@@ -371,14 +371,14 @@ describe('configure() and stop() while a send is under way', () => {
     try {
       // One measurement per request: the tick's send is three requests in a row.
       const r = newRegistry({ uri: endpoint.uri, stepMs: 300, batchSize: 1, timeoutMs: 3000 });
-      for (const k of ['a', 'b', 'c']) r.counter('t', { k }).increment(5);
+      for (const key of ['a', 'b', 'c']) r.counter('latency', { key }).increment(5);
       r.start();
       await endpoint.waitForArrivals(1);
-      r.counter('t', { k: 'final' }).increment(7);
+      r.counter('latency', { key: 'final' }).increment(7);
       await r.stop();
       registry = undefined;
       const arrivedAtStop = endpoint.arrivals;
-      expect(endpoint.total('t')).toBe(22); // the whole tick, and the final interval
+      expect(endpoint.total('latency')).toBe(22); // the whole tick, and the final interval
       await pause(600);
       expect(endpoint.arrivals).toBe(arrivedAtStop);
     } finally {
@@ -388,7 +388,7 @@ describe('configure() and stop() while a send is under way', () => {
 
   it('publish() with a long stepMs is bounded by timeoutMs: a retry only if it fits (regression: retried for the whole step)', async () => {
     const r = newRegistry({ stepMs: 60_000, timeoutMs: 300 });
-    r.counter('c').increment();
+    r.counter('calls').increment();
     atlas.respondWith({ hang: true });
     const started = Date.now();
     const result = await r.publish();
@@ -447,12 +447,12 @@ describe('common tags Atlas would reject', () => {
     for (let i = 1; i < 17; i++) commonTags[`t${i}`] = 'v';
     for (let i = 0; i < 10; i++) commonTags[`nf.x${i}`] = 'v';
     const r = newRegistry({ commonTags });
-    r.counter('c').increment();
-    r.timer('t').record(0.1);
+    r.counter('calls').increment();
+    r.timer('latency').record(0.1);
     const result = await r.publish();
     expect(result).toMatchObject({ sent: 5, dropped: 0 });
     expect(atlas.batches[0]!.status).toBe(200);
-    expect(atlas.find('c')[0]!.tags).toMatchObject({ my_tag: 'my_app_v1' });
+    expect(atlas.find('calls')[0]!.tags).toMatchObject({ my_tag: 'my_app_v1' });
   });
 
   it('from SPECTATOR_COMMON_TAGS an entry Atlas would reject is warned about and left out, the rest kept', async () => {
@@ -468,9 +468,9 @@ describe('common tags Atlas would reject', () => {
     );
     expect(logger.lines[1]).toMatch(/key longer than 60 characters \(61\)/);
     const r = newRegistry(config);
-    r.counter('c').increment();
+    r.counter('calls').increment();
     expect(await r.publish()).toMatchObject({ sent: 1, dropped: 0 });
-    expect(atlas.find('c')[0]!.tags).toMatchObject({ 'nf.stack': 'main' });
+    expect(atlas.find('calls')[0]!.tags).toMatchObject({ 'nf.stack': 'main' });
   });
 
   it('from SPECTATOR_COMMON_TAGS, entries past 18 user tags are left out with a warning', () => {
