@@ -15,15 +15,19 @@ describe('meter lookup (the factories’ fast path)', () => {
     const r = new Registry();
     const a = r.counter('requests', { route: '/a', status: '200', method: 'GET' });
     const b = r.counter('requests', { method: 'GET', route: '/a', status: '200' });
-    const c = r.counter('requests', { route: '/a', status: 200 as unknown as string, method: 'GET' });
+    const c = r.counter('requests', {
+      route: '/a',
+      status: 200 as unknown as string,
+      method: 'GET',
+    });
     expect(b).toBe(a);
     expect(c).toBe(a);
     // Repeats, now served from the lookup under each key order.
     for (let i = 0; i < 3; i++) {
       expect(r.counter('requests', { method: 'GET', route: '/a', status: '200' })).toBe(a);
-      expect(r.counter('requests', { route: '/a', status: 200 as unknown as string, method: 'GET' })).toBe(
-        a,
-      );
+      expect(
+        r.counter('requests', { route: '/a', status: 200 as unknown as string, method: 'GET' }),
+      ).toBe(a);
     }
     expect(canonical(r, 'requests', { route: '/a', status: '200', method: 'GET' })).toBe(a);
     expect([...r.meters()].filter((m) => m.id.name === 'requests')).toHaveLength(1);
@@ -58,7 +62,9 @@ describe('meter lookup (the factories’ fast path)', () => {
     const yNone = r.counter('responses');
     for (let i = 0; i < 3; i++) {
       expect(r.counter('responses', { aa: '1' })).toBe(yOne);
-      expect(r.counter('responses', { aa: '1', bb: '2' })).toBe(canonical(r, 'responses', { aa: '1', bb: '2' }));
+      expect(r.counter('responses', { aa: '1', bb: '2' })).toBe(
+        canonical(r, 'responses', { aa: '1', bb: '2' }),
+      );
       expect(r.counter('responses')).toBe(yNone);
       expect(r.counter('responses', { aa: '1', bb: '2', cc: '3' })).toBe(yThree);
       expect(r.counter('responses', { aa: '1', bb: '2', cc: '3', dd: '4' })).not.toBe(yThree);
@@ -68,7 +74,9 @@ describe('meter lookup (the factories’ fast path)', () => {
   it('finds a meter of a later shape whose values the first shape of the name never saw', () => {
     const lookup = new MeterLookup();
     const short = new Counter(Id.create('requests', { aa: '1', bb: '2' }), { revive: () => {} });
-    const long = new Counter(Id.create('requests', { aa: '7', bb: '8', cc: '9' }), { revive: () => {} });
+    const long = new Counter(Id.create('requests', { aa: '7', bb: '8', cc: '9' }), {
+      revive: () => {},
+    });
     lookup.set('requests', { aa: '1', bb: '2' }, short);
     lookup.set('requests', { aa: '7', bb: '8', cc: '9' }, long);
     expect(lookup.get('requests', { aa: '7', bb: '8', cc: '9' })).toBe(long);

@@ -156,7 +156,12 @@ describe('Timer', () => {
     t.recordNanos(250_000_000);
     t.recordNanos(250_000_000n);
     t.record(-1);
-    expect(stats(r, 'latency')).toEqual({ count: 3, totalTime: 1, totalOfSquares: 0.375, max: 0.5 });
+    expect(stats(r, 'latency')).toEqual({
+      count: 3,
+      totalTime: 1,
+      totalOfSquares: 0.375,
+      max: 0.5,
+    });
   });
 
   it('times sync functions, and records even when they throw', () => {

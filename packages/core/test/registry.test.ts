@@ -140,7 +140,9 @@ describe('Registry meter factories', () => {
     ).toEqual(['calls', 'latency']);
     const published = r.measurements().filter((m) => !m.name.startsWith('spectator.'));
     expect(published.filter((m) => m.name !== 'latency' && m.name !== 'calls')).toEqual([]);
-    expect(published.find((m) => m.name === 'latency' && m.tags.statistic === 'count')?.value).toBe(1);
+    expect(published.find((m) => m.name === 'latency' && m.tags.statistic === 'count')?.value).toBe(
+      1,
+    );
     const rejected = (reason: string) =>
       r
         .measurements()
@@ -187,12 +189,51 @@ describe('Registry configuration', () => {
     [{ commonTags: { 'nf.app': 3 } }, 'ERR_SPECTATOR_INVALID_COMMON_TAGS'],
     [{ commonTags: { 'nf.app': '' } }, 'ERR_SPECTATOR_INVALID_COMMON_TAGS'],
     [{ gzip: 'yes' }, 'ERR_SPECTATOR_INVALID_OPTION'],
+    // Regression (a publish flood): 2^31 ms overflows Node's timers, which then fire every 1 ms.
+    [{ stepMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ stepMs: 3_600_001 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ timeoutMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ timeoutMs: 300_001 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ meterTtlMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ outputFlushMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ netflixTags: 'yes' }, 'ERR_SPECTATOR_INVALID_OPTION'],
   ])('rejects %j with %s', (config, code) => {
     expect(() => new Registry(config as never)).toThrow(SpectatorConfigError);
     try {
       new Registry(config as never);
     } catch (error) {
       expect((error as SpectatorConfigError).code).toBe(code);
+    }
+  });
+
+  it('accepts the bounds themselves: stepMs 1 hour, timeoutMs 5 minutes, meterTtlMs 7 days', () => {
+    const r = new Registry({ stepMs: 3_600_000, timeoutMs: 300_000, meterTtlMs: 604_800_000 });
+    expect(r.config).toMatchObject({ stepMs: 3_600_000, timeoutMs: 300_000 });
+    expect(() => r.configure({ stepMs: 2 ** 31 })).toThrow(
+      'stepMs must be an integer in 100…3600000, got 2147483648',
+    );
+    expect(r.config.stepMs).toBe(3_600_000);
+  });
+
+  // Regression (~500 requests a second to the aggregator): stepMs 2^31 was accepted, and the
+  // publish interval overflowed to 1 ms.
+  it('a stepMs that would overflow the timer can never flood the endpoint', async () => {
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
+    const atlas = await startAtlasDevServer();
+    try {
+      let r: Registry | undefined;
+      try {
+        r = new Registry({ uri: atlas.publishUri, stepMs: 2 ** 31, logger: memoryLogger() });
+        r.counter('flood.check').increment();
+        r.start();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SpectatorConfigError);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await r?.stop();
+      expect(atlas.requests).toBeLessThanOrEqual(1); // at most stop()'s final publish
+    } finally {
+      await atlas.close();
     }
   });
 
@@ -257,5 +298,34 @@ describe('meter expiry', () => {
     expect(atlas.find('held').map((m) => m.value)).toEqual([1, 5]);
     await r.stop();
     await atlas.close();
+  });
+});
+
+describe('percentile meters asked for with another range', () => {
+  // Regression (silent): a second handle with another range got the first range without a word.
+  it('warns once per meter, naming both ranges; the first range stays', () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger });
+    const timer = r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.001, max: 10 });
+    for (let i = 0; i < 3; i++) {
+      expect(r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.5, max: 10 })).toBe(
+        timer,
+      );
+    }
+    expect(timer.range).toEqual({ min: 0.001, max: 10 });
+    const lines = logger.lines.filter((l) => l.includes('asked for now is ignored'));
+    expect(lines).toEqual([
+      'latency.ranged{route=/a} exists with the range 0.001…10; the range 0.5…10 asked for now is ignored (a range applies when the meter is created)',
+    ]);
+    // The same range again, or none at all, says nothing.
+    r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.001, max: 10 });
+    r.percentileTimer('latency.ranged', { route: '/a' });
+    const summary = r.percentileDistributionSummary('sizes.ranged', {}, { max: 1000 });
+    expect(r.percentileDistributionSummary('sizes.ranged', {}, { max: 1000 })).toBe(summary);
+    expect(r.percentileDistributionSummary('sizes.ranged', {}, { max: 2000 })).toBe(summary);
+    expect(logger.lines.filter((l) => l.includes('asked for now is ignored'))).toHaveLength(1); // rate-limited by kind
+    expect(r.percentileDistributionSummary(r.createId('sizes.ranged'), undefined, { max: 5 })).toBe(
+      summary,
+    );
   });
 });
