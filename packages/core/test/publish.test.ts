@@ -224,12 +224,12 @@ describe('publishing to an Atlas aggregator', () => {
 
   // Regression (counted other): Java counts any request that got no answer as http-error.
   it.each([
-    ['a 4xx without errorCount', { garbage: true } as const, 'other'],
-    ['a 503 after the retries', { status: 503 } as const, 'http-error'],
-    ['no answer (reset)', { reset: true } as const, 'http-error'],
+    ['a 4xx without errorCount', 'other', { garbage: true } as const],
+    ['a 503 after the retries', 'http-error', { status: 503 } as const],
+    ['no answer (reset)', 'http-error', { reset: true } as const],
   ])(
     'spectator.measurements as published counts %s as error=%s, as Java ValidationHelper does',
-    async (_, fault, error) => {
+    async (_, error, fault) => {
       const r = newRegistry({ maxRetries: 1 });
       for (let i = 0; i < 3; i++) r.counter('calls', { idx: String(i) }).increment();
       atlas.respondWith(fault);
