@@ -23,6 +23,7 @@ import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
 import type { PublishResult } from '../src/publish/publish-result.js';
 import { resolvePublishTags } from '../src/publish/publish-tags.js';
 import { Registry } from '../src/registry/registry.js';
+import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from './support/aggregator-rules.js';
 import { memoryLogger } from './support/fake-clock.js';
 
 const KEY_MIN = 2;
@@ -31,29 +32,8 @@ const NAME_MIN = 2;
 const NAME_LIMIT = 255;
 const VALUE_LIMIT = 120;
 const USER_TAG_LIMIT = 20;
-const NF_KEYS = [
-  'account',
-  'ami',
-  'app',
-  'asg',
-  'cluster',
-  'container',
-  'country',
-  'country.rollup',
-  'job',
-  'node',
-  'process',
-  'region',
-  'shard1',
-  'shard2',
-  'stack',
-  'subnet',
-  'task',
-  'vmtype',
-  'vpc',
-  'zone',
-].map((k) => `nf.${k}`);
-const ATLAS_KEYS = ['aggr', 'dstype', 'offset', 'legacy'].map((k) => `atlas.${k}`);
+const NF_KEYS = AGGREGATOR_NF_KEYS;
+const ATLAS_KEYS = AGGREGATOR_ATLAS_KEYS;
 
 let atlas: AtlasDevServer;
 let registry: Registry | undefined;

@@ -7,6 +7,7 @@ import { SpectatorConfigError } from '../src/errors.js';
 import { configFromEnv } from '../src/global/env-config.js';
 import { Registry } from '../src/registry/registry.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
+import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from './support/aggregator-rules.js';
 import { startSlowEndpoint } from './support/slow-endpoint.js';
 
 let atlas: AtlasDevServer;
@@ -523,31 +524,9 @@ describe('common tags Atlas would reject', () => {
       statistic: 'ignored', // filled in by the meter type: does not count
     };
     for (let i = 1; i < 16; i++) commonTags[`t${i}`] = 'v';
-    for (const key of [
-      'account',
-      'ami',
-      'app',
-      'asg',
-      'cluster',
-      'container',
-      'country',
-      'country.rollup',
-      'job',
-      'node',
-      'process',
-      'region',
-      'shard1',
-      'shard2',
-      'stack',
-      'subnet',
-      'task',
-      'vmtype',
-      'vpc',
-      'zone',
-    ]) {
-      commonTags[`nf.${key}`] = key;
+    for (const key of [...AGGREGATOR_NF_KEYS, ...AGGREGATOR_ATLAS_KEYS]) {
+      commonTags[key] = key.slice(key.indexOf('.') + 1);
     }
-    for (const key of ['aggr', 'dstype', 'offset', 'legacy']) commonTags[`atlas.${key}`] = key;
     const r = newRegistry({ commonTags });
     r.counter('calls').increment();
     r.timer('latency').record(0.1);

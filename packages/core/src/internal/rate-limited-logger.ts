@@ -16,6 +16,7 @@ export const consoleLogger: SpectatorLogger = {
 export const MAX_LOGGER_KEYS = 256;
 
 /** C0 and C1 control characters (newlines and ESC included) and DEL. */
+// eslint-disable-next-line no-control-regex -- matching them is the point
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /**

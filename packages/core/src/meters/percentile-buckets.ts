@@ -233,36 +233,49 @@ export function percentilesFromCounts(
   checkLengths(counts, pcts, results);
   let total = 0;
   for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) total += counts[i]!;
+  // Java walks every bucket; its tail goes towards Long.MAX_VALUE, the last bucket's bound.
+  interpolate(counts, pcts, results, total, PERCENTILE_BUCKET_COUNT - 1);
+}
 
+/**
+ * Java's walk over the buckets up to `last` (inclusive), shared by both variants: for each
+ * wanted percentile, the first bucket whose cumulative share reaches it, interpolated linearly
+ * between the previous bucket's bound (0 before the first) and its own; `0.0` where the fraction
+ * is undefined. A percentile not reached by `last` goes to Java's tail, towards `last`'s bound:
+ * the walk only falls through after visiting `last`, so prevB is that bound and Java's
+ * `nextB - prevB` is exactly 0: the result is the bound for a finite fraction, NaN for an
+ * infinite or NaN one (p > 100, or no counts at all).
+ */
+function interpolate(
+  counts: ArrayLike<number>,
+  pcts: ArrayLike<number>,
+  results: Float64Array | number[],
+  total: number,
+  last: number,
+): void {
   const n = pcts.length;
   let pctIdx = 0;
   let prev = 0;
   let prevP = 0;
   let prevB = 0;
-  for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
+  for (let i = 0; i <= last; i++) {
+    // Java adds every count here, also ones the fractional variant left out of the total.
     const next = prev + counts[i]!;
     const nextP = (100 * next) / total;
     const nextB = BOUNDS[i]!;
     while (pctIdx < n && nextP >= pcts[pctIdx]!) {
       const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
-      // Java: f * (nextB - prevB) + prevB, with the subtraction exact in long arithmetic; 0.0
-      // where the fraction is undefined.
+      // Java: f * (nextB - prevB) + prevB, with the subtraction exact in long arithmetic.
       results[pctIdx] = f !== f ? 0 : f * WIDTHS[i]! + prevB;
       ++pctIdx;
     }
-    if (pctIdx >= n) break;
+    if (pctIdx >= n) return;
     prev = next;
     prevP = nextP;
     prevB = nextB;
   }
-
-  // Java's tail: percentiles never reached are extrapolated towards Long.MAX_VALUE. The loop above
-  // only falls through after visiting every bucket, so prevB is then bound[275] = Long.MAX_VALUE
-  // and Java's `nextB - prevB` is exactly 0: the result is prevB (2^63 as a double) for a finite
-  // fraction, NaN for an infinite or NaN one (p > 100, or total 0).
-  const nextP = 100;
   while (pctIdx < n) {
-    const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
+    const f = (pcts[pctIdx]! - prevP) / (100 - prevP);
     results[pctIdx] = f * 0 + prevB;
     ++pctIdx;
   }
@@ -304,34 +317,7 @@ export function percentilesFromFractionalCounts(
       lastNonZero = i;
     }
   }
-  const n = pcts.length;
-  let pctIdx = 0;
-  let prev = 0;
-  let prevP = 0;
-  let prevB = 0;
-  for (let i = 0; i <= lastNonZero; i++) {
-    // Java adds every count here, the ones it left out of the total too.
-    const next = prev + counts[i]!;
-    const nextP = (100 * next) / total;
-    const nextB = BOUNDS[i]!;
-    while (pctIdx < n && nextP >= pcts[pctIdx]!) {
-      const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
-      results[pctIdx] = f !== f ? 0 : f * WIDTHS[i]! + prevB;
-      ++pctIdx;
-    }
-    if (pctIdx >= n) break;
-    prev = next;
-    prevP = nextP;
-    prevB = nextB;
-  }
-  // Java's tail, towards the last non-empty bucket's bound: the walk only falls through after
-  // that bucket, so prevB is its bound and Java's `nextB - prevB` is exactly 0: the result is the
-  // bound for a finite fraction, NaN for an infinite or NaN one (p > 100, or no counts at all).
-  while (pctIdx < n) {
-    const f = (pcts[pctIdx]! - prevP) / (100 - prevP);
-    results[pctIdx] = f * 0 + prevB;
-    ++pctIdx;
-  }
+  interpolate(counts, pcts, results, total, lastNonZero);
 }
 
 /**

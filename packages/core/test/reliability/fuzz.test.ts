@@ -10,6 +10,7 @@ import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Id } from '../../src/ids/id.js';
 import type { PublishResult } from '../../src/publish/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';
+import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from '../support/aggregator-rules.js';
 import { memoryLogger } from '../support/fake-clock.js';
 import { CrashGuard, prng } from './support.js';
 
@@ -205,12 +206,8 @@ function show(value: unknown): string {
  * `name` counted, `nf.*` and `atlas.*` keys not. Returns why `tags` (every tag of one
  * measurement) breaks them, or `undefined`.
  */
-const NF_ALLOWED = new Set(
-  'account ami app asg cluster container country country.rollup job node process region shard1 shard2 stack subnet task vmtype vpc zone'
-    .split(' ')
-    .map((k) => `nf.${k}`),
-);
-const ATLAS_ALLOWED = new Set(['atlas.aggr', 'atlas.dstype', 'atlas.offset', 'atlas.legacy']);
+const NF_ALLOWED = new Set(AGGREGATOR_NF_KEYS);
+const ATLAS_ALLOWED = new Set(AGGREGATOR_ATLAS_KEYS);
 function literalAtlasProblem(tags: Readonly<Record<string, string>>): string | undefined {
   const allowed = /^[-._A-Za-z0-9~^]+$/;
   let userTags = 0;
