@@ -49,6 +49,7 @@ export async function runExample({
 }) {
   GlobalRegistry.configure({ commonTags: { ...commonTags, ...GlobalRegistry.config.commonTags } });
   const app = await start({ port, host });
+  // The uri without the user and password SPECTATOR_URI may carry: safe to print.
   const uri = GlobalRegistry.config.uri;
   console.log(`${name} listening on ${app.url}`);
   console.log(

@@ -124,9 +124,15 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
   });
 
   describe(`${name} main() through GlobalRegistry`, () => {
-    it('publishes to SPECTATOR_URI and flushes the last interval on SIGTERM', async () => {
+    // Regression (a password on the console): the start line printed SPECTATOR_URI as given.
+    it('publishes to SPECTATOR_URI and flushes the last interval on SIGTERM; the start line never shows the uri credentials', async () => {
       const atlas = await startAtlasDevServer();
-      const env = { ...process.env, SPECTATOR_URI: atlas.publishUri, SPECTATOR_STEP_MS: '60000' };
+      const secret = 's3cret-pass';
+      const env = {
+        ...process.env,
+        SPECTATOR_URI: atlas.publishUri.replace('http://', `http://demo:${secret}@`),
+        SPECTATOR_STEP_MS: '60000',
+      };
       delete env.SPECTATOR_DISABLE_AUTO_START_GLOBAL; // as in production: auto-start
       const child = spawn(process.execPath, [server], {
         env: { ...env, PORT: '0' },
@@ -138,6 +144,8 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
       const exited = once(child, 'exit');
       try {
         await expect.poll(() => output, { timeout: 20_000, interval: 50 }).toMatch(/listening on/);
+        await expect.poll(() => output, { timeout: 5_000, interval: 50 }).toMatch(/^metrics: /m);
+        expect(output).toContain(`metrics: published to ${atlas.publishUri} every 60000 ms`);
         const url = /listening on (http:\/\/\S+)/.exec(output)[1];
         expect((await fetch(`${url}/api/users/3`)).status).toBe(200);
         expect(atlas.requests).toBe(0); // a 60 s step: nothing published yet
@@ -147,6 +155,7 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
         const final = calls(atlas, '/api/users/:id', '200');
         expect(total(final), `${output}\n${formatSeriesTable(atlas.series())}`).toBe(1);
         expect(final[0].tags['nf.app']).toBe(name);
+        expect(output).not.toContain(secret);
       } finally {
         child.kill('SIGKILL');
         await atlas.close();

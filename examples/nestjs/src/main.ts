@@ -15,6 +15,7 @@ export async function main({
 } = {}): Promise<StartedApp> {
   GlobalRegistry.configure({ commonTags: { ...COMMON_TAGS, ...GlobalRegistry.config.commonTags } });
   const app = await start({ port, host });
+  // The uri without the user and password SPECTATOR_URI may carry: safe to print.
   const uri = GlobalRegistry.config.uri;
   console.log(`example-nestjs listening on ${app.url}`);
   console.log(

@@ -15,16 +15,29 @@ export {
 export type { GlobalRegistryType } from './global/global-registry.js';
 export { Registry } from './registry/registry.js';
 export type { NameOrId } from './registry/registry.js';
-export { DEFAULT_CONFIG } from './registry/config.js';
+export {
+  DEFAULT_CONFIG,
+  MAX_STEP_MS,
+  MAX_TIMEOUT_MS,
+  MAX_METER_TTL_MS,
+} from './registry/config.js';
+export { SecretHeaders } from './publish/request-headers.js';
 export type { RegistryConfig, ResolvedRegistryConfig } from './registry/config.js';
 export type { Measurement } from './registry/measurement.js';
 export { Id } from './ids/id.js';
 export type { Tags, Tag } from './ids/id.js';
 export {
   sanitizeAtlasString,
+  atlasTagsProblem,
+  MIN_KEY_LENGTH,
   MAX_KEY_LENGTH,
+  MIN_NAME_LENGTH,
+  MAX_NAME_LENGTH,
+  MIN_VALUE_LENGTH,
   MAX_VALUE_LENGTH,
   MAX_USER_TAGS,
+  ALLOWED_NF_KEYS,
+  ALLOWED_ATLAS_KEYS,
 } from './ids/atlas-rules.js';
 export { Meter } from './meters/meter.js';
 export type { MeterType } from './meters/meter.js';
@@ -47,6 +60,7 @@ export {
   percentileBucketIndex,
   percentileBucketBound,
   percentileFromCounts,
+  percentileFromFractionalCounts,
 } from './meters/percentile-buckets.js';
 export type { PublishResult, DropReason } from './publish/publish-result.js';
 export {

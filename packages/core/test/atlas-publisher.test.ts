@@ -16,7 +16,7 @@ import { startSlowEndpoint, type SlowEndpoint } from './support/slow-endpoint.js
 
 const payload = () =>
   encodeBatchBytes([
-    { tags: ['name', 'c'], statistic: 'count', percentile: undefined, op: OP_ADD, value: 1 },
+    { tags: ['name', 'requests'], statistic: 'count', percentile: undefined, op: OP_ADD, value: 1 },
   ]);
 
 let slow: SlowEndpoint | undefined;
@@ -41,7 +41,7 @@ const counter = (name: string, tags: Record<string, string> = {}): OutgoingMeasu
 
 /** Five valid measurements, to count what an answer says about them. */
 const five = () =>
-  encodeBatchBytes(Array.from({ length: 5 }, (_, i) => counter('c', { i: String(i) })));
+  encodeBatchBytes(Array.from({ length: 5 }, (_, i) => counter('requests', { idx: String(i) })));
 
 /** A port nothing listens on. */
 async function refusedUri(): Promise<string> {
@@ -94,12 +94,12 @@ describe('what the real dev endpoint answers, as the publisher counts it', () =>
     ['JSON that does not parse', Buffer.from('[3,"name","c"')],
     ['JSON that is not a batch', Buffer.from('{"name":"c"}')],
   ])(
-    'an undecodable body (%s) → 400 without errorCount: the whole batch dropped as http-error',
+    'an undecodable body (%s) → 400 without errorCount: the whole batch dropped as other (Java ValidationHelper)',
     async (_, body) => {
       atlas = await startAtlasDevServer();
       const outcome = await publisherFor(atlas.publishUri).send(body, 3, Date.now() + 5000);
       expect(atlas.batches[0]).toMatchObject({ status: 400, measurements: [] });
-      expect(outcome).toMatchObject({ sent: 0, dropped: 3, reason: 'http-error', requests: 1 });
+      expect(outcome).toMatchObject({ sent: 0, dropped: 3, reason: 'other', requests: 1 });
       expect(outcome.error).toMatch(/^HTTP 400 without an errorCount, whole batch dropped/);
     },
   );
@@ -133,7 +133,7 @@ describe('what a fixed aggregator answer means for the batch', () => {
       '202 without errorCount: what was accepted is unknown',
       202,
       '{"type":"partial"}',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
     [
       '400 with errorCount 3',
@@ -145,32 +145,48 @@ describe('what a fixed aggregator answer means for the batch', () => {
       '400 with errorCount 0 (regression: counted as all sent)',
       400,
       '{"type":"error","errorCount":0,"message":["invalid JSON"]}',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
     [
       '400 with errorCount missing (Atlas: empty payload)',
       400,
       '{"type":"error","message":"empty payload"}',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
     [
       '400 with errorCount not a number',
       400,
       '{"type":"error","errorCount":"2"}',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
     [
       '400 with errorCount not an integer',
       400,
       '{"type":"error","errorCount":1.5}',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
-    ['413 with a text body', 413, 'too large', { sent: 0, dropped: 5, reason: 'http-error' }],
+    ['413 with a text body', 413, 'too large', { sent: 0, dropped: 5, reason: 'other' }],
+    ['429 without a body', 429, '', { sent: 0, dropped: 5, reason: 'other' }],
+    [
+      // Regression (a long message list): the body was read at most 64 KiB, the JSON cut there
+      // did not parse, and a partial failure was counted as the whole batch lost.
+      '202 whose message list runs past the 64 KiB read: the errorCount at its start still counts',
+      202,
+      JSON.stringify({
+        type: 'partial',
+        errorCount: 3,
+        message: Array.from(
+          { length: 2000 },
+          (_, i) => `key too short: [k] (1 < 2) (${'x'.repeat(60)}${i})`,
+        ),
+      }),
+      { sent: 2, dropped: 3, reason: 'validation' },
+    ],
     [
       '204: not 200, and no errorCount to say what was taken',
       204,
       '',
-      { sent: 0, dropped: 5, reason: 'http-error' },
+      { sent: 0, dropped: 5, reason: 'other' },
     ],
   ] as const)('%s', async (_, status, body, expected) => {
     slow = await startSlowEndpoint(0, status, body);
@@ -208,22 +224,22 @@ describe('retries: only when the batch provably did not reach the aggregator', (
   // Regression (duplicate add ops after a timeout): the whole body had been sent, a slow
   // aggregator processed it after our timeout, and the retry delivered it again: the aggregator
   // summed the counter three times.
-  it('a response slower than timeoutMs: one request, dropped as other, not retried', async () => {
+  it('a response slower than timeoutMs: one request, dropped as http-error, not retried', async () => {
     slow = await startSlowEndpoint(600);
     const outcome = await publisherFor(slow.uri, 200).send(five(), 5, Date.now() + 10_000);
-    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'other', requests: 1 });
+    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'http-error', requests: 1 });
     expect(outcome.error).toMatch(/not retried: the request was sent/);
     await pause(800); // past the endpoint's late answer: nothing more arrives
     expect(slow.requests).toBe(1);
     expect(slow.arrivals).toBe(1);
-    expect(slow.total('c')).toBe(5);
+    expect(slow.total('requests')).toBe(5);
   });
 
   it('a connection reset after the body was read: one request, not retried', async () => {
     atlas = await startAtlasDevServer();
     atlas.respondWith({ reset: true });
     const outcome = await publisherFor(atlas.publishUri).send(five(), 5, Date.now() + 5000);
-    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'other', requests: 1 });
+    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'http-error', requests: 1 });
     await pause(300);
     expect(atlas.requests).toBe(1);
   });
@@ -232,7 +248,7 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     const publisher = publisherFor(await refusedUri(), 2000, 2);
     const started = Date.now();
     const outcome = await publisher.send(five(), 5, Date.now() + 10_000);
-    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'other', requests: 3 });
+    expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'http-error', requests: 3 });
     expect(outcome.error).toMatch(/ECONNREFUSED/);
     // Backoff 100 ms then 200 ms; generous for a busy machine.
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
@@ -269,7 +285,7 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     const publisher = publisherFor(atlas.publishUri);
     const outcome = await publisher.send(five(), 5, Date.now() + 10_000);
     expect(outcome).toMatchObject({ sent: 5, dropped: 0, requests: 3 });
-    expect(atlas.find('c')).toHaveLength(5);
+    expect(atlas.find('requests')).toHaveLength(5);
     await publisher.close();
   });
 });
@@ -309,7 +325,7 @@ describe('a closed AtlasPublisher', () => {
     const outcome = await sending;
     // Generous for a busy machine; without the cutoff the send would last 5 s and retry.
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(outcome).toMatchObject({ sent: 0, dropped: 1, reason: 'other', requests: 1 });
+    expect(outcome).toMatchObject({ sent: 0, dropped: 1, reason: 'http-error', requests: 1 });
     expect(outcome.error).toContain('abandoned at the stop() deadline');
     // Closed by the cutoff: a later send is refused without a request.
     expect(await publisher.send(payload(), 1, Date.now() + 30_000)).toMatchObject({

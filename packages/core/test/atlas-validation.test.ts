@@ -1,12 +1,17 @@
 /**
- * Atlas's validation limits at their boundaries, driven through a real registry publishing to the
- * local endpoint. The limits are written out here on purpose, not imported from
- * `src/ids/atlas-rules.ts`: the publisher and the endpoint share those rules, so a rule that
- * drifted from Atlas would pass any test that reads its limits from the same place.
+ * The aggregator's validation limits at their boundaries, driven through a real registry
+ * publishing to the local endpoint. The limits are written out here on purpose, not imported from
+ * `src/ids/atlas-rules.ts`: a rule that drifted from the aggregator would pass any test that reads
+ * its limits from the same place.
  *
- * Source of the limits: `shared/spec/atlas-protocol.md` §1 and Atlas's `MaxUserTagsRule`, which
- * counts every key except restricted ones (`nf.*`, `atlas.*`): `name`, `statistic` and
- * `percentile` count as user tags.
+ * Source of the limits: the aggregator's configuration (iep-apps `atlas-aggregator`
+ * `application.conf`: keys 2–60, the `name` value 2–255, other values 1–120, at most 20 user
+ * tags, the `nf.` and `atlas.` allow-lists) and its `PayloadDecoder`, which counts `name` and
+ * every key but the restricted ones (`nf.*`, `atlas.*`) as user tags: `statistic` and
+ * `percentile` count. See `docs/atlas-protocol.md`.
+ *
+ * An id the aggregator would reject is refused when it is created (never kept, never sent,
+ * counted in `spectator.meters.rejected{reason=invalid-id}`); one it accepts is always published.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -18,11 +23,17 @@ import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
 import type { PublishResult } from '../src/publish/publish-result.js';
 import { resolvePublishTags } from '../src/publish/publish-tags.js';
 import { Registry } from '../src/registry/registry.js';
+import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from './support/aggregator-rules.js';
 import { memoryLogger } from './support/fake-clock.js';
 
+const KEY_MIN = 2;
 const KEY_LIMIT = 60;
+const NAME_MIN = 2;
+const NAME_LIMIT = 255;
 const VALUE_LIMIT = 120;
 const USER_TAG_LIMIT = 20;
+const NF_KEYS = AGGREGATOR_NF_KEYS;
+const ATLAS_KEYS = AGGREGATOR_ATLAS_KEYS;
 
 let atlas: AtlasDevServer;
 let registry: Registry | undefined;
@@ -50,6 +61,8 @@ interface Published {
   rejectedByEndpoint: number;
   /** `spectator.measurements{id=dropped,error=validation}`, as published by the next step. */
   countedAsValidation: number;
+  /** `spectator.meters.rejected{reason=invalid-id}`, as published by both steps. */
+  refusedAsInvalid: number;
 }
 
 /**
@@ -57,17 +70,23 @@ interface Published {
  * step after the drop, so the second publish carries `spectator.measurements` for the first.
  */
 async function publishTwice(r: Registry): Promise<Published> {
+  const sum = (ms: DecodedMeasurement[]) => ms.reduce((total, m) => total + m.value, 0);
+  const refused = () => sum(atlas.find('spectator.meters.rejected', { reason: 'invalid-id' }));
   const result = await r.publish();
-  const accepted = atlas.measurements();
+  // The registry's own counters (refusals at creation) travel with the same publish.
+  const accepted = atlas.measurements().filter((m) => !m.name.startsWith('spectator.'));
   const rejectedByEndpoint = atlas.batches.reduce((n, b) => n + b.rejected.length, 0);
+  let refusedAsInvalid = refused();
   atlas.clear();
   await r.publish();
+  refusedAsInvalid += refused();
   const counted = atlas.find('spectator.measurements', { id: 'dropped', error: 'validation' });
   return {
     result,
     accepted,
     rejectedByEndpoint,
-    countedAsValidation: counted.reduce((sum, m) => sum + m.value, 0),
+    countedAsValidation: sum(counted),
+    refusedAsInvalid,
   };
 }
 
@@ -84,48 +103,85 @@ function userTags(n: number): Record<string, string> {
 const userTagCount = (tags: Readonly<Record<string, string>>) =>
   Object.keys(tags).filter((k) => !k.startsWith('nf.') && !k.startsWith('atlas.')).length;
 
-describe('Atlas validation at the limits', () => {
-  it(`publishes a tag key of ${KEY_LIMIT} characters and drops one of ${KEY_LIMIT + 1}, counted as validation`, async () => {
+describe("the aggregator's validation at the limits", () => {
+  /** What every test below checks for the ids it expects refused. */
+  function expectRefused(p: Published, names: string[], logger: { lines: string[] }) {
+    for (const name of names) expect(named(p.accepted, name)).toEqual([]);
+    expect(p.rejectedByEndpoint).toBe(0); // never sent: the endpoint did not have to reject it
+    expect(p.refusedAsInvalid).toBe(names.length);
+    expect(p.result.droppedBy.validation).toBe(0); // refused when created, not dropped at publish
+    expect(logger.lines.join('\n')).toMatch(/is never published \(the aggregator would reject it/);
+  }
+
+  it(`publishes tag keys of ${KEY_MIN} and ${KEY_LIMIT} characters and refuses keys of ${KEY_MIN - 1} and ${KEY_LIMIT + 1}`, async () => {
     const { r, logger } = newRegistry();
     const longest = 'k'.repeat(KEY_LIMIT);
+    r.counter('key.shortest', { kk: 'v' }).increment();
     r.counter('key.longest', { [longest]: 'v' }).increment();
+    r.counter('key.too.short', { k: 'v' }).increment();
     r.counter('key.too.long', { ['k'.repeat(KEY_LIMIT + 1)]: 'v' }).increment();
     const p = await publishTwice(r);
     expect(named(p.accepted, 'key.longest').map((m) => m.tags)).toEqual([
       { name: 'key.longest', [longest]: 'v', statistic: 'count' },
     ]);
-    expect(named(p.accepted, 'key.too.long')).toEqual([]);
-    expect(p.result.droppedBy.validation).toBe(1);
-    expect(p.countedAsValidation).toBe(1);
-    expect(logger.lines.join('\n')).toContain('key.too.long');
+    expect(named(p.accepted, 'key.shortest')).toHaveLength(1);
+    expectRefused(p, ['key.too.short', 'key.too.long'], logger);
+    expect(logger.lines.join('\n')).toContain('key.too.short');
   });
 
-  it(`publishes values of 1 and ${VALUE_LIMIT} characters and drops empty ones and ones of ${VALUE_LIMIT + 1}`, async () => {
-    const { r } = newRegistry();
+  // Regression (data lost): names of 121–255 characters were dropped at publish although the
+  // aggregator accepts names up to 255; a one-character name was sent and rejected by it.
+  it(`publishes names of ${NAME_MIN}, ${VALUE_LIMIT + 1} and ${NAME_LIMIT} characters and refuses names of ${NAME_MIN - 1} and ${NAME_LIMIT + 1}`, async () => {
+    const { r, logger } = newRegistry();
+    const names = ['nn', 'n'.repeat(VALUE_LIMIT + 1), 'n'.repeat(NAME_LIMIT)];
+    for (const name of names) r.counter(name).increment();
+    r.counter('n').increment();
+    r.counter('n'.repeat(NAME_LIMIT + 1)).increment();
+    r.counter('').increment();
+    const p = await publishTwice(r);
+    expect(p.accepted.map((m) => m.name).sort()).toEqual([...names].sort());
+    expect(p.rejectedByEndpoint).toBe(0);
+    expect(p.refusedAsInvalid).toBe(3);
+    expect(p.result.dropped).toBe(0);
+    expect(logger.lines.join('\n')).toMatch(/value too short: name = \[n\] \(1 < 2\)/);
+  });
+
+  it(`publishes values of 1 and ${VALUE_LIMIT} characters and refuses empty ones and ones of ${VALUE_LIMIT + 1}`, async () => {
+    const { r, logger } = newRegistry();
     const longest = 'v'.repeat(VALUE_LIMIT);
     r.counter('value.shortest', { kk: 'v' }).increment();
     r.counter('value.longest', { kk: longest }).increment();
     r.counter('value.empty', { kk: '' }).increment();
     r.counter('value.too.long', { kk: 'v'.repeat(VALUE_LIMIT + 1) }).increment();
-    // The name travels as the value of the tag `name`: the same bounds apply to it.
-    const longestName = 'n'.repeat(VALUE_LIMIT);
-    r.counter(longestName).increment();
-    r.counter('n'.repeat(VALUE_LIMIT + 1)).increment();
-    r.counter('').increment();
     const p = await publishTwice(r);
     expect(p.accepted.map((m) => [m.name, m.tags.kk]).sort()).toEqual(
       [
         ['value.shortest', 'v'],
         ['value.longest', longest],
-        [longestName, undefined],
       ].sort(),
     );
-    expect(p.result.droppedBy.validation).toBe(4);
-    expect(p.countedAsValidation).toBe(4);
+    expectRefused(p, ['value.empty', 'value.too.long'], logger);
   });
 
-  it(`publishes exactly ${USER_TAG_LIMIT} user tags (name, statistic and common tags counted; nf.* and atlas.* not) and drops ${USER_TAG_LIMIT + 1}`, async () => {
-    const { r } = newRegistry({ commonTags: { 'nf.app': 'shop', team: 'core' } });
+  it('publishes every nf.* and atlas.* key the aggregator allows, and refuses any other key with those prefixes', async () => {
+    const { r, logger } = newRegistry();
+    const all = Object.fromEntries([...NF_KEYS, ...ATLAS_KEYS].map((k) => [k, 'x']));
+    r.counter('reserved.allowed', all).increment();
+    r.counter('reserved.nf.foo', { 'nf.foo': 'x' }).increment();
+    r.counter('reserved.atlas.foo', { 'atlas.foo': 'x' }).increment();
+    r.counter('reserved.nf.apps', { 'nf.apps': 'x' }).increment();
+    const p = await publishTwice(r);
+    const allowed = named(p.accepted, 'reserved.allowed');
+    expect(allowed).toHaveLength(1);
+    expect(Object.keys(allowed[0]!.tags).sort()).toEqual(
+      ['name', 'statistic', ...NF_KEYS, ...ATLAS_KEYS].sort(),
+    );
+    expectRefused(p, ['reserved.nf.foo', 'reserved.atlas.foo', 'reserved.nf.apps'], logger);
+    expect(logger.lines.join('\n')).toMatch(/invalid key for reserved prefix 'nf.': nf.foo/);
+  });
+
+  it(`publishes exactly ${USER_TAG_LIMIT} user tags (name, statistic and common tags counted; nf.* and atlas.* not) and refuses ${USER_TAG_LIMIT + 1}`, async () => {
+    const { r, logger } = newRegistry({ commonTags: { 'nf.app': 'shop', team: 'core' } });
     // name + statistic + team = 3 user tags before the meter's own.
     const restricted = {
       'nf.cluster': 'shop-main',
@@ -141,9 +197,8 @@ describe('Atlas validation at the limits', () => {
     expect(Object.keys(atLimit[0]!.tags)).toEqual(
       expect.arrayContaining(['nf.app', 'nf.cluster', 'nf.zone', 'atlas.dstype', 'team']),
     );
-    expect(named(p.accepted, 'tags.over.limit')).toEqual([]);
-    expect(p.result.droppedBy.validation).toBe(1);
-    expect(p.countedAsValidation).toBe(1);
+    expectRefused(p, ['tags.over.limit'], logger);
+    expect(logger.lines.join('\n')).toMatch(/too many user tags: 21 > 20/);
   });
 });
 
@@ -175,7 +230,7 @@ describe('percentile meters at the user-tag limit', () => {
     const atLimit = r.percentileTimer('pt.unit', userTags(USER_TAG_LIMIT - 2));
     resolvePublishTags(atLimit, {}, 1);
     expect(atLimit.publishProblem).toBeUndefined();
-    expect(atLimit.percentilePublishProblem).toMatch(/user tags \(21\)/);
+    expect(atLimit.percentilePublishProblem).toMatch(/too many user tags: 21 > 20/);
     const below = r.percentileDistributionSummary('pds.unit', userTags(USER_TAG_LIMIT - 3));
     resolvePublishTags(below, {}, 1);
     expect([below.publishProblem, below.percentilePublishProblem]).toEqual([undefined, undefined]);
@@ -198,14 +253,14 @@ describe('percentile meters at the user-tag limit', () => {
     expect(p.countedAsValidation).toBe(0);
   });
 
-  it('PercentileDistributionSummary over the limit is dropped whole', async () => {
+  it('PercentileDistributionSummary over the limit is refused whole when created', async () => {
     const { r } = newRegistry();
     const s = r.percentileDistributionSummary('pds.over.limit', userTags(USER_TAG_LIMIT - 1));
     for (const amount of [1, 16, 1000]) s.record(amount);
     const p = await publishTwice(r);
     expect(named(p.accepted, 'pds.over.limit')).toEqual([]);
-    expect(p.result.droppedBy.validation).toBe(7); // 4 statistics + 3 buckets
-    expect(p.countedAsValidation).toBe(7);
+    expect(p.refusedAsInvalid).toBe(1);
+    expect(p.result.droppedBy.validation).toBe(0);
   });
 });
 

@@ -13,73 +13,81 @@ describe('meter lookup (the factories’ fast path)', () => {
 
   it('finds the same meter for any key order, and numbers as their string', () => {
     const r = new Registry();
-    const a = r.counter('x', { route: '/a', status: '200', method: 'GET' });
-    const b = r.counter('x', { method: 'GET', route: '/a', status: '200' });
-    const c = r.counter('x', { route: '/a', status: 200 as unknown as string, method: 'GET' });
+    const a = r.counter('requests', { route: '/a', status: '200', method: 'GET' });
+    const b = r.counter('requests', { method: 'GET', route: '/a', status: '200' });
+    const c = r.counter('requests', {
+      route: '/a',
+      status: 200 as unknown as string,
+      method: 'GET',
+    });
     expect(b).toBe(a);
     expect(c).toBe(a);
     // Repeats, now served from the lookup under each key order.
     for (let i = 0; i < 3; i++) {
-      expect(r.counter('x', { method: 'GET', route: '/a', status: '200' })).toBe(a);
-      expect(r.counter('x', { route: '/a', status: 200 as unknown as string, method: 'GET' })).toBe(
-        a,
-      );
+      expect(r.counter('requests', { method: 'GET', route: '/a', status: '200' })).toBe(a);
+      expect(
+        r.counter('requests', { route: '/a', status: 200 as unknown as string, method: 'GET' }),
+      ).toBe(a);
     }
-    expect(canonical(r, 'x', { route: '/a', status: '200', method: 'GET' })).toBe(a);
-    expect([...r.meters()].filter((m) => m.id.name === 'x')).toHaveLength(1);
+    expect(canonical(r, 'requests', { route: '/a', status: '200', method: 'GET' })).toBe(a);
+    expect([...r.meters()].filter((m) => m.id.name === 'requests')).toHaveLength(1);
   });
 
   it('never answers with the meter of a shorter, longer or other tag set', () => {
     const r = new Registry();
-    const none = r.counter('x');
-    const one = r.counter('x', { a: '1' });
-    const two = r.counter('x', { a: '1', b: '2' });
-    const three = r.counter('x', { a: '1', b: '2', c: '3' });
-    const other = r.counter('x', { b: '2', a: '9' });
+    const none = r.counter('requests');
+    const one = r.counter('requests', { aa: '1' });
+    const two = r.counter('requests', { aa: '1', bb: '2' });
+    const three = r.counter('requests', { aa: '1', bb: '2', cc: '3' });
+    const other = r.counter('requests', { bb: '2', aa: '9' });
     const metersBefore = [...r.meters()].length;
     for (let i = 0; i < 3; i++) {
-      expect(r.counter('x')).toBe(none);
-      expect(r.counter('x', {})).toBe(none);
-      expect(r.counter('x', 'not tags' as never)).toBe(none);
-      expect(r.counter('x', { a: '1' })).toBe(one);
-      expect(r.counter('x', { a: '1', b: '2' })).toBe(two);
-      expect(r.counter('x', { b: '2', a: '1' })).toBe(two);
-      expect(r.counter('x', { a: '1', b: '2', c: '3' })).toBe(three);
-      expect(r.counter('x', { c: '3', b: '2', a: '1' })).toBe(three);
-      expect(r.counter('x', { a: '9', b: '2' })).toBe(other);
-      expect(r.counter('x', { a: '1', u: undefined as never })).toBe(one); // undefined drops out
+      expect(r.counter('requests')).toBe(none);
+      expect(r.counter('requests', {})).toBe(none);
+      expect(r.counter('requests', 'not tags' as never)).toBe(none);
+      expect(r.counter('requests', { aa: '1' })).toBe(one);
+      expect(r.counter('requests', { aa: '1', bb: '2' })).toBe(two);
+      expect(r.counter('requests', { bb: '2', aa: '1' })).toBe(two);
+      expect(r.counter('requests', { aa: '1', bb: '2', cc: '3' })).toBe(three);
+      expect(r.counter('requests', { cc: '3', bb: '2', aa: '1' })).toBe(three);
+      expect(r.counter('requests', { aa: '9', bb: '2' })).toBe(other);
+      expect(r.counter('requests', { aa: '1', uu: undefined as never })).toBe(one); // undefined drops out
     }
     expect([...r.meters()].length).toBe(metersBefore);
     expect(new Set([none, one, two, three, other]).size).toBe(5);
 
     // The same with the longest tag set seen first (it becomes the name's first shape).
-    const yThree = r.counter('y', { a: '1', b: '2', c: '3' });
-    const yOne = r.counter('y', { a: '1' });
-    const yNone = r.counter('y');
+    const yThree = r.counter('responses', { aa: '1', bb: '2', cc: '3' });
+    const yOne = r.counter('responses', { aa: '1' });
+    const yNone = r.counter('responses');
     for (let i = 0; i < 3; i++) {
-      expect(r.counter('y', { a: '1' })).toBe(yOne);
-      expect(r.counter('y', { a: '1', b: '2' })).toBe(canonical(r, 'y', { a: '1', b: '2' }));
-      expect(r.counter('y')).toBe(yNone);
-      expect(r.counter('y', { a: '1', b: '2', c: '3' })).toBe(yThree);
-      expect(r.counter('y', { a: '1', b: '2', c: '3', d: '4' })).not.toBe(yThree);
+      expect(r.counter('responses', { aa: '1' })).toBe(yOne);
+      expect(r.counter('responses', { aa: '1', bb: '2' })).toBe(
+        canonical(r, 'responses', { aa: '1', bb: '2' }),
+      );
+      expect(r.counter('responses')).toBe(yNone);
+      expect(r.counter('responses', { aa: '1', bb: '2', cc: '3' })).toBe(yThree);
+      expect(r.counter('responses', { aa: '1', bb: '2', cc: '3', dd: '4' })).not.toBe(yThree);
     }
   });
 
   it('finds a meter of a later shape whose values the first shape of the name never saw', () => {
     const lookup = new MeterLookup();
-    const short = new Counter(Id.create('x', { a: '1', b: '2' }), { revive: () => {} });
-    const long = new Counter(Id.create('x', { a: '7', b: '8', c: '9' }), { revive: () => {} });
-    lookup.set('x', { a: '1', b: '2' }, short);
-    lookup.set('x', { a: '7', b: '8', c: '9' }, long);
-    expect(lookup.get('x', { a: '7', b: '8', c: '9' })).toBe(long);
-    expect(lookup.get('x', { a: '1', b: '2' })).toBe(short);
-    expect(lookup.get('x', { a: '1', b: '2', c: '9' })).toBeUndefined();
-    expect(lookup.get('x', { a: '7', b: '8' })).toBeUndefined();
-    expect(lookup.get('x', { a: '1' })).toBeUndefined();
-    expect(lookup.get('x', undefined)).toBeUndefined();
-    expect(lookup.get('y', { a: '1', b: '2' })).toBeUndefined();
+    const short = new Counter(Id.create('requests', { aa: '1', bb: '2' }), { revive: () => {} });
+    const long = new Counter(Id.create('requests', { aa: '7', bb: '8', cc: '9' }), {
+      revive: () => {},
+    });
+    lookup.set('requests', { aa: '1', bb: '2' }, short);
+    lookup.set('requests', { aa: '7', bb: '8', cc: '9' }, long);
+    expect(lookup.get('requests', { aa: '7', bb: '8', cc: '9' })).toBe(long);
+    expect(lookup.get('requests', { aa: '1', bb: '2' })).toBe(short);
+    expect(lookup.get('requests', { aa: '1', bb: '2', cc: '9' })).toBeUndefined();
+    expect(lookup.get('requests', { aa: '7', bb: '8' })).toBeUndefined();
+    expect(lookup.get('requests', { aa: '1' })).toBeUndefined();
+    expect(lookup.get('requests', undefined)).toBeUndefined();
+    expect(lookup.get('responses', { aa: '1', bb: '2' })).toBeUndefined();
     lookup.clear();
-    expect(lookup.get('x', { a: '1', b: '2' })).toBeUndefined();
+    expect(lookup.get('requests', { aa: '1', bb: '2' })).toBeUndefined();
   });
 
   it('stays right for a name used with many key sets (past the shapes it remembers)', () => {
@@ -95,10 +103,10 @@ describe('meter lookup (the factories’ fast path)', () => {
 
   it('keys values that are not strings or numbers only by the canonical id', () => {
     const r = new Registry();
-    const t = r.counter('x', { flag: true as never });
-    expect(r.counter('x', { flag: 'true' })).toBe(t);
-    expect(r.counter('x', { flag: true as never })).toBe(t);
-    const n = r.counter('x', { v: null as never });
-    expect(n).toBe(r.counter('x'));
+    const t = r.counter('requests', { flag: true as never });
+    expect(r.counter('requests', { flag: 'true' })).toBe(t);
+    expect(r.counter('requests', { flag: true as never })).toBe(t);
+    const n = r.counter('requests', { vv: null as never });
+    expect(n).toBe(r.counter('requests'));
   });
 });

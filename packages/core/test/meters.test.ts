@@ -16,7 +16,7 @@ function stats(registry: Registry, name: string): Record<string, number> {
 describe('Counter', () => {
   it('sums increments and ignores negative, NaN, infinite and non-number amounts', () => {
     const r = new Registry();
-    const c = r.counter('c');
+    const c = r.counter('calls');
     c.increment();
     c.increment(2.5);
     c.add(3);
@@ -32,7 +32,7 @@ describe('Counter', () => {
       c.increment(bad);
     }
     expect(c.value()).toBe(6.5);
-    expect(stats(r, 'c')).toEqual({ count: 6.5 });
+    expect(stats(r, 'calls')).toEqual({ count: 6.5 });
   });
 
   it('publishes nothing when nothing was counted', () => {
@@ -45,30 +45,30 @@ describe('Counter', () => {
 describe('Gauge', () => {
   it('reports the last value and stops reporting after set(NaN)', () => {
     const r = new Registry();
-    const g = r.gauge('g');
-    expect(stats(r, 'g')).toEqual({});
+    const g = r.gauge('level');
+    expect(stats(r, 'level')).toEqual({});
     g.set(5);
     g.set(3);
-    expect(r.measurements().find((m) => m.name === 'g')).toMatchObject({
+    expect(r.measurements().find((m) => m.name === 'level')).toMatchObject({
       op: 'max',
       value: 3,
       tags: { statistic: 'gauge' },
     });
     g.set(NaN);
-    expect(stats(r, 'g')).toEqual({});
+    expect(stats(r, 'level')).toEqual({});
   });
 
   // Regression (C2): an infinity was stored, then refused by validation at every publish until
   // the TTL, with a warning each time.
   it('ignores ±Infinity and non-numbers, keeping the last finite value', () => {
     const r = new Registry();
-    const g = r.gauge('g');
+    const g = r.gauge('level');
     g.set(4);
     g.set(Infinity);
     g.set(-Infinity);
     g.set('7' as unknown as number);
     expect(g.value()).toBe(4);
-    expect(stats(r, 'g')).toEqual({ gauge: 4 });
+    expect(stats(r, 'level')).toEqual({ gauge: 4 });
   });
 
   it('publishes no infinity: no validation drop, no warning, and the TTL runs from the last finite set', async () => {
@@ -151,17 +151,22 @@ describe('DistributionSummary', () => {
 describe('Timer', () => {
   it('records seconds and nanoseconds (number and bigint)', () => {
     const r = new Registry();
-    const t = r.timer('t');
+    const t = r.timer('latency');
     t.record(0.5);
     t.recordNanos(250_000_000);
     t.recordNanos(250_000_000n);
     t.record(-1);
-    expect(stats(r, 't')).toEqual({ count: 3, totalTime: 1, totalOfSquares: 0.375, max: 0.5 });
+    expect(stats(r, 'latency')).toEqual({
+      count: 3,
+      totalTime: 1,
+      totalOfSquares: 0.375,
+      max: 0.5,
+    });
   });
 
   it('times sync functions, and records even when they throw', () => {
     const r = new Registry();
-    const t = r.timer('t');
+    const t = r.timer('latency');
     expect(t.time(() => 42)).toBe(42);
     const boom = new Error('boom');
     expect(() =>
@@ -174,7 +179,7 @@ describe('Timer', () => {
 
   it('times async functions until they settle, and records rejections', async () => {
     const r = new Registry();
-    const t = r.timer('t');
+    const t = r.timer('latency');
     const value = await t.time(async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return 'ok';
@@ -187,7 +192,7 @@ describe('Timer', () => {
 
   it('start() returns a stopwatch that records once', async () => {
     const r = new Registry();
-    const t = r.timer('t');
+    const t = r.timer('latency');
     const stop = t.start();
     await new Promise((resolve) => setTimeout(resolve, 10));
     const first = stop();

@@ -6,9 +6,12 @@ import {
   percentileBucketIndex,
   percentileBucketIndexExact,
   percentileFromCounts,
+  percentileFromFractionalCounts,
   percentilesFromCounts,
+  percentilesFromFractionalCounts,
   percentileTagValues,
 } from '../src/meters/percentile-buckets';
+import { Registry } from '../src/registry/registry.js';
 
 // ---------------------------------------------------------------------------------------------
 // Independent references, written straight from Java's PercentileBuckets source with BigInt
@@ -84,7 +87,8 @@ function referencePercentiles(counts: readonly number[], pcts: readonly number[]
     const nextB = REF.values[i]!;
     while (pctIdx < pcts.length && nextP >= pcts[pctIdx]!) {
       const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
-      results[pctIdx] = f * Number(nextB - prevB) + Number(prevB);
+      // Java: if (Double.isNaN(f)) results[pctIdx] = 0.0; else …
+      results[pctIdx] = Number.isNaN(f) ? 0 : f * Number(nextB - prevB) + Number(prevB);
       ++pctIdx;
     }
     if (pctIdx >= pcts.length) break;
@@ -94,6 +98,53 @@ function referencePercentiles(counts: readonly number[], pcts: readonly number[]
   }
   const nextP = 100;
   const nextB = LONG_MAX;
+  while (pctIdx < pcts.length) {
+    const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
+    results[pctIdx] = f * Number(nextB - prevB) + Number(prevB);
+    ++pctIdx;
+  }
+  return results;
+}
+
+/**
+ * Java's `PercentileBuckets.percentiles(double[], double[], double[])` transcribed literally
+ * (longs as BigInt): only positive finite counts make the total, the walk stops at the last
+ * non-empty bucket, and the tail goes towards that bucket's bound.
+ */
+function referenceFractionalPercentiles(
+  counts: readonly number[],
+  pcts: readonly number[],
+): number[] {
+  const results: number[] = pcts.map(() => 0);
+  let lastNonZeroIdx = 0;
+  let total = 0;
+  for (let i = 0; i < counts.length; ++i) {
+    const c = counts[i]!;
+    if (c > 0 && Number.isFinite(c)) {
+      total += c;
+      lastNonZeroIdx = i;
+    }
+  }
+  let pctIdx = 0;
+  let prev = 0;
+  let prevP = 0;
+  let prevB = 0n;
+  for (let i = 0; i <= lastNonZeroIdx; ++i) {
+    const next = prev + counts[i]!;
+    const nextP = (100 * next) / total;
+    const nextB = REF.values[i]!;
+    while (pctIdx < pcts.length && nextP >= pcts[pctIdx]!) {
+      const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
+      results[pctIdx] = Number.isNaN(f) ? 0 : f * Number(nextB - prevB) + Number(prevB);
+      ++pctIdx;
+    }
+    if (pctIdx >= pcts.length) break;
+    prev = next;
+    prevP = nextP;
+    prevB = nextB;
+  }
+  const nextP = 100;
+  const nextB = REF.values[lastNonZeroIdx]!;
   while (pctIdx < pcts.length) {
     const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
     results[pctIdx] = f * Number(nextB - prevB) + Number(prevB);
@@ -502,14 +553,26 @@ describe('percentilesFromCounts / percentileFromCounts', () => {
     expect(referencePercentiles(Array.from(empty), [50])[0]).toBeNaN();
   });
 
-  it("keeps Java's edge results: p=0 with an empty first bucket and p>100 are NaN", () => {
+  // Regression (NaN where Java gives 0.0): Java's current percentiles() checks for an undefined
+  // interpolation fraction ((0 - 0) / (0 - 0): p = 0 with the first bucket empty) and gives 0.0.
+  it("keeps Java's edge results: p=0 with an empty first bucket is 0.0, p>100 is NaN", () => {
     const counts = new Float64Array(PERCENTILE_BUCKET_COUNT);
     counts[40] = 10;
-    expect(percentileFromCounts(counts, 0)).toBeNaN(); // (0 - 0) / (0 - 0) at bucket 0
+    expect(percentileFromCounts(counts, 0)).toBe(0);
     expect(percentileFromCounts(counts, 101)).toBeNaN(); // tail: Infinity * 0
     expect(percentileFromCounts(counts, 100)).toBe(936);
     counts[0] = 1;
     expect(percentileFromCounts(counts, 0)).toBe(0);
+    expect(referencePercentiles(Array.from(counts), [0, 50, 100])).toEqual(
+      [0, 50, 100].map((p) => percentileFromCounts(counts, p)),
+    );
+  });
+
+  it('a percentile timer with an empty first bucket answers percentile(0) with 0, as Java does', () => {
+    const timer = new Registry().percentileTimer('latency.p0');
+    timer.record(0.5);
+    expect(timer.percentile(0)).toBe(0);
+    expect(timer.percentile(100)).toBeGreaterThan(0.5);
   });
 
   it('checks array sizes like Java', () => {
@@ -518,6 +581,54 @@ describe('percentilesFromCounts / percentileFromCounts', () => {
     expect(() => percentilesFromCounts(new Float64Array(275), [50], [0])).toThrow(RangeError);
     expect(() => percentilesFromCounts(counts, [], [])).toThrow(RangeError);
     expect(() => percentilesFromCounts(counts, [50, 90], [0])).toThrow(RangeError);
+  });
+});
+
+describe("percentilesFromFractionalCounts / percentileFromFractionalCounts (Java's double[] variant)", () => {
+  // Regression (the last bound, 2^63): fractional counts whose cumulative share stays just under
+  // 100 ran to Long.MAX_VALUE; Java's double variant stops at the last non-empty bucket.
+  it('stops at the last non-empty bucket: a percentile the rounding left unreached is its bound, not 2^63', () => {
+    const counts = new Float64Array(PERCENTILE_BUCKET_COUNT);
+    // 100 * c / c is 99.99999999999999 for this c: p = 100 is not reached inside the walk.
+    const c = 0.3241758241758242;
+    expect((100 * c) / c).toBeLessThan(100);
+    counts[20] = c;
+    const results = [0, 0];
+    percentilesFromFractionalCounts(counts, [50, 100], results);
+    expect(results).toEqual(referenceFractionalPercentiles(Array.from(counts), [50, 100]));
+    expect(results[1]).toBe(percentileBucketBound(20));
+    // The integer-count variant (Java's long[] one) runs on to the last bound.
+    expect(percentileFromCounts(counts, 100)).toBe(2 ** 63);
+    // Java's quirk: a negative count is left out of the total but added by the walk.
+    counts[12] = -0.05;
+    expect(percentileFromFractionalCounts(counts, 100)).toBe(percentileBucketBound(20));
+    expect(percentileFromFractionalCounts(counts, 100)).toBe(
+      referenceFractionalPercentiles(Array.from(counts), [100])[0],
+    );
+  });
+
+  it('is bit-identical to a transcription of the Java algorithm on random fractional counts', () => {
+    const next = splitMix64(7n);
+    for (let trial = 0; trial < 200; trial++) {
+      const counts: number[] = new Array<number>(PERCENTILE_BUCKET_COUNT).fill(0);
+      for (let j = 0; j < 10; j++) counts[Number(next() % 276n)]! += Number(next() % 1000n) / 7;
+      const pcts = [0, 0.5, 25, 50, 90, 99, 99.9, 100];
+      const results = new Float64Array(pcts.length);
+      percentilesFromFractionalCounts(counts, pcts, results);
+      expect(Array.from(results)).toEqual(referenceFractionalPercentiles(counts, pcts));
+      expect(percentileFromFractionalCounts(counts, 50)).toBe(results[3]);
+    }
+  });
+
+  it('gives 0.0 for an undefined fraction, NaN without counts, and checks sizes like Java', () => {
+    const counts = new Float64Array(PERCENTILE_BUCKET_COUNT);
+    counts[40] = 2.5;
+    expect(percentileFromFractionalCounts(counts, 0)).toBe(0);
+    expect(percentileFromFractionalCounts(counts, 100)).toBe(percentileBucketBound(40));
+    expect(percentileFromFractionalCounts(new Float64Array(PERCENTILE_BUCKET_COUNT), 50)).toBeNaN();
+    expect(() => percentilesFromFractionalCounts(new Float64Array(3), [50], [0])).toThrow(
+      RangeError,
+    );
   });
 });
 

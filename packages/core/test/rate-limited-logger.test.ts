@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
+import { Registry } from '../src/registry/registry.js';
 import { memoryLogger } from './support/fake-clock.js';
 
 function setup(maxKeys?: number) {
@@ -79,5 +80,27 @@ describe('RateLimitedLogger', () => {
         throw new Error('broken message');
       }),
     ).not.toThrow();
+  });
+});
+
+describe('control characters in warnings', () => {
+  // Regression (terminal injection): a warning quoting an id printed its ESC sequences and
+  // newlines as they were, so a tag value from a request could clear the screen or fake a line.
+  it('are written as \\uXXXX escapes: ESC, BEL, newlines, DEL and C1', () => {
+    const logger = memoryLogger();
+    const warnings = new RateLimitedLogger(logger);
+    warnings.warn('k', 'id{ua=\u001b]0;pwned\u0007\u001b[2J\r\nfake line\u007f\u009b}');
+    expect(logger.lines).toEqual([
+      'id{ua=\\u001b]0;pwned\\u0007\\u001b[2J\\u000d\\u000afake line\\u007f\\u009b}',
+    ]);
+  });
+
+  it('from a registry refusing an id whose tag holds them', () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger });
+    r.counter('requests', { agent: `\u001b[31m${'x'.repeat(200)}` }).increment();
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toContain('agent=\\u001b[31mxxx');
+    expect([...logger.lines[0]!].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
   });
 });

@@ -25,14 +25,14 @@ describe('ids', () => {
   // holding those characters could spell another id's key, and the two ids were one meter.
   it('distinct ids never share a key, whatever characters their names and tags hold (id key collision)', () => {
     const r = new Registry({ logger: memoryLogger() });
-    const byTags = r.counter('x', { k: 'v' });
-    const byName = r.counter('x\u0000k\u0001v');
+    const byTags = r.counter('xx', { kk: 'v' });
+    const byName = r.counter('xx\u0000kk\u0001v');
     expect(byName).not.toBe(byTags);
-    expect(byName.id.name).toBe('x\u0000k\u0001v');
+    expect(byName.id.name).toBe('xx\u0000kk\u0001v');
     const a = r.counter('req', { 'a\u0001b': 'c' });
-    const b = r.counter('req', { a: 'b\u0001c' });
+    const b = r.counter('req', { aa: 'b\u0001c' });
     expect(b).not.toBe(a);
-    expect(b.id.tagsObject()).toEqual({ a: 'b\u0001c' });
+    expect(b.id.tagsObject()).toEqual({ aa: 'b\u0001c' });
     // Length prefixes are not fooled by digits and colons either.
     const pairs: [string, Record<string, string>][] = [
       ['1:a', {}],
@@ -91,10 +91,10 @@ describe('Registry meter factories', () => {
   it('a wrong meter type for an existing id returns a meter that records nowhere, with a counted warning', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger });
-    r.counter('x').increment();
-    const t = r.timer('x');
+    r.counter('calls').increment();
+    const t = r.timer('calls');
     expect(() => t.record(1)).not.toThrow();
-    expect(r.measurements().filter((m) => m.name === 'x')).toHaveLength(1);
+    expect(r.measurements().filter((m) => m.name === 'calls')).toHaveLength(1);
     expect(logger.lines.join()).toContain('is a counter, not a timer');
     expect(r.measurements().find((m) => m.name === 'spectator.meters.rejected')).toMatchObject({
       tags: { reason: 'type-mismatch', statistic: 'count' },
@@ -105,8 +105,8 @@ describe('Registry meter factories', () => {
   it('caps the number of meters, warns once, counts every rejection', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger, maxMeters: 10 });
-    for (let i = 0; i < 100; i++) r.counter('c', { i: String(i) }).increment();
-    const userMeters = [...r.meters()].filter((m) => m.id.name === 'c');
+    for (let i = 0; i < 100; i++) r.counter('calls', { idx: String(i) }).increment();
+    const userMeters = [...r.meters()].filter((m) => m.id.name === 'calls');
     expect(userMeters).toHaveLength(10);
     expect(logger.lines.filter((l) => l.includes('maxMeters'))).toHaveLength(1);
     expect(r.measurements().find((m) => m.name === 'spectator.meters.rejected')?.value).toBe(90);
@@ -117,30 +117,32 @@ describe('Registry meter factories', () => {
   it('past maxMeters every refused id gets the one overflow meter of its type, never published', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger, maxMeters: 2 });
-    r.percentileTimer('t', { i: '0' }).record(0.1);
-    r.counter('c').increment();
-    const first = r.percentileTimer('t', { i: '1' });
-    const second = r.percentileTimer('t', { i: '2' });
+    r.percentileTimer('latency', { idx: '0' }).record(0.1);
+    r.counter('calls').increment();
+    const first = r.percentileTimer('latency', { idx: '1' });
+    const second = r.percentileTimer('latency', { idx: '2' });
     expect(second).toBe(first);
     first.record(0.2);
     second.record(0.3);
-    expect(r.counter('d')).toBe(r.counter('e'));
-    expect(r.counter('d')).not.toBe(first);
-    const gauge = r.polledGauge('p', undefined, () => 1);
-    expect(r.polledGauge('q', undefined, () => 2)).toBe(gauge);
+    expect(r.counter('dd')).toBe(r.counter('ee'));
+    expect(r.counter('dd')).not.toBe(first);
+    const gauge = r.polledGauge('pp', undefined, () => 1);
+    expect(r.polledGauge('qq', undefined, () => 2)).toBe(gauge);
     expect(gauge.value()).toBeNaN(); // never sampled: neither function is kept
     // A wrong type gets the overflow meter of the type asked for.
-    expect(r.timer('c')).toBe(r.timer('another'));
+    expect(r.timer('calls')).toBe(r.timer('another'));
     // Nothing of the refused ids is registered or published.
     expect(
       [...r.meters()]
         .filter((m) => !m.internal)
         .map((m) => m.id.name)
         .sort(),
-    ).toEqual(['c', 't']);
+    ).toEqual(['calls', 'latency']);
     const published = r.measurements().filter((m) => !m.name.startsWith('spectator.'));
-    expect(published.filter((m) => m.name !== 't' && m.name !== 'c')).toEqual([]);
-    expect(published.find((m) => m.name === 't' && m.tags.statistic === 'count')?.value).toBe(1);
+    expect(published.filter((m) => m.name !== 'latency' && m.name !== 'calls')).toEqual([]);
+    expect(published.find((m) => m.name === 'latency' && m.tags.statistic === 'count')?.value).toBe(
+      1,
+    );
     const rejected = (reason: string) =>
       r
         .measurements()
@@ -157,19 +159,19 @@ describe('Registry meter factories', () => {
     const atlas = await startAtlasDevServer();
     const r = new Registry({ uri: atlas.publishUri, logger: memoryLogger(), maxMeters: 3 });
     try {
-      r.counter('a').increment();
-      r.timer('a').record(1); // a type mismatch: spectator.meters.rejected{reason=type-mismatch}
+      r.counter('aa').increment();
+      r.timer('aa').record(1); // a type mismatch: spectator.meters.rejected{reason=type-mismatch}
       await r.publish(); // spectator.measurements{id=sent}
       expect([...r.meters()].filter((m) => m.internal).length).toBe(2);
-      r.counter('b').increment();
-      r.counter('c').increment();
-      r.counter('d').increment(); // the fourth app meter: refused
+      r.counter('bb').increment();
+      r.counter('calls').increment();
+      r.counter('dd').increment(); // the fourth app meter: refused
       const app = [...r.meters()].filter((m) => !m.internal).map((m) => m.id.name);
-      expect(app.sort()).toEqual(['a', 'b', 'c']);
+      expect(app.sort()).toEqual(['aa', 'bb', 'calls']);
       await r.publish();
       expect(atlas.find('spectator.meters.rejected', { reason: 'max-meters' })[0]?.value).toBe(1);
-      expect(atlas.find('d')).toEqual([]);
-      expect(atlas.find('c').map((m) => m.value)).toEqual([1]);
+      expect(atlas.find('dd')).toEqual([]);
+      expect(atlas.find('calls').map((m) => m.value)).toEqual([1]);
     } finally {
       await r.stop();
       await atlas.close();
@@ -187,12 +189,51 @@ describe('Registry configuration', () => {
     [{ commonTags: { 'nf.app': 3 } }, 'ERR_SPECTATOR_INVALID_COMMON_TAGS'],
     [{ commonTags: { 'nf.app': '' } }, 'ERR_SPECTATOR_INVALID_COMMON_TAGS'],
     [{ gzip: 'yes' }, 'ERR_SPECTATOR_INVALID_OPTION'],
+    // Regression (a publish flood): 2^31 ms overflows Node's timers, which then fire every 1 ms.
+    [{ stepMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ stepMs: 3_600_001 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ timeoutMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ timeoutMs: 300_001 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ meterTtlMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ outputFlushMs: 2 ** 31 }, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ netflixTags: 'yes' }, 'ERR_SPECTATOR_INVALID_OPTION'],
   ])('rejects %j with %s', (config, code) => {
     expect(() => new Registry(config as never)).toThrow(SpectatorConfigError);
     try {
       new Registry(config as never);
     } catch (error) {
       expect((error as SpectatorConfigError).code).toBe(code);
+    }
+  });
+
+  it('accepts the bounds themselves: stepMs 1 hour, timeoutMs 5 minutes, meterTtlMs 7 days', () => {
+    const r = new Registry({ stepMs: 3_600_000, timeoutMs: 300_000, meterTtlMs: 604_800_000 });
+    expect(r.config).toMatchObject({ stepMs: 3_600_000, timeoutMs: 300_000 });
+    expect(() => r.configure({ stepMs: 2 ** 31 })).toThrow(
+      'stepMs must be an integer in 100…3600000, got 2147483648',
+    );
+    expect(r.config.stepMs).toBe(3_600_000);
+  });
+
+  // Regression (~500 requests a second to the aggregator): stepMs 2^31 was accepted, and the
+  // publish interval overflowed to 1 ms.
+  it('a stepMs that would overflow the timer can never flood the endpoint', async () => {
+    const { startAtlasDevServer } = await import('@spectator/atlas-dev');
+    const atlas = await startAtlasDevServer();
+    try {
+      let r: Registry | undefined;
+      try {
+        r = new Registry({ uri: atlas.publishUri, stepMs: 2 ** 31, logger: memoryLogger() });
+        r.counter('flood.check').increment();
+        r.start();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SpectatorConfigError);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await r?.stop();
+      expect(atlas.requests).toBeLessThanOrEqual(1); // at most stop()'s final publish
+    } finally {
+      await atlas.close();
     }
   });
 
@@ -212,20 +253,20 @@ describe('Registry configuration', () => {
     expect(r.started).toBe(false);
     r.start();
     r.start();
-    r.counter('c').increment();
+    r.counter('calls').increment();
     expect(logger.lines).toEqual([]); // not at once: a uri may still be configured
     await new Promise((resolve) => setTimeout(resolve, 150));
     const result = await r.publish();
     expect(result.skipped).toBe('no-uri');
     expect(logger.lines.filter((l) => l.includes('no uri'))).toHaveLength(1);
-    expect(r.counter('c').value()).toBe(1);
+    expect(r.counter('calls').value()).toBe(1);
     await r.stop();
   });
 
   it('stop() of a registry that never had a uri says nothing (nothing to flush)', async () => {
     const logger = memoryLogger();
     const r = new Registry({ logger }).start();
-    r.counter('c').increment();
+    r.counter('calls').increment();
     const result = await r.stop();
     expect(result.skipped).toBe('no-uri');
     expect(logger.lines).toEqual([]);
@@ -240,14 +281,14 @@ describe('meter expiry', () => {
     const r = new Registry({ uri: atlas.publishUri, clock, meterTtlMs: 60_000 });
     const held = r.counter('held');
     held.increment();
-    r.gauge('g').set(1);
+    r.gauge('level').set(1);
     await r.publish();
     clock.advance(30_000);
     await r.publish();
-    expect(atlas.find('g')).toHaveLength(2); // the gauge keeps reporting while within the TTL
+    expect(atlas.find('level')).toHaveLength(2); // the gauge keeps reporting while within the TTL
     clock.advance(61_000);
     await r.publish();
-    expect(atlas.find('g')).toHaveLength(2);
+    expect(atlas.find('level')).toHaveLength(2);
     expect(
       [...r.meters()].map((m) => m.id.name).filter((n) => !n.startsWith('spectator.')),
     ).toEqual([]);
@@ -257,5 +298,34 @@ describe('meter expiry', () => {
     expect(atlas.find('held').map((m) => m.value)).toEqual([1, 5]);
     await r.stop();
     await atlas.close();
+  });
+});
+
+describe('percentile meters asked for with another range', () => {
+  // Regression (silent): a second handle with another range got the first range without a word.
+  it('warns once per meter, naming both ranges; the first range stays', () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger });
+    const timer = r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.001, max: 10 });
+    for (let i = 0; i < 3; i++) {
+      expect(r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.5, max: 10 })).toBe(
+        timer,
+      );
+    }
+    expect(timer.range).toEqual({ min: 0.001, max: 10 });
+    const lines = logger.lines.filter((l) => l.includes('asked for now is ignored'));
+    expect(lines).toEqual([
+      'latency.ranged{route=/a} exists with the range 0.001…10; the range 0.5…10 asked for now is ignored (a range applies when the meter is created)',
+    ]);
+    // The same range again, or none at all, says nothing.
+    r.percentileTimer('latency.ranged', { route: '/a' }, { min: 0.001, max: 10 });
+    r.percentileTimer('latency.ranged', { route: '/a' });
+    const summary = r.percentileDistributionSummary('sizes.ranged', {}, { max: 1000 });
+    expect(r.percentileDistributionSummary('sizes.ranged', {}, { max: 1000 })).toBe(summary);
+    expect(r.percentileDistributionSummary('sizes.ranged', {}, { max: 2000 })).toBe(summary);
+    expect(logger.lines.filter((l) => l.includes('asked for now is ignored'))).toHaveLength(1); // rate-limited by kind
+    expect(r.percentileDistributionSummary(r.createId('sizes.ranged'), undefined, { max: 5 })).toBe(
+      summary,
+    );
   });
 });

@@ -353,6 +353,24 @@ describe('startRuntimeMetrics: what the local Atlas endpoint decodes', () => {
       startRuntimeMetrics(registry, { gcHeapStats: 'yes' as unknown as boolean }),
     ).toThrow(SpectatorConfigError);
   });
+
+  // Regression (a timer storm): an interval of 2^31 ms or more overflows Node's timers to 1 ms.
+  it.each(['sampleIntervalMs', 'lagIntervalMs', 'lagResolutionMs', 'eventLoopIntervalMs'] as const)(
+    'refuses %s past one hour (2^31 ms would fire every millisecond)',
+    (option) => {
+      expect(() => startRuntimeMetrics(registry, { [option]: 2 ** 31 })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_SPECTATOR_INVALID_NUMBER',
+          message: expect.stringMatching(
+            new RegExp(`^${option} must be an integer in \\d+…3600000`),
+          ),
+        }),
+      );
+      expect(() => startRuntimeMetrics(registry, { [option]: 3_600_001 })).toThrow(
+        SpectatorConfigError,
+      );
+    },
+  );
 });
 
 describe('GC heap accounting (Netflix arithmetic)', () => {

@@ -278,7 +278,7 @@ describe('SpectatorD output over UDP', () => {
     const r = registry({ output: 'udp://spectatord.invalid:1234', logger });
     expect(
       await waitFor(() => {
-        r.counter('x').increment();
+        r.counter('xx').increment();
         void r.publish();
         return logger.lines.some((l) => l.includes('udp://spectatord.invalid:1234'));
       }, 15_000), // a resolver without network may take its time to answer
@@ -287,7 +287,7 @@ describe('SpectatorD output over UDP', () => {
     let dropped = 0;
     expect(
       await waitFor(() => {
-        r.counter('x').increment();
+        r.counter('xx').increment();
         void r.publish().then((result) => (dropped += result.droppedBy.other));
         return dropped > 0;
       }),
@@ -433,7 +433,7 @@ describe('SpectatorD output over a unix socket', () => {
     const r = registry({ output: path, logger });
     let dropped = 0;
     for (let i = 0; i < 5; i++) {
-      r.counter('x').increment();
+      r.counter('xx').increment();
       const result = await r.publish();
       expect(result.sent).toBe(0);
       dropped += result.droppedBy.other;
@@ -513,13 +513,13 @@ describe('SpectatorD output over a unix socket', () => {
         const r = registry({ output: `unix:${agent.path}`, logger });
         expect(
           await waitFor(() => {
-            r.counter('x').increment();
+            r.counter('xx').increment();
             void r.publish();
             return logger.lines.some((l) => l.includes('is a datagram socket'));
           }),
         ).toBe(true);
         for (let i = 0; i < 3; i++) {
-          r.counter('x').increment();
+          r.counter('xx').increment();
           await r.publish();
         }
         expect(logger.lines).toHaveLength(2); // the missing addon, then the refusal
@@ -606,7 +606,7 @@ describe('SpectatorD output to stdout, stderr and a file', () => {
       output: pathToFileURL(join(dir, 'no-such-dir', 'x.txt')).href,
       logger,
     });
-    missing.counter('x').increment();
+    missing.counter('xx').increment();
     expect(await missing.publish()).toMatchObject({ sent: 0, dropped: 1 });
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]).toContain('ENOENT');

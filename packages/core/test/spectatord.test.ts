@@ -1,6 +1,6 @@
 // SpectatorD output, everything but the sockets (see spectatord-sockets.test.ts): the line format
 // per meter type, common tags, sanitizing, configuration, switching outputs, the step.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SpectatorConfigError } from '../src/errors.js';
 import { configFromEnv } from '../src/global/env-config.js';
 import { Counter } from '../src/meters/counter.js';
@@ -138,17 +138,14 @@ describe('SpectatorD output: configuration', () => {
 
   it('reads SPECTATOR_OUTPUT, else SPECTATOR_OUTPUT_LOCATION; a bad value is ignored with a warning', () => {
     const logger = memoryLogger();
-    expect(configFromEnv({ SPECTATOR_OUTPUT: 'udp' }, logger)).toEqual({
-      output: 'udp://127.0.0.1:1234',
-    });
-    expect(configFromEnv({ SPECTATOR_OUTPUT_LOCATION: 'unix:///run/x.sock' }, logger)).toEqual({
-      output: 'unix:/run/x.sock',
-    });
-    expect(
-      configFromEnv({ SPECTATOR_OUTPUT: 'memory', SPECTATOR_OUTPUT_LOCATION: 'stdout' }, logger),
-    ).toEqual({ output: 'memory' });
+    const output = (env: NodeJS.ProcessEnv) => configFromEnv(env, logger).output;
+    expect(output({ SPECTATOR_OUTPUT: 'udp' })).toBe('udp://127.0.0.1:1234');
+    expect(output({ SPECTATOR_OUTPUT_LOCATION: 'unix:///run/x.sock' })).toBe('unix:/run/x.sock');
+    expect(output({ SPECTATOR_OUTPUT: 'memory', SPECTATOR_OUTPUT_LOCATION: 'stdout' })).toBe(
+      'memory',
+    );
     expect(logger.lines).toEqual([]);
-    expect(configFromEnv({ SPECTATOR_OUTPUT_LOCATION: 'carrier-pigeon' }, logger)).toEqual({});
+    expect(output({ SPECTATOR_OUTPUT_LOCATION: 'carrier-pigeon' })).toBeUndefined();
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]).toContain('ignoring SPECTATOR_OUTPUT_LOCATION');
   });
@@ -245,14 +242,14 @@ describe('SpectatorD output: lines', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
     registry
-      .counter('x', {
+      .counter('xx', {
         k: 'short key',
         ['k'.repeat(61)]: 'long key',
         long: 'v'.repeat(121),
         ok: 'yes',
       })
       .increment();
-    expect(registry.writtenLines()).toEqual(['c:x,ok=yes:1']);
+    expect(registry.writtenLines()).toEqual(['c:xx,ok=yes:1']);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]).toContain('left out of SpectatorD lines');
   });
@@ -261,11 +258,11 @@ describe('SpectatorD output: lines', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger, commonTags: { name: 'common' } });
     // Keys and values of valid lengths: the reserved key is the only problem.
-    registry.counter('x', { statistic: 'percent', percentile: 'T0042', ok: 'yes' }).increment();
-    registry.counter('y', { statistic: 'max' }).increment();
-    expect(registry.writtenLines()).toEqual(['c:x,ok=yes:1', 'c:y:1']);
+    registry.counter('xx', { statistic: 'percent', percentile: 'T0042', ok: 'yes' }).increment();
+    registry.counter('yy', { statistic: 'max' }).increment();
+    expect(registry.writtenLines()).toEqual(['c:xx,ok=yes:1', 'c:yy:1']);
     expect(logger.lines).toEqual([
-      'x{ok=yes,percentile=T0042,statistic=percent}: reserved tag key(s) left out of SpectatorD ' +
+      'xx{ok=yes,percentile=T0042,statistic=percent}: reserved tag key(s) left out of SpectatorD ' +
         'lines: name, percentile, statistic (the agent sets statistic and percentile itself; ' +
         'name is the meter name)',
     ]);
@@ -278,37 +275,105 @@ describe('SpectatorD output: lines', () => {
       logger,
       commonTags: { 'nf.app': 'shop', 'team name': 'common' },
     });
-    registry.counter('y', { 'a b': '1', a_b: '2' }).increment();
-    registry.counter('z', { team_name: 'own' }).increment(); // a meter tag against a common tag
-    registry.counter('w', { 'nf.app': 'mine' }).increment(); // the same key: an override, no warning
+    registry.counter('yy', { 'a b': '1', a_b: '2' }).increment();
+    registry.counter('zz', { team_name: 'own' }).increment(); // a meter tag against a common tag
+    registry.counter('ww', { 'nf.app': 'mine' }).increment(); // the same key: an override, no warning
     expect(registry.writtenLines()).toEqual([
-      'c:y,a_b=2,nf.app=shop,team_name=common:1',
-      'c:z,nf.app=shop,team_name=own:1',
-      'c:w,nf.app=mine,team_name=common:1',
+      'c:yy,a_b=2,nf.app=shop,team_name=common:1',
+      'c:zz,nf.app=shop,team_name=own:1',
+      'c:ww,nf.app=mine,team_name=common:1',
     ]);
     // Rate-limited per kind: the first offender is named, the second is counted with the next line.
     expect(logger.lines).toEqual([
-      'y{a b=1,a_b=2}: tag keys that are one key after sanitizing, only one is sent: ' +
+      'yy{a b=1,a_b=2}: tag keys that are one key after sanitizing, only one is sent: ' +
         'a b and a_b (both a_b; kept a_b)',
     ]);
   });
 
-  it('does not write a meter whose name is too long or which has more than 20 user tags; counts and warns', async () => {
+  // Regression (a one-character name written): the thin clients write no meter whose name is
+  // shorter than 2 characters; the agent would publish it, and Atlas reject it.
+  it('does not write a meter whose name is not 2…255 characters or which has more than 20 user tags: refused, counted, warned', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
     registry.counter('n'.repeat(256)).increment();
+    registry.counter('n').increment();
+    registry.gauge('g').set(1);
     const many: Record<string, string> = {};
     for (let i = 0; i < 20; i++) many[`tag${i}`] = 'v';
     registry.counter('wide', many).increment(); // name + 20 tags = 21 user tags
     registry.counter('wide', { ...many, 'nf.app': 'a' }).increment(); // still 21: nf.* do not count
     registry.counter('ok').increment();
-    expect(registry.writtenLines()).toEqual(['c:ok:1']);
+    registry.counter('nn').increment(); // 2 characters: written
+    const refusal = 'c:spectator.meters.rejected,reason=invalid-id:1';
+    expect(registry.writtenLines()).toEqual([
+      ...Array<string>(5).fill(refusal),
+      'c:ok:1',
+      'c:nn:1',
+    ]);
+    expect(logger.lines.filter((l) => l.includes('is never published'))).toEqual([
+      `${'n'.repeat(60)}…(256 characters) is never published (a SpectatorD line cannot carry it: ` +
+        'name length 256 not in 2…255); its updates are dropped (counted in spectator.meters.rejected)',
+    ]);
+  });
+
+  it('a meter made unwritable by later common tags is counted at each update, and warned about', async () => {
+    const logger = memoryLogger();
+    const registry = new Registry({ output: 'memory', logger });
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 19; i++) many[`tag${i}`] = 'v';
+    const wide = registry.counter('wide', many); // name + 19 = 20: written
+    wide.increment();
+    registry.configure({ commonTags: { team: 'core' } }); // now 21
+    wide.increment();
+    expect(registry.writtenLines()).toEqual([
+      `c:wide,${Object.keys(many)
+        .sort()
+        .map((k) => `${k}=v`)
+        .join(',')}:1`,
+    ]);
     const result = await registry.publish();
-    expect(result.droppedBy.validation).toBe(3);
+    expect(result.droppedBy.validation).toBe(1);
     expect(logger.lines.some((l) => l.includes('is not written to SpectatorD'))).toBe(true);
     expect(registry.writtenLines()).toContain(
-      'c:spectator.measurements,error=validation,id=dropped:3',
+      'c:spectator.measurements,error=validation,id=dropped,team=core:1',
     );
+  });
+
+  describe('nf.container and nf.process of the process (TITUS_CONTAINER_NAME, NETFLIX_PROCESS_NAME)', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      delete process.env.TITUS_CONTAINER_NAME;
+      delete process.env.NETFLIX_PROCESS_NAME;
+      Object.assign(process.env, saved);
+    });
+
+    // Regression (missing): the thin clients add both, trimmed, to every line; a SpectatorD
+    // agent shared by several processes cannot know them.
+    it('are on every line when set, trimmed, over common tags and the meter own tags', () => {
+      process.env.TITUS_CONTAINER_NAME = '  main \t';
+      process.env.NETFLIX_PROCESS_NAME = 'nodejs';
+      const registry = memoryRegistry({ commonTags: { 'nf.app': 'shop', 'nf.process': 'common' } });
+      registry.counter('requests', { 'nf.container': 'mine' }).increment();
+      registry.timer('latency').record(0.5);
+      registry.gauge('level').set(2);
+      expect(registry.writtenLines()).toEqual([
+        'c:requests,nf.app=shop,nf.container=main,nf.process=nodejs:1',
+        't:latency,nf.app=shop,nf.container=main,nf.process=nodejs:0.5',
+        'g:level,nf.app=shop,nf.container=main,nf.process=nodejs:2',
+      ]);
+    });
+
+    it('are left out when unset or blank, and not added in Atlas mode', async () => {
+      process.env.TITUS_CONTAINER_NAME = '   ';
+      delete process.env.NETFLIX_PROCESS_NAME;
+      const registry = memoryRegistry();
+      registry.counter('requests').increment();
+      expect(registry.writtenLines()).toEqual(['c:requests:1']);
+      process.env.NETFLIX_PROCESS_NAME = 'nodejs';
+      const atlas = new Registry();
+      atlas.counter('requests').increment();
+      expect(atlas.measurements()[0]!.tags).toEqual({ statistic: 'count' });
+    });
   });
 
   it('ignores what Atlas mode ignores, without throwing', () => {
@@ -322,51 +387,51 @@ describe('SpectatorD output: lines', () => {
       undefined as unknown as number,
     ];
     for (const v of bad) {
-      expect(() => registry.counter('c').increment(v)).not.toThrow();
-      expect(() => registry.timer('t').record(v)).not.toThrow();
+      expect(() => registry.counter('cc').increment(v)).not.toThrow();
+      expect(() => registry.timer('tt').record(v)).not.toThrow();
       expect(() => registry.percentileTimer('pt').record(v)).not.toThrow();
-      expect(() => registry.distributionSummary('d').record(v)).not.toThrow();
+      expect(() => registry.distributionSummary('dd').record(v)).not.toThrow();
       expect(() => registry.percentileDistributionSummary('pd').record(v)).not.toThrow();
-      expect(() => registry.maxGauge('m').set(v)).not.toThrow();
-      expect(() => registry.gauge('g').set(v)).not.toThrow();
+      expect(() => registry.maxGauge('mm').set(v)).not.toThrow();
+      expect(() => registry.gauge('gg').set(v)).not.toThrow();
       expect(() => registry.monotonicCounter('mc').set(v)).not.toThrow();
     }
-    expect(() => registry.timer('t').recordNanos(Symbol('x') as unknown as number)).not.toThrow();
+    expect(() => registry.timer('tt').recordNanos(Symbol('x') as unknown as number)).not.toThrow();
     // `increment(undefined)` is `increment()`; a gauge, max gauge or monotonic source may be
     // negative; everything else above is ignored.
-    expect(registry.writtenLines()).toEqual(['m:m:-1', 'g:g:-1', 'C:mc:-1', 'c:c:1']);
+    expect(registry.writtenLines()).toEqual(['m:mm:-1', 'g:gg:-1', 'C:mc:-1', 'c:cc:1']);
   });
 
   it('gauges carry the meter TTL when it is not the agent default of 15 minutes', () => {
     const registry = memoryRegistry({ meterTtlMs: 60_000 });
-    registry.gauge('g').set(1);
+    registry.gauge('gg').set(1);
     registry.configure({ meterTtlMs: 15 * 60_000 });
-    registry.gauge('g').set(2);
-    expect(registry.writtenLines()).toEqual(['g,60:g:1', 'g:g:2']);
+    registry.gauge('gg').set(2);
+    expect(registry.writtenLines()).toEqual(['g,60:gg:1', 'g:gg:2']);
   });
 
   it('rebuilds lines after configure() changes the common tags', () => {
     const registry = memoryRegistry({ commonTags: { 'nf.app': 'a' } });
-    const counter = registry.counter('c');
+    const counter = registry.counter('cc');
     counter.increment();
     registry.configure({ commonTags: { 'nf.app': 'b' } });
     counter.increment();
-    expect(registry.writtenLines()).toEqual(['c:c,nf.app=a:1', 'c:c,nf.app=b:1']);
+    expect(registry.writtenLines()).toEqual(['c:cc,nf.app=a:1', 'c:cc,nf.app=b:1']);
   });
 
   it('keeps the meter API: same classes, get-or-create, type mismatch records nowhere', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
-    const counter = registry.counter('x', { a1: 'b' });
+    const counter = registry.counter('xx', { a1: 'b' });
     expect(counter).toBeInstanceOf(Counter);
-    expect(registry.counter('x', { a1: 'b' })).toBe(counter);
+    expect(registry.counter('xx', { a1: 'b' })).toBe(counter);
     expect(registry.percentileTimer('pt')).toBeInstanceOf(PercentileTimer);
-    const wrong = registry.timer('x', { a1: 'b' });
+    const wrong = registry.timer('xx', { a1: 'b' });
     wrong.record(1);
     counter.increment();
     expect(registry.writtenLines()).toEqual([
       'c:spectator.meters.rejected,reason=type-mismatch:1',
-      'c:x,a1=b:1',
+      'c:xx,a1=b:1',
     ]);
   });
 
@@ -420,13 +485,13 @@ describe('SpectatorD output: lines', () => {
 
   it('publish() flushes and reports the lines sent since the last step', async () => {
     const registry = memoryRegistry();
-    for (let i = 0; i < 5; i++) registry.counter('c').increment();
+    for (let i = 0; i < 5; i++) registry.counter('cc').increment();
     const result = await registry.publish();
     expect(result).toMatchObject({ sent: 5, dropped: 0, errors: [] });
     expect(result.requests).toBeGreaterThanOrEqual(1);
     expect(await registry.publish()).toMatchObject({ sent: 0, dropped: 0 });
     // What arrives, the agent counts itself: no line of ours for it.
-    expect(registry.writtenLines()).toEqual(['c:c:1', 'c:c:1', 'c:c:1', 'c:c:1', 'c:c:1']);
+    expect(registry.writtenLines()).toEqual(['c:cc:1', 'c:cc:1', 'c:cc:1', 'c:cc:1', 'c:cc:1']);
   });
 });
 
@@ -436,13 +501,13 @@ describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () 
     const registry = new Registry({ output: 'none', logger });
     let polled = 0;
     registry.polledGauge('polled', undefined, () => ++polled);
-    const counter = registry.counter('c', { 'bad key': 'v', statistic: 'x' });
+    const counter = registry.counter('cc', { 'bad key': 'v', statistic: 'x' });
     counter.increment(5);
-    registry.timer('t').record(1);
+    registry.timer('tt').record(1);
     registry.percentileTimer('pt').record(1);
-    registry.gauge('g').set(3);
-    registry.maxGauge('m').set(3);
-    registry.distributionSummary('d').record(3);
+    registry.gauge('gg').set(3);
+    registry.maxGauge('mm').set(3);
+    registry.distributionSummary('dd').record(3);
     registry.monotonicCounter('mc').set(7n);
     registry.ageGauge('age').reset();
     expect(counter).toBeInstanceOf(Counter);
@@ -457,7 +522,7 @@ describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () 
     // Switching to a real output starts writing at once.
     registry.configure({ output: 'memory' });
     counter.increment();
-    expect(registry.writtenLines()).toEqual(['c:c,bad_key=v:1']);
+    expect(registry.writtenLines()).toEqual(['c:cc,bad_key=v:1']);
   });
 
   it("a monotonic counter fed bigints writes exact 'U' lines, also above 2^53; fed numbers, 'C' lines", () => {
@@ -496,8 +561,8 @@ describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () 
       }
       return [...names].sort();
     };
-    const atlas = new Registry().ageGauge('a');
-    const lines = memoryRegistry().ageGauge('a');
+    const atlas = new Registry().ageGauge('aa');
+    const lines = memoryRegistry().ageGauge('aa');
     expect(methods(lines)).toEqual(methods(atlas));
     expect(methods(lines)).not.toContain('announce');
   });
@@ -571,21 +636,21 @@ describe('SpectatorD output: switching outputs at run time', () => {
 
   it('line meters aggregate in process again when the output goes back to Atlas', async () => {
     const registry = memoryRegistry();
-    const timer = registry.timer('t');
+    const timer = registry.timer('tt');
     timer.record(1);
     registry.configure({ output: 'atlas' });
     timer.record(2);
     timer.record(4);
     expect(registry.writtenLines()).toEqual([]); // the memory output went away with the switch
-    expect(registry.measurements().filter((m) => m.name === 't')).toEqual([
-      { name: 't', tags: { statistic: 'count' }, op: 'add', value: 2 },
-      { name: 't', tags: { statistic: 'totalTime' }, op: 'add', value: 6 },
-      { name: 't', tags: { statistic: 'totalOfSquares' }, op: 'add', value: 20 },
-      { name: 't', tags: { statistic: 'max' }, op: 'max', value: 4 },
+    expect(registry.measurements().filter((m) => m.name === 'tt')).toEqual([
+      { name: 'tt', tags: { statistic: 'count' }, op: 'add', value: 2 },
+      { name: 'tt', tags: { statistic: 'totalTime' }, op: 'add', value: 6 },
+      { name: 'tt', tags: { statistic: 'totalOfSquares' }, op: 'add', value: 20 },
+      { name: 'tt', tags: { statistic: 'max' }, op: 'max', value: 4 },
     ]);
     registry.configure({ output: 'memory' });
     timer.record(3);
-    expect(registry.writtenLines()).toEqual(['t:t:3']);
+    expect(registry.writtenLines()).toEqual(['t:tt:3']);
   });
 });
 

@@ -60,6 +60,9 @@ function appListeners(signal: NodeJS.Signals): number {
  *
  * Not flushed: SIGKILL, fatal crashes, and `process.exit()` (which runs no asynchronous work);
  * call `await registry.stop()` before `process.exit()`.
+ *
+ * At `'exit'` (a natural end or `process.exit()`), a started registry that recorded something
+ * and never had a uri says once that it published nothing.
  */
 export function installExitFlush(registry: Registry): void {
   let flushing = false;
@@ -78,6 +81,16 @@ export function installExitFlush(registry: Registry): void {
       .finally(() => {
         flushing = false;
       });
+  });
+
+  // Last words of a process that recorded without a uri: a short script that never reaches its
+  // first step would otherwise end without a word. `'exit'` also runs on `process.exit()`.
+  process.on('exit', () => {
+    try {
+      registry.noteExit();
+    } catch {
+      // Nothing may throw from an exit listener.
+    }
   });
 
   for (const signal of SIGNALS) {

@@ -1,3 +1,5 @@
+import { describeThrown } from '../internal/describe-thrown.js';
+
 /** A meter's tags as users write them: string keys to string values. */
 export type Tags = Readonly<Record<string, string>>;
 
@@ -30,10 +32,10 @@ function toTagString(value: unknown): string {
 }
 
 /**
- * Turns user input into tag pairs without ever throwing: non-string keys and values are
- * converted with `String()` (see {@link toTagString}), and `undefined`/`null` values are left
- * out (the JavaScript idiom for "no such tag"). Later keys override earlier ones. The result is
- * sorted by key.
+ * Turns user input into tag pairs: non-string keys and values are converted with `String()` (see
+ * {@link toTagString}), and `undefined`/`null` values are left out (the JavaScript idiom for "no
+ * such tag"). Later keys override earlier ones. The result is sorted by key. Throws only what
+ * reading `extra` throws (a getter, a `Proxy` trap): {@link readTags} turns that into a problem.
  */
 function normalizeTags(
   base: readonly Tag[],
@@ -59,6 +61,18 @@ function normalizeTags(
   return [...merged].sort(byKey);
 }
 
+/** {@link normalizeTags}, or why the tags could not be read. Never throws. */
+function readTags(
+  base: readonly Tag[],
+  extra: Readonly<Record<string, unknown>> | undefined,
+): { tags: Tag[]; problem?: string } {
+  try {
+    return { tags: normalizeTags(base, extra) };
+  } catch (error) {
+    return { tags: [...base], problem: `tags could not be read (${describeThrown(error, true)})` };
+  }
+}
+
 function byKey(a: Tag, b: Tag): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
@@ -81,30 +95,43 @@ export class Id {
   readonly tags: readonly Tag[];
   /** Canonical string identity: equal for equal ids, and only for them. */
   readonly key: string;
+  /**
+   * Set when the tags given could not be read (a getter or a `Proxy` trap threw): every meter
+   * factory refuses such an id, and ids derived from it keep the problem.
+   */
+  readonly problem: string | undefined;
 
-  private constructor(name: string, tags: readonly Tag[]) {
+  private constructor(name: string, tags: readonly Tag[], problem?: string) {
     this.name = name;
     this.tags = tags;
+    this.problem = problem;
     // Built on the factories' slow path only: the lookup fast path never needs a key.
     let key = keyPart(name);
     for (const [k, v] of tags) key += keyPart(k) + keyPart(v);
     this.key = key;
   }
 
-  /** Creates an id; bad input is coerced, never thrown (see the registry's validation). */
+  /**
+   * Creates an id. Never throws: bad input is coerced, and tags that cannot be read make an id
+   * with a {@link Id.problem}, which the registry refuses (see its validation).
+   */
   static create(name: string, tags?: Tags): Id {
     const safeName = toTagString(name);
-    return new Id(safeName, normalizeTags([], tags));
+    const read = readTags([], tags);
+    return new Id(safeName, read.tags, read.problem);
   }
 
   /** A new id with one more tag (replacing an existing tag with the same key). */
   withTag(key: string, value: string): Id {
-    return new Id(this.name, normalizeTags(this.tags, { [key]: value }));
+    // `toTagString`: a computed key would call a throwing `toString` of a non-string key.
+    const read = readTags(this.tags, { [toTagString(key)]: value });
+    return new Id(this.name, read.tags, this.problem ?? read.problem);
   }
 
   /** A new id with more tags (replacing existing tags with the same keys). */
   withTags(tags: Tags): Id {
-    return new Id(this.name, normalizeTags(this.tags, tags));
+    const read = readTags(this.tags, tags);
+    return new Id(this.name, read.tags, this.problem ?? read.problem);
   }
 
   /** The tags as a plain object. */

@@ -15,6 +15,24 @@ export const consoleLogger: SpectatorLogger = {
  */
 export const MAX_LOGGER_KEYS = 256;
 
+/** C0 and C1 control characters (newlines and ESC included) and DEL. */
+// eslint-disable-next-line no-control-regex -- matching them is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * `message` with control characters written as `\uXXXX`. Warnings quote ids, and ids hold
+ * whatever an app (or a request it records) put in them: an ESC sequence must not retitle or
+ * clear the operator's terminal, and a newline must not fake a log line.
+ *
+ * @example
+ * ```ts
+ * escapeControls('tag=\u001b[2J'); // 'tag=\\u001b[2J'
+ * ```
+ */
+export function escapeControls(message: string): string {
+  return message.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 interface Seen {
   at: number;
   suppressed: number;
@@ -72,7 +90,7 @@ export class RateLimitedLogger {
       seen.suppressed = 0;
     }
     try {
-      this.logger.warn((typeof message === 'string' ? message : message()) + suffix);
+      this.logger.warn(escapeControls(typeof message === 'string' ? message : message()) + suffix);
     } catch {
       // A broken user logger must not turn a warning into an application failure.
     }

@@ -185,6 +185,21 @@ export function percentileBucketIndexExact(v: bigint): number {
   return pos >= LAST_INDEX ? LAST_INDEX : pos + 1;
 }
 
+/** Java's argument checks of `percentiles`, as `RangeError`s. */
+function checkLengths(
+  counts: ArrayLike<number>,
+  pcts: ArrayLike<number>,
+  results: ArrayLike<number>,
+): void {
+  if (counts.length !== PERCENTILE_BUCKET_COUNT) {
+    throw new RangeError('counts is not the same size as buckets array');
+  }
+  if (pcts.length === 0) throw new RangeError('pct array cannot be empty');
+  if (pcts.length !== results.length) {
+    throw new RangeError('pcts is not the same size as results array');
+  }
+}
+
 /**
  * Estimates several percentiles from bucket counts, a line-by-line port of Java's
  * `PercentileBuckets.percentiles(long[], double[], double[])`.
@@ -197,8 +212,13 @@ export function percentileBucketIndexExact(v: bigint): number {
  * Java behaviours kept on purpose, since Atlas users compare numbers across clients:
  * - no values at all (total 0): every result is `NaN`. Java gets there too, via `0.0 / 0` for
  *   every cumulative percentage, so this is not a deviation.
- * - `p = 0` when bucket 0 is empty: `NaN` (Java computes `(0 - 0) / (0 - 0)` for the first bucket).
+ * - an undefined interpolation fraction inside the walk (`(p - prevP) / (nextP - prevP)` is
+ *   `0 / 0`: `p = 0` when the first buckets are empty) gives `0.0`, as Java's current code
+ *   checks for it.
  * - `p > 100`: `NaN` (the tail step multiplies an infinite fraction by a zero width).
+ *
+ * Use it for integer counts (what the meters hold); {@link percentilesFromFractionalCounts} is
+ * Java's variant for fractional ones.
  *
  * @param counts - one count per bucket; length must be {@link PERCENTILE_BUCKET_COUNT}
  * @param pcts - wanted percentiles in `[0, 100]`, sorted ascending, at least one
@@ -210,47 +230,104 @@ export function percentilesFromCounts(
   pcts: ArrayLike<number>,
   results: Float64Array | number[],
 ): void {
-  if (counts.length !== PERCENTILE_BUCKET_COUNT) {
-    throw new RangeError('counts is not the same size as buckets array');
-  }
-  if (pcts.length === 0) throw new RangeError('pct array cannot be empty');
-  if (pcts.length !== results.length)
-    throw new RangeError('pcts is not the same size as results array');
-
+  checkLengths(counts, pcts, results);
   let total = 0;
   for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) total += counts[i]!;
+  // Java walks every bucket; its tail goes towards Long.MAX_VALUE, the last bucket's bound.
+  interpolate(counts, pcts, results, total, PERCENTILE_BUCKET_COUNT - 1);
+}
 
+/**
+ * Java's walk over the buckets up to `last` (inclusive), shared by both variants: for each
+ * wanted percentile, the first bucket whose cumulative share reaches it, interpolated linearly
+ * between the previous bucket's bound (0 before the first) and its own; `0.0` where the fraction
+ * is undefined. A percentile not reached by `last` goes to Java's tail, towards `last`'s bound:
+ * the walk only falls through after visiting `last`, so prevB is that bound and Java's
+ * `nextB - prevB` is exactly 0: the result is the bound for a finite fraction, NaN for an
+ * infinite or NaN one (p > 100, or no counts at all).
+ */
+function interpolate(
+  counts: ArrayLike<number>,
+  pcts: ArrayLike<number>,
+  results: Float64Array | number[],
+  total: number,
+  last: number,
+): void {
   const n = pcts.length;
   let pctIdx = 0;
   let prev = 0;
   let prevP = 0;
   let prevB = 0;
-  for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
+  for (let i = 0; i <= last; i++) {
+    // Java adds every count here, also ones the fractional variant left out of the total.
     const next = prev + counts[i]!;
     const nextP = (100 * next) / total;
     const nextB = BOUNDS[i]!;
     while (pctIdx < n && nextP >= pcts[pctIdx]!) {
       const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
       // Java: f * (nextB - prevB) + prevB, with the subtraction exact in long arithmetic.
-      results[pctIdx] = f * WIDTHS[i]! + prevB;
+      results[pctIdx] = f !== f ? 0 : f * WIDTHS[i]! + prevB;
       ++pctIdx;
     }
-    if (pctIdx >= n) break;
+    if (pctIdx >= n) return;
     prev = next;
     prevP = nextP;
     prevB = nextB;
   }
-
-  // Java's tail: percentiles never reached are extrapolated towards Long.MAX_VALUE. The loop above
-  // only falls through after visiting every bucket, so prevB is then bound[275] = Long.MAX_VALUE
-  // and Java's `nextB - prevB` is exactly 0: the result is prevB (2^63 as a double) for a finite
-  // fraction, NaN for an infinite or NaN one (p > 100, or total 0).
-  const nextP = 100;
   while (pctIdx < n) {
-    const f = (pcts[pctIdx]! - prevP) / (nextP - prevP);
+    const f = (pcts[pctIdx]! - prevP) / (100 - prevP);
     results[pctIdx] = f * 0 + prevB;
     ++pctIdx;
   }
+}
+
+/**
+ * Estimates several percentiles from fractional bucket counts (relative amounts, such as counts
+ * averaged or scaled across instances), a port of Java's
+ * `PercentileBuckets.percentiles(double[], double[], double[])`. It differs from
+ * {@link percentilesFromCounts} as Java's does: only positive finite counts make up the total,
+ * the walk stops at the last non-empty bucket, and a percentile not reached by then (rounding
+ * left the cumulative share just under 100) is that bucket's bound, not `Long.MAX_VALUE`. An
+ * undefined interpolation fraction gives `0.0`.
+ *
+ * @example
+ * ```ts
+ * const counts = new Float64Array(PERCENTILE_BUCKET_COUNT);
+ * counts[15] = 0.5; // (16, 21]
+ * percentileFromFractionalCounts(counts, 100); // 21
+ * ```
+ *
+ * @param counts - one non-negative amount per bucket; length {@link PERCENTILE_BUCKET_COUNT}
+ * @param pcts - wanted percentiles in `[0, 100]`, sorted ascending, at least one
+ * @param results - receives one estimate per entry of `pcts`; same length as `pcts`
+ * @throws RangeError when the lengths do not match, mirroring Java's `IllegalArgumentException`
+ */
+export function percentilesFromFractionalCounts(
+  counts: ArrayLike<number>,
+  pcts: ArrayLike<number>,
+  results: Float64Array | number[],
+): void {
+  checkLengths(counts, pcts, results);
+  let lastNonZero = 0;
+  let total = 0;
+  for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
+    const c = counts[i]!;
+    if (c > 0 && c < Infinity) {
+      total += c;
+      lastNonZero = i;
+    }
+  }
+  interpolate(counts, pcts, results, total, lastNonZero);
+}
+
+/**
+ * One percentile from fractional bucket counts, like Java's
+ * `PercentileBuckets.percentile(double[], double)`; see {@link percentilesFromFractionalCounts}.
+ */
+export function percentileFromFractionalCounts(counts: ArrayLike<number>, p: number): number {
+  ONE_PCT[0] = p;
+  percentilesFromFractionalCounts(counts, ONE_PCT, ONE_RESULT);
+  return ONE_RESULT[0]!;
 }
 
 // Scratch arrays so the single-percentile helper does not allocate; safe because the work is

@@ -34,8 +34,12 @@ export class PercentileDistributionSummary extends DistributionSummary {
   private readonly minIndex: number;
   private readonly maxIndex: number;
 
+  /** The range amounts are bucketed in (fixed when the summary was created). */
+  readonly range: Readonly<{ min: number; max: number }>;
+
   constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
     super(id, owner);
+    this.range = Object.freeze({ min: range.min, max: range.max });
     this.rangeMin = range.min;
     this.rangeMax = range.max;
     this.minIndex = percentileBucketIndex(range.min);

@@ -1,3 +1,5 @@
+import { describeThrown } from '../internal/describe-thrown.js';
+
 /** Bounds for the values a percentile meter buckets; values outside are clamped to them. */
 export interface PercentileRange {
   /** Lowest value bucketed (seconds for timers, amount for summaries). */
@@ -18,8 +20,18 @@ export function resolveRange(
   range: PercentileRange | undefined,
   defaults: { min: number; max: number },
 ): { min: number; max: number; problem?: string } {
-  const min = range?.min ?? defaults.min;
-  const max = range?.max ?? defaults.max;
+  let min: unknown;
+  let max: unknown;
+  try {
+    min = range?.min ?? defaults.min;
+    max = range?.max ?? defaults.max;
+  } catch (error) {
+    // A getter or a Proxy trap: the range cannot be read, the meter still works.
+    return {
+      ...defaults,
+      problem: `percentile range could not be read (${describeThrown(error, true)}), using ${defaults.min}…${defaults.max}`,
+    };
+  }
   if (typeof min !== 'number' || typeof max !== 'number' || !(min >= 0) || !(max >= min)) {
     return {
       ...defaults,

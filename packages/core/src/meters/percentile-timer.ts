@@ -39,8 +39,12 @@ export class PercentileTimer extends Timer {
   private readonly minIndex: number;
   private readonly maxIndex: number;
 
+  /** The range durations are bucketed in, seconds (fixed when the timer was created). */
+  readonly range: Readonly<{ min: number; max: number }>;
+
   constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
     super(id, owner);
+    this.range = Object.freeze({ min: range.min, max: range.max });
     this.minNanos = Math.round(range.min * 1e9);
     this.maxNanos = Math.round(range.max * 1e9);
     this.minIndex = percentileBucketIndex(this.minNanos);

@@ -1,4 +1,5 @@
 import type { Id } from '../ids/id.js';
+import { describeThrown } from '../internal/describe-thrown.js';
 import { OP_MAX } from '../publish/ops.js';
 import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
 
@@ -45,13 +46,7 @@ export class PolledGauge extends Meter {
       this.onError(this, `returned ${typeof v === 'number' ? String(v) : typeof v}`);
     } catch (error) {
       // Whatever was thrown: describing it must not throw again (that would fail the publish).
-      let what: string;
-      try {
-        what = error instanceof Error ? String(error.message) : String(error);
-      } catch {
-        what = typeof error;
-      }
-      this.onError(this, `threw ${what}`);
+      this.onError(this, `threw ${describeThrown(error)}`);
     }
     return NaN;
   }

@@ -5,6 +5,8 @@ import type { Dispatcher } from 'undici';
 import type { DropReason } from './publish-result.js';
 import { PUBLISHER_MARKER_HEADER } from '../ipc-client/publisher-marker.js';
 import { errorCode } from '../internal/error-code.js';
+import { redactText } from '../internal/redact.js';
+import type { SecretHeaders } from './request-headers.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -24,38 +26,64 @@ export interface BatchOutcome {
 }
 
 export interface AtlasPublisherOptions {
+  /** The publish uri, without userinfo (credentials travel in `headers`). */
   uri: string;
   gzip: boolean;
   timeoutMs: number;
   maxRetries: number;
+  /** Extra request headers (credentials, tokens); their values never appear in an outcome. */
+  headers?: SecretHeaders;
 }
 
-async function readSmallBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+/** A response body as read: its text (at most {@link MAX_RESPONSE_BYTES}) and whether it was cut. */
+interface SmallBody {
+  text: string;
+  cut: boolean;
+}
+
+async function readSmallBody(body: Dispatcher.ResponseData['body']): Promise<SmallBody> {
   let text = '';
+  let cut = false;
   for await (const chunk of body) {
     // Keep draining past the limit so the connection can be reused, but stop keeping it.
     if (text.length < MAX_RESPONSE_BYTES) text += (chunk as Buffer).toString('utf8');
+    else cut = true;
   }
-  return text.slice(0, MAX_RESPONSE_BYTES);
+  if (text.length > MAX_RESPONSE_BYTES) cut = true;
+  return { text: text.slice(0, MAX_RESPONSE_BYTES), cut };
 }
 
 /**
- * `errorCount` from an aggregator's 202 or 4xx body: how many measurements it rejected. Only a
- * positive integer counts. A body without one, with `0` (Atlas never sends that for a refused
- * batch: its malformed-payload and "empty payload" answers carry no count), or one that is not
- * JSON says nothing about what was accepted, so the caller counts the whole batch as dropped.
+ * The start of the aggregator's failure message, `{"type":"…","errorCount":n,"message":[…]}`:
+ * read from a body cut at {@link MAX_RESPONSE_BYTES} (a long message list), where the JSON as a
+ * whole cannot be parsed but the count, which comes first, is there.
  */
-function parseErrorCount(text: string): number | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object' && 'errorCount' in parsed) {
-      const n = (parsed as { errorCount: unknown }).errorCount;
-      if (typeof n === 'number' && Number.isInteger(n) && n > 0) return n;
+const FAILURE_MESSAGE_START =
+  /^\s*\{\s*(?:"type"\s*:\s*"[^"\\]*"\s*,\s*)?"errorCount"\s*:\s*(\d+)\s*[,}]/;
+
+/**
+ * `errorCount` from an aggregator's answer below 500 other than 200: how many measurements it
+ * rejected (Java's `ValidationHelper` reads the same field). Only a positive integer is usable:
+ * the aggregator answers 202/400 with a count only when it rejected some, so a body without
+ * one, with `0`, with a count that is not an integer, or one that is not JSON says nothing about
+ * what was accepted, and the caller drops the whole batch as `other`.
+ */
+function parseErrorCount({ text, cut }: SmallBody): number | undefined {
+  let n: unknown;
+  if (cut) {
+    const match = FAILURE_MESSAGE_START.exec(text);
+    n = match === null ? undefined : Number(match[1]);
+  } else {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        n = (parsed as { errorCount?: unknown }).errorCount;
+      }
+    } catch {
+      // Not JSON: the caller treats the whole batch as dropped.
     }
-  } catch {
-    // Not JSON: the caller treats the whole batch as dropped.
   }
-  return undefined;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /**
@@ -167,7 +195,12 @@ export class AtlasPublisher {
   /** The attempts under way, which a graceful close() lets finish. */
   private readonly attempts = new Set<Promise<unknown>>();
 
-  constructor(private readonly options: AtlasPublisherOptions) {}
+  /** Strings never to be shown in an outcome's error: header values, credentials. */
+  private readonly secrets: readonly string[];
+
+  constructor(private readonly options: AtlasPublisherOptions) {
+    this.secrets = options.headers?.secrets() ?? [];
+  }
 
   /**
    * Sends one batch. A `5xx` response, and a failure before the request was all on the socket
@@ -180,6 +213,13 @@ export class AtlasPublisher {
    * successor.
    */
   async send(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
+    const outcome = await this.sendOnce(payload, count, deadline);
+    // Error texts come from undici and the network: no credential of ours may be in them.
+    if (outcome.error !== undefined) outcome.error = redactText(outcome.error, this.secrets);
+    return outcome;
+  }
+
+  private async sendOnce(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
     if (this.closed) return unsent(count);
     let body: Buffer;
     try {
@@ -233,7 +273,7 @@ export class AtlasPublisher {
   /**
    * Makes every send of this publisher, under way or to come, end by `deadline` (epoch ms): no
    * retry starts after it, and a request still under way then is aborted (its batch counted as
-   * dropped, reason `other`). Then the publisher is closed. Used by `stop()`; only ever moves the
+   * dropped, reason `http-error`). Then the publisher is closed. Used by `stop()`; only ever moves the
    * cutoff earlier.
    */
   endBy(deadline: number): void {
@@ -312,6 +352,8 @@ export class AtlasPublisher {
           method: 'POST',
           dispatcher: reportingRequestSent(agent, () => (requestSent = true)),
           headers: {
+            // First, so that nothing configured can replace the publisher's own headers.
+            ...this.options.headers?.values(),
             'content-type': 'application/json',
             // Lets outbound-HTTP instrumentation leave the registry's own publishing unmeasured.
             [PUBLISHER_MARKER_HEADER]: '1',
@@ -372,7 +414,8 @@ function unsent(count: number): BatchOutcome {
 type AttemptResult = { outcome: Omit<BatchOutcome, 'requests'>; retryable: boolean };
 
 /**
- * No response: a network error, a timeout, or an abort. Retried only when the batch provably did
+ * No response: a network error, a timeout, or an abort. Counted as `http-error`, as Java's
+ * `DefaultPublisher` counts any failure of the request. Retried only when the batch provably did
  * not reach the aggregator: the connection never came up, or the request was not yet all on the
  * socket. Once it was, the aggregator may have summed its add ops already (a slow aggregator
  * answers after our timeout; a connection can break after it read the body), and a retry would
@@ -388,7 +431,7 @@ function noResponse(error: unknown, count: number, requestSent: boolean): Attemp
     outcome: {
       sent: 0,
       dropped: count,
-      reason: 'other',
+      reason: 'http-error',
       error: neverSent
         ? message
         : `${message} (not retried: the request was sent, the aggregator may have processed it)`,
@@ -398,11 +441,12 @@ function noResponse(error: unknown, count: number, requestSent: boolean): Attemp
 }
 
 /**
- * What a response says about the batch, following Atlas's aggregator (`UpdateApi`) and Java
- * Spectator (`ValidationHelper`): `200` → all accepted; `202` (some rejected) and `4xx` (all
- * rejected, or refused) → `errorCount` of the body rejected by validation, the rest accepted; a
- * body without a positive `errorCount` → the whole batch dropped as `http-error`; `5xx` → dropped
- * as `http-error` and retryable (the aggregator answered that it did not take the batch).
+ * What a response says about the batch, as Java Spectator's `ValidationHelper` reads the
+ * aggregator's answers: `200` → all accepted; any other status below 500 (`202`: some rejected,
+ * `400`: all rejected) → the body's `errorCount` rejected by validation, the rest accepted, and
+ * without a usable `errorCount` the whole batch dropped as `other`; `5xx` → dropped as
+ * `http-error`, and retryable (the aggregator answered that it did not take the batch). A status
+ * whose body could not be read is an answer that did not arrive: `http-error`.
  */
 async function judgeResponse(
   response: Dispatcher.ResponseData,
@@ -416,9 +460,9 @@ async function judgeResponse(
     await readSmallBody(response.body).catch(() => undefined);
     return { outcome: { sent: count, dropped: 0 }, retryable: false };
   }
-  let text: string;
+  let body: SmallBody;
   try {
-    text = await readSmallBody(response.body);
+    body = await readSmallBody(response.body);
   } catch (error) {
     // The status arrived, the body did not: what was accepted is unknown. A 5xx still said the
     // batch was not taken; anything else may have been processed, so it is not sent again.
@@ -426,7 +470,7 @@ async function judgeResponse(
       outcome: {
         sent: 0,
         dropped: count,
-        reason: 'other',
+        reason: 'http-error',
         error: `HTTP ${status}, then ${describeError(error)}`,
       },
       retryable: status >= 500,
@@ -438,14 +482,15 @@ async function judgeResponse(
       retryable: true,
     };
   }
-  const errorCount = parseErrorCount(text);
+  const errorCount = parseErrorCount(body);
+  const shown = body.text.slice(0, 200);
   if (errorCount === undefined) {
-    const detail = text.trim() === '' ? '' : `: ${text.slice(0, 200)}`;
+    const detail = body.text.trim() === '' ? '' : `: ${shown}`;
     return {
       outcome: {
         sent: 0,
         dropped: count,
-        reason: 'http-error',
+        reason: 'other',
         error: `HTTP ${status} without an errorCount, whole batch dropped${detail}`,
       },
       retryable: false,
@@ -457,7 +502,7 @@ async function judgeResponse(
       sent: count - rejected,
       dropped: rejected,
       reason: 'validation',
-      error: `HTTP ${status}: ${text.slice(0, 200)}`,
+      error: `HTTP ${status}: ${shown}`,
     },
     retryable: false,
   };

@@ -6,7 +6,7 @@ const COMMA = 44;
 const CLOSE = 93;
 
 /**
- * Encodes measurements in the Atlas aggregator batch format (`shared/spec/atlas-protocol.md` §2):
+ * Encodes measurements in the Atlas aggregator batch format (see `docs/atlas-protocol.md`, "Publish request"):
  * `[N, s0 … sN-1, tagCount, k, v, …, op, value, …]` where the string table holds every key and
  * value once, sorted by code unit so the output is deterministic, and tags are table indices.
  *

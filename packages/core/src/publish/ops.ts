@@ -1,4 +1,4 @@
-/** Aggregator operation codes (`shared/spec/atlas-protocol.md` §2). */
+/** Aggregator operation codes (see `docs/atlas-protocol.md`, "Operations"). */
 
 /** The aggregator sums the values from all instances. */
 export const OP_ADD = 0;

@@ -1,7 +1,8 @@
 import { atlasTagsProblem, sanitizeAtlasString } from '../ids/atlas-rules.js';
+import type { Id } from '../ids/id.js';
 import type { Meter } from '../meters/meter.js';
 
-/** Tag keys a meter fills in itself (spec §1); a user or common tag with one of these is left out. */
+/** Tag keys a meter fills in itself; a user or common tag with one of these is left out. */
 const RESERVED_KEYS = new Set(['statistic', 'percentile']);
 
 // The tags the encoder adds to each measurement, as validation sees them: only their number and
@@ -13,6 +14,54 @@ const PERCENTILE_PAIR = ['percentile', 'T0000'] as const;
 /** Where {@link resolvePublishTags} reports left-out reserved tags (a `RateLimitedLogger`). */
 export interface PublishTagWarnings {
   warn(key: string, message: string | (() => string)): void;
+}
+
+/** A meter's tags as published: sorted `[key, value]` pairs, and the reserved tags left out. */
+export interface PublishedPairs {
+  pairs: [string, string][];
+  /** `tag statistic=x` / `common tag percentile=y`: user or common tags under a reserved key. */
+  leftOut: string[] | undefined;
+}
+
+/**
+ * The tags an id is published with: common tags, overridden by the id's own tags, plus `name`,
+ * all sanitized to Atlas's character set and sorted by key; `statistic` and `percentile` tags of
+ * the user or the common tags are left out (the meter type fills them in).
+ *
+ * @example
+ * ```ts
+ * publishedPairs(Id.create('a b', { route: '/x' }), { 'nf.app': 'shop' }).pairs;
+ * // [['name', 'a_b'], ['nf.app', 'shop'], ['route', '_x']]
+ * ```
+ */
+export function publishedPairs(
+  id: Id,
+  commonTags: Readonly<Record<string, string>>,
+): PublishedPairs {
+  const merged = new Map<string, string>();
+  let leftOut: string[] | undefined;
+  for (const key in commonTags) {
+    const value = commonTags[key]!;
+    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`common tag ${key}=${value}`);
+    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
+  }
+  for (const [key, value] of id.tags) {
+    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`tag ${key}=${value}`);
+    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
+  }
+  merged.set('name', sanitizeAtlasString(id.name));
+  const pairs = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { pairs, leftOut };
+}
+
+/**
+ * Why the aggregator would reject the measurements of an id that do not carry a `percentile`
+ * tag (all of them, for most meters), given its published pairs; `undefined` when it would not.
+ */
+export function statisticsProblem(
+  pairs: readonly (readonly [string, string])[],
+): string | undefined {
+  return atlasTagsProblem([...pairs, STATISTIC_PAIR]);
 }
 
 /**
@@ -43,20 +92,8 @@ export function resolvePublishTags(
   warnings?: PublishTagWarnings,
 ): void {
   if (meter.publishTagsVersion === configVersion) return;
-  const merged = new Map<string, string>();
-  let leftOut: string[] | undefined;
-  for (const key in commonTags) {
-    const value = commonTags[key]!;
-    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`common tag ${key}=${value}`);
-    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
-  }
-  for (const [key, value] of meter.id.tags) {
-    if (RESERVED_KEYS.has(key)) (leftOut ??= []).push(`tag ${key}=${value}`);
-    else merged.set(sanitizeAtlasString(key), sanitizeAtlasString(value));
-  }
-  merged.set('name', sanitizeAtlasString(meter.id.name));
-  const pairs = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  meter.publishProblem = atlasTagsProblem([...pairs, STATISTIC_PAIR]);
+  const { pairs, leftOut } = publishedPairs(meter.id, commonTags);
+  meter.publishProblem = statisticsProblem(pairs);
   meter.percentilePublishProblem =
     meter.type === 'percentile-timer' || meter.type === 'percentile-distribution-summary'
       ? atlasTagsProblem([...pairs, BUCKET_STATISTIC_PAIR, PERCENTILE_PAIR])

@@ -3,6 +3,9 @@ import { encodeBatchBytes } from '../publish/encode-batch.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { OutgoingMeasurement } from '../publish/outgoing-measurement.js';
 import { resolvePublishTags } from '../publish/publish-tags.js';
+import { SecretHeaders } from '../publish/request-headers.js';
+import { clip } from '../ids/atlas-rules.js';
+import type { Meter } from '../meters/meter.js';
 import {
   emptyPublishResult,
   type DropReason,
@@ -57,6 +60,8 @@ export class PublishLoop {
   private stopDeadline = Infinity;
   private isStarted = false;
   private saidNoUri = false;
+  /** Meters already named by a warning about left-out measurements (see `warnInvalid`). */
+  private readonly namedInvalid = new WeakSet<Meter>();
 
   constructor(private readonly registry: Registry) {}
 
@@ -161,6 +166,8 @@ export class PublishLoop {
       gzip: config.gzip,
       timeoutMs: config.timeoutMs,
       maxRetries: config.maxRetries,
+      // The uri's user and password, unless an `authorization` header is configured.
+      headers: new SecretHeaders({ ...config.credentials.values(), ...config.headers.values() }),
     });
     return this.publisher;
   }
@@ -248,16 +255,27 @@ export class PublishLoop {
     return run;
   }
 
-  private sayNoUri(): void {
+  private sayNoUri(what = 'recording, not publishing'): void {
     if (this.saidNoUri) return;
     this.saidNoUri = true;
     try {
       this.registry.config.logger.warn(
-        'no uri configured (set SPECTATOR_URI or configure({ uri })): recording, not publishing',
+        `no uri configured (set SPECTATOR_URI or configure({ uri })): ${what}`,
       );
     } catch {
-      // A broken logger must not break start().
+      // A broken logger must not break start(), nor the exit.
     }
+  }
+
+  /**
+   * The process is exiting: a started registry that never had a uri, and recorded something, says
+   * so now if it has not yet (a short script ends before the first step would have said it).
+   */
+  noteExit(): void {
+    const { uri, output } = this.registry.config;
+    if (!this.isStarted || uri !== undefined || output !== 'atlas') return;
+    if (!this.registry.hasUnpublishedUpdates()) return;
+    this.sayNoUri('what this process recorded was not published');
   }
 
   private async publishOnce(
@@ -332,9 +350,10 @@ export class PublishLoop {
   private collect(result: PublishResult): OutgoingMeasurement[] {
     const { meters, configVersion, warnings, forgetLookups, rememberExpired } =
       this.registry.internals;
-    const { commonTags, meterTtlMs, clock } = this.registry.config;
+    const { atlasCommonTags, meterTtlMs, clock } = this.registry.config;
     const now = clock.wallTime();
     const outgoing: OutgoingMeasurement[] = [];
+    const invalidMeters: InvalidMeter[] = [];
     let expiredAny = false;
     for (const meter of meters.values()) {
       if (meter.updated) {
@@ -347,7 +366,7 @@ export class PublishLoop {
         expiredAny = true;
         continue;
       }
-      resolvePublishTags(meter, commonTags, configVersion, warnings);
+      resolvePublishTags(meter, atlasCommonTags, configVersion, warnings);
       const tags = meter.publishTags!;
       // A percentile bucket carries one more tag than the statistics: each group has its verdict.
       const statisticProblem = meter.publishProblem;
@@ -366,15 +385,49 @@ export class PublishLoop {
       });
       if (invalid > 0) {
         this.drop(result, 'validation', invalid);
-        // Lazily: built only when the rate limit lets the warning out, not per meter per publish.
-        warnings.warn(
-          'invalid-measurement',
-          () =>
-            `dropped ${invalid} measurement(s) of ${meter.id.toString()}: ${problem ?? 'value is not a finite number'}`,
-        );
+        invalidMeters.push({ meter, count: invalid, problem });
       }
     }
+    if (invalidMeters.length > 0) this.warnInvalid(invalidMeters);
     if (expiredAny) forgetLookups();
     return outgoing;
   }
+
+  /**
+   * One rate-limited line for the measurements a publish left out, naming up to
+   * {@link NAMED_INVALID_IDS} ids (those not named before first, so that over the minutes every
+   * offender is named) with a count of the rest. Built only when the rate limit lets it out.
+   */
+  private warnInvalid(invalid: readonly InvalidMeter[]): void {
+    this.registry.internals.warnings.warn('invalid-measurement', () => {
+      const total = invalid.reduce((sum, m) => sum + m.count, 0);
+      const fresh = invalid.filter((m) => !this.namedInvalid.has(m.meter));
+      const shown = [...fresh, ...invalid.filter((m) => this.namedInvalid.has(m.meter))].slice(
+        0,
+        NAMED_INVALID_IDS,
+      );
+      for (const m of shown) this.namedInvalid.add(m.meter);
+      const rest = invalid.length - shown.length;
+      return (
+        `dropped ${total} measurement(s) of ${invalid.length} id(s) the aggregator would reject: ` +
+        shown
+          .map(
+            (m) =>
+              `${clip(m.meter.id.toString())} (${m.problem ?? 'value is not a finite number'})`,
+          )
+          .join('; ') +
+        (rest > 0 ? `; and ${rest} more id(s)` : '')
+      );
+    });
+  }
 }
+
+/** A meter some of whose measurements a publish left out, and why. */
+interface InvalidMeter {
+  meter: Meter;
+  count: number;
+  problem: string | undefined;
+}
+
+/** Most ids one warning about left-out measurements names. */
+const NAMED_INVALID_IDS = 5;

@@ -1,4 +1,6 @@
+import { clip } from '../ids/atlas-rules.js';
 import { Id, type Tags } from '../ids/id.js';
+import { describeThrown } from '../internal/describe-thrown.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { AgeGauge } from '../meters/age-gauge.js';
 import type { Counter } from '../meters/counter.js';
@@ -20,6 +22,7 @@ import { PolledGauge } from '../meters/polled-gauge.js';
 import type { Timer } from '../meters/timer.js';
 import { OP_ADD } from '../publish/ops.js';
 import type { PublishResult } from '../publish/publish-result.js';
+import { publishedPairs, statisticsProblem } from '../publish/publish-tags.js';
 import {
   DEFAULT_CONFIG,
   resolveConfig,
@@ -36,8 +39,18 @@ import { SpectatordOutput } from '../spectatord/spectatord-output.js';
 /** A meter name, or an {@link Id} made by {@link Registry.createId}. */
 export type NameOrId = string | Id;
 
-/** Why the registry refused to register a meter (the `reason` of `spectator.meters.rejected`). */
-type RejectReason = 'type-mismatch' | 'max-meters';
+/**
+ * Why the registry refused to register a meter (the `reason` of `spectator.meters.rejected`):
+ * the id is another meter type's; `maxMeters` reached; the aggregator would reject the id
+ * (`invalid-id`); its name, tags or range could not be read (`invalid-tags`).
+ */
+type RejectReason = 'type-mismatch' | 'max-meters' | 'invalid-id' | 'invalid-tags';
+
+/** The meter a factory asked for by name or id, for a message (a name may be anything at all). */
+function describeName(name: unknown): string {
+  if (typeof name === 'string') return JSON.stringify(clip(name));
+  return `a ${typeof name} name`;
+}
 
 function isId(value: unknown): value is Id {
   // Duck-typed: an Id from another installed copy of this package is just as good. Checked
@@ -101,6 +114,18 @@ export class Registry implements MeterOwner {
   private readonly timerLookup = new MeterLookup();
   private readonly percentileTimerLookup = new MeterLookup();
   private readonly percentileSummaryLookup = new MeterLookup();
+  /** Percentile meters already warned about for another range: each is said once. */
+  private readonly rangeWarned = new WeakSet<Meter>();
+  // How each type is made: one function each, so that the slow path allocates no closure.
+  private readonly newCounter = (id: Id): Meter => new this.kinds.Counter(id, this);
+  private readonly newGauge = (id: Id): Meter => new this.kinds.Gauge(id, this);
+  private readonly newMaxGauge = (id: Id): Meter => new this.kinds.MaxGauge(id, this);
+  private readonly newSummary = (id: Id): Meter => new this.kinds.DistributionSummary(id, this);
+  private readonly newTimer = (id: Id): Meter => new this.kinds.Timer(id, this);
+  private readonly newMonotonicCounter = (id: Id): Meter =>
+    new this.kinds.MonotonicCounter(id, this);
+  private readonly newAgeGauge = (id: Id): Meter =>
+    new this.kinds.AgeGauge(id, this, this.cfg.clock);
 
   constructor(config: RegistryConfig = {}) {
     this.cfg = resolveConfig(DEFAULT_CONFIG, config);
@@ -126,6 +151,8 @@ export class Registry implements MeterOwner {
     const next = resolveConfig(this.cfg, config);
     const publisherChanged =
       next.uri !== this.cfg.uri ||
+      next.credentials !== this.cfg.credentials ||
+      next.headers !== this.cfg.headers ||
       next.gzip !== this.cfg.gzip ||
       next.timeoutMs !== this.cfg.timeoutMs ||
       next.maxRetries !== this.cfg.maxRetries ||
@@ -138,150 +165,189 @@ export class Registry implements MeterOwner {
     return this;
   }
 
-  /** Creates an id to pass to meter factories; see {@link Id}. */
+  /**
+   * Creates an id to pass to meter factories; see {@link Id}. Never throws: tags that cannot be
+   * read give an id that every factory refuses (counted, with a warning).
+   */
   createId(name: string, tags?: Tags): Id {
     return Id.create(name, tags);
   }
 
+  // Meter factories. Each is the lookup fast path, then the canonical slow path (`meter`), and
+  // never throws into the caller: whatever reading the name, the tags or the range throws (a
+  // getter, a `Proxy` trap) refuses the call with the never-published stand-in, counted in
+  // `spectator.meters.rejected{reason=invalid-tags}`. A try block costs nothing while nothing
+  // throws.
+
   /** Get-or-create a {@link Counter}. */
   counter(name: NameOrId, tags?: Tags): Counter {
-    if (typeof name === 'string') {
-      const hit = this.counterLookup.get(name, tags);
-      if (hit !== undefined) return hit as Counter;
+    try {
+      if (typeof name === 'string') {
+        const hit = this.counterLookup.get(name, tags);
+        if (hit !== undefined) return hit as Counter;
+      }
+      return this.meter(this.counterLookup, 'counter', name, tags, this.newCounter) as Counter;
+    } catch (error) {
+      return this.unreadable('counter', name, error, this.newCounter) as Counter;
     }
-    return this.meter(
-      this.counterLookup,
-      'counter',
-      name,
-      tags,
-      (id) => new this.kinds.Counter(id, this),
-    ) as Counter;
   }
 
   /** Get-or-create a {@link Gauge}. */
   gauge(name: NameOrId, tags?: Tags): Gauge {
-    if (typeof name === 'string') {
-      const hit = this.gaugeLookup.get(name, tags);
-      if (hit !== undefined) return hit as Gauge;
+    try {
+      if (typeof name === 'string') {
+        const hit = this.gaugeLookup.get(name, tags);
+        if (hit !== undefined) return hit as Gauge;
+      }
+      return this.meter(this.gaugeLookup, 'gauge', name, tags, this.newGauge) as Gauge;
+    } catch (error) {
+      return this.unreadable('gauge', name, error, this.newGauge) as Gauge;
     }
-    return this.meter(
-      this.gaugeLookup,
-      'gauge',
-      name,
-      tags,
-      (id) => new this.kinds.Gauge(id, this),
-    ) as Gauge;
   }
 
   /** Get-or-create a {@link MaxGauge}. */
   maxGauge(name: NameOrId, tags?: Tags): MaxGauge {
-    if (typeof name === 'string') {
-      const hit = this.maxGaugeLookup.get(name, tags);
-      if (hit !== undefined) return hit as MaxGauge;
+    try {
+      if (typeof name === 'string') {
+        const hit = this.maxGaugeLookup.get(name, tags);
+        if (hit !== undefined) return hit as MaxGauge;
+      }
+      return this.meter(this.maxGaugeLookup, 'max-gauge', name, tags, this.newMaxGauge) as MaxGauge;
+    } catch (error) {
+      return this.unreadable('max-gauge', name, error, this.newMaxGauge) as MaxGauge;
     }
-    return this.meter(
-      this.maxGaugeLookup,
-      'max-gauge',
-      name,
-      tags,
-      (id) => new this.kinds.MaxGauge(id, this),
-    ) as MaxGauge;
   }
 
   /** Get-or-create a {@link DistributionSummary}. */
   distributionSummary(name: NameOrId, tags?: Tags): DistributionSummary {
-    if (typeof name === 'string') {
-      const hit = this.summaryLookup.get(name, tags);
-      if (hit !== undefined) return hit as DistributionSummary;
+    try {
+      if (typeof name === 'string') {
+        const hit = this.summaryLookup.get(name, tags);
+        if (hit !== undefined) return hit as DistributionSummary;
+      }
+      return this.meter(
+        this.summaryLookup,
+        'distribution-summary',
+        name,
+        tags,
+        this.newSummary,
+      ) as DistributionSummary;
+    } catch (error) {
+      return this.unreadable(
+        'distribution-summary',
+        name,
+        error,
+        this.newSummary,
+      ) as DistributionSummary;
     }
-    return this.meter(
-      this.summaryLookup,
-      'distribution-summary',
-      name,
-      tags,
-      (id) => new this.kinds.DistributionSummary(id, this),
-    ) as DistributionSummary;
   }
 
   /** Get-or-create a {@link Timer}. */
   timer(name: NameOrId, tags?: Tags): Timer {
-    if (typeof name === 'string') {
-      const hit = this.timerLookup.get(name, tags);
-      if (hit !== undefined) return hit as Timer;
+    try {
+      if (typeof name === 'string') {
+        const hit = this.timerLookup.get(name, tags);
+        if (hit !== undefined) return hit as Timer;
+      }
+      return this.meter(this.timerLookup, 'timer', name, tags, this.newTimer) as Timer;
+    } catch (error) {
+      return this.unreadable('timer', name, error, this.newTimer) as Timer;
     }
-    return this.meter(
-      this.timerLookup,
-      'timer',
-      name,
-      tags,
-      (id) => new this.kinds.Timer(id, this),
-    ) as Timer;
   }
 
   /**
-   * Get-or-create a {@link PercentileTimer}. `range` (seconds, default 10 ms … 60 s) only applies
-   * when the timer is created.
+   * Get-or-create a {@link PercentileTimer}. `range` (seconds, default 10 ms … 60 s) applies when
+   * the timer is created; asking again for the id with another range gets the existing timer and
+   * one warning (the range cannot change: the buckets already counted would mean another thing).
    */
   percentileTimer(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileTimer {
-    if (typeof name === 'string') {
-      const hit = this.percentileTimerLookup.get(name, tags);
-      if (hit !== undefined) return hit as PercentileTimer;
+    try {
+      let timer: PercentileTimer | undefined;
+      if (typeof name === 'string') {
+        timer = this.percentileTimerLookup.get(name, tags) as PercentileTimer | undefined;
+      }
+      timer ??= this.meter(this.percentileTimerLookup, 'percentile-timer', name, tags, (id) =>
+        this.newPercentileMeter(
+          id,
+          range,
+          DEFAULT_PERCENTILE_TIMER_RANGE,
+          this.kinds.PercentileTimer,
+        ),
+      ) as PercentileTimer;
+      if (range !== undefined) this.checkRange(timer, range, DEFAULT_PERCENTILE_TIMER_RANGE);
+      return timer;
+    } catch (error) {
+      return this.unreadable('percentile-timer', name, error, (id) =>
+        this.newPercentileMeter(
+          id,
+          undefined,
+          DEFAULT_PERCENTILE_TIMER_RANGE,
+          this.kinds.PercentileTimer,
+        ),
+      ) as PercentileTimer;
     }
-    return this.meter(this.percentileTimerLookup, 'percentile-timer', name, tags, (id) => {
-      const resolved = resolveRange(range, DEFAULT_PERCENTILE_TIMER_RANGE);
-      if (resolved.problem)
-        this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
-      return new this.kinds.PercentileTimer(id, this, resolved);
-    }) as PercentileTimer;
   }
 
   /**
-   * Get-or-create a {@link PercentileDistributionSummary}. `range` (default 0 … 2^63) only
-   * applies when the summary is created.
+   * Get-or-create a {@link PercentileDistributionSummary}. `range` (default 0 … 2^63) applies when
+   * the summary is created; another range for an existing id is ignored with one warning.
    */
   percentileDistributionSummary(
     name: NameOrId,
     tags?: Tags,
     range?: PercentileRange,
   ): PercentileDistributionSummary {
-    if (typeof name === 'string') {
-      const hit = this.percentileSummaryLookup.get(name, tags);
-      if (hit !== undefined) return hit as PercentileDistributionSummary;
+    const defaults = DEFAULT_PERCENTILE_SUMMARY_RANGE;
+    try {
+      let summary: PercentileDistributionSummary | undefined;
+      if (typeof name === 'string') {
+        summary = this.percentileSummaryLookup.get(name, tags) as
+          PercentileDistributionSummary | undefined;
+      }
+      summary ??= this.meter(
+        this.percentileSummaryLookup,
+        'percentile-distribution-summary',
+        name,
+        tags,
+        (id) =>
+          this.newPercentileMeter(id, range, defaults, this.kinds.PercentileDistributionSummary),
+      ) as PercentileDistributionSummary;
+      if (range !== undefined) this.checkRange(summary, range, defaults);
+      return summary;
+    } catch (error) {
+      return this.unreadable('percentile-distribution-summary', name, error, (id) =>
+        this.newPercentileMeter(id, undefined, defaults, this.kinds.PercentileDistributionSummary),
+      ) as PercentileDistributionSummary;
     }
-    return this.meter(
-      this.percentileSummaryLookup,
-      'percentile-distribution-summary',
-      name,
-      tags,
-      (id) => {
-        const resolved = resolveRange(range, DEFAULT_PERCENTILE_SUMMARY_RANGE);
-        if (resolved.problem)
-          this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
-        return new this.kinds.PercentileDistributionSummary(id, this, resolved);
-      },
-    ) as PercentileDistributionSummary;
   }
 
   /** Get-or-create a {@link MonotonicCounter}. */
   monotonicCounter(name: NameOrId, tags?: Tags): MonotonicCounter {
-    return this.meter(
-      undefined,
-      'monotonic-counter',
-      name,
-      tags,
-      (id) => new this.kinds.MonotonicCounter(id, this),
-    ) as MonotonicCounter;
+    try {
+      return this.meter(
+        undefined,
+        'monotonic-counter',
+        name,
+        tags,
+        this.newMonotonicCounter,
+      ) as MonotonicCounter;
+    } catch (error) {
+      return this.unreadable(
+        'monotonic-counter',
+        name,
+        error,
+        this.newMonotonicCounter,
+      ) as MonotonicCounter;
+    }
   }
 
   /** Get-or-create an {@link AgeGauge}. */
   ageGauge(name: NameOrId, tags?: Tags): AgeGauge {
-    return this.meter(
-      undefined,
-      'age-gauge',
-      name,
-      tags,
-      (id) => new this.kinds.AgeGauge(id, this, this.cfg.clock),
-    ) as AgeGauge;
+    try {
+      return this.meter(undefined, 'age-gauge', name, tags, this.newAgeGauge) as AgeGauge;
+    } catch (error) {
+      return this.unreadable('age-gauge', name, error, this.newAgeGauge) as AgeGauge;
+    }
   }
 
   /**
@@ -289,27 +355,27 @@ export class Registry implements MeterOwner {
    * the function. Returns the gauge; call `remove()` on it to stop sampling.
    */
   polledGauge(name: NameOrId, tags: Tags | undefined, fn: () => number): PolledGauge {
-    const gauge = this.meter(
-      undefined,
-      'polled-gauge',
-      name,
-      tags,
-      (id) =>
-        new PolledGauge(
-          id,
-          this,
-          fn,
-          // One key for every polled gauge, not one per gauge: 100k failing gauges (one per
-          // closed connection, say) give one line a minute naming the first, with a count of the
-          // rest, and the logger remembers one key, not 100k.
-          (g, problem) =>
-            this.warnings.warn(
-              'polled-gauge',
-              () => `polled gauge ${g.id.toString()} ${problem}; skipped`,
-            ),
-          (g) => this.remove(g),
-        ),
-    ) as PolledGauge;
+    const create = (id: Id) =>
+      new PolledGauge(
+        id,
+        this,
+        fn,
+        // One key for every polled gauge, not one per gauge: 100k failing gauges (one per
+        // closed connection, say) give one line a minute naming the first, with a count of the
+        // rest, and the logger remembers one key, not 100k.
+        (g, problem) =>
+          this.warnings.warn(
+            'polled-gauge',
+            () => `polled gauge ${g.id.toString()} ${problem}; skipped`,
+          ),
+        (g) => this.remove(g),
+      );
+    let gauge: PolledGauge;
+    try {
+      gauge = this.meter(undefined, 'polled-gauge', name, tags, create) as PolledGauge;
+    } catch (error) {
+      gauge = this.unreadable('polled-gauge', name, error, create) as PolledGauge;
+    }
     // The overflow gauge is never sampled: keeping the function would only keep what it holds.
     if (this.overflowMeters.get('polled-gauge') !== gauge) gauge.setFunction(fn);
     return gauge;
@@ -367,13 +433,14 @@ export class Registry implements MeterOwner {
   /**
    * Publishes what was recorded since the last publish, now. Waits for a publish already under
    * way, so sends never overlap; its own send is bounded by `timeoutMs` from its start. Resolves
-   * (never rejects) with what was sent and dropped: `200` counts every measurement as sent; a
-   * `202` or `4xx` with `errorCount: n` counts n as dropped (`validation`) and the rest as sent;
-   * any other answer below 500, or one without a positive `errorCount`, drops the batch
-   * (`http-error`). A `5xx`, or a failure before the request went out (connection refused, DNS,
-   * connect timeout), is retried with backoff while it fits; a request that went out and then
-   * timed out or lost its connection is dropped (`other`) and not retried, since the aggregator
-   * may already have counted it.
+   * (never rejects) with what was sent and dropped, counted as Java Spectator counts the
+   * aggregator's answers: `200` counts every measurement as sent; any other status below 500
+   * (`202`: some rejected, `400`: all) with `errorCount: n` counts n as dropped (`validation`)
+   * and the rest as sent, and without a usable `errorCount` drops the whole batch (`other`); a
+   * `5xx` or no answer at all (refused, reset, DNS, timeout) drops it as `http-error`. A `5xx`,
+   * or a failure before the request went out (connection refused, DNS, connect timeout), is
+   * retried with backoff while it fits; a request that went out and then timed out or lost its
+   * connection is not retried, since the aggregator may already have counted it.
    *
    * @example
    * ```ts
@@ -425,6 +492,14 @@ export class Registry implements MeterOwner {
     for (const meter of this.meterMap.values())
       if (meter.updated && !meter.internal && !meter.sampled) return true;
     return false;
+  }
+
+  /**
+   * @internal At exit (see the global registry's exit flush): a started registry without a uri
+   * that recorded something says once that it was not published.
+   */
+  noteExit(): void {
+    this.loop.noteExit();
   }
 
   /** @internal Used by the publish loop. */
@@ -487,7 +562,10 @@ export class Registry implements MeterOwner {
     this.percentileSummaryLookup.clear();
   }
 
-  /** The slow path: canonical id, type check, cap, create, remember the caller's tag order. */
+  /**
+   * The slow path: canonical id, type check, the aggregator's rules, cap, create, remember the
+   * caller's tag order. Refusals hand out the stand-in of the type (see `overflowMeters`).
+   */
   private meter(
     lookup: MeterLookup | undefined,
     type: MeterType,
@@ -499,12 +577,20 @@ export class Registry implements MeterOwner {
     const byName = typeof name === 'string';
     // Id.create converts a non-string name without throwing (`String()` alone can throw).
     const id = byName || !isId(name) ? Id.create(name as string, tags) : name;
+    if (id.problem !== undefined) {
+      const problem = id.problem;
+      this.rejectMeter(
+        'invalid-tags',
+        () => `${describeName(id.name)}: ${problem}; its updates are dropped`,
+      );
+      return this.overflowMeter(type, create);
+    }
     const existing =
       this.meterMap.get(id.key) ??
       (this.expiredHandles.size > 0 ? this.adoptExpired(id.key, type) : undefined);
     if (existing !== undefined) {
       if (existing.type === type) {
-        if (byName) lookup?.set(name, tags, existing);
+        if (byName) this.remember(lookup, name, tags, existing);
         return existing;
       }
       this.rejectMeter(
@@ -514,22 +600,123 @@ export class Registry implements MeterOwner {
       );
       return this.overflowMeter(type, create);
     }
-    // The registry's own meters neither count against the cap nor are refused by it, so the app
-    // gets all of `maxMeters` and reporting the cap can never recurse into it.
-    if (!internal && this.meterMap.appMeters >= this.cfg.maxMeters) {
-      this.rejectMeter(
-        'max-meters',
-        () =>
-          `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere (counted in spectator.meters.rejected)`,
-      );
-      return this.overflowMeter(type, create);
+    // The registry's own meters are valid, and neither count against the cap nor are refused by
+    // it, so the app gets all of `maxMeters` and reporting the cap can never recurse into it.
+    if (!internal) {
+      // Once per new id (a refused id is not kept: it comes back here, and is refused again).
+      const problem = this.idProblem(id);
+      if (problem !== undefined) {
+        this.rejectMeter(
+          'invalid-id',
+          () =>
+            `${clip(id.toString())} is never published (${problem}); ` +
+            'its updates are dropped (counted in spectator.meters.rejected)',
+        );
+        return this.overflowMeter(type, create);
+      }
+      if (this.meterMap.appMeters >= this.cfg.maxMeters) {
+        this.rejectMeter(
+          'max-meters',
+          () =>
+            `maxMeters (${this.cfg.maxMeters}) reached; ${id.toString()} and further new meters record nowhere (counted in spectator.meters.rejected)`,
+        );
+        return this.overflowMeter(type, create);
+      }
     }
     const meter = create(id);
     meter.internal = internal;
     this.meterMap.set(id.key, meter);
     this.spectatord.attach(meter);
-    if (byName) lookup?.set(name, tags, meter);
+    if (byName) this.remember(lookup, name, tags, meter);
     return meter;
+  }
+
+  /**
+   * Why an id can never be published, counting the common tags in force: the aggregator's rules
+   * in Atlas mode (checked on what the statistics would carry: a percentile meter at the user-tag
+   * limit still publishes them), what a SpectatorD line can carry otherwise.
+   */
+  private idProblem(id: Id): string | undefined {
+    const problem = this.spectatord.active
+      ? this.spectatord.idProblem(id)
+      : statisticsProblem(publishedPairs(id, this.cfg.atlasCommonTags).pairs);
+    if (problem === undefined) return undefined;
+    return this.spectatord.active
+      ? `a SpectatorD line cannot carry it: ${problem}`
+      : `the aggregator would reject it: ${problem}`;
+  }
+
+  /** Remembers the caller's tag order for the fast path; tags that throw now are just not cached. */
+  private remember(
+    lookup: MeterLookup | undefined,
+    name: string,
+    tags: Tags | undefined,
+    meter: Meter,
+  ): void {
+    try {
+      lookup?.set(name, tags, meter);
+    } catch {
+      // Read once already: a second read that throws leaves this tag order to the slow path.
+    }
+  }
+
+  /** A factory call whose name, tags or range threw when read: refused, counted, warned. */
+  private unreadable(
+    type: MeterType,
+    name: unknown,
+    error: unknown,
+    create: (id: Id) => Meter,
+  ): Meter {
+    this.rejectMeter(
+      'invalid-tags',
+      () =>
+        `${describeName(name)}: tags could not be read (${describeThrown(error, true)}); its updates are dropped`,
+    );
+    return this.overflowMeter(type, create);
+  }
+
+  /** A new percentile meter of the range asked for (a bad one: the defaults, with a warning). */
+  private newPercentileMeter<M extends Meter>(
+    id: Id,
+    range: PercentileRange | undefined,
+    defaults: { min: number; max: number },
+    kind: new (id: Id, owner: Registry, range: { min: number; max: number }) => M,
+  ): M {
+    const resolved = resolveRange(range, defaults);
+    if (resolved.problem) {
+      this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
+    }
+    return new kind(id, this, resolved);
+  }
+
+  /**
+   * Warns once per meter when a range other than the one it was created with is asked for: the
+   * caller would otherwise believe its range applies. Cheap when the range is the same.
+   */
+  private checkRange(
+    meter: PercentileTimer | PercentileDistributionSummary,
+    range: PercentileRange,
+    defaults: { min: number; max: number },
+  ): void {
+    let min: unknown;
+    let max: unknown;
+    try {
+      min = range.min ?? defaults.min;
+      max = range.max ?? defaults.max;
+    } catch {
+      return; // unreadable: said at creation, and the existing meter is the right one anyway
+    }
+    if (min === meter.range.min && max === meter.range.max) return;
+    if (this.rangeWarned.has(meter) || this.overflowMeters.get(meter.type) === meter) return;
+    const wanted = resolveRange(range, defaults);
+    if (wanted.min === meter.range.min && wanted.max === meter.range.max) return;
+    this.rangeWarned.add(meter);
+    this.warnings.warn(
+      'percentile-range-mismatch',
+      () =>
+        `${clip(meter.id.toString())} exists with the range ${meter.range.min}…${meter.range.max}; ` +
+        `the range ${wanted.min}…${wanted.max} asked for now is ignored (a range applies when the meter is created)`,
+    );
   }
 
   /**
@@ -580,13 +767,6 @@ export class Registry implements MeterOwner {
 
   /** A counter of the registry's own fate: never capped, never counted as unsent user data. */
   private internalCounter(name: string, tags: Tags): Counter {
-    return this.meter(
-      undefined,
-      'counter',
-      name,
-      tags,
-      (id) => new this.kinds.Counter(id, this),
-      true,
-    ) as Counter;
+    return this.meter(undefined, 'counter', name, tags, this.newCounter, true) as Counter;
   }
 }

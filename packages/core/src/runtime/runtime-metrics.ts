@@ -1,6 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { SpectatorConfigError } from '../errors.js';
+import { checkInteger } from '../internal/check-number.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { Counter } from '../meters/counter.js';
@@ -16,12 +17,12 @@ export interface RuntimeMetricsOptions {
   /**
    * How often CPU, memory, V8 heap, heap-space, event-loop-utilization and file-descriptor
    * gauges are sampled (CPU and utilization are averages over this interval, so they first
-   * appear one interval after start). Default `60000`, as Netflix's module; at least `100`.
+   * appear one interval after start). Default `60000`, as Netflix's module; `100` … `3600000`.
    */
   sampleIntervalMs?: number;
   /**
    * How often the largest event-loop lag seen is recorded into `nodejs.eventLoopLag` (and GC
-   * heap statistics are collected). Default `1000`; at least `10`.
+   * heap statistics are collected). Default `1000`; `10` … `3600000`.
    */
   lagIntervalMs?: number;
   /**
@@ -29,10 +30,10 @@ export interface RuntimeMetricsOptions {
    * Netflix's module does with its one-second timer. A stall longer than this is always seen,
    * recorded as at least its length minus this period (and at most its length). Default `100`
    * (ten times finer than Netflix's probe); `10` sees shorter stalls but wakes an idle process
-   * 100 times a second (see the README for the measured cost).
+   * 100 times a second (see the README for the measured cost). `1` … `3600000`.
    */
   lagResolutionMs?: number;
-  /** How often one event-loop turn is timed into `nodejs.eventLoop`. Default `500`; at least `10`. */
+  /** How often one event-loop turn is timed into `nodejs.eventLoop`. Default `500`; `10` … `3600000`. */
   eventLoopIntervalMs?: number;
   /**
    * Record `nodejs.gc.allocationRate`, `nodejs.gc.promotionRate` and `nodejs.gc.liveDataSize`
@@ -56,15 +57,12 @@ function sampled<M extends Meter>(meter: M): M {
   return meter;
 }
 
+/** Longest interval of a runtime timer (1 hour): longer ones would overflow Node's timers. */
+export const MAX_RUNTIME_INTERVAL_MS = 3_600_000;
+
 function checkInterval(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_NUMBER',
-      `${name} must be an integer >= ${min}, got ${String(value)}`,
-    );
-  }
-  return value;
+  return checkInteger(name, value, min, MAX_RUNTIME_INTERVAL_MS);
 }
 
 function resolveSettings(options: RuntimeMetricsOptions): Settings {

@@ -1,11 +1,12 @@
 /**
- * SpectatorD's line protocol (`shared/spec/atlas-protocol.md` §6): one line per update,
+ * SpectatorD's line protocol (see `docs/atlas-protocol.md`, "SpectatorD"): one line per update,
  * `<symbol>:<name>[,<key>=<value>…]:<value>`, several lines per datagram separated by `\n`.
  *
- * Sanitizing follows the agent and Netflix's own client for it (spectator-js): names, keys and
- * values keep the characters `-._A-Za-z0-9~^` (the agent's `kAtlasChars`) and everything else
- * becomes `_`, which also removes the protocol's separators `,` `=` `:` and newlines. A name must
- * be 1–255 characters; a tag whose key is not 2–60 characters or whose value is not 1–120 is left
+ * Sanitizing follows the agent and Netflix's own clients for it (spectator-js 3.x, spectator-py
+ * 1.x): names, keys and values keep the characters `-._A-Za-z0-9~^` (the agent's `kAtlasChars`)
+ * and everything else becomes `_`, which also removes the protocol's separators `,` `=` `:` and
+ * newlines. A name must be 2–255 characters (shorter or longer: the meter is not written, as the
+ * thin clients do); a tag whose key is not 2–60 characters or whose value is not 1–120 is left
  * out (SpectatorD's documented limits), and so is a user tag named `statistic`, `percentile` or
  * `name`; each kind of problem gets its own rate-limited warning.
  */
@@ -40,6 +41,7 @@ export const AGENT_DEFAULT_GAUGE_TTL_SECONDS = 15 * 60;
 /** SpectatorD ignores gauge TTLs shorter than this. */
 export const AGENT_MIN_GAUGE_TTL_SECONDS = 5;
 
+export const MIN_NAME_LENGTH = 2;
 export const MAX_NAME_LENGTH = 255;
 export const MIN_KEY_LENGTH = 2;
 export const MAX_KEY_LENGTH = 60;
@@ -72,20 +74,44 @@ export interface TagNotes {
 export type LinePrefix = ({ prefix: string } | { problem: string }) & TagNotes;
 
 /**
+ * `nf.container` ← `TITUS_CONTAINER_NAME` and `nf.process` ← `NETFLIX_PROCESS_NAME`, trimmed,
+ * when set: what identifies a process to a SpectatorD agent shared by several (the thin clients
+ * add them to every line; the agent cannot know them).
+ *
+ * @example
+ * ```ts
+ * processTags({ TITUS_CONTAINER_NAME: ' main ' }); // { 'nf.container': 'main' }
+ * ```
+ */
+export function processTags(env: NodeJS.ProcessEnv): Record<string, string> {
+  const tags: Record<string, string> = {};
+  const container = env.TITUS_CONTAINER_NAME?.trim();
+  const processName = env.NETFLIX_PROCESS_NAME?.trim();
+  if (container) tags['nf.container'] = container;
+  if (processName) tags['nf.process'] = processName;
+  return tags;
+}
+
+/**
  * Builds `<symbol>:<name>,<k>=<v>…:` for an id: common tags overridden by the meter's own tags
- * (as in Atlas mode), sanitized, tags sorted by key so equal ids always give equal lines. Two
- * different keys that sanitize to the same key (`a b` and `a_b`) cannot both be sent: the meter's
- * own tag wins over a common tag, and among a meter's tags the one whose key sorts last.
+ * (as in Atlas mode), then the process's own tags (see {@link processTags}) over both, as the
+ * thin clients write them; sanitized, tags sorted by key so equal ids always give equal lines.
+ * Two different keys that sanitize to the same key (`a b` and `a_b`) cannot both be sent: the
+ * meter's own tag wins over a common tag, and among a meter's tags the one whose key sorts last.
  */
 export function buildLinePrefix(
   symbol: string,
   id: Id,
   commonTags: Readonly<Record<string, string>>,
+  ownTags: Readonly<Record<string, string>> = {},
 ): LinePrefix {
   const notes: TagNotes = { skippedTags: [], reservedTags: [], collidedTags: [] };
   const name = id.name;
-  if (name.length < 1 || name.length > MAX_NAME_LENGTH) {
-    return { problem: `name length ${name.length} not in 1…${MAX_NAME_LENGTH}`, ...notes };
+  if (name.length < MIN_NAME_LENGTH || name.length > MAX_NAME_LENGTH) {
+    return {
+      problem: `name length ${name.length} not in ${MIN_NAME_LENGTH}…${MAX_NAME_LENGTH}`,
+      ...notes,
+    };
   }
   // By sanitized key: the key as given (to tell an override from a collision) and the value.
   const merged = new Map<string, { key: string; value: string }>();
@@ -109,6 +135,7 @@ export function buildLinePrefix(
   };
   for (const key in commonTags) add(key, commonTags[key]!);
   for (const [key, value] of id.tags) add(key, value);
+  for (const key in ownTags) add(key, ownTags[key]!);
   let userTags = 1; // the name counts as one, as in Atlas's rule
   for (const key of merged.keys()) if (!isRestrictedKey(key)) userTags++;
   if (userTags > MAX_USER_TAGS) {

@@ -1,6 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpectatorConfigError } from '../errors.js';
+import { checkInteger } from '../internal/check-number.js';
 
 /** Where SpectatorD's agent listens by default (its UDP port). */
 export const DEFAULT_SPECTATORD_UDP = 'udp://127.0.0.1:1234';
@@ -190,18 +191,7 @@ export const MAX_BATCH_BYTES = 65_507;
 /** Validates `outputBatchBytes` (`undefined`: by destination, see {@link defaultBatchBytes}). */
 export function checkBatchBytes(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < MIN_BATCH_BYTES ||
-    value > MAX_BATCH_BYTES
-  ) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_NUMBER',
-      `outputBatchBytes must be an integer in ${MIN_BATCH_BYTES}…${MAX_BATCH_BYTES}, got ${JSON.stringify(value) ?? String(value)}`,
-    );
-  }
-  return value;
+  return checkInteger('outputBatchBytes', value, MIN_BATCH_BYTES, MAX_BATCH_BYTES);
 }
 
 /** Longest wait of a line before its batch is sent, in milliseconds. */
@@ -209,11 +199,5 @@ export const MAX_FLUSH_MS = 60_000;
 
 /** Validates `outputFlushMs`. */
 export function checkFlushMs(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_FLUSH_MS) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_NUMBER',
-      `outputFlushMs must be an integer in 1…${MAX_FLUSH_MS}, got ${JSON.stringify(value) ?? String(value)}`,
-    );
-  }
-  return value;
+  return checkInteger('outputFlushMs', value, 1, MAX_FLUSH_MS);
 }

@@ -1,4 +1,4 @@
-import type { Tags } from '../ids/id.js';
+import type { Id, Tags } from '../ids/id.js';
 import type { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { AgeGauge } from '../meters/age-gauge.js';
 import type { Counter } from '../meters/counter.js';
@@ -12,6 +12,7 @@ import {
   buildLinePrefix,
   gaugeSymbol,
   LINE_SYMBOLS,
+  processTags,
   UINT64_MONOTONIC_SYMBOL,
 } from './line-protocol.js';
 import {
@@ -79,7 +80,7 @@ function flushAllAtExit(): void {
 }
 
 /**
- * A registry's SpectatorD output (`shared/spec/atlas-protocol.md` §6). It is the {@link LineLink}
+ * A registry's SpectatorD output (see `docs/atlas-protocol.md`, "SpectatorD"). It is the {@link LineLink}
  * of every line meter: it owns the writer and transport, builds and caches each meter's line
  * prefix (common tags, sanitizing, type symbol), and runs SpectatorD mode's step in place of the
  * Atlas publish: meter expiry, polled gauges, and meters created before the output was switched to
@@ -98,6 +99,8 @@ export class SpectatordOutput implements LineLink {
   private saidMissing = false;
   private saidDatagram = false;
   private saidNoAddon = false;
+  /** `nf.container` / `nf.process` of this process, read from the environment by `apply()`. */
+  private ownTags: Readonly<Record<string, string>> = {};
   private exitRef: WeakRef<SpectatordOutput> | undefined;
   private stats = { sent: 0, dropped: 0, batches: 0 };
   /** Prefixes of meters that are not line meters (polled gauges, meters from before a switch). */
@@ -149,10 +152,22 @@ export class SpectatordOutput implements LineLink {
       if (previous !== undefined) void previous.close(Date.now() + config.timeoutMs);
     }
     this.version++;
+    // Read with the rest of the configuration: a process's name does not change while it runs.
+    this.ownTags = processTags(process.env);
     // `none` and `memory` have nothing to deliver at exit.
     this.watchExit(this.active && this.location.kind !== 'none' && this.location.kind !== 'memory');
     if (this.active && !wasActive) this.enterLineMode();
     return this.active;
+  }
+
+  /**
+   * Why an id can never be written (its name is not 2…255 characters, or it has more than 20
+   * user tags with the common tags), or `undefined`. Tags that are merely left out of its lines
+   * (and warned about when written) do not count.
+   */
+  idProblem(id: Id): string | undefined {
+    const built = buildLinePrefix('c', id, this.host.config.commonTags, this.ownTags);
+    return 'problem' in built ? built.problem : undefined;
   }
 
   /** Called for every meter the registry accepts. */
@@ -412,7 +427,7 @@ export class SpectatordOutput implements LineLink {
         return cached.prefix;
       }
     }
-    const built = buildLinePrefix(symbol, meter.id, this.host.config.commonTags);
+    const built = buildLinePrefix(symbol, meter.id, this.host.config.commonTags, this.ownTags);
     const warnings = this.host.internals.warnings;
     if (built.skippedTags.length > 0) {
       warnings.warn(

@@ -150,8 +150,8 @@ describe('meter expiry', () => {
     await r.publish();
     clock.advance(TTL + 1);
     await r.publish(); // held expires
-    r.counter('b').increment();
-    r.counter('c').increment(); // at the cap
+    r.counter('bb').increment();
+    r.counter('cc').increment(); // at the cap
     held.increment(10); // refused: stays expired, so the next update tries again
     held.increment(20);
     expect(r.counter('held')).toBe(held); // the factory hands out the same meter meanwhile
@@ -163,7 +163,7 @@ describe('meter expiry', () => {
     );
 
     clock.advance(TTL + 1);
-    await r.publish(); // b and c expire: room again
+    await r.publish(); // bb and cc expire: room again
     expect([...r.meters()].filter((m) => !m.internal)).toEqual([]);
     held.increment(100);
     await r.publish();

@@ -10,6 +10,7 @@ import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Id } from '../../src/ids/id.js';
 import type { PublishResult } from '../../src/publish/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';
+import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from '../support/aggregator-rules.js';
 import { memoryLogger } from '../support/fake-clock.js';
 import { CrashGuard, prng } from './support.js';
 
@@ -198,21 +199,28 @@ function show(value: unknown): string {
 }
 
 /**
- * Atlas's validation rules, written out literally from `shared/spec/atlas-protocol.md` §1 rather
- * than imported: names, keys and values use only `-._A-Za-z0-9~^`; a key is at most 60
- * characters, a value 1 to 120; at most 20 user tags, `name` counted, `nf.*` and `atlas.*` keys
- * not. Returns why `tags` (every tag of one measurement) breaks them, or `undefined`.
+ * The aggregator's validation rules, written out literally from its configuration (iep-apps
+ * `atlas-aggregator` `application.conf`) rather than imported: names, keys and values use only
+ * `-._A-Za-z0-9~^`; a key is 2 to 60 characters, the `name` value 2 to 255, any other value 1 to
+ * 120; a key starting `nf.` or `atlas.` must be one the aggregator allows; at most 20 user tags,
+ * `name` counted, `nf.*` and `atlas.*` keys not. Returns why `tags` (every tag of one
+ * measurement) breaks them, or `undefined`.
  */
+const NF_ALLOWED = new Set(AGGREGATOR_NF_KEYS);
+const ATLAS_ALLOWED = new Set(AGGREGATOR_ATLAS_KEYS);
 function literalAtlasProblem(tags: Readonly<Record<string, string>>): string | undefined {
   const allowed = /^[-._A-Za-z0-9~^]+$/;
   let userTags = 0;
   for (const [key, value] of Object.entries(tags)) {
     if (!allowed.test(key)) return `key ${show(key)}: empty or a character outside the set`;
-    if (key.length > 60) return `key ${show(key)} longer than 60`;
+    if (key.length < 2 || key.length > 60) return `key ${show(key)} not 2…60 characters`;
     if (typeof value !== 'string' || !allowed.test(value)) {
       return `value ${show(value)} of ${key}: empty or a character outside the set`;
     }
-    if (value.length > 120) return `value of ${key} longer than 120`;
+    const [min, max] = key === 'name' ? [2, 255] : [1, 120];
+    if (value.length < min || value.length > max) return `value of ${key} not ${min}…${max}`;
+    if (key.startsWith('nf.') && !NF_ALLOWED.has(key)) return `reserved key ${key}`;
+    if (key.startsWith('atlas.') && !ATLAS_ALLOWED.has(key)) return `reserved key ${key}`;
     if (!key.startsWith('nf.') && !key.startsWith('atlas.')) userTags++;
   }
   if (!Object.hasOwn(tags, 'name')) return 'no name';
@@ -350,14 +358,17 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     const g = new Gen(prng(SEED));
     const failures: string[] = [];
     const results: PublishResult[] = [];
-    const seen: { name: unknown; tags: unknown; kind: Kind }[] = [];
-    const control = r.counter('fuzz.control', { k: 'v' });
+    /** Ids created so far; `refused`: the registry handed out the stand-in (an invalid id). */
+    const seen: { name: unknown; tags: unknown; kind: Kind; refused: boolean }[] = [];
+    const control = r.counter('fuzz.control', { kk: 'v' });
     let controlSum = 0;
     let deliberateMismatches = 0;
     let stopped = false;
     /** The sanitizing oracle: expected series (see expectedCounterTags) → sum of increments. */
     const expectedSeries = new Map<string, { tags: Record<string, string>; sum: number }>();
     let needSanitizing = 0;
+    /** Oracle counters the literal rules reject: each must have been refused (and counted). */
+    let oracleRefusals = 0;
 
     const checkBatches = (from: number) => {
       for (const batch of atlas.batches.slice(from)) {
@@ -379,7 +390,9 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
             const old = g.pick(seen);
             ({ name, tags } = old);
             const other = g.pick(KINDS);
-            if (other !== old.kind && typeof name === 'string') deliberateMismatches++;
+            if (other !== old.kind && typeof name === 'string' && !old.refused) {
+              deliberateMismatches++;
+            }
             kind = other;
           } else {
             name = g.chance(0.93) ? g.string() : g.nonString();
@@ -396,17 +409,27 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
           description += `: ${kind}(${show(name)}, ${show(tags)})`;
           const meter = create(g, r, kind, name, tags);
           description += `.${update(g, kind, meter)}`;
-          if (seen.length < 2000) seen.push({ name, tags, kind });
+          const refused =
+            (meter as unknown as { id: { name: string } }).id.name === 'spectator.overflow';
+          if (seen.length < 2000) seen.push({ name, tags, kind, refused });
           // The same tags, valid or not, on a counter the oracle can follow (its name prefixed,
           // so it is never another meter's type). Amounts from the case number, not the PRNG,
           // so the fuzzed sequence is that of earlier runs of the same seed.
           const expectedTags = expectedCounterTags(name, tags);
           if (expectedTags !== undefined) {
             const increment = (i % 5) + 1;
-            r.counter(SANITIZE_PREFIX + (name as string), tags as Record<string, string>).increment(
-              increment,
+            const oracle = r.counter(
+              SANITIZE_PREFIX + (name as string),
+              tags as Record<string, string>,
             );
-            if (literalAtlasProblem(expectedTags) === undefined) {
+            oracle.increment(increment);
+            const valid = literalAtlasProblem(expectedTags) === undefined;
+            // The registry refuses exactly the ids the literal rules reject.
+            if (valid === (oracle.id.name === 'spectator.overflow')) {
+              failures.push(`${description}: oracle id ${valid ? 'refused' : 'accepted'}`);
+            }
+            if (!valid) oracleRefusals++;
+            if (valid) {
               const key = seriesKey(expectedTags);
               const entry = expectedSeries.get(key) ?? { tags: expectedTags, sum: 0 };
               entry.sum += increment;
@@ -466,6 +489,12 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     expect(rejected.reduce((sum, m) => sum + m.value, 0)).toBeGreaterThanOrEqual(
       deliberateMismatches,
     );
+    // Ids the aggregator would reject were refused when created, and counted.
+    const refused = atlas
+      .find('spectator.meters.rejected', { reason: 'invalid-id' })
+      .reduce((sum, m) => sum + m.value, 0);
+    expect(oracleRefusals).toBeGreaterThan(100); // the check was not vacuous
+    expect(refused).toBeGreaterThanOrEqual(oracleRefusals);
     const controlDelivered = atlas.find('fuzz.control').reduce((sum, m) => sum + m.value, 0);
     expect(controlDelivered).toBe(controlSum);
 
@@ -506,15 +535,19 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
     // Ids with a `statistic` or `percentile` tag of their own: one line for all of them.
     const reserved = /not published; statistic and percentile are filled in by the meter type/;
     expect(count(reserved)).toBeLessThanOrEqual(1);
+    // Ids refused when created: one line for all of them.
+    expect(count(/ is never published \(the aggregator would reject it/)).toBe(1);
     const other = logger.lines.filter(
       (l) =>
-        !/^dropped \d+ measurement|, not a |invalid percentile range|^polled gauge /.test(l) &&
-        !reserved.test(l),
+        !/^dropped \d+ measurement|, not a |invalid percentile range|^polled gauge | is never published /.test(
+          l,
+        ) && !reserved.test(l),
     );
     expect(other).toEqual([]);
     console.log(
       `[reliability] fuzz seed ${SEED}: ${CASES} cases, ${seen.length} ids kept for reuse, ` +
-        `${deliberateMismatches} type mismatches, ${total((x) => x.sent)} measurements sent, ` +
+        `${deliberateMismatches} type mismatches, ${refused} calls refused (invalid ids), ` +
+        `${total((x) => x.sent)} measurements sent, ` +
         `${validationDrops} dropped by validation, ${logger.lines.length} warning lines; ` +
         `sanitizing oracle: ${expectedSeries.size} valid series (${needSanitizing} ids needing ` +
         `sanitizing) all published with every increment; ${accepted.length} accepted ` +
@@ -530,7 +563,19 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
       const name = g.chance(0.5) ? g.pick(['req', 'db', 'x']) : g.string().slice(0, 30);
       const tags = g.tags() as Record<string, string> | undefined;
       try {
-        const expected = Id.create(name, tags).key;
+        const canonical = Id.create(name, tags);
+        const expected = canonical.key;
+        // An id the aggregator would reject is refused: the stand-in, every time.
+        const publishable =
+          literalAtlasProblem({
+            ...Object.fromEntries(
+              canonical.tags
+                .filter(([k]) => k !== 'statistic' && k !== 'percentile') // the meter's own
+                .map(([k, v]) => [literalSanitize(k), literalSanitize(v)]),
+            ),
+            name: literalSanitize(canonical.name),
+            statistic: 'count',
+          }) === undefined;
         const first = r.counter(name, tags);
         // The same tags in another key order, and a fresh copy of the same object. Keys as
         // `for…in` sees them: a `__proto__` key above set the prototype, whose enumerable
@@ -547,7 +592,10 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
         }
         const second = r.counter(name, shuffled as Record<string, string>);
         const again = r.counter(name, tags);
-        if (first.id.key !== expected || second !== first || again !== first) {
+        const wrongId = publishable
+          ? first.id.key !== expected
+          : first.id.name !== 'spectator.overflow';
+        if (wrongId || second !== first || again !== first) {
           failures.push(`seed ${SEED + 1} case ${i}: counter(${show(name)}, ${show(tags)})`);
         }
       } catch (error) {
@@ -582,13 +630,18 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
           // Common tags Atlas would reject are refused at configuration, never silently dropped.
           expect(error).toMatchObject({ code: 'ERR_SPECTATOR_INVALID_COMMON_TAGS' });
           expect(
-            Object.entries(commonTags).some(([k, v]) => k.length > 60 || v.length > 120),
+            Object.entries(commonTags).some(
+              ([k, v]) =>
+                !['name', 'statistic', 'percentile'].includes(k) &&
+                literalAtlasProblem({ name: 'nn', [literalSanitize(k)]: literalSanitize(v) }) !==
+                  undefined,
+            ) || Object.keys(commonTags).length > 18,
             show(commonTags),
           ).toBe(true);
           continue;
         }
-        r.counter('c', { k: 'v' }).increment();
-        r.percentileTimer('t').record(0.2);
+        r.counter('calls', { kk: 'v' }).increment();
+        r.percentileTimer('latency').record(0.2);
         const from = atlas.batches.length;
         const result = await r.publish();
         await r.stop();

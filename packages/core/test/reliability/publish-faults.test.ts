@@ -102,7 +102,7 @@ const cases: FaultCase[] = [
   {
     name: '429 Too Many Requests (a 4xx: dropped, not retried)',
     arm: httpFault({ status: 429, headers: { 'retry-after': '1' } }),
-    reason: 'http-error',
+    reason: 'other',
     retried: false,
   },
   {
@@ -112,13 +112,13 @@ const cases: FaultCase[] = [
       body: '<html>not here</html>',
       headers: { 'content-type': 'text/html' },
     }),
-    reason: 'http-error',
+    reason: 'other',
     retried: false,
   },
   {
     name: '302 redirect (not followed)',
     arm: httpFault({ status: 302, headers: { location: '/elsewhere' } }),
-    reason: 'http-error',
+    reason: 'other',
     retried: false,
   },
   {
@@ -141,13 +141,13 @@ const cases: FaultCase[] = [
   {
     name: '400 with errorCount that is not a count',
     arm: httpFault({ status: 400, body: '{"errorCount":"3"}' }),
-    reason: 'http-error',
+    reason: 'other',
     retried: false,
   },
   {
     name: '400 with a truncated JSON body (garbage)',
     arm: httpFault({ garbage: true }),
-    reason: 'http-error',
+    reason: 'other',
     retried: false,
   },
   {
@@ -163,20 +163,20 @@ const cases: FaultCase[] = [
   {
     name: 'no response at all, past the timeout',
     arm: httpFault({ hang: true }),
-    reason: 'other',
+    reason: 'http-error',
     retried: false,
     config: { timeoutMs: 250 },
   },
   {
     name: 'connection reset after the request, before a response',
     arm: httpFault({ reset: true }),
-    reason: 'other',
+    reason: 'http-error',
     retried: false,
   },
   {
     name: 'connection reset mid request body',
     arm: rawFault(rawFaults.resetMidRequest),
-    reason: 'other',
+    reason: 'http-error',
     // undici counts a buffered body as sent once queued: a reset mid-body cannot be told from a
     // request the aggregator processed, so it is not retried either.
     retried: false,
@@ -188,19 +188,19 @@ const cases: FaultCase[] = [
   {
     name: '500 status line, then connection reset mid response body',
     arm: rawFault(rawFaults.serverErrorThenResetMidBody),
-    reason: 'other',
+    reason: 'http-error',
     retried: true,
   },
   {
     name: 'a reply that is not HTTP',
     arm: rawFault(rawFaults.notHttp),
-    reason: 'other',
+    reason: 'http-error',
     retried: false,
   },
   {
     name: '400 whose body trickles past the timeout',
     arm: rawFault(rawFaults.trickle400),
-    reason: 'other',
+    reason: 'http-error',
     retried: false,
     config: { timeoutMs: 250 },
   },
@@ -228,7 +228,7 @@ describe('one failing interval, then a healthy one', () => {
     const { registry: r, logger } = newRegistry({ gzip: false, ...c.config });
     // Distinct long values, so the uncompressed body arrives in several reads.
     const pad = 'x'.repeat(100);
-    for (let i = 0; i < BATCH; i++) r.counter('load', { i: `${i}.${pad}` }).increment(1000);
+    for (let i = 0; i < BATCH; i++) r.counter('load', { idx: `${i}.${pad}` }).increment(1000);
     c.arm();
     const startedAt = Date.now();
     const publishing = r.publish();
@@ -280,24 +280,24 @@ describe('one failing interval, then a healthy one', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const { registry: r } = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update` });
-    for (let i = 0; i < BATCH; i++) r.counter('load', { i: String(i) }).increment();
+    for (let i = 0; i < BATCH; i++) r.counter('load', { idx: String(i) }).increment();
     const failed = await r.publish();
     expect(failed).toMatchObject({
       sent: 0,
       dropped: BATCH,
-      droppedBy: { other: BATCH },
+      droppedBy: { 'http-error': BATCH },
       requests: 3,
     });
-    r.counter('load', { i: '0' }).increment();
+    r.counter('load', { idx: '0' }).increment();
 
     const late = await startAtlasDevServer({ port });
     try {
-      // load{i=0} and spectator.measurements{id=dropped,error=other}
+      // load{idx=0} and spectator.measurements{id=dropped,error=http-error}
       expect(await r.publish()).toMatchObject({ sent: 2, dropped: 0 });
       expect(late.find('load').map((m) => m.value)).toEqual([1]);
-      expect(late.find('spectator.measurements', { id: 'dropped', error: 'other' })[0]?.value).toBe(
-        BATCH,
-      );
+      expect(
+        late.find('spectator.measurements', { id: 'dropped', error: 'http-error' })[0]?.value,
+      ).toBe(BATCH);
     } finally {
       await r.stop();
       await late.close();
@@ -337,21 +337,21 @@ describe('many failing intervals of a started registry', () => {
     publishing?: RegistryConfig;
   }[] = [
     { name: '500', arm: httpFault({ status: 500 }), dropped: 'http-error', publishing: ANSWERED },
-    { name: 'no response', arm: httpFault({ hang: true }), dropped: 'other' },
+    { name: 'no response', arm: httpFault({ hang: true }), dropped: 'http-error' },
     {
       name: 'reset mid response body',
       arm: rawFault(rawFaults.serverErrorThenResetMidBody),
-      dropped: 'other',
+      dropped: 'http-error',
     },
     {
       name: 'connection refused',
       arm: async (r) => void r.configure({ uri: await refusedUri() }),
-      dropped: 'other',
+      dropped: 'http-error',
     },
     {
       name: '429 Too Many Requests',
       arm: httpFault({ status: 429, headers: { 'retry-after': '1' } }),
-      dropped: 'http-error',
+      dropped: 'other',
       publishing: ANSWERED,
     },
     {
@@ -373,7 +373,7 @@ describe('many failing intervals of a started registry', () => {
       const { registry: r } = newRegistry({ gzip: false });
       const pad = 'x'.repeat(40);
       const meters = Array.from({ length: METERS }, (_, i) =>
-        r.counter('load', { i: `${i}.${pad}` }),
+        r.counter('load', { idx: `${i}.${pad}` }),
       );
       const timer = r.percentileTimer('load.latency');
       // Sampled once per publish, so it counts intervals whatever the fault; and it runs while the
@@ -443,7 +443,7 @@ describe('many failing intervals of a started registry', () => {
       meters[0]!.increment();
       await atlas.waitFor((s) => s.find('load').length > 0, 5000);
       // Exactly the one increment of the healthy interval: no backlog of failed intervals.
-      expect(atlas.find('load').map((m) => [m.tags.i, m.value])).toEqual([[`0.${pad}`, 1]]);
+      expect(atlas.find('load').map((m) => [m.tags.idx, m.value])).toEqual([[`0.${pad}`, 1]]);
       await atlas.waitFor(
         (s) => s.find('spectator.measurements', { id: 'dropped', error: loop.dropped }).length > 0,
         5000,
