@@ -158,7 +158,7 @@ export function describeMiddlewareContract(
       registry: h.registry,
       maxEndpoints: 1,
       endpointByUrl: true,
-      extraTags: () => ({ t: 'x' }),
+      extraTags: () => ({ tier: 'x' }),
     });
     for (const url of ['/a', '/b', '/c']) {
       const res = new FakeResponse();
