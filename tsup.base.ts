@@ -1,5 +1,5 @@
 // The tsup options every published package shares: ESM (.mjs) and CJS (.cjs) for Node 20 from
-// src/, with declarations and source maps. Each package's tsup.config.ts passes only what
+// src/, with declarations. Each package's tsup.config.ts passes only what
 // differs (entries, externals). tsup writes the ESM declarations as .d.ts; the build script's
 // second step, scripts/esm-declarations.mjs, renames them to .d.mts.
 import { defineConfig, type Options } from 'tsup';
@@ -17,8 +17,13 @@ export function packageConfig(options: Options = {}) {
     target: 'node20',
     platform: 'node',
     clean: true,
-    sourcemap: true,
-    splitting: false,
+    // Code shared by several entry points (core's `index`, `ipc`, `ipc-client`, `runtime`) goes
+    // into shared chunks, so each module, and each class, exists once per format: a package
+    // bundled per entry point carried four copies of core (1.2 MB packed).
+    splitting: true,
+    // The published JavaScript is not minified, so stack traces read as the source; maps (with
+    // the sources inside) would double the package.
+    sourcemap: false,
     ...options,
     dts: withDeclarations ? (options.dts ?? true) : false,
   });
