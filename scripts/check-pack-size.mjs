@@ -16,4 +16,6 @@ if (kb > budgetKb) {
   console.error(`${pack.name}: packed ${kb.toFixed(1)} KB, over its budget of ${budgetKb} KB`);
   process.exit(1);
 }
-console.log(`${pack.name}: packed ${kb.toFixed(1)} KB (budget ${budgetKb} KB), ${pack.entryCount} files`);
+console.log(
+  `${pack.name}: packed ${kb.toFixed(1)} KB (budget ${budgetKb} KB), ${pack.entryCount} files`,
+);

@@ -1,7 +1,3 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig({
-  // The CLI is a bin, not an export: JS only.
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
-  dts: { entry: { index: 'src/index.ts' } },
-});
+export default packageConfig({ bins: { cli: 'src/cli.ts' } });
