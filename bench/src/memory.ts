@@ -125,7 +125,7 @@ async function loadResolvePublishTags(): Promise<
   ((m: Meter, c: Record<string, string>, v: number) => void) | undefined
 > {
   try {
-    const mod = (await import('../../packages/core/src/publish/publish-tags.js')) as unknown as {
+    const mod = (await import('../../packages/core/src/outputs/atlas/publish-tags.js')) as unknown as {
       resolvePublishTags?: (m: Meter, c: Record<string, string>, v: number) => void;
     };
     return mod.resolvePublishTags;

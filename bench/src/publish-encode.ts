@@ -28,8 +28,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Registry, DEFAULT_CONFIG, type Meter } from '@spectator/core';
-import * as encodeModule from '../../packages/core/src/publish/encode-batch.js';
-import * as publishTagsModule from '../../packages/core/src/publish/publish-tags.js';
+import * as encodeModule from '../../packages/core/src/outputs/atlas/encode-batch.js';
+import * as publishTagsModule from '../../packages/core/src/outputs/atlas/publish-tags.js';
 import {
   runInterleaved,
   table,

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Id } from '../../src/ids/id.js';
-import type { PublishResult } from '../../src/publish/publish-result.js';
+import type { PublishResult } from '../../src/outputs/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';
 import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from '../support/aggregator-rules.js';
 import { memoryLogger } from '../support/fake-clock.js';
