@@ -8,7 +8,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AtlasSeries } from './aggregate-series.js';
 import { canonicalTagKey, type DecodedMeasurement } from './decode-payload.js';
-import { renderSeriesPage } from './series-page.js';
 import { BatchLog, type ReceivedBatch } from './server/batch-log.js';
 import { Faults, type AtlasDevFault } from './server/faults.js';
 import { hostChecker, isLoopbackName, isWildcardAddress } from './server/host-check.js';
@@ -19,10 +18,10 @@ import {
   type ResolvedOptions,
 } from './server/options.js';
 import { PublishHandler } from './server/publish-handler.js';
-import { send } from './server/responses.js';
 import { dispatch, type Route } from './server/routes.js';
-import { intParam, seriesPage, toAtlasSeries } from './server/series-api.js';
+import { toAtlasSeries } from './server/series-api.js';
 import { UploadSlots } from './server/upload-slots.js';
+import { pageRoute, seriesRoute } from './server/view-routes.js';
 import { Waiters } from './server/waiters.js';
 import { SeriesStore } from './store/series-store.js';
 import { escapeControl } from './terminal-text.js';
@@ -142,34 +141,8 @@ class DevServer implements AtlasDevServer {
           }
         },
       },
-      {
-        path: PAGE_PATH,
-        methods: ['GET'],
-        handle: (_req, res, url) => {
-          const refresh = intParam(url.searchParams, 'refresh', 0, 3600);
-          const html = renderSeriesPage(this, {
-            publishUri: this.publishUri,
-            refreshSeconds: refresh,
-            query: url.searchParams.get('q') ?? '',
-            limit: intParam(url.searchParams, 'limit', 100, 1000),
-            now: options.now(),
-          });
-          send(res, 200, html, {
-            'content-type': 'text/html; charset=utf-8',
-            'cache-control': 'no-store',
-          });
-        },
-      },
-      {
-        path: SERIES_PATH,
-        methods: ['GET'],
-        handle: (_req, res, url) => {
-          send(res, 200, seriesPage(this.store, url.searchParams), {
-            'content-type': 'application/json',
-            'cache-control': 'no-store',
-          });
-        },
-      },
+      pageRoute(PAGE_PATH, this, () => ({ publishUri: this.publishUri, now: options.now() })),
+      seriesRoute(SERIES_PATH, this.store),
     ];
     const router = {
       hostAllowed: hostChecker(options.host, options.allowedHosts),

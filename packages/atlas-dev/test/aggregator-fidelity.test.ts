@@ -248,6 +248,17 @@ describe('the rules, at their limits', () => {
     expect((r.json as { message: string[] }).message[0]).toMatch(/^too many user tags: 21 > 20/);
   });
 
+  it("a client's own atlas.dstype is replaced by the aggregator's (sum for add, gauge for max)", async () => {
+    const r = await validation([{ name: 'xx', 'atlas.dstype': 'rate' }]);
+    expect(r).toEqual({ status: 200, json: {} });
+    expect(atlas.find('xx')[0]!.tags).toEqual({ name: 'xx', 'atlas.dstype': 'sum' });
+    expect(atlas.batches[0]!.warnings.join('\n')).toMatch(/carry their own atlas\.dstype/);
+    expect(atlas.batches[0]!.warnings.join('\n')).not.toMatch(/more than once/);
+    // Without one, the op says it: no atlas.dstype in the tags.
+    await validation([{ name: 'yy' }]);
+    expect(atlas.find('yy')[0]!.tags).toEqual({ name: 'yy' });
+  });
+
   it('after a failing pair the later ones are not reported; the name still is', async () => {
     // k (too short), then app, then name.
     const r = await send('[5, "app", "k", "name", "v", "xx", 3, 1, 3, 0, 3, 2, 4, 0, 1]');

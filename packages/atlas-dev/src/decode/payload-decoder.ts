@@ -31,7 +31,8 @@ export interface DecodedMeasurement {
   /**
    * Its tags as the aggregator keeps them: `name` first, then the others sorted by key; the
    * last value of a key given twice; no `nf.node`/`nf.task` on a `percentile` measurement.
-   * Without the `atlas.dstype` the aggregator adds (`sum` for add, `gauge` for max: see `op`).
+   * Without the `atlas.dstype` the aggregator adds (`sum` for add, `gauge` for max: see `op`),
+   * unless the client sent one: then with the aggregator's value, which replaced it.
    */
   readonly tags: Readonly<Record<string, string>>;
   /** The value of the `name` tag. */
@@ -181,6 +182,8 @@ const DEPARTURES: Record<string, (count: number, first: string) => string> = {
   zeroAdd: (n, first) => `${n} add-op measurements with value 0 (first: ${first})`,
   ignored: (n, first) =>
     `${n} measurements with a value the aggregator ignores: not finite, or an add below 0 (first: ${first})`,
+  dsType: (n, first) =>
+    `${n} measurements carry their own atlas.dstype; the aggregator replaces it with sum (add) or gauge (max) (first: ${first})`,
   duplicateKey: (n, first) =>
     `${n} measurements give a tag key more than once; the aggregator keeps the last value (first: ${first})`,
 };
@@ -271,6 +274,7 @@ export function* decodePayload(
       let name: string | undefined;
       let nameCount = 0;
       const flat: string[] = [];
+      let ownDsTypes = 0;
       for (let i = 0; i < numTags; i++) {
         const ki = nextInt();
         const key = stringAt(ki);
@@ -285,6 +289,7 @@ export function* decodePayload(
           // After the first failing pair the others are not looked at.
           if (flat.length >= capacity) throw arrayIndex(flat.length, capacity);
           flat.push(key, value);
+          if (key === DS_TYPE_KEY) ownDsTypes++;
           if (!isRestrictedKey(key)) userTags++;
           problem = tagRuleProblem(key, value);
         }
@@ -310,7 +315,9 @@ export function* decodePayload(
         }
       } else {
         let pairs = sortedDedup(flat);
-        const duplicated = pairs.length * 2 !== flat.length || nameCount > 1;
+        // Beyond the client's own `atlas.dstype`, which the aggregator's replaces.
+        const duplicated =
+          pairs.length * 2 !== flat.length - 2 * Math.min(ownDsTypes, 1) || nameCount > 1;
         const reason =
           problem ?? (userTags > MAX_USER_TAGS ? tooManyUserTags(userTags) : undefined);
         if (reason !== undefined) {
@@ -329,11 +336,14 @@ export function* decodePayload(
           }
           const tags: Record<string, string> = { name };
           for (const [k, v] of pairs) {
-            // `atlas.dstype` is the op; a `name` key of a second "name" string loses to the name.
-            if (k !== DS_TYPE_KEY && k !== 'name') setTag(tags, k, v);
+            // The `atlas.dstype` the aggregator adds is the op: shown only where the client sent
+            // one (with the aggregator's value, which replaced it). A `name` key of a second
+            // "name" string in the table loses to the name.
+            if ((k !== DS_TYPE_KEY || ownDsTypes > 0) && k !== 'name') setTag(tags, k, v);
           }
           const m: DecodedMeasurement = { tags, name, op, value };
           if (duplicated) departures.note('duplicateKey', () => describe(m));
+          if (ownDsTypes > 0) departures.note('dsType', () => describe(m));
           if (op === OP_ADD && value === 0) departures.note('zeroAdd', () => describe(m));
           else if (!Number.isFinite(value) || (op === OP_ADD && value < 0)) {
             departures.note('ignored', () => `${describe(m)} = ${value}`);
