@@ -952,6 +952,39 @@ describe('spectator-atlas-dev CLI', () => {
   });
 });
 
+describe('spectator-atlas-dev CLI and the series limit', () => {
+  const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
+
+  it('prints how many measurements the series limit dropped', async () => {
+    let uri: string | undefined;
+    const result = await runNode([bin, '--port', '0', '--max-series', '2'], {
+      timeoutMs: 20_000,
+      onStdout: (text, child) => {
+        const match = /POST (http:\/\/\S+)/.exec(text);
+        if (match && uri === undefined) {
+          uri = match[1]!;
+          const entries = ['aa', 'bb', 'cc', 'dd', 'ee'].map((id): Entry => [
+            { name: 'users', id, statistic: 'count' },
+            0,
+            1,
+          ]);
+          void postJson(uri, encode(entries)).then(
+            () => undefined,
+            () => undefined,
+          );
+        }
+        if (/series limit/.test(text)) child.kill('SIGINT');
+      },
+    });
+    expect(result.stdout).toContain(
+      'series limit (2) reached: 3 measurements of new series dropped so far',
+    );
+    expect(result.stdout).toMatch(
+      /closed \(1 publish requests received, 3 measurements dropped at the series limit\)/,
+    );
+  });
+});
+
 /** One batch of a timer per route with long tags, as the Express example publishes. */
 function routesBatch(): Entry[] {
   const endpoints = [

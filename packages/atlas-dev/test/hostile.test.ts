@@ -148,8 +148,9 @@ describe('bodies', () => {
       widest = Math.max(widest, source.consumed - last);
       last = source.consumed;
     }
-    expect(yields).toBeGreaterThanOrEqual(Math.floor(body.length / source.yieldEvery) - 1);
-    expect(widest).toBeLessThanOrEqual(source.yieldEvery + 64);
+    // An 8 MiB body in slices of at most 256 KiB: dozens of turns for the event loop.
+    expect(widest).toBeLessThanOrEqual(256 * 1024);
+    expect(yields).toBeGreaterThanOrEqual(Math.floor(body.length / (256 * 1024)));
   });
 
   it('while a large batch is decoded the event loop keeps running: other work sees it half done', async () => {
