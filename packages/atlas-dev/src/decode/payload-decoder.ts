@@ -9,8 +9,9 @@
  * error handler maps to 400 (its own `IllegalArgumentException`s, number format and JSON
  * errors), 500 for the rest (a negative count, a string index out of range).
  *
- * A generator: it yields every `yieldEvery` units of input so that the server can decode a
- * large body without blocking the event loop; {@link decodeSync} runs it to the end at once.
+ * A generator: it yields every `yieldEvery` units of input or 2000 measurements, whichever
+ * comes first, so that the server can decode a large body without blocking the event loop;
+ * {@link decodeSync} runs it to the end at once.
  */
 import {
   DS_TYPE_KEY,
@@ -92,6 +93,9 @@ export interface DecodeOptions {
   /** Called with each accepted measurement as soon as it is decoded (what the aggregator applies). */
   onMeasurement?: (m: DecodedMeasurement) => void;
 }
+
+/** Measurements decoded between two yields at most (each costs a few objects and a store update). */
+const MEASUREMENTS_PER_SLICE = 2000;
 
 /** Display form of a string in a warning: quoted, cut to 40 characters. */
 function show(s: string): string {
@@ -206,6 +210,7 @@ export function* decodePayload(
   const strings: string[] = [];
   let used = new Uint8Array(0);
   let nextYield = source.yieldEvery;
+  let sinceYield = 0;
 
   const nextInt = (): number => {
     const t = source.nextToken();
@@ -353,8 +358,10 @@ export function* decodePayload(
           options.onMeasurement?.(m);
         }
       }
-      if (source.consumed >= nextYield) {
+      // Paced by input and by measurements (short ones pack many into a slice of input).
+      if (source.consumed >= nextYield || ++sinceYield >= MEASUREMENTS_PER_SLICE) {
         nextYield = source.consumed + source.yieldEvery;
+        sinceYield = 0;
         yield;
       }
       t = source.nextToken();

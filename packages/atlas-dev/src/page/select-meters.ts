@@ -11,8 +11,8 @@ export interface MeterSource {
   readonly size: number;
   readonly meterCount: number;
   names(): readonly string[];
-  meters(name: string): readonly string[];
-  meter(key: string): readonly SeriesEntry[];
+  /** The meters of a name, each as its series. */
+  meters(name: string): readonly (readonly SeriesEntry[])[];
 }
 
 export interface MeterSelection {
@@ -25,15 +25,17 @@ export interface MeterSelection {
 }
 
 /**
- * The words of a filter, lower case: a series matches when its text (`name=…,k=v,… add`)
- * holds every word.
- * @example `filterWords(' ipc.server  Status=200 ')` // ['ipc.server', 'status=200']
+ * A text filter: a series matches when its text (`name=…,k=v,… add`) holds every word of
+ * `query`, ignoring case; `undefined` for a query without words (everything matches).
+ * @example `textFilter(' ipc.server  Status=200 ')?.('name=ipc.server,status=200 add')` // true
  */
-export function filterWords(query: string): string[] {
-  return query
-    .toLowerCase()
+export function textFilter(query: string): ((text: string) => boolean) | undefined {
+  const words = query
     .split(/\s+/)
-    .filter((w) => w !== '');
+    .filter((w) => w !== '')
+    .map((w) => new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
+  if (words.length === 0) return undefined;
+  return (text) => words.every((w) => w.test(text));
 }
 
 /**
@@ -46,21 +48,14 @@ export function selectMeters(
   limit: number,
   maxEntries: number,
 ): MeterSelection {
-  const words = filterWords(query);
+  const matches = textFilter(query);
   const entries: SeriesEntry[] = [];
   let shown = 0;
   let matching = 0;
   let full = false;
   for (const name of source.names()) {
-    for (const meter of source.meters(name)) {
-      const series = source.meter(meter);
-      if (words.length > 0) {
-        const hit = series.some((e) => {
-          const text = e.text.toLowerCase();
-          return words.every((w) => text.includes(w));
-        });
-        if (!hit) continue;
-      }
+    for (const series of source.meters(name)) {
+      if (matches !== undefined && !series.some((e) => matches(e.text))) continue;
       matching++;
       if (!full && shown < limit) {
         if (entries.length + series.length <= maxEntries) {
@@ -73,7 +68,7 @@ export function selectMeters(
         } else {
           full = true;
         }
-      } else if (words.length === 0) {
+      } else if (matches === undefined) {
         return { entries, shown, matching: source.meterCount };
       }
     }

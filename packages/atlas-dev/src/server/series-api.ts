@@ -8,7 +8,7 @@
  * those of new series not stored once `maxSeries` were.
  */
 import type { AtlasSeries } from '../aggregate-series.js';
-import { filterWords } from '../page/select-meters.js';
+import { textFilter } from '../page/select-meters.js';
 import type { SeriesEntry, SeriesStore } from '../store/series-store.js';
 
 export const DEFAULT_SERIES_LIMIT = 1000;
@@ -36,17 +36,11 @@ export function intParam(
 }
 
 export function seriesPage(store: SeriesStore, params: URLSearchParams): string {
-  const words = filterWords(params.get('q') ?? '');
+  const matches = textFilter(params.get('q') ?? '');
   const offset = intParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(params, 'limit', DEFAULT_SERIES_LIMIT, MAX_SERIES_LIMIT);
   const all = store.entries();
-  const matching =
-    words.length === 0
-      ? all
-      : all.filter((e) => {
-          const text = e.text.toLowerCase();
-          return words.every((w) => text.includes(w));
-        });
+  const matching = matches === undefined ? all : all.filter((e) => matches(e.text));
   return JSON.stringify({
     total: matching.length,
     offset,

@@ -101,6 +101,22 @@ class Entry implements SeriesEntry {
 }
 
 const SEPARATOR = /[,= ]/;
+
+/** `sorted` with `added` (in any order) merged in: O(n + k log k) rather than a full sort. */
+function mergeSorted<T>(sorted: readonly T[], added: T[], key: (item: T) => string): T[] {
+  added.sort((a, b) => compare(key(a), key(b)));
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sorted.length || j < added.length) {
+    if (j >= added.length || (i < sorted.length && key(sorted[i]!) < key(added[j]!))) {
+      out.push(sorted[i++]!);
+    } else {
+      out.push(added[j++]!);
+    }
+  }
+  return out;
+}
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -116,7 +132,8 @@ export class SeriesStore implements SeriesStoreReader {
   readonly maxSeries: number;
   private readonly byKey = new Map<string, Entry>();
   /** Per name, its meters (tag sets without `statistic`/`percentile`) in arrival order. */
-  private readonly byName = new Map<string, string[]>();
+  private readonly byName = new Map<string, Entry[][]>();
+  /** The same series lists by meter key, to find a series' meter when it is created. */
   private readonly byMeter = new Map<string, Entry[]>();
   private readonly tagIndex = new Map<string, Set<string>>();
   /** Names in sorted order, and those added since it was sorted. */
@@ -125,7 +142,9 @@ export class SeriesStore implements SeriesStoreReader {
   private newestStep = -Infinity;
   private oldestStep = Infinity;
   private dropped = 0;
-  private sortedEntries: Entry[] | undefined;
+  /** Series in text order, and those added since it was sorted (the order never changes). */
+  private sortedEntries: Entry[] = [];
+  private newEntries: Entry[] = [];
 
   constructor(options: SeriesStoreOptions = {}) {
     // A step of at most a day, and at most a week of them: the window stays a sane size.
@@ -206,7 +225,6 @@ export class SeriesStore implements SeriesStoreReader {
           ? value
           : Math.max(entry.total, value)
         : entry.total + value;
-    this.sortedEntries = undefined;
     return true;
   }
 
@@ -237,12 +255,13 @@ export class SeriesStore implements SeriesStoreReader {
     if (series !== undefined) {
       series.push(entry);
     } else {
-      this.byMeter.set(meter, [entry]);
+      const list = [entry];
+      this.byMeter.set(meter, list);
       const meters = this.byName.get(name);
       if (meters !== undefined) {
-        meters.push(meter);
+        meters.push(list);
       } else {
-        this.byName.set(name, [meter]);
+        this.byName.set(name, [list]);
         this.newNames.push(name);
       }
     }
@@ -251,7 +270,7 @@ export class SeriesStore implements SeriesStoreReader {
       if (values === undefined) this.tagIndex.set(k, (values = new Set()));
       values.add(tags[k]!);
     }
-    this.sortedEntries = undefined;
+    this.newEntries.push(entry);
     return entry;
   }
 
@@ -280,38 +299,30 @@ export class SeriesStore implements SeriesStoreReader {
     return [...(this.tagIndex.get(key) ?? [])].sort(compare);
   }
 
-  /** Every series, sorted by tags (then op); cached until something changes. */
+  /** Every series, sorted by tags (then op); sorting only the series added since the last call. */
   entries(): readonly SeriesEntry[] {
-    this.sortedEntries ??= [...this.byKey.values()].sort((a, b) => compare(a.text, b.text));
+    if (this.newEntries.length > 0) {
+      this.sortedEntries = mergeSorted(this.sortedEntries, this.newEntries, (e) => e.text);
+      this.newEntries = [];
+    }
     return this.sortedEntries;
   }
 
   /** Meter names in sorted order (sorting only the names added since the last call). */
   names(): readonly string[] {
     if (this.newNames.length > 0) {
-      const added = this.newNames.sort(compare);
+      this.sortedNames = mergeSorted(this.sortedNames, this.newNames, (n) => n);
       this.newNames = [];
-      const merged: string[] = [];
-      let i = 0;
-      let j = 0;
-      const old = this.sortedNames;
-      while (i < old.length || j < added.length) {
-        if (j >= added.length || (i < old.length && old[i]! < added[j]!)) merged.push(old[i++]!);
-        else merged.push(added[j++]!);
-      }
-      this.sortedNames = merged;
     }
     return this.sortedNames;
   }
 
-  /** The meters of one name (see {@link meter}), in the order they first arrived. */
-  meters(name: string): readonly string[] {
+  /**
+   * The meters of one name (tag sets without `statistic` and `percentile`), in the order they
+   * first arrived, each as its series in the order they first arrived.
+   */
+  meters(name: string): readonly (readonly SeriesEntry[])[] {
     return this.byName.get(name) ?? [];
-  }
-
-  /** The series of one meter, in the order they first arrived. */
-  meter(key: string): readonly SeriesEntry[] {
-    return this.byMeter.get(key) ?? [];
   }
 
   /** Forgets everything. */
@@ -325,6 +336,7 @@ export class SeriesStore implements SeriesStoreReader {
     this.newestStep = -Infinity;
     this.oldestStep = Infinity;
     this.dropped = 0;
-    this.sortedEntries = undefined;
+    this.sortedEntries = [];
+    this.newEntries = [];
   }
 }
