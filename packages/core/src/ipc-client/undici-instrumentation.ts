@@ -1,15 +1,9 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { SpectatorConfigError } from '../errors.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
-import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
-import {
-  ipcResultFor,
-  ipcStatusForHttpStatus,
-  type IpcStatus,
-  type IpcStatusMode,
-} from '../ipc/ipc-status.js';
-import { OVERFLOW_ENDPOINT } from '../ipc/server-recorder.js';
-import type { DistributionSummary } from '../meters/distribution-summary.js';
+import { httpMethodTag } from '../ipc/ipc-method.js';
+import { IPC_METRICS_RULES, IpcRecorder } from '../ipc/ipc-recorder.js';
+import type { IpcStatus, IpcStatusMode } from '../ipc/ipc-status.js';
+import { checkOptions } from '../ipc/option-checks.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { ipcStatusForError, isCallerReason, isGarbageCollectedBody } from './error-status.js';
@@ -109,42 +103,14 @@ function attemptTag(attempt: number): string {
   return attempt === 2 ? 'second' : 'third_up';
 }
 
-function checkOptions(options: UndiciMetricsOptions): void {
-  const { owner, maxEndpoints } = options;
-  if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0)) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      'owner must be a non-empty string',
-    );
-  }
-  if (
-    maxEndpoints !== undefined &&
-    (typeof maxEndpoints !== 'number' || !Number.isInteger(maxEndpoints) || maxEndpoints < 1)
-  ) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_NUMBER',
-      `maxEndpoints must be an integer >= 1, got ${String(maxEndpoints)}`,
-    );
-  }
-  const { statusMode, percentiles } = options;
-  if (statusMode !== undefined && statusMode !== 'netflix' && statusMode !== 'standard') {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `statusMode must be 'netflix' or 'standard', got ${JSON.stringify(statusMode) ?? typeof statusMode}`,
-    );
-  }
-  if (percentiles !== undefined && typeof percentiles !== 'boolean') {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `percentiles must be a boolean, got ${typeof percentiles}`,
-    );
-  }
-  for (const key of ['endpoint', 'ignore', 'attempt'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') {
-      throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `${key} must be a function`);
-    }
-  }
-}
+/** How {@link UndiciMetricsOptions} are checked. */
+const UNDICI_RULES = {
+  ...IPC_METRICS_RULES,
+  owner: 'name',
+  endpoint: 'function',
+  ignore: 'function',
+  attempt: 'function',
+} as const;
 
 /** Reads one header from undici's flat `[name, value, …]` array (or a legacy header string). */
 function readHeader(headers: unknown, name: string): string | undefined {
@@ -232,15 +198,9 @@ function subscribe(registry: Registry, settings: Settings): () => void {
   const { owner, maxEndpoints, statusMode, percentiles, ignore } = settings;
   const mapEndpoint = settings.endpoint;
   const attemptOf = settings.attempt;
-  const warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
-
-  const inflightSummary: DistributionSummary = registry.distributionSummary('ipc.client.inflight', {
-    owner,
-  });
+  const ipc = new IpcRecorder('client', owner, { registry, maxEndpoints, statusMode, percentiles });
   const calls = new WeakMap<object, CallState>();
   const timers = new Map<string, Timer>();
-  const endpoints = new Set<string>();
-  let inflight = 0;
   let active = true;
 
   const endpointFor = (info: OutboundRequestInfo): string | undefined => {
@@ -249,23 +209,11 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     try {
       endpoint = mapEndpoint(info);
     } catch (error) {
-      warnings.warn(
-        'endpoint',
-        `${owner}: endpoint mapper threw; no ipc.endpoint tag (${String(error)})`,
-      );
+      ipc.warn('endpoint', `endpoint mapper threw; no ipc.endpoint tag (${String(error)})`);
       return undefined;
     }
     if (typeof endpoint !== 'string' || endpoint.length === 0) return undefined;
-    if (endpoints.has(endpoint)) return endpoint;
-    if (endpoints.size < maxEndpoints) {
-      endpoints.add(endpoint);
-      return endpoint;
-    }
-    warnings.warn(
-      'overflow',
-      `${owner}: more than ${maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT}`,
-    );
-    return OVERFLOW_ENDPOINT;
+    return ipc.endpoint(endpoint);
   };
 
   const timerFor = (
@@ -276,22 +224,14 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     attempt: string,
     final: boolean,
   ): Timer => {
-    const key = `${method} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint ?? ''}`;
+    const key = `${httpMethodTag(method)} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint ?? ''}`;
     let timer = timers.get(key);
     if (timer === undefined) {
-      const tags: Record<string, string> = {
-        owner,
-        'ipc.result': ipcResultFor(ipcStatus),
-        'ipc.status': ipcStatus,
-        'ipc.attempt': attempt,
-        'ipc.attempt.final': final ? 'true' : 'false',
-        'http.method': method,
-      };
-      if (status > 0) tags['http.status'] = String(status);
-      if (endpoint !== undefined) tags['ipc.endpoint'] = endpoint;
-      timer = percentiles
-        ? registry.percentileTimer('ipc.client.call', tags)
-        : registry.timer('ipc.client.call', tags);
+      const tags = ipc.callTags(ipcStatus, method, status > 0 ? status : undefined, endpoint ?? '');
+      if (endpoint === undefined) delete tags['ipc.endpoint'];
+      tags['ipc.attempt'] = attempt;
+      tags['ipc.attempt.final'] = final ? 'true' : 'false';
+      timer = ipc.callTimer(tags);
       timers.set(key, timer);
     }
     return timer;
@@ -309,7 +249,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     const failure = errored ? failureOf(request, state, error, endedAt) : undefined;
     const failed = failure?.status !== undefined;
     const seconds = Math.max(0, (failure?.end ?? endedAt) - state.start) / 1000;
-    const ipcStatus: IpcStatus = failure?.status ?? ipcStatusForHttpStatus(status, statusMode);
+    const ipcStatus: IpcStatus = failure?.status ?? ipc.ipcStatus(status, false);
     let attempt = 1;
     let final = true;
     if (attemptOf !== undefined) {
@@ -324,10 +264,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
           final = said.final !== false;
         }
       } catch (e) {
-        warnings.warn(
-          'attempt',
-          `${owner}: attempt callback threw; recorded as initial (${String(e)})`,
-        );
+        ipc.warn('attempt', `attempt callback threw; recorded as initial (${String(e)})`);
       }
     }
     timerFor(info.method, status, ipcStatus, endpointFor(info), attemptTag(attempt), final).record(
@@ -345,16 +282,13 @@ function subscribe(registry: Registry, settings: Settings): () => void {
         try {
           if (ignore(requestInfo(request))) return;
         } catch (e) {
-          warnings.warn(
-            'ignore',
-            `${owner}: ignore callback threw; request recorded (${String(e)})`,
-          );
+          ipc.warn('ignore', `ignore callback threw; request recorded (${String(e)})`);
         }
       }
       calls.set(request, { start: performance.now(), bodySent: false, status: 0, headersAt: 0 });
-      inflightSummary.record(++inflight);
+      ipc.startInflight();
     } catch (error) {
-      warnings.warn('create', `${owner}: could not start recording a request: ${String(error)}`);
+      ipc.warn('create', `could not start recording a request: ${String(error)}`);
     }
   };
 
@@ -387,11 +321,11 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     // undici may report an error after completion, or twice; the first ending wins.
     if (state === undefined) return;
     calls.delete(request);
-    inflight--;
+    ipc.endInflight();
     try {
       finish(request, state, m?.error, failed, endedAt);
     } catch (error) {
-      warnings.warn('finish', `${owner}: could not record a request: ${String(error)}`);
+      ipc.warn('finish', `could not record a request: ${String(error)}`);
     }
   };
   const onTrailers = (message: unknown): void => end(message, false);
@@ -449,7 +383,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
  * ```
  */
 export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
-  checkOptions(options);
+  checkOptions('instrumentUndici', options, UNDICI_RULES);
   const registry = options.registry ?? getGlobalRegistry();
   const settings: Settings = {
     owner: options.owner ?? DEFAULT_CLIENT_OWNER,

@@ -1,8 +1,9 @@
 /**
  * `@spectator/core/ipc` — the request-recording logic shared by the server adapters
- * (`@spectator/express`, `@spectator/koa`, `@spectator/nestjs`): status mapping, endpoint cap,
- * inflight tracking and timing, per `shared/spec/ipc-metrics.md`. Adapters only extract what
- * their framework knows.
+ * (`@spectator/express`, `@spectator/koa`, `@spectator/nestjs`) and the undici client: status
+ * mapping, `http.method`, endpoint caps, inflight tracking, timing and option checks, as
+ * `docs/ipc-metrics.md` in the repository describes. Adapters only extract what their framework
+ * knows.
  *
  * @packageDocumentation
  */
@@ -14,12 +15,20 @@ export {
   type RequestOutcome,
 } from './server-recorder.js';
 export {
+  IpcRecorder,
+  UNKNOWN_ENDPOINT,
+  type IpcMetricsOptions,
+  type IpcSide,
+} from './ipc-recorder.js';
+export { OVERFLOW_VALUE } from './value-limiter.js';
+export {
   ipcStatusForHttpStatus,
   ipcResultFor,
   type IpcStatus,
   type IpcResult,
   type IpcStatusMode,
 } from './ipc-status.js';
+export { httpMethodTag } from './ipc-method.js';
 export { compileExclude, type ExcludeOption } from './request-filter.js';
 export {
   ServerRequestTracker,
@@ -38,4 +47,6 @@ export {
   type EndingSocketLike,
 } from './response-ending.js';
 export { checkServerMetricsOptions } from './server-options.js';
+export { checkOptions, optionError, describeValue, type OptionRule } from './option-checks.js';
+export { routeName, regexName } from './route-name.js';
 export { RecentCache } from './recent-cache.js';

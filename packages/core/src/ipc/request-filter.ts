@@ -1,4 +1,4 @@
-import { SpectatorConfigError } from '../errors.js';
+import { describeValue, optionError } from './option-checks.js';
 
 /**
  * Which requests the adapters leave unrecorded: a path string (matches that path and everything
@@ -13,7 +13,7 @@ export type ExcludeOption<Req = unknown> =
 
 /**
  * Compiles {@link ExcludeOption} into one predicate; `undefined` when nothing is excluded.
- * Throws {@link SpectatorConfigError} (`ERR_SPECTATOR_INVALID_OPTION`) for a rule that is not a
+ * Throws `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_OPTION`) for a rule that is not a
  * string, RegExp or function, so a mistake shows at start-up rather than as unfiltered traffic.
  *
  * @example
@@ -38,9 +38,9 @@ export function compileExclude<Req>(
       return (path) => path === base || path.startsWith(prefix);
     }
     if (typeof rule !== 'function' && !(rule instanceof RegExp)) {
-      throw new SpectatorConfigError(
-        'ERR_SPECTATOR_INVALID_OPTION',
-        `exclude rules must be path strings, RegExps or functions, not ${rule === null ? 'null' : typeof rule}`,
+      throw optionError(
+        'exclude',
+        `rules must be path strings, RegExps or functions, not ${describeValue(rule)}`,
       );
     }
     if (rule instanceof RegExp) {

@@ -25,8 +25,8 @@ export interface TrackedRequestLike {
 
 /**
  * What an adapter knows about its framework's request context (`Ctx`: the Express request, the
- * Koa context, …): where the Node request is, the path for `exclude`, and the route template
- * once the framework has routed the request.
+ * Koa context, the Node request of a Nest app, …): where the Node request is, the path for
+ * `exclude`, and what the framework only knows once it has routed and answered the request.
  */
 export interface ServerRequestReader<Ctx> {
   request(ctx: Ctx): TrackedRequestLike;
@@ -34,14 +34,24 @@ export interface ServerRequestReader<Ctx> {
   path(ctx: Ctx): string;
   /** Route template, `undefined` when no route matched. Read when the response is done. */
   routeTemplate(ctx: Ctx): string | undefined;
+  /**
+   * A response header as sent, for frameworks that hand their headers to `writeHead()`, where
+   * `res.getHeader()` cannot see them (Fastify). Default: `res.getHeader(name)`. Read when the
+   * response is done.
+   */
+  responseHeader?(ctx: Ctx, res: TrackedResponseLike, name: string): unknown;
 }
 
 /** {@link ServerMetricsOptions} plus the per-request callbacks, already bound to `Ctx`. */
 export interface ServerTrackingOptions<Ctx> extends ServerMetricsOptions {
   /** True for requests to leave unrecorded (see `compileExclude`). */
   exclude?: ((path: string, ctx: Ctx) => boolean) | undefined;
-  /** Overrides `ipc.endpoint`; a non-empty string, or anything else for the route template. */
-  endpointTag?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
+  /**
+   * Overrides `ipc.endpoint`; gets the route template (`undefined` when no route matched) and
+   * returns a non-empty string, or anything else to keep the template.
+   */
+  endpointTag?:
+    ((ctx: Ctx, res: TrackedResponseLike, route: string | undefined) => unknown) | undefined;
   /** Extra tags for `ipc.server.call` (opt-in, leaves strict IPC tagging). */
   extraTags?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
 }
@@ -62,8 +72,9 @@ export const SERVER_ERROR_STATUS = 500;
  * The request lifecycle every server adapter shares: hooks the response's `close` (one listener,
  * one closure per request), and when it fires records the request once through
  * {@link IpcServerRecorder} with the final status, `cancelled` when the client went away, or
- * a 500 when the server cut the response short. User callbacks run inside `try`: nothing here
- * throws into the app, and the response is never touched.
+ * a 500 when the server cut the response short. User callbacks run inside `try`: one that
+ * throws is warned about (through the registry's logger, once a minute at most) and the request
+ * is recorded without it. Nothing here throws into the app, and the response is never touched.
  *
  * @example
  * ```ts
@@ -83,12 +94,16 @@ export class ServerRequestTracker<Ctx> {
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
 
+  /**
+   * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
+   * callback that is not a function is `ERR_SPECTATOR_INVALID_OPTION`).
+   */
   constructor(
     owner: string,
     options: ServerTrackingOptions<Ctx>,
     reader: ServerRequestReader<Ctx>,
   ) {
-    checkServerTrackingOptions(options);
+    checkServerTrackingOptions(options, owner);
     this.recorder = new IpcServerRecorder(owner, options);
     this.reader = reader;
     this.exclude = options.exclude;
@@ -105,7 +120,7 @@ export class ServerRequestTracker<Ctx> {
   track(ctx: Ctx, res: TrackedResponseLike): void {
     try {
       const exclude = this.exclude;
-      if (exclude !== undefined && excluded(exclude, this.reader.path(ctx), ctx)) return;
+      if (exclude !== undefined && this.excluded(exclude, ctx)) return;
       // Negative until `begin` ran: a response we could not listen to is never counted in
       // flight, and a second `close` records nothing.
       let start = -1;
@@ -116,8 +131,9 @@ export class ServerRequestTracker<Ctx> {
         this.finish(ctx, res, began);
       });
       start = this.recorder.begin();
-    } catch {
+    } catch (error) {
       // Metrics must never fail a request; this one goes unrecorded.
+      this.recorder.warn('track', () => `could not track a request: ${String(error)}`);
     }
   }
 
@@ -125,7 +141,6 @@ export class ServerRequestTracker<Ctx> {
   private finish(ctx: Ctx, res: TrackedResponseLike, start: number): void {
     let method = 'UNKNOWN';
     let status = 0;
-    let endpoint: string | undefined;
     let httpVersionMajor = 1;
     let cancelled = false;
     let finished = false;
@@ -141,17 +156,16 @@ export class ServerRequestTracker<Ctx> {
     } catch {
       // Unreadable fields keep their defaults; the request is still recorded.
     }
-    const endpointTag = this.endpointTag;
-    if (endpointTag !== undefined) endpoint = customEndpoint(endpointTag, ctx, res);
-    if (endpoint === undefined) {
-      try {
-        endpoint = this.reader.routeTemplate(ctx);
-      } catch {
-        // No template: recorded as unmatched.
-      }
+    let endpoint: string | undefined;
+    try {
+      endpoint = this.reader.routeTemplate(ctx);
+    } catch {
+      // No template: recorded as unmatched.
     }
+    const endpointTag = this.endpointTag;
+    if (endpointTag !== undefined) endpoint = this.customEndpoint(endpointTag, ctx, res, endpoint);
     const extraTags = this.extraTags;
-    const tags = extraTags === undefined ? undefined : customTags(extraTags, ctx, res);
+    const tags = extraTags === undefined ? undefined : this.customTags(extraTags, ctx, res);
     if (!this.bodySizes || req === undefined) {
       this.recorder.endRequest(start, method, status, endpoint, httpVersionMajor, cancelled, tags);
       return;
@@ -163,7 +177,7 @@ export class ServerRequestTracker<Ctx> {
       // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
       // not send it all.
       if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
-        outbound = contentLength(res.getHeader('content-length'));
+        outbound = contentLength(this.responseHeader(ctx, res, 'content-length'));
     } catch {
       // Unreadable headers: sizes unknown.
     }
@@ -179,43 +193,59 @@ export class ServerRequestTracker<Ctx> {
       outbound,
     );
   }
-}
 
-function customEndpoint<Ctx>(
-  endpointTag: (ctx: Ctx, res: TrackedResponseLike) => unknown,
-  ctx: Ctx,
-  res: TrackedResponseLike,
-): string | undefined {
-  try {
-    const tag = endpointTag(ctx, res);
-    return typeof tag === 'string' && tag !== '' ? tag : undefined;
-  } catch {
-    return undefined; // a throwing override falls back to the route template
+  private responseHeader(ctx: Ctx, res: TrackedResponseLike, name: string): unknown {
+    const reader = this.reader;
+    return reader.responseHeader === undefined
+      ? res.getHeader(name)
+      : reader.responseHeader(ctx, res, name);
   }
-}
 
-function customTags<Ctx>(
-  extraTags: (ctx: Ctx, res: TrackedResponseLike) => unknown,
-  ctx: Ctx,
-  res: TrackedResponseLike,
-): Tags | undefined {
-  try {
-    const tags = extraTags(ctx, res);
-    return typeof tags === 'object' && tags !== null ? (tags as Tags) : undefined;
-  } catch {
-    return undefined; // a throwing callback records the request without extra tags
+  private excluded(exclude: (path: string, ctx: Ctx) => boolean, ctx: Ctx): boolean {
+    try {
+      return exclude(this.reader.path(ctx), ctx) === true;
+    } catch (error) {
+      this.recorder.warn(
+        'exclude',
+        () => `exclude could not be applied; request recorded (${String(error)})`,
+      );
+      return false;
+    }
   }
-}
 
-function excluded<Ctx>(
-  exclude: (path: string, ctx: Ctx) => boolean,
-  path: string,
-  ctx: Ctx,
-): boolean {
-  try {
-    return exclude(path, ctx) === true;
-  } catch {
-    return false; // a throwing rule records the request
+  private customEndpoint(
+    endpointTag: (ctx: Ctx, res: TrackedResponseLike, route: string | undefined) => unknown,
+    ctx: Ctx,
+    res: TrackedResponseLike,
+    route: string | undefined,
+  ): string | undefined {
+    try {
+      const tag = endpointTag(ctx, res, route);
+      return typeof tag === 'string' && tag !== '' ? tag : route;
+    } catch (error) {
+      this.recorder.warn(
+        'endpointTag',
+        () => `endpointTag threw; recorded with the route template (${String(error)})`,
+      );
+      return route;
+    }
+  }
+
+  private customTags(
+    extraTags: (ctx: Ctx, res: TrackedResponseLike) => unknown,
+    ctx: Ctx,
+    res: TrackedResponseLike,
+  ): Tags | undefined {
+    try {
+      const tags = extraTags(ctx, res);
+      return typeof tags === 'object' && tags !== null ? (tags as Tags) : undefined;
+    } catch (error) {
+      this.recorder.warn(
+        'extraTags',
+        () => `extraTags threw; request recorded without them (${String(error)})`,
+      );
+      return undefined;
+    }
   }
 }
 
