@@ -10,6 +10,7 @@ export {
 export { atlasValue, MetricsHarness } from './metrics-harness.js';
 export {
   describeMiddlewareContract,
+  fakeNodeRequest,
   FakeResponse,
   hostileResponse,
   unlistenableResponse,

@@ -103,20 +103,22 @@ export interface SpectatorMiddlewareOptions<
    */
   exclude?: ExcludeOption<Req>;
   /**
-   * Overrides `ipc.endpoint`. Called once when the response is done; return a bounded name, or
-   * `undefined` to keep the default (the route template, or `unknown` when no route matched). A
-   * throwing callback falls back to the default. Distinct values still count against
-   * `maxEndpoints`. Default: none.
+   * Overrides `ipc.endpoint`. Called once when the response is done, with the route template
+   * (`route`: what would be recorded, `undefined` when no route matched); return a bounded name,
+   * or `undefined` to keep the default (the template, or `unknown` when no route matched). A
+   * throwing callback falls back to the default and is warned about (once a minute at most).
+   * Distinct values still count against `maxEndpoints`. Default: none.
    *
-   * @example `endpointTag: (req) => (req.headers['x-graphql-operation'] as string | undefined)`
+   * @example `endpointTag: (req, _res, route) => (route === '/graphql' ? req.get('x-operation') : undefined)`
    */
-  endpointTag?: (req: Req, res: Res) => string | undefined;
+  endpointTag?: (req: Req, res: Res, route: string | undefined) => string | undefined;
   /**
    * Extra tags for `ipc.server.call` (and the body-size meters), computed when the response is
    * done. Opt-in and **outside strict IPC tagging**: the IPC spec allows no other tag keys on
    * these meters, and every distinct value makes a new time series — keep values bounded. The
    * standard IPC tags cannot be overridden. A throwing callback records the request without
-   * extra tags. Meters with extra tags are looked up per request (slower). Default: none.
+   * extra tags and is warned about (once a minute at most). Meters with extra tags are looked up
+   * per request (slower). Default: none.
    *
    * @example `extraTags: (req) => ({ tenant: String(req.headers['x-tenant'] ?? 'none') })`
    */

@@ -51,9 +51,18 @@ export const OWNER = 'spectator-koa';
 export function spectatorMiddleware<Ctx extends KoaContextLike = KoaContextLike>(
   options: SpectatorMiddlewareOptions<Ctx> = {},
 ): (ctx: Ctx, next: KoaNext) => Promise<unknown> {
+  const { endpointTag } = options;
   const tracker = new ServerRequestTracker<Ctx>(
     OWNER,
-    { ...options, exclude: compileExclude<Ctx>(options.exclude) },
+    {
+      ...options,
+      exclude: compileExclude<Ctx>(options.exclude),
+      // Koa's endpointTag takes the context and the template: the response is `ctx.res`.
+      endpointTag:
+        typeof endpointTag === 'function'
+          ? (ctx, _res, route) => endpointTag(ctx, route)
+          : endpointTag,
+    },
     reader,
   );
 

@@ -4,6 +4,7 @@ import koa3 from 'koa3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeMiddlewareContract,
+  fakeNodeRequest,
   FakeResponse,
   hostileResponse,
   unlistenableResponse,
@@ -41,13 +42,20 @@ describe('middleware contract', () => {
   beforeEach(() => h.start());
   afterEach(() => h.stop());
 
-  describeMiddlewareContract(h, ({ endpointByUrl, ...options }) => {
+  describeMiddlewareContract(h, ({ endpointTag, ...options }) => {
     const mw = spectatorMiddleware({
       ...options,
-      ...(endpointByUrl === true ? { endpointTag: (ctx: KoaContextLike) => ctx.originalUrl } : {}),
+      ...(endpointTag === undefined
+        ? {}
+        : {
+            endpointTag: (ctx: KoaContextLike, route: string | undefined) =>
+              endpointTag(ctx.originalUrl ?? '', route),
+          }),
     });
-    return (res, { httpVersionMajor = 1, url = '/x' } = {}) =>
-      mw(fakeContext(res, { httpVersionMajor }, { originalUrl: url }), resolvedNext);
+    return (res, call = {}) => {
+      const req = fakeNodeRequest(res, call);
+      return mw({ req, res, originalUrl: req.url, _matchedRoute: call.route }, resolvedNext);
+    };
   });
 
   it('tells a response destroyed with an error (500) from a client abort (cancelled)', async () => {

@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
-import { SpectatorConfigError, type Tags } from '@spectator/core';
+import type { Tags } from '@spectator/core';
 import {
+  checkOptions,
   checkServerMetricsOptions,
   compileExclude,
+  optionError,
   type ExcludeOption,
+  type OptionRule,
   type ServerMetricsOptions,
 } from '@spectator/core/ipc';
 
@@ -84,36 +87,35 @@ export interface SpectatorModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
 }
 
-/** Throws the `SpectatorConfigError` of an invalid module option. */
+/** Throws the `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_OPTION`) of an invalid module option. */
 export function invalidOption(message: string): never {
-  throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `SpectatorModule: ${message}`);
+  throw optionError('SpectatorModule', message);
 }
 
-const isFunction = (v: unknown): boolean => typeof v === 'function';
+/** The module's own options, checked by core's one option checker. */
+const MODULE_RULES: Readonly<Record<string, OptionRule>> = {
+  requestMetrics: 'boolean',
+  manageRegistry: 'boolean',
+  endpointTag: 'function',
+  extraTags: 'function',
+};
 
 /**
- * Throws {@link SpectatorConfigError} (at start-up) for options the module cannot work with: the
- * server-metrics options and `exclude` rules through core's own checks (the ones the Express and
- * Koa adapters run), the module's own options here.
+ * Throws `SpectatorConfigError` (at start-up) for options the module cannot work with, through
+ * core's option checks (the ones the Express and Koa adapters run, worded and coded the same):
+ * `ERR_SPECTATOR_INVALID_NUMBER` for `maxEndpoints`, `ERR_SPECTATOR_INVALID_OPTION` for
+ * everything else.
  *
  * @example
  * ```ts
- * validateOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_OPTION
+ * validateOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_NUMBER
+ * validateOptions({ statusMode: 'strict' }); // throws ERR_SPECTATOR_INVALID_OPTION
  * ```
  */
 export function validateOptions(options: unknown): SpectatorModuleOptions {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object')
-    invalidOption(`options must be an object, got ${typeof options}`);
-  const o = options as Record<string, unknown>;
-  checkServerMetricsOptions(o);
-  compileExclude(o.exclude as SpectatorModuleOptions['exclude']);
-  for (const key of ['requestMetrics', 'manageRegistry'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean')
-      invalidOption(`${key} must be a boolean, got ${typeof o[key]}`);
-  }
-  for (const key of ['endpointTag', 'extraTags'] as const) {
-    if (o[key] !== undefined && !isFunction(o[key])) invalidOption(`${key} must be a function`);
-  }
-  return o as SpectatorModuleOptions;
+  checkServerMetricsOptions(options as SpectatorModuleOptions, 'SpectatorModule');
+  checkOptions('SpectatorModule', options, MODULE_RULES);
+  compileExclude((options as SpectatorModuleOptions).exclude);
+  return options as SpectatorModuleOptions;
 }
