@@ -1,8 +1,15 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { getGlobalRegistry } from '../global/global-registry.js';
+import { sanitizeAtlasString } from '../ids/atlas-rules.js';
 import { httpMethodTag } from '../ipc/ipc-method.js';
 import { IPC_METRICS_RULES, IpcRecorder } from '../ipc/ipc-recorder.js';
 import type { IpcStatus, IpcStatusMode } from '../ipc/ipc-status.js';
+import {
+  headerText,
+  NETFLIX_HEADERS,
+  responsePeer,
+  type NetflixPeer,
+} from '../ipc/netflix-headers.js';
 import { checkOptions } from '../ipc/option-checks.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
@@ -52,9 +59,10 @@ export interface UndiciMetricsOptions {
   /** `owner` tag: the library making the calls. Default `'spectator-undici'`. */
   owner?: string;
   /**
-   * Bounded `ipc.endpoint` value for a request, e.g. a route template or a service name. Default:
-   * no `ipc.endpoint` tag at all — raw URLs never become tags. Returning `undefined` leaves the
-   * tag off for that request; a throwing mapper is treated as `undefined`.
+   * Bounded `ipc.endpoint` value for a request, e.g. a route template or a service name. When it
+   * returns `undefined` (or throws, which is warned about), the server's `Netflix-Endpoint`
+   * response header names the endpoint, else `unknown`, as in Java Spectator. Raw URLs never
+   * become tags. Default: none (every call is the server's endpoint or `unknown`).
    */
   endpoint?: (request: OutboundRequestInfo) => string | undefined;
   /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
@@ -63,6 +71,18 @@ export interface UndiciMetricsOptions {
   statusMode?: IpcStatusMode;
   /** Use a percentile timer for `ipc.client.call` (default `true`); `false` records a plain timer. */
   percentiles?: boolean;
+  /**
+   * Read the Netflix headers, as Java Spectator does: the request's `Netflix-Vip` →
+   * `ipc.vip` (also on `ipc.client.inflight`); the response's `Netflix-ASG` →
+   * `ipc.server.asg`, `.app`, `.cluster`, and its `Netflix-Endpoint` → `ipc.endpoint` when the
+   * `endpoint` mapper named none. Default `true`; `false` ignores them.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag (the server chooses them); later ones are
+   * recorded as `_overflow`, with one warning per tag. Default `25`.
+   */
+  maxTagValues?: number;
   /** Requests to leave unrecorded (health checks, …); checked when the request is created. */
   ignore?: (request: OutboundRequestInfo) => boolean;
   /**
@@ -90,6 +110,8 @@ interface UndiciRequest {
 
 interface CallState {
   readonly start: number;
+  /** The request's `Netflix-Vip`, then also the response's Netflix headers. */
+  peer: NetflixPeer | undefined;
   /** Set when undici finished sending the request body (`undici:request:bodySent`). */
   bodySent: boolean;
   /** HTTP status once response headers arrived; 0 before. */
@@ -151,11 +173,15 @@ interface Settings {
   readonly percentiles: boolean;
   readonly ignore: UndiciMetricsOptions['ignore'];
   readonly attempt: UndiciMetricsOptions['attempt'];
+  readonly netflixHeaders: boolean;
+  readonly maxTagValues: number | undefined;
 }
 
 function sameSettings(a: Settings, b: Settings): boolean {
   return (
     a.endpoint === b.endpoint &&
+    a.netflixHeaders === b.netflixHeaders &&
+    a.maxTagValues === b.maxTagValues &&
     a.maxEndpoints === b.maxEndpoints &&
     a.statusMode === b.statusMode &&
     a.percentiles === b.percentiles &&
@@ -195,24 +221,37 @@ function failureOf(
 
 /** Subscribes to undici's channels for one (registry, owner); returns the unsubscribe. */
 function subscribe(registry: Registry, settings: Settings): () => void {
-  const { owner, maxEndpoints, statusMode, percentiles, ignore } = settings;
+  const { owner, maxEndpoints, statusMode, percentiles, ignore, netflixHeaders, maxTagValues } =
+    settings;
   const mapEndpoint = settings.endpoint;
   const attemptOf = settings.attempt;
-  const ipc = new IpcRecorder('client', owner, { registry, maxEndpoints, statusMode, percentiles });
+  const ipc = new IpcRecorder('client', owner, {
+    registry,
+    maxEndpoints,
+    statusMode,
+    percentiles,
+    netflixHeaders,
+    maxTagValues,
+  });
   const calls = new WeakMap<object, CallState>();
   const timers = new Map<string, Timer>();
   let active = true;
 
-  const endpointFor = (info: OutboundRequestInfo): string | undefined => {
-    if (mapEndpoint === undefined) return undefined;
+  /** The mapper's name for the endpoint, else the server's (`Netflix-Endpoint`), bounded. */
+  const endpointFor = (info: OutboundRequestInfo, peer: NetflixPeer | undefined): string => {
     let endpoint: string | undefined;
-    try {
-      endpoint = mapEndpoint(info);
-    } catch (error) {
-      ipc.warn('endpoint', `endpoint mapper threw; no ipc.endpoint tag (${String(error)})`);
-      return undefined;
+    if (mapEndpoint !== undefined) {
+      try {
+        endpoint = mapEndpoint(info);
+      } catch (error) {
+        ipc.warn('endpoint', `endpoint mapper threw; recorded without its name (${String(error)})`);
+      }
     }
-    if (typeof endpoint !== 'string' || endpoint.length === 0) return undefined;
+    if (typeof endpoint !== 'string' || endpoint.length === 0) {
+      // Chosen by the server: sanitized, and its distinct values count against maxEndpoints.
+      endpoint = netflixHeaders ? peer?.endpoint : undefined;
+      if (endpoint !== undefined) endpoint = sanitizeAtlasString(endpoint);
+    }
     return ipc.endpoint(endpoint);
   };
 
@@ -220,18 +259,21 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     method: string,
     status: number,
     ipcStatus: IpcStatus,
-    endpoint: string | undefined,
+    endpoint: string,
     attempt: string,
     final: boolean,
+    peer: NetflixPeer | undefined,
   ): Timer => {
-    const key = `${httpMethodTag(method)} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint ?? ''}`;
+    const peerTags: Record<string, string> = {};
+    ipc.addPeerTags(peerTags, peer);
+    let key = `${httpMethodTag(method)} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint}`;
+    for (const name in peerTags) key += `\n${name}=${peerTags[name]}`;
     let timer = timers.get(key);
     if (timer === undefined) {
-      const tags = ipc.callTags(ipcStatus, method, status > 0 ? status : undefined, endpoint ?? '');
-      if (endpoint === undefined) delete tags['ipc.endpoint'];
+      const tags = ipc.callTags(ipcStatus, method, status > 0 ? status : undefined, endpoint);
       tags['ipc.attempt'] = attempt;
       tags['ipc.attempt.final'] = final ? 'true' : 'false';
-      timer = ipc.callTimer(tags);
+      timer = ipc.callTimer(Object.assign(tags, peerTags));
       timers.set(key, timer);
     }
     return timer;
@@ -267,9 +309,16 @@ function subscribe(registry: Registry, settings: Settings): () => void {
         ipc.warn('attempt', `attempt callback threw; recorded as initial (${String(e)})`);
       }
     }
-    timerFor(info.method, status, ipcStatus, endpointFor(info), attemptTag(attempt), final).record(
-      seconds,
-    );
+    const peer = state.peer;
+    timerFor(
+      info.method,
+      status,
+      ipcStatus,
+      endpointFor(info, peer),
+      attemptTag(attempt),
+      final,
+      peer,
+    ).record(seconds);
   };
 
   const onCreate = (message: unknown): void => {
@@ -285,8 +334,18 @@ function subscribe(registry: Registry, settings: Settings): () => void {
           ipc.warn('ignore', `ignore callback threw; request recorded (${String(e)})`);
         }
       }
-      calls.set(request, { start: performance.now(), bodySent: false, status: 0, headersAt: 0 });
-      ipc.startInflight();
+      const vip = netflixHeaders
+        ? headerText(readHeader(request.headers, NETFLIX_HEADERS.vip))
+        : undefined;
+      const peer = vip === undefined ? undefined : { vip };
+      calls.set(request, {
+        start: performance.now(),
+        peer,
+        bodySent: false,
+        status: 0,
+        headersAt: 0,
+      });
+      ipc.startInflight(peer);
     } catch (error) {
       ipc.warn('create', `could not start recording a request: ${String(error)}`);
     }
@@ -305,11 +364,17 @@ function subscribe(registry: Registry, settings: Settings): () => void {
   const onHeaders = (message: unknown): void => {
     const state = stateOf(message);
     if (state === undefined) return;
-    const code = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
+    const response = (message as { response?: { statusCode?: unknown; headers?: unknown } })
+      .response;
+    const code = response?.statusCode;
     if (typeof code === 'number') {
       state.status = code;
       state.headersAt = performance.now();
     }
+    if (!netflixHeaders) return;
+    const server = responsePeer(response?.headers);
+    if (server !== undefined)
+      state.peer = { vip: state.peer?.vip, asg: server.asg, endpoint: server.endpoint };
   };
 
   const end = (message: unknown, failed: boolean): void => {
@@ -321,7 +386,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     // undici may report an error after completion, or twice; the first ending wins.
     if (state === undefined) return;
     calls.delete(request);
-    ipc.endInflight();
+    ipc.endInflight(state.peer);
     try {
       finish(request, state, m?.error, failed, endedAt);
     } catch (error) {
@@ -355,14 +420,17 @@ function subscribe(registry: Registry, settings: Settings): () => void {
  *
  * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
  *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
- *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
- *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper). A call the caller
+ *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method` (`get`, `post`, …,
+ *   `unknown`), `http.status` (when a response arrived), `ipc.endpoint` (the `endpoint`
+ *   mapper's name, else the server's `Netflix-Endpoint`, else `unknown`) and, from Netflix
+ *   headers, `ipc.vip` and `ipc.server.asg` / `.app` / `.cluster`. A call the caller
  *   gives up on — an abort or a cancelled body, before or after the response headers, whatever
  *   reason it passes — is `cancelled` (after the headers with the `http.status` that arrived,
  *   timed to the cancel). A fetch body never read, which undici cancels when the `Response` is
  *   garbage collected, is recorded then by its HTTP status, timed to the response headers.
- * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts
- *   (a call whose body is never read stays in flight until that cancel, as its connection does).
+ * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts,
+ *   tagged `owner` and the request's `ipc.vip` (a call whose body is never read stays in flight
+ *   until that cancel, as its connection does).
  *
  * Requests of this package's own Atlas publisher are never recorded. One subscription per
  * registry and `owner`: calling again with the same pair (from any copy of this package) shares
@@ -393,6 +461,8 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
     percentiles: options.percentiles ?? true,
     ignore: options.ignore,
     attempt: options.attempt,
+    netflixHeaders: options.netflixHeaders ?? true,
+    maxTagValues: options.maxTagValues,
   };
   return acquireShared(
     registry,

@@ -17,6 +17,7 @@ export {
 export {
   IpcRecorder,
   UNKNOWN_ENDPOINT,
+  DEFAULT_MAX_TAG_VALUES,
   type IpcMetricsOptions,
   type IpcSide,
 } from './ipc-recorder.js';
@@ -28,8 +29,16 @@ export {
   type IpcResult,
   type IpcStatusMode,
 } from './ipc-status.js';
-export { httpMethodTag } from './ipc-method.js';
-export { compileExclude, type ExcludeOption } from './request-filter.js';
+export { httpMethodTag, type IpcMethodTag } from './ipc-method.js';
+export { boundedValue } from './bounded-value.js';
+export { parseServerGroup, type ServerGroupParts } from './server-group.js';
+export {
+  NETFLIX_HEADERS,
+  measuredByIngress,
+  requestPeer,
+  type NetflixPeer,
+} from './netflix-headers.js';
+export { compileExclude, type ExcludeOption, type PathMatching } from './request-filter.js';
 export {
   ServerRequestTracker,
   SERVER_ERROR_STATUS,

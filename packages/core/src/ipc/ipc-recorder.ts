@@ -1,10 +1,16 @@
-import { METER_TAG_KEYS } from '../ids/atlas-rules.js';
+import {
+  MAX_KEY_LENGTH,
+  MAX_USER_TAGS,
+  METER_TAG_KEYS,
+  sanitizeAtlasString,
+} from '../ids/atlas-rules.js';
 import type { Tags } from '../ids/id.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
+import { boundedValue } from './bounded-value.js';
 import { httpMethodTag } from './ipc-method.js';
 import {
   ipcResultFor,
@@ -12,7 +18,9 @@ import {
   type IpcStatus,
   type IpcStatusMode,
 } from './ipc-status.js';
+import type { NetflixPeer } from './netflix-headers.js';
 import type { OptionRule } from './option-checks.js';
+import { parseServerGroup } from './server-group.js';
 import { OVERFLOW_VALUE, ValueLimiter } from './value-limiter.js';
 
 /** `ipc.endpoint` when nothing names the endpoint: a request no route matched, a call no mapper named. */
@@ -31,6 +39,18 @@ export interface IpcMetricsOptions {
   maxEndpoints?: number;
   /** `netflix` (default) maps 503 as 429 (`throttled`); `standard` maps it to `unavailable`. */
   statusMode?: IpcStatusMode;
+  /**
+   * Read the Netflix headers the other side sends (`Netflix-ASG`, `Netflix-Vip`,
+   * `Netflix-Endpoint`, and on a server `Netflix-Ingress-Common-IPC-Metrics`) into tags, as Java
+   * Spectator does. Default `true`; `false` ignores them all.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per tag whose values come from outside the app's code: the Netflix
+   * header tags and `extraTags` values; later ones are recorded as `_overflow`. Default `25`
+   * (Java Spectator's default cardinality limit per IPC tag).
+   */
+  maxTagValues?: number;
 }
 
 /** How {@link IpcMetricsOptions} are checked (see `checkOptions`). */
@@ -39,7 +59,20 @@ export const IPC_METRICS_RULES: Readonly<Record<keyof IpcMetricsOptions, OptionR
   percentiles: 'boolean',
   maxEndpoints: 'count',
   statusMode: ['netflix', 'standard'],
+  netflixHeaders: 'boolean',
+  maxTagValues: 'count',
 };
+
+/** Default of {@link IpcMetricsOptions.maxTagValues}: Java's `spectator.ipc.cardinality-limit`. */
+export const DEFAULT_MAX_TAG_VALUES = 25;
+
+/**
+ * Most extra tag keys a call may carry: what Atlas's 20 user tags leave once a call meter has its
+ * own (name, statistic, percentile, owner, ipc.result, ipc.status, ipc.endpoint, http.method,
+ * http.status, ipc.protocol and four Netflix header tags). A measurement with more is dropped by
+ * the aggregator, so later keys are left out here instead.
+ */
+const MAX_EXTRA_TAG_KEYS = MAX_USER_TAGS - 14;
 
 /** Which end of a call a recorder measures: its meters are `ipc.server.*` or `ipc.client.*`. */
 export type IpcSide = 'server' | 'client';
@@ -89,10 +122,21 @@ export class IpcRecorder {
   readonly percentiles: boolean;
   readonly statusMode: IpcStatusMode;
   readonly maxEndpoints: number;
+  /** Whether Netflix headers are read (the `netflixHeaders` option). */
+  readonly netflixHeaders: boolean;
+  readonly maxTagValues: number;
+  private readonly side: IpcSide;
   private readonly names: MeterNames;
   private readonly endpoints: ValueLimiter;
+  /** One limiter per tag key whose values come from outside (header tags, extra tags). */
+  private readonly tagValues = new Map<string, ValueLimiter>();
+  /** Extra tag keys admitted (at most {@link MAX_EXTRA_TAG_KEYS}). */
+  private readonly extraKeys = new Set<string>();
   private readonly warnings: RateLimitedLogger;
-  private readonly inflightSummary: DistributionSummary;
+  /** The in-flight count of calls without a VIP (most of them: no map read per call). */
+  private readonly plainInflight: Inflight;
+  /** In-flight counts per recorded `ipc.vip`, as Java keeps one per in-flight id. */
+  private readonly inflightByVip = new Map<string, Inflight>();
   private inflight = 0;
 
   constructor(side: IpcSide, owner: string, options: IpcMetricsOptions = {}) {
@@ -102,23 +146,30 @@ export class IpcRecorder {
     this.percentiles = options.percentiles ?? true;
     this.statusMode = options.statusMode ?? 'netflix';
     this.maxEndpoints = options.maxEndpoints ?? 1000;
+    this.netflixHeaders = options.netflixHeaders ?? true;
+    this.maxTagValues = options.maxTagValues ?? DEFAULT_MAX_TAG_VALUES;
+    this.side = side;
     this.names = METER_NAMES[side];
     this.warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
     this.endpoints = new ValueLimiter(
       this.maxEndpoints,
-      (name) => name,
+      boundedValue,
       () =>
         this.warnNow(
           `more than ${this.maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_VALUE} (raise maxEndpoints, or check what names the endpoints)`,
         ),
       UNKNOWN_ENDPOINT,
     );
-    this.inflightSummary = registry.distributionSummary(this.names.inflight, { owner });
+    this.plainInflight = {
+      summary: registry.distributionSummary(this.names.inflight, { owner }),
+      count: 0,
+    };
   }
 
   /**
    * The `ipc.endpoint` to record for `name`: `unknown` for none (never counted against the cap),
-   * the name itself among the first `maxEndpoints` distinct ones, `_overflow` after.
+   * the name itself among the first `maxEndpoints` distinct ones (shortened to Atlas's
+   * 120-character limit when longer, see `boundedValue`), `_overflow` after.
    */
   endpoint(name: string | undefined): string {
     return name === undefined ? UNKNOWN_ENDPOINT : this.endpoints.value(name);
@@ -132,18 +183,19 @@ export class IpcRecorder {
   /**
    * The tags every call meter of both sides carries: `owner`, `ipc.result` (from `ipcStatus`),
    * `ipc.status`, `ipc.endpoint`, `http.method` (from the raw method) and `http.status` (left
-   * out when `httpStatus` is `undefined`: no status reached the other side). `extraTags` come
-   * first, so that none of them can replace an IPC tag.
+   * out when `httpStatus` is `undefined`: no status reached the other side). `extraTags`, as
+   * {@link boundExtraTags} returned them, come first, so that none of them can replace an IPC
+   * tag.
    */
   callTags(
     ipcStatus: IpcStatus,
     method: string,
     httpStatus: number | undefined,
     endpoint: string,
-    extraTags?: Tags,
+    extraTags?: Readonly<Record<string, string>>,
   ): Record<string, string> {
     const tags: Record<string, string> = {
-      ...(extraTags === undefined ? undefined : allowedExtraTags(extraTags)),
+      ...extraTags,
       owner: this.owner,
       'ipc.result': ipcResultFor(ipcStatus),
       'ipc.status': ipcStatus,
@@ -169,24 +221,114 @@ export class IpcRecorder {
     return this.registry.distributionSummary(this.names[direction], tags);
   }
 
-  /** Counts a call in flight and records the new number; pair with {@link endInflight}. */
-  startInflight(): void {
-    const inflight = ++this.inflight;
+  /**
+   * Adds the tags of the other side from its Netflix headers, bounded per key: on a server
+   * `ipc.client.asg`, `ipc.client.app`, `ipc.client.cluster` (parsed from the ASG name as Java's
+   * `ServerGroup` does) and `ipc.vip`; on a client `ipc.server.asg`, `.app`, `.cluster` and the
+   * `ipc.vip` of its own request. Nothing when `netflixHeaders` is off.
+   */
+  addPeerTags(tags: Record<string, string>, peer: NetflixPeer | undefined): void {
+    if (peer === undefined || !this.netflixHeaders) return;
+    const { asg, vip } = peer;
+    if (asg !== undefined) {
+      const prefix = this.side === 'server' ? 'ipc.client.' : 'ipc.server.';
+      const { app, cluster } = parseServerGroup(asg);
+      tags[`${prefix}asg`] = this.tagValue(`${prefix}asg`, asg);
+      if (app !== undefined) tags[`${prefix}app`] = this.tagValue(`${prefix}app`, app);
+      if (cluster !== undefined)
+        tags[`${prefix}cluster`] = this.tagValue(`${prefix}cluster`, cluster);
+    }
+    if (vip !== undefined) tags['ipc.vip'] = this.tagValue('ipc.vip', vip);
+  }
+
+  /**
+   * The value to record under `key` for `raw`, a value from outside the app's code: shortened to
+   * Atlas's limit, sanitized to its character set, and among the first `maxTagValues` distinct
+   * ones of that key, else `_overflow` (warned about once per key).
+   */
+  tagValue(key: string, raw: string): string {
+    let limiter = this.tagValues.get(key);
+    if (limiter === undefined) {
+      limiter = new ValueLimiter(
+        this.maxTagValues,
+        (value) => sanitizeAtlasString(boundedValue(value)),
+        () =>
+          this.warnNow(
+            `more than ${this.maxTagValues} distinct ${key} values; recording the rest as ${OVERFLOW_VALUE} (raise maxTagValues if they are bounded)`,
+          ),
+      );
+      this.tagValues.set(key, limiter);
+    }
+    return limiter.value(raw);
+  }
+
+  /**
+   * Counts a call in flight and records the new number under the call's `ipc.vip` (Java keeps one
+   * count per in-flight id, tagged `owner` and `ipc.vip` only); pair with {@link endInflight}
+   * with the same peer.
+   */
+  startInflight(peer?: NetflixPeer): void {
+    this.inflight++;
     try {
-      this.inflightSummary.record(inflight);
+      const entry = this.inflightOf(peer);
+      entry.summary.record(++entry.count);
     } catch {
       // Meters do not throw; should one, the call must still be timed and ended.
     }
   }
 
-  /** The call started with {@link startInflight} is over. */
-  endInflight(): void {
+  /** The call started with {@link startInflight} with the same `peer` is over. */
+  endInflight(peer?: NetflixPeer): void {
     this.inflight--;
+    try {
+      this.inflightOf(peer).count--;
+    } catch {
+      // As in startInflight.
+    }
   }
 
   /** Calls between {@link startInflight} and {@link endInflight}. */
   get inFlight(): number {
     return this.inflight;
+  }
+
+  private inflightOf(peer: NetflixPeer | undefined): Inflight {
+    const raw = peer?.vip;
+    if (raw === undefined || !this.netflixHeaders) return this.plainInflight;
+    const vip = this.tagValue('ipc.vip', raw);
+    let entry = this.inflightByVip.get(vip);
+    if (entry === undefined) {
+      const tags = { owner: this.owner, 'ipc.vip': vip };
+      entry = { summary: this.registry.distributionSummary(this.names.inflight, tags), count: 0 };
+      this.inflightByVip.set(vip, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * The extra tags a call may add: string keys of 2 to 60 characters (what the aggregator
+   * accepts) that are no meter or IPC key, non-empty string values bounded per key, at most
+   * {@link MAX_EXTRA_TAG_KEYS} distinct keys (later ones left out, warned about once).
+   */
+  boundExtraTags(extraTags: Tags): Record<string, string> {
+    const bounded: Record<string, string> = {};
+    for (const key of Object.keys(extraTags)) {
+      const value: unknown = (extraTags as Record<string, unknown>)[key];
+      if (typeof value !== 'string' || value === '' || !isExtraTagKey(key)) continue;
+      if (!this.extraKeys.has(key)) {
+        if (this.extraKeys.size >= MAX_EXTRA_TAG_KEYS) {
+          this.warn(
+            'extra-keys',
+            () =>
+              `more than ${MAX_EXTRA_TAG_KEYS} distinct extraTags keys; leaving out ${JSON.stringify(key.slice(0, 60))} and later ones (Atlas accepts ${MAX_USER_TAGS} tags per measurement)`,
+          );
+          continue;
+        }
+        this.extraKeys.add(key);
+      }
+      bounded[key] = this.tagValue(key, value);
+    }
+    return bounded;
   }
 
   /**
@@ -210,12 +352,21 @@ export class IpcRecorder {
   }
 }
 
-/** The extra tags a call may add: string-keyed, non-empty keys, no reserved keys. */
-function allowedExtraTags(extraTags: Tags): Tags {
-  const allowed: Record<string, unknown> = {};
-  for (const key of Object.keys(extraTags)) {
-    if (key !== '' && !METER_TAG_KEYS.has(key))
-      allowed[key] = (extraTags as Record<string, unknown>)[key];
-  }
-  return allowed as Tags;
+/** The in-flight count of one in-flight id and its summary. */
+interface Inflight {
+  readonly summary: DistributionSummary;
+  count: number;
+}
+
+/** A key an extra tag may use: not a meter's own key, not an IPC key, 2 to 60 characters. */
+function isExtraTagKey(key: string): boolean {
+  return (
+    key.length >= 2 &&
+    key.length <= MAX_KEY_LENGTH &&
+    !METER_TAG_KEYS.has(key) &&
+    key !== 'owner' &&
+    key !== 'id' &&
+    !key.startsWith('ipc.') &&
+    !key.startsWith('http.')
+  );
 }

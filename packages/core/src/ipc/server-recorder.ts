@@ -5,6 +5,7 @@ import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { isKnownMethod, httpMethodTag } from './ipc-method.js';
 import { IpcRecorder, UNKNOWN_ENDPOINT, type IpcMetricsOptions } from './ipc-recorder.js';
+import type { NetflixPeer } from './netflix-headers.js';
 import { RecentCache } from './recent-cache.js';
 import { checkServerMetricsOptions } from './server-options.js';
 import { OVERFLOW_VALUE } from './value-limiter.js';
@@ -29,17 +30,30 @@ export interface ServerMetricsOptions extends IpcMetricsOptions {
   statusMode?: IpcMetricsOptions['statusMode'];
   /** Record `ipc.server.call.size.inbound`/`.outbound` when content-length is known. Default `false`. */
   bodySizes?: boolean;
+  /**
+   * Read the caller's Netflix headers, as Java Spectator does: `Netflix-ASG` →
+   * `ipc.client.asg`, `.app`, `.cluster`; `Netflix-Vip` → `ipc.vip` (also on
+   * `ipc.server.inflight`); `Netflix-Ingress-Common-IPC-Metrics: true` → the request is not
+   * recorded (a proxy in front recorded it). Default `true`. Turn it off when untrusted clients
+   * reach the app directly: they choose these headers, and the last one hides their requests.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag and per `extraTags` key; later ones are
+   * recorded as `_overflow` (one warning per key). Default `25`.
+   */
+  maxTagValues?: number;
 }
 
 /** What an adapter learned about one finished request. */
 export interface RequestOutcome {
-  /** Upper-case HTTP method. */
+  /** HTTP method as received (recorded as `get`, `post`, … or `unknown`). */
   method: string;
   /** Final status code sent to the client. */
   status: number;
   /** Route template, or `undefined` when no route matched. */
   endpoint: string | undefined;
-  /** HTTP major version of the request (`'1.1'`, `'2.0'`…). */
+  /** HTTP major version of the connection: `2` for an HTTP/2 stream, else `1`. */
   httpVersionMajor: number;
   /** The client went away before the response was finished. */
   cancelled: boolean;
@@ -49,6 +63,8 @@ export interface RequestOutcome {
   outboundBytes?: number | undefined;
   /** Extra tags (opt-in; leaves strict IPC tagging). */
   extraTags?: Tags | undefined;
+  /** The caller's Netflix headers, as given to {@link IpcServerRecorder.begin}. */
+  peer?: NetflixPeer | undefined;
 }
 
 interface CallMeters {
@@ -73,6 +89,13 @@ const RECENT_COMBINATIONS = 8;
 
 /** Endpoints found by `===` before the map (an app's hot routes). */
 const RECENT_ENDPOINTS = 8;
+
+/**
+ * Most meter sets kept for requests with extra or Netflix header tags (each combination of
+ * endpoint, method, status and those tags' bounded values); past it they are looked up in the
+ * registry.
+ */
+const MAX_TAGGED_COMBINATIONS = 10_000;
 
 /** The meters of one `ipc.endpoint` value, by method and status key. */
 class EndpointMeters {
@@ -111,6 +134,8 @@ export class IpcServerRecorder {
   private readonly recentEndpoints = new RecentCache<string, EndpointMeters>(RECENT_ENDPOINTS);
   /** The meters of every endpoint past the cap. */
   private overflow: EndpointMeters | undefined;
+  /** Meters of requests with extra or Netflix header tags, by every tag value that varies. */
+  private readonly taggedCache = new Map<string, CallMeters>();
 
   /**
    * Throws `SpectatorConfigError` for invalid options (`ERR_SPECTATOR_INVALID_NUMBER` for a
@@ -123,9 +148,12 @@ export class IpcServerRecorder {
     this.bodySizes = options.bodySizes ?? false;
   }
 
-  /** Call when a request arrives; returns the start time to pass to {@link end}. */
-  begin(): number {
-    this.ipc.startInflight();
+  /**
+   * Call when a request arrives, with the Netflix headers it carried (`requestPeer`); returns
+   * the start time to pass to {@link end}, with the same `peer` in the outcome.
+   */
+  begin(peer?: NetflixPeer): number {
+    this.ipc.startInflight(peer);
     return performance.now();
   }
 
@@ -144,6 +172,7 @@ export class IpcServerRecorder {
       outcome.extraTags,
       outcome.inboundBytes,
       outcome.outboundBytes,
+      outcome.peer,
     );
   }
 
@@ -161,20 +190,22 @@ export class IpcServerRecorder {
     extraTags?: Tags,
     inboundBytes?: number,
     outboundBytes?: number,
+    peer?: NetflixPeer,
   ): void {
-    this.ipc.endInflight();
+    this.ipc.endInflight(peer);
     try {
       const seconds = (performance.now() - start) / 1000;
       const meters =
-        extraTags === undefined
+        extraTags === undefined && (peer === undefined || !this.ipc.netflixHeaders)
           ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
-          : this.createMeters(
+          : this.taggedMeters(
               method,
               status,
-              this.endpointOf(endpoint).endpoint,
+              endpoint,
               httpVersionMajor,
               cancelled,
               extraTags,
+              peer,
             );
       meters.call.record(seconds);
       if (meters.inbound !== undefined && typeof inboundBytes === 'number')
@@ -241,6 +272,44 @@ export class IpcServerRecorder {
   }
 
   /**
+   * The meters of a request with extra or Netflix header tags: kept by every value that varies
+   * (all bounded), up to {@link MAX_TAGGED_COMBINATIONS}, then looked up in the registry.
+   */
+  private taggedMeters(
+    method: string,
+    status: number,
+    endpoint: string | undefined,
+    httpVersionMajor: number,
+    cancelled: boolean,
+    extraTags: Tags | undefined,
+    peer: NetflixPeer | undefined,
+  ): CallMeters {
+    const ipc = this.ipc;
+    const value = this.endpointOf(endpoint).endpoint;
+    const extra = extraTags === undefined ? undefined : ipc.boundExtraTags(extraTags);
+    const peerTags: Record<string, string> = {};
+    ipc.addPeerTags(peerTags, peer);
+    const key = (cancelled ? 1000 : status) + (httpVersionMajor >= 2 ? 2000 : 0);
+    let name = `${value}\n${httpMethodTag(method)} ${key}`;
+    for (const tag in extra) name += `\n${tag}=${extra[tag]}`;
+    for (const tag in peerTags) name += `\n${tag}=${peerTags[tag]}`;
+    let meters = this.taggedCache.get(name);
+    if (meters === undefined) {
+      meters = this.createMeters(
+        method,
+        status,
+        value,
+        httpVersionMajor,
+        cancelled,
+        extra,
+        peerTags,
+      );
+      if (this.taggedCache.size < MAX_TAGGED_COMBINATIONS) this.taggedCache.set(name, meters);
+    }
+    return meters;
+  }
+
+  /**
    * The meters of the endpoint value to record, registering it against the cap. Every path
    * (including requests with extra tags, which skip the meter cache) goes through here, so the
    * cap holds.
@@ -267,7 +336,8 @@ export class IpcServerRecorder {
     endpoint: string,
     httpVersionMajor: number,
     cancelled: boolean,
-    extraTags?: Tags,
+    extraTags?: Readonly<Record<string, string>>,
+    peerTags?: Readonly<Record<string, string>>,
   ): CallMeters {
     const ipc = this.ipc;
     // A cancelled request has no status the client saw; leave the tag out rather than guess.
@@ -279,6 +349,7 @@ export class IpcServerRecorder {
       extraTags,
     );
     tags['ipc.protocol'] = httpVersionMajor >= 2 ? 'http_2' : 'http_1';
+    if (peerTags !== undefined) Object.assign(tags, peerTags);
     return {
       call: ipc.callTimer(tags),
       inbound: this.bodySizes ? ipc.sizeSummary('inbound', tags) : undefined,

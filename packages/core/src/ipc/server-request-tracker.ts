@@ -1,4 +1,5 @@
 import type { Tags } from '../ids/id.js';
+import { measuredByIngress, requestPeer, type NetflixPeer } from './netflix-headers.js';
 import { checkServerTrackingOptions } from './server-options.js';
 import { IpcServerRecorder, type ServerMetricsOptions } from './server-recorder.js';
 import {
@@ -17,8 +18,13 @@ export interface TrackedResponseLike extends EndingResponseLike {
 /** The request fields the tracker reads: a Node `IncomingMessage` or `Http2ServerRequest`. */
 export interface TrackedRequestLike {
   readonly method?: string | undefined;
-  readonly httpVersionMajor?: number | undefined;
+  /** Node's lower-cased header names: `content-length` and the Netflix headers are read. */
   readonly headers?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The HTTP/2 stream of an HTTP/2 request (`Http2ServerRequest`); absent on HTTP/1. It gives
+   * `ipc.protocol`: the connection's protocol, not the version the request line claims.
+   */
+  readonly stream?: unknown;
   /** Tells whether the client closed the connection of a response cut short. */
   readonly socket?: EndingSocketLike | null | undefined;
 }
@@ -93,6 +99,7 @@ export class ServerRequestTracker<Ctx> {
   private readonly endpointTag: ServerTrackingOptions<Ctx>['endpointTag'];
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
+  private readonly netflixHeaders: boolean;
 
   /**
    * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
@@ -110,17 +117,27 @@ export class ServerRequestTracker<Ctx> {
     this.endpointTag = options.endpointTag;
     this.extraTags = options.extraTags;
     this.bodySizes = options.bodySizes === true;
+    this.netflixHeaders = options.netflixHeaders !== false;
   }
 
   /**
    * Starts tracking one request (call it before the framework routes it); the request is
-   * recorded once, when `res`, its Node response, closes. Excluded requests are ignored. Never
+   * recorded once, when `res`, its Node response, closes. Excluded requests, and requests a
+   * proxy already measured (`Netflix-Ingress-Common-IPC-Metrics: true`), are ignored. Never
    * throws.
    */
   track(ctx: Ctx, res: TrackedResponseLike): void {
     try {
       const exclude = this.exclude;
       if (exclude !== undefined && this.excluded(exclude, ctx)) return;
+      let peer: NetflixPeer | undefined;
+      if (this.netflixHeaders) {
+        const headers = this.reader.request(ctx).headers;
+        if (headers !== undefined && headers !== null) {
+          if (measuredByIngress(headers)) return;
+          peer = requestPeer(headers);
+        }
+      }
       // Negative until `begin` ran: a response we could not listen to is never counted in
       // flight, and a second `close` records nothing.
       let start = -1;
@@ -128,9 +145,9 @@ export class ServerRequestTracker<Ctx> {
         if (start < 0) return;
         const began = start;
         start = -1;
-        this.finish(ctx, res, began);
+        this.finish(ctx, res, began, peer);
       });
-      start = this.recorder.begin();
+      start = this.recorder.begin(peer);
     } catch (error) {
       // Metrics must never fail a request; this one goes unrecorded.
       this.recorder.warn('track', () => `could not track a request: ${String(error)}`);
@@ -138,7 +155,12 @@ export class ServerRequestTracker<Ctx> {
   }
 
   /** Records one closed request; always reaches the recorder, so inflight stays right. */
-  private finish(ctx: Ctx, res: TrackedResponseLike, start: number): void {
+  private finish(
+    ctx: Ctx,
+    res: TrackedResponseLike,
+    start: number,
+    peer: NetflixPeer | undefined,
+  ): void {
     let method = 'UNKNOWN';
     let status = 0;
     let httpVersionMajor = 1;
@@ -152,7 +174,10 @@ export class ServerRequestTracker<Ctx> {
       cancelled = ending === 'cancelled';
       method = req.method ?? 'UNKNOWN';
       status = ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
-      httpVersionMajor = req.httpVersionMajor ?? 1;
+      // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
+      // httpVersionMajor 2 for it (regression: such a request was recorded as http_2).
+      const stream = req.stream;
+      httpVersionMajor = stream !== undefined && stream !== null ? 2 : 1;
     } catch {
       // Unreadable fields keep their defaults; the request is still recorded.
     }
@@ -166,20 +191,18 @@ export class ServerRequestTracker<Ctx> {
     if (endpointTag !== undefined) endpoint = this.customEndpoint(endpointTag, ctx, res, endpoint);
     const extraTags = this.extraTags;
     const tags = extraTags === undefined ? undefined : this.customTags(extraTags, ctx, res);
-    if (!this.bodySizes || req === undefined) {
-      this.recorder.endRequest(start, method, status, endpoint, httpVersionMajor, cancelled, tags);
-      return;
-    }
     let inbound: number | undefined;
     let outbound: number | undefined;
-    try {
-      inbound = contentLength(req.headers?.['content-length']);
-      // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
-      // not send it all.
-      if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
-        outbound = contentLength(this.responseHeader(ctx, res, 'content-length'));
-    } catch {
-      // Unreadable headers: sizes unknown.
+    if (this.bodySizes && req !== undefined) {
+      try {
+        inbound = contentLength(req.headers?.['content-length']);
+        // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
+        // not send it all.
+        if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
+          outbound = contentLength(this.responseHeader(ctx, res, 'content-length'));
+      } catch {
+        // Unreadable headers: sizes unknown.
+      }
     }
     this.recorder.endRequest(
       start,
@@ -191,6 +214,7 @@ export class ServerRequestTracker<Ctx> {
       tags,
       inbound,
       outbound,
+      peer,
     );
   }
 
