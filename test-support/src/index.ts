@@ -4,6 +4,7 @@ export {
   expectSameResponses,
   send,
   sendExpectingFailure,
+  sendRaw,
   serve,
   type Running,
 } from './http.js';
@@ -17,3 +18,10 @@ export {
   type ContractMiddleware,
   type FakeCall,
 } from './middleware-contract.js';
+export {
+  describeServerContract,
+  headerReader,
+  type ContractServer,
+  type ContractServerOptions,
+  type ServedApp,
+} from './server-contract.js';

@@ -95,7 +95,7 @@ export class MetricsHarness<App = RequestListener> {
       'ipc.result': 'success',
       'ipc.status': 'success',
       'ipc.endpoint': atlasValue(template),
-      'http.method': 'GET',
+      'http.method': 'get',
       'http.status': '200',
       'ipc.protocol': 'http_1',
       statistic: 'count',
@@ -132,7 +132,7 @@ export class MetricsHarness<App = RequestListener> {
     expect(cancelled!.tags).toMatchObject({
       'ipc.result': 'failure',
       'ipc.endpoint': atlasValue(template),
-      'http.method': 'GET',
+      'http.method': 'get',
     });
     expect(cancelled!.tags['http.status']).toBeUndefined();
   }

@@ -128,7 +128,7 @@ describe('middleware contract', () => {
     expect(h.callCount()).toBe(1);
     // What could be read is kept (the method); the unreadable status records as 0.
     expect(
-      h.callCount({ 'http.method': 'GET', 'http.status': '0', 'ipc.status': 'unexpected_error' }),
+      h.callCount({ 'http.method': 'get', 'http.status': '0', 'ipc.status': 'unexpected_error' }),
     ).toBe(1);
   });
 

@@ -45,14 +45,17 @@ export interface SpectatorModuleOptions extends ServerMetricsOptions {
   requestMetrics?: boolean;
   /**
    * Requests to leave unrecorded, matched against the path without the query string: a path
-   * (`'/health'` covers `/health` and everything below it), a RegExp, a predicate, or a list.
-   * Default: none.
+   * (`'/health'` covers `/health` and everything below it, compared as the platform routes
+   * paths: on Express in any case unless `case sensitive routing` is enabled, on Fastify
+   * case-sensitively unless created with `caseSensitive: false`), a RegExp, a predicate, or a
+   * list. Default: none.
    */
   exclude?: ExcludeOption<IncomingMessage>;
   /**
    * Overrides `ipc.endpoint`: receives the route template Nest matched (`undefined` for
    * unmatched requests) and returns the value to use; `undefined` keeps the template. Keep the
-   * result bounded (never the raw path). Default: the template.
+   * result bounded (never the raw path). A throwing callback keeps the template and is warned
+   * about (through the registry's logger, once a minute at most). Default: the template.
    */
   endpointTag?: (
     req: IncomingMessage,
@@ -61,7 +64,8 @@ export interface SpectatorModuleOptions extends ServerMetricsOptions {
   ) => string | undefined;
   /**
    * Opt-in extra tags for `ipc.server.call`, computed when the response is done. Leaves the strict
-   * IPC tag set (see the IPC spec): prefer separate meters. Default: none.
+   * IPC tag set: prefer separate meters. Values are bounded per key (`maxTagValues`, then
+   * `_overflow`, one warning per key); at most 6 keys. Default: none.
    */
   extraTags?: (req: IncomingMessage, res: ServerResponse) => Tags | undefined;
 }

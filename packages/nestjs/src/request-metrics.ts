@@ -31,6 +31,7 @@ import {
   pathWithoutQuery,
   routeName,
   ServerRequestTracker,
+  type PathMatching,
   type ServerRequestReader,
   type ServerTrackingOptions,
 } from '@spectator/core/ipc';
@@ -73,6 +74,7 @@ interface HttpAdapterLike {
  */
 type RawRequest = IncomingMessage & {
   route?: { path?: unknown };
+  app?: unknown;
   [UNMATCHED]?: boolean;
   [FASTIFY_REQUEST]?: FastifyRequestLike;
   [FASTIFY_REPLY]?: FastifyReplyLike;
@@ -130,6 +132,8 @@ export class SpectatorRequestMetrics implements OnModuleInit {
   private readonly tracker: ServerRequestTracker<RawRequest> | undefined;
   /** How the installed platform names the route of a request. */
   private routeOf: (req: RawRequest) => string | undefined = () => undefined;
+  /** How the installed platform routes paths, for `exclude` (Express's defaults until then). */
+  private routing: Required<PathMatching<RawRequest>> = { caseSensitive: false, strict: false };
 
   constructor(
     options: SpectatorModuleOptions,
@@ -150,7 +154,11 @@ export class SpectatorRequestMetrics implements OnModuleInit {
       {
         ...options,
         registry,
-        exclude: compileExclude(options.exclude),
+        // Matched as the platform routes paths (its settings are known once it is installed).
+        exclude: compileExclude(options.exclude, {
+          caseSensitive: (req) => read(this.routing.caseSensitive, req),
+          strict: (req) => read(this.routing.strict, req),
+        }),
         // Nest's callbacks get Node's response, which is what the tracker hands them.
         endpointTag: options.endpointTag as ServerTrackingOptions<RawRequest>['endpointTag'],
         extraTags: options.extraTags as ServerTrackingOptions<RawRequest>['extraTags'],
@@ -181,6 +189,12 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     tracker: ServerRequestTracker<RawRequest>,
   ): void {
     this.routeOf = expressRoute;
+    // The settings of the Express app routing the request (its own, when no hook set req.app).
+    const instance = adapter.getInstance?.();
+    this.routing = {
+      caseSensitive: (req) => appEnabled(req.app ?? instance, 'case sensitive routing'),
+      strict: (req) => appEnabled(req.app ?? instance, 'strict routing'),
+    };
     // Runs only for requests no route took: Nest adds its 404 handler right after the init hooks.
     adapter.use?.((req: RawRequest, _res: unknown, next: () => void) => {
       req[UNMATCHED] = true;
@@ -202,6 +216,7 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     tracker: ServerRequestTracker<RawRequest>,
   ): void {
     this.routeOf = fastifyRoute;
+    this.routing = fastifyRouting(adapter.getInstance?.());
     trackServer(adapter, tracker);
     const onRequest = (request: FastifyRequestLike, reply: FastifyReplyLike): void => {
       let raw: RawRequest;
@@ -257,6 +272,36 @@ function trackServer(adapter: HttpAdapterLike, tracker: ServerRequestTracker<Raw
     tracker.track(req, res);
   });
   return true;
+}
+
+function read(setting: boolean | ((req: RawRequest) => boolean), req: RawRequest): boolean {
+  return typeof setting === 'boolean' ? setting : setting(req);
+}
+
+function appEnabled(app: unknown, setting: string): boolean {
+  const enabled = (app as { enabled?: unknown } | null | undefined)?.enabled;
+  return (
+    typeof enabled === 'function' &&
+    (enabled as (name: string) => unknown).call(app, setting) === true
+  );
+}
+
+/**
+ * How a Fastify instance routes paths, from the options it was created with: case-sensitive
+ * unless `caseSensitive: false`; a trailing slash makes another route unless
+ * `ignoreTrailingSlash` (Fastify 5 reads it from `routerOptions` too).
+ */
+function fastifyRouting(instance: unknown): Required<PathMatching<RawRequest>> {
+  const config = (instance as { initialConfig?: FastifyConfigLike } | undefined)?.initialConfig;
+  const ignoreTrailingSlash =
+    config?.routerOptions?.ignoreTrailingSlash ?? config?.ignoreTrailingSlash ?? false;
+  return { caseSensitive: config?.caseSensitive !== false, strict: ignoreTrailingSlash !== true };
+}
+
+interface FastifyConfigLike {
+  caseSensitive?: boolean;
+  ignoreTrailingSlash?: boolean;
+  routerOptions?: { ignoreTrailingSlash?: boolean };
 }
 
 /** The adapter implements `setOnRequestHook` (the base class's is a no-op). */
