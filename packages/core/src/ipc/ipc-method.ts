@@ -1,6 +1,13 @@
 import { METHODS } from 'node:http';
 
-/** `http.method` values: Java Spectator's `IpcMethod` names for HTTP, lower-case. */
+/**
+ * `http.method` values: Java Spectator's `IpcMethod` names for HTTP, lower-case.
+ *
+ * @example
+ * ```ts
+ * const method: IpcMethodTag = httpMethodTag(req.method); // 'get'
+ * ```
+ */
 export type IpcMethodTag = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options' | 'unknown';
 
 /** The HTTP methods Java's `IpcMethod` names, by their lower-case name. */

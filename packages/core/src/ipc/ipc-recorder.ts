@@ -23,10 +23,25 @@ import type { OptionRule } from './option-checks.js';
 import { parseServerGroup } from './server-group.js';
 import { OVERFLOW_VALUE, ValueLimiter } from './value-limiter.js';
 
-/** `ipc.endpoint` when nothing names the endpoint: a request no route matched, a call no mapper named. */
+/**
+ * `ipc.endpoint` when nothing names the endpoint: a request no route matched, a call no mapper
+ * (and no `Netflix-Endpoint` response header) named.
+ *
+ * @example
+ * ```ts
+ * atlas.find('ipc.server.call', { 'ipc.endpoint': UNKNOWN_ENDPOINT }); // 404s, scanners
+ * ```
+ */
 export const UNKNOWN_ENDPOINT = 'unknown';
 
-/** Options the server adapters and the undici client share. */
+/**
+ * Options the server adapters and the undici client share (all optional).
+ *
+ * @example
+ * ```ts
+ * const options: IpcMetricsOptions = { maxEndpoints: 200, statusMode: 'standard', maxTagValues: 50 };
+ * ```
+ */
 export interface IpcMetricsOptions {
   /** Registry to record into. Default: `GlobalRegistry`. */
   registry?: Registry;
@@ -63,7 +78,15 @@ export const IPC_METRICS_RULES: Readonly<Record<keyof IpcMetricsOptions, OptionR
   maxTagValues: 'count',
 };
 
-/** Default of {@link IpcMetricsOptions.maxTagValues}: Java's `spectator.ipc.cardinality-limit`. */
+/**
+ * Default of {@link IpcMetricsOptions.maxTagValues}: Java Spectator's default
+ * `spectator.ipc.cardinality-limit` per IPC tag.
+ *
+ * @example
+ * ```ts
+ * spectatorMiddleware({ maxTagValues: 4 * DEFAULT_MAX_TAG_VALUES });
+ * ```
+ */
 export const DEFAULT_MAX_TAG_VALUES = 25;
 
 /**

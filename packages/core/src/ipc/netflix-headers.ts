@@ -2,6 +2,11 @@
  * The headers Netflix services use to tell each other who they are (Java Spectator's
  * `NetflixHeader`), by the lower-case names Node gives request headers. Their values are chosen
  * by the other side of the call: whoever records them bounds and sanitizes them.
+ *
+ * @example
+ * ```ts
+ * res.setHeader(NETFLIX_HEADERS.endpoint, '/orders/:id'); // what a client records as ipc.endpoint
+ * ```
  */
 export const NETFLIX_HEADERS = {
   /** Server group of the caller (on a request) or of the server (on a response). */
@@ -14,7 +19,15 @@ export const NETFLIX_HEADERS = {
   ingress: 'netflix-ingress-common-ipc-metrics',
 } as const;
 
-/** What the other side of a call said about itself in Netflix headers (raw values). */
+/**
+ * What the other side of a call said about itself in Netflix headers (raw values).
+ *
+ * @example
+ * ```ts
+ * const peer: NetflixPeer = { asg: 'shop-main-v001', vip: 'shop:7001' };
+ * recorder.end(recorder.begin(peer), { ...outcome, peer });
+ * ```
+ */
 export interface NetflixPeer {
   /** `Netflix-ASG`: the caller's server group (server side) or the server's (client side). */
   readonly asg?: string | undefined;
@@ -39,6 +52,11 @@ export function headerText(value: unknown): string | undefined {
  * True when a request says a proxy already recorded its IPC metrics
  * (`Netflix-Ingress-Common-IPC-Metrics: true`, the value in any case, as Java compares it).
  * `headers` are Node's, names lower-cased. Never throws.
+ *
+ * @example
+ * ```ts
+ * measuredByIngress({ 'netflix-ingress-common-ipc-metrics': 'TRUE' }); // true
+ * ```
  */
 export function measuredByIngress(headers: Readonly<Record<string, unknown>>): boolean {
   const value = headers[NETFLIX_HEADERS.ingress];
@@ -50,6 +68,11 @@ export function measuredByIngress(headers: Readonly<Record<string, unknown>>): b
 /**
  * The caller's `Netflix-ASG` and `Netflix-Vip` from a request's headers (Node's, names
  * lower-cased), or `undefined` when it sent neither (the common case: nothing allocated).
+ *
+ * @example
+ * ```ts
+ * requestPeer({ 'netflix-asg': 'shop-main-v001' }); // { asg: 'shop-main-v001', vip: undefined }
+ * ```
  */
 export function requestPeer(headers: Readonly<Record<string, unknown>>): NetflixPeer | undefined {
   const asg = headers[NETFLIX_HEADERS.asg];

@@ -10,6 +10,11 @@ import { SpectatorConfigError } from '../errors.js';
  *   installed copy's registry is accepted too;
  * - `'string-map'`: a plain object whose values are all strings (tags);
  * - a list of strings: one of them (`['netflix', 'standard']`).
+ *
+ * @example
+ * ```ts
+ * const rules: Record<string, OptionRule> = { maxEndpoints: 'count', statusMode: ['netflix', 'standard'] };
+ * ```
  */
 export type OptionRule =
   'boolean' | 'function' | 'count' | 'name' | 'registry' | 'string-map' | readonly string[];

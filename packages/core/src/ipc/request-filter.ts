@@ -5,6 +5,11 @@ import { describeValue, optionError } from './option-checks.js';
  * below it: `/health` covers `/health` and `/health/live`, compared as the framework routes
  * paths, see {@link PathMatching}), a RegExp tested against the path, a predicate, or a list of
  * these.
+ *
+ * @example
+ * ```ts
+ * const exclude: ExcludeOption = ['/health', /^\/static\//, (path) => path.endsWith('.ico')];
+ * ```
  */
 export type ExcludeOption<Req = unknown> =
   | string
@@ -15,6 +20,11 @@ export type ExcludeOption<Req = unknown> =
 /**
  * How the framework routes paths, so that a path rule excludes exactly what the framework would
  * route to it: each a fixed answer or read per request (an Express app's settings).
+ *
+ * @example
+ * ```ts
+ * const express: PathMatching<Request> = { caseSensitive: (req) => req.app.enabled('case sensitive routing') };
+ * ```
  */
 export interface PathMatching<Req = unknown> {
   /**

@@ -1,4 +1,11 @@
-/** What a Netflix server group (ASG) name says, as Java Spectator's `ServerGroup` parses it. */
+/**
+ * What a Netflix server group (ASG) name says, as Java Spectator's `ServerGroup` parses it.
+ *
+ * @example
+ * ```ts
+ * const { app, cluster }: ServerGroupParts = parseServerGroup('shop-main-v001'); // shop, shop-main
+ * ```
+ */
 export interface ServerGroupParts {
   /** The application (`app` of `app-stack-detail-v001`), `undefined` when the name has none. */
   readonly app: string | undefined;
