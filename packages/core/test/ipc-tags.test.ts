@@ -183,3 +183,29 @@ describe('IpcServerRecorder with Netflix headers', () => {
     expect(tags.flat().filter((k) => k === 'ipc.vip' || k.startsWith('ipc.client.'))).toEqual([]);
   });
 });
+
+describe('IpcServerRecorder past its cache of tagged meters', () => {
+  it('records every request of more tagged combinations than it keeps (10k), each under its own tags', () => {
+    const registry = new Registry({ maxMeters: 50_000 });
+    const recorder = new IpcServerRecorder('t', {
+      registry,
+      maxTagValues: 20_000,
+      percentiles: false,
+    });
+    const outcome = {
+      method: 'GET',
+      status: 200,
+      endpoint: '/x',
+      httpVersionMajor: 1,
+      cancelled: false,
+    };
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 12_000; i++)
+        recorder.end(recorder.begin(), { ...outcome, extraTags: { tenant: `t${i}` } });
+    const counts = registry
+      .measurements()
+      .filter((m) => m.name === 'ipc.server.call' && m.tags.statistic === 'count');
+    expect(counts).toHaveLength(12_000);
+    expect(counts.every((m) => m.value === 2)).toBe(true);
+  });
+});

@@ -27,6 +27,9 @@ export const UNDICI_CHANNELS = {
   error: 'undici:request:error',
 } as const;
 
+/** Most `ipc.client.call` timers one subscription keeps by their varying tags. */
+const MAX_CACHED_TIMERS = 10_000;
+
 /** Default `owner` tag of the outbound call meters. */
 export const DEFAULT_CLIENT_OWNER = 'spectator-undici';
 
@@ -274,7 +277,9 @@ function subscribe(registry: Registry, settings: Settings): () => void {
       tags['ipc.attempt'] = attempt;
       tags['ipc.attempt.final'] = final ? 'true' : 'false';
       timer = ipc.callTimer(Object.assign(tags, peerTags));
-      timers.set(key, timer);
+      // Every part of the key is bounded, but their product need not stay small: past the cap,
+      // timers are looked up in the registry instead.
+      if (timers.size < MAX_CACHED_TIMERS) timers.set(key, timer);
     }
     return timer;
   };
