@@ -59,7 +59,9 @@ export function headerText(value: unknown): string | undefined {
  * ```
  */
 export function measuredByIngress(headers: Readonly<Record<string, unknown>>): boolean {
-  const value = headers[NETFLIX_HEADERS.ingress];
+  // Literal keys, not NETFLIX_HEADERS.ingress: a named property load stays cheap when the header
+  // is absent (every request reads these); a computed key measurably slowed the middleware.
+  const value = headers['netflix-ingress-common-ipc-metrics'];
   if (value === undefined) return false;
   const values = Array.isArray(value) ? (value as unknown[]) : [value];
   return values.some((v) => typeof v === 'string' && v.trim().toLowerCase() === 'true');
@@ -75,8 +77,8 @@ export function measuredByIngress(headers: Readonly<Record<string, unknown>>): b
  * ```
  */
 export function requestPeer(headers: Readonly<Record<string, unknown>>): NetflixPeer | undefined {
-  const asg = headers[NETFLIX_HEADERS.asg];
-  const vip = headers[NETFLIX_HEADERS.vip];
+  const asg = headers['netflix-asg'];
+  const vip = headers['netflix-vip'];
   if (asg === undefined && vip === undefined) return undefined;
   const peer = { asg: headerText(asg), vip: headerText(vip) };
   return peer.asg === undefined && peer.vip === undefined ? undefined : peer;
