@@ -136,9 +136,10 @@ function installFor(example) {
  * The local endpoint on `port`. Only the default port falls back to a free one when taken: a
  * port asked for is one something else was told to publish to, so that is an error.
  */
-async function startEndpoint(devServer, { port, portExplicit }) {
+async function startEndpoint(devServer, { port, portExplicit, stepMs }) {
   try {
-    return await devServer.startAtlasDevServer({ port });
+    // The series are stored per step of the app's publish interval.
+    return await devServer.startAtlasDevServer({ port, stepMs });
   } catch (err) {
     if (err.code !== 'EADDRINUSE' || port === 0) throw err;
     if (portExplicit) {
@@ -149,7 +150,7 @@ async function startEndpoint(devServer, { port, portExplicit }) {
       process.exit(1);
     }
     console.log(dim(`port ${port} is taken; the endpoint takes a free port instead`));
-    return devServer.startAtlasDevServer({ port: 0 });
+    return devServer.startAtlasDevServer({ port: 0, stepMs });
   }
 }
 
@@ -320,7 +321,7 @@ async function main() {
   const atlas = await startEndpoint(devServer, options);
   console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
   console.log(
-    `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (sparklines, reloads every 5 s)`,
+    `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
   );
 
   let app;

@@ -94,7 +94,7 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
         expect(failed[0].tags).toMatchObject({
           'ipc.status': 'unexpected_error',
           'ipc.result': 'failure',
-          'http.method': 'POST',
+          'http.method': 'post', // Java's IpcMethod name
           owner,
           ...commonTags,
         });

@@ -1,7 +1,7 @@
 // Real sockets for the adapters' tests: a server on 127.0.0.1 and a free port, requests without a
 // keep-alive agent.
 import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 
 export interface Running {
@@ -112,4 +112,20 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * Writes `text` as it is on a new connection to `url`'s host and port (for request lines no
+ * client library would send), and resolves what came back once the server closed the connection.
+ */
+export function sendRaw(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(text));
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+  });
 }

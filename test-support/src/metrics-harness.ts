@@ -19,7 +19,10 @@ export const atlasValue = (template: string): string => sanitizeAtlasString(temp
 export class MetricsHarness<App = RequestListener> {
   atlas!: AtlasDevServer;
   registry!: Registry;
-  private readonly running: Running[] = [];
+  /** What the registry's logger was asked to print since `start()`. */
+  readonly warnings: string[] = [];
+  /** How to close what was served for the test, run by `stop()`. */
+  private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly listener: (app: App) => RequestListener = (app) => app as RequestListener,
@@ -27,18 +30,27 @@ export class MetricsHarness<App = RequestListener> {
 
   async start(): Promise<void> {
     this.atlas = await startAtlasDevServer();
-    this.registry = new Registry({ uri: this.atlas.publishUri });
+    this.warnings.length = 0;
+    this.registry = new Registry({
+      uri: this.atlas.publishUri,
+      logger: { warn: (message) => void this.warnings.push(message) },
+    });
+  }
+
+  /** Runs `close` at `stop()`, with the apps `serve` served (an app served some other way). */
+  onStop(close: () => Promise<void>): void {
+    this.closers.push(close);
   }
 
   /** Serves `app` on 127.0.0.1 and a free port until `stop()`; resolves its base URL. */
   async serve(app: App): Promise<string> {
-    const running = await serve(this.listener(app));
-    this.running.push(running);
+    const running: Running = await serve(this.listener(app));
+    this.closers.push(() => running.close());
     return running.url;
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((r) => r.close()));
+    await Promise.all(this.closers.splice(0).map((close) => close()));
     await this.registry.stop();
     await this.atlas.close();
   }
@@ -83,7 +95,7 @@ export class MetricsHarness<App = RequestListener> {
       'ipc.result': 'success',
       'ipc.status': 'success',
       'ipc.endpoint': atlasValue(template),
-      'http.method': 'GET',
+      'http.method': 'get',
       'http.status': '200',
       'ipc.protocol': 'http_1',
       statistic: 'count',
@@ -120,7 +132,7 @@ export class MetricsHarness<App = RequestListener> {
     expect(cancelled!.tags).toMatchObject({
       'ipc.result': 'failure',
       'ipc.endpoint': atlasValue(template),
-      'http.method': 'GET',
+      'http.method': 'get',
     });
     expect(cancelled!.tags['http.status']).toBeUndefined();
   }

@@ -77,33 +77,62 @@ export function unlistenableResponse(): {
   };
 }
 
-/** The request a case sends: HTTP major version (default 1) and URL (default `/x`). */
+/**
+ * The request a case sends: over HTTP/2 (an HTTP/2 stream; default HTTP/1), its URL (default
+ * `/x`) and the route template the framework matched it to (default: none, an unmatched request).
+ */
 export interface FakeCall {
-  httpVersionMajor?: number;
+  http2?: boolean;
   url?: string;
+  route?: string;
 }
 
 /**
  * The adapter under test: builds its middleware from `options` and returns a function that runs
- * one fake request (`call`) through it, with `res` as the Node response. `endpointByUrl`: name
- * each request's endpoint by its URL, through the adapter's `endpointTag` option.
+ * one fake request (`call`) through it, with `res` as the Node response. `endpointTag` is called
+ * through the adapter's own `endpointTag` option, with the request's URL and the route template
+ * the adapter passed it; `extraTags` through its `extraTags` option.
  */
 export type ContractMiddleware = (options: {
   registry: Registry;
   maxEndpoints?: number;
   extraTags?: () => Record<string, string>;
-  endpointByUrl?: boolean;
+  endpointTag?: (url: string, route: string | undefined) => string | undefined;
 }) => (res: FakeResponse, call?: FakeCall) => unknown;
+
+/** The Node request fields of a fake call, as Node would set them (headers lower-cased). */
+export function fakeNodeRequest(
+  res: FakeResponse,
+  { http2 = false, url = '/x' }: FakeCall = {},
+): {
+  method: string;
+  url: string;
+  httpVersionMajor: number;
+  headers: Record<string, string>;
+  socket: FakeResponse['socket'];
+  stream?: object;
+} {
+  return {
+    method: 'GET',
+    url,
+    httpVersionMajor: http2 ? 2 : 1,
+    headers: {},
+    // The connection is shared by request and response, as in Node.
+    socket: res.socket,
+    // An HTTP/2 compatibility request carries its stream; an HTTP/1 one has none.
+    ...(http2 ? { stream: {} } : {}),
+  };
+}
 
 /** Adds the shared contract cases to the current `describe`; `h` is started before each. */
 export function describeMiddlewareContract(
-  h: Pick<MetricsHarness, 'registry' | 'recorded' | 'callCount'>,
+  h: Pick<MetricsHarness, 'registry' | 'recorded' | 'callCount' | 'warnings'>,
   middleware: ContractMiddleware,
 ): void {
   it('tags HTTP/2 requests ipc.protocol=http_2', async () => {
     const run = middleware({ registry: h.registry });
     const res = new FakeResponse();
-    await run(res, { httpVersionMajor: 2 });
+    await run(res, { http2: true });
     res.complete();
     await h.recorded(1);
     expect(h.callCount({ 'ipc.protocol': 'http_2', 'ipc.endpoint': 'unknown' })).toBe(1);
@@ -157,7 +186,8 @@ export function describeMiddlewareContract(
     const run = middleware({
       registry: h.registry,
       maxEndpoints: 1,
-      endpointByUrl: true,
+      endpointTag: (url) => url,
+      // Keys of two characters at least: the aggregator drops a measurement with a shorter one.
       extraTags: () => ({ tier: 'x' }),
     });
     for (const url of ['/a', '/b', '/c']) {
@@ -168,5 +198,29 @@ export function describeMiddlewareContract(
     await h.recorded(3);
     expect(h.callCount({ 'ipc.endpoint': '_a' })).toBe(1);
     expect(h.callCount({ 'ipc.endpoint': '_overflow' })).toBe(2);
+  });
+
+  // One lifecycle for every adapter (regression: Nest passed the route template to endpointTag
+  // and warned about a throwing one, Express and Koa did neither).
+  it('endpointTag gets the route template; a throwing one falls back to it, warned about once', async () => {
+    const seen: (string | undefined)[] = [];
+    let calls = 0;
+    const run = middleware({
+      registry: h.registry,
+      endpointTag: (_url, route) => {
+        seen.push(route);
+        if (++calls > 1) throw new Error('callback bug');
+        return undefined;
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = new FakeResponse();
+      await run(res, { route: '/r/:id' });
+      res.complete();
+    }
+    await h.recorded(3);
+    expect(seen).toEqual(['/r/:id', '/r/:id', '/r/:id']);
+    expect(h.callCount({ 'ipc.endpoint': '_r__id' })).toBe(3);
+    expect(h.warnings.filter((w) => w.includes('endpointTag threw'))).toHaveLength(1);
   });
 }

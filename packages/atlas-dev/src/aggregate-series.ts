@@ -17,72 +17,35 @@ export interface AtlasSeries {
 type MutableSeries = { -readonly [K in keyof AtlasSeries]: AtlasSeries[K] } & { key: string };
 
 /**
- * Aggregates measurements as they arrive, so that a long-running endpoint keeps one entry per
- * series rather than every measurement: `add` a batch at a time, read `series()` whenever.
- *
- * @example
- * ```ts
- * const all = new SeriesAggregator();
- * all.add(batch.measurements);
- * all.series().find((s) => s.name === 'requests')?.value;
- * ```
- */
-export class SeriesAggregator {
-  private readonly byKey = new Map<string, MutableSeries>();
-  private sorted: AtlasSeries[] | undefined;
-
-  /** Number of distinct series so far. */
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  add(measurements: Iterable<DecodedMeasurement>): void {
-    for (const m of measurements) {
-      const canonical = canonicalTagKey(m.tags);
-      const s = this.byKey.get(`${m.op}|${canonical}`);
-      if (s === undefined) {
-        this.byKey.set(`${m.op}|${canonical}`, {
-          key: canonical,
-          tags: { ...m.tags },
-          name: m.name,
-          op: m.op,
-          value: m.value,
-          updates: 1,
-        });
-      } else {
-        s.value = m.op === OP_ADD ? s.value + m.value : Math.max(s.value, m.value);
-        s.updates++;
-      }
-    }
-    this.sorted = undefined;
-  }
-
-  /** The series sorted by canonical key (then op); a fresh array of fresh objects each time it changed. */
-  series(): AtlasSeries[] {
-    this.sorted ??= [...this.byKey.values()]
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.op - b.op))
-      .map(({ tags, name, op, value, updates }) => ({ tags, name, op, value, updates }));
-    return [...this.sorted];
-  }
-
-  clear(): void {
-    this.byKey.clear();
-    this.sorted = undefined;
-  }
-}
-
-/**
  * Groups measurements by their full tag set (canonical key: keys sorted) and op, summing add-op
  * values and keeping the largest max-op value. The result is sorted by canonical key, so it is
  * deterministic. (The same tag set published once with add and once with max gives two series.)
  *
  * @example
  * ```ts
- * aggregateSeries(server.measurements()).find((s) => s.name === 'requests')?.value;
+ * aggregateSeries(batch.measurements).find((s) => s.name === 'requests')?.value;
  * ```
  */
 export function aggregateSeries(measurements: Iterable<DecodedMeasurement>): AtlasSeries[] {
-  const aggregator = new SeriesAggregator();
-  aggregator.add(measurements);
-  return aggregator.series();
+  const byKey = new Map<string, MutableSeries>();
+  for (const m of measurements) {
+    const key = canonicalTagKey(m.tags);
+    const s = byKey.get(`${m.op}|${key}`);
+    if (s === undefined) {
+      byKey.set(`${m.op}|${key}`, {
+        key,
+        tags: { ...m.tags },
+        name: m.name,
+        op: m.op,
+        value: m.value,
+        updates: 1,
+      });
+    } else {
+      s.value = m.op === OP_ADD ? s.value + m.value : Math.max(s.value, m.value);
+      s.updates++;
+    }
+  }
+  return [...byKey.values()]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.op - b.op))
+    .map(({ tags, name, op, value, updates }) => ({ tags, name, op, value, updates }));
 }

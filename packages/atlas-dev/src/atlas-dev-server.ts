@@ -1,83 +1,34 @@
 /**
- * A local Atlas-aggregator-compatible publish endpoint: decodes batches exactly as
- * `shared/spec/atlas-protocol.md` §2 says, answers like the aggregator, keeps what it received
- * for assertions, and can be told to misbehave for publisher tests.
+ * A local Atlas-aggregator-compatible publish endpoint: decodes and answers batches as the
+ * aggregator does, keeps what it received (the latest batches for assertions, the series per
+ * step), serves a web page and a JSON view of it, and can be told to misbehave for publisher
+ * tests. This file wires the parts (`server/*`, `store/*`) into the public `AtlasDevServer`.
  */
-import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzip } from 'node:zlib';
-import { SeriesAggregator, type AtlasSeries } from './aggregate-series.js';
+import type { AtlasSeries } from './aggregate-series.js';
+import { canonicalTagKey, type DecodedMeasurement } from './decode-payload.js';
+import { BatchLog, type ReceivedBatch } from './server/batch-log.js';
+import { Faults, type AtlasDevFault } from './server/faults.js';
+import { hostChecker, isLoopbackName, isWildcardAddress } from './server/host-check.js';
 import {
-  canonicalTagKey,
-  decodeAtlasPayload,
-  type DecodedMeasurement,
-  type RejectedMeasurement,
-} from './decode-payload.js';
-import { renderSeriesPage } from './series-page.js';
+  MAX_QUEUED_UPLOADS,
+  resolveOptions,
+  type AtlasDevServerOptions,
+  type ResolvedOptions,
+} from './server/options.js';
+import { PublishHandler } from './server/publish-handler.js';
+import { dispatch, type Route } from './server/routes.js';
+import { toAtlasSeries } from './server/series-api.js';
+import { UploadSlots } from './server/upload-slots.js';
+import { pageRoute, seriesRoute } from './server/view-routes.js';
+import { Waiters } from './server/waiters.js';
+import { SeriesStore } from './store/series-store.js';
+import { escapeControl } from './terminal-text.js';
 
-/** Options of {@link startAtlasDevServer}. */
-export interface AtlasDevServerOptions {
-  /** Port to listen on; `0` (the default) picks a free one, read it back from `port`. */
-  port?: number;
-  /** Interface to listen on. Default `'127.0.0.1'`. */
-  host?: string;
-  /** Publish path, must start with `/`. Default `'/api/v4/update'`. */
-  path?: string;
-  /** Receives one line per request (and per fault). Default: silent. */
-  log?: (line: string) => void;
-  /**
-   * Largest request body accepted, compressed and after gunzip; larger → `413`.
-   * Default 64 MiB.
-   */
-  maxBodyBytes?: number;
-  /**
-   * How many of the latest batches are kept (`batches`, `measurements()`, `find()`, the page's
-   * sparklines); older ones are forgotten, so a long-running endpoint stays bounded in memory.
-   * `series()` and the page's totals still cover everything received, one entry per series.
-   * Default 1000 (50 minutes at a 3 s step).
-   */
-  maxBatches?: number;
-}
-
-/** One POST to the publish path that was answered normally (not by a fault). */
-export interface ReceivedBatch {
-  /** `Date.now()` when the body had been read. */
-  readonly receivedAt: number;
-  /** The body came with `Content-Encoding: gzip`. */
-  readonly gzip: boolean;
-  /**
-   * Status sent back: 200 (all accepted), 202 (some rejected by validation, the rest accepted),
-   * 400 (all rejected, or malformed), 413 (too large), 415 (not JSON/gzip).
-   */
-  readonly status: number;
-  /** Accepted measurements (empty for a malformed batch). */
-  readonly measurements: readonly DecodedMeasurement[];
-  /** Measurements rejected by validation. */
-  readonly rejected: readonly RejectedMeasurement[];
-  /** Contract departures Atlas tolerates (see `decodeAtlasPayload`); empty when all is well. */
-  readonly warnings: readonly string[];
-  /** Why the whole batch was refused (bad gzip, bad JSON, structural error, size, media type). */
-  readonly error?: string;
-}
-
-/**
- * Misbehaviour for the next publish requests (`times` of them, default: until
- * `respondWith(undefined)`). Faulted requests are counted in `requests` but stored nowhere: no
- * batch, no `'batch'` event. The body is always read first.
- * - `{ status, body?, headers? }`: that response verbatim (e.g. `503`, or `400` with a custom body).
- * - `{ hang: true }`: never answer; the request stays open until the client gives up or `close()`.
- * - `{ reset: true }`: destroy the socket without answering (the client sees a connection error).
- * - `{ garbage: true }`: `400` with `Content-Type: application/json` and a body that is not
- *   JSON (a truncated error object) — tests that an unreadable 4xx body is handled as
- *   "whole batch dropped", not as a crash or as a partial success.
- */
-export type AtlasDevFault = (
-  | { status: number; body?: string; headers?: Record<string, string> }
-  | { hang: true }
-  | { reset: true }
-  | { garbage: true }
-) & { times?: number };
+export type { AtlasDevServerOptions } from './server/options.js';
+export type { ReceivedBatch } from './server/batch-log.js';
+export type { AtlasDevFault } from './server/faults.js';
 
 /** A running dev endpoint; see {@link startAtlasDevServer}. */
 export interface AtlasDevServer {
@@ -89,19 +40,25 @@ export interface AtlasDevServer {
   readonly pageUrl: string;
   readonly port: number;
   /**
-   * The latest normally answered publish requests (at most `maxBatches`), oldest first; faulted
-   * requests are not here.
+   * The latest normally answered publish requests (at most `maxBatches`, and `maxKeptBytes`
+   * of them), oldest first; faulted requests are not here.
    */
   readonly batches: readonly ReceivedBatch[];
   /** Count of batches stored since the start (or `clear()`), including those no longer kept. */
   readonly batchesReceived: number;
   /** Count of POSTs to the publish path, including faulted, malformed and refused ones. */
   readonly requests: number;
+  /**
+   * The series received, per step and in total (at most `maxSeries`; see
+   * `store.droppedMeasurements`). Read it through `SeriesStoreReader` (`select`, `tagKeys`,
+   * `tagValues`, `stepMs`, `startMs`, `endMs`).
+   */
+  readonly store: SeriesStore;
   /** The accepted measurements of the kept batches, flattened in arrival order. */
   measurements(): DecodedMeasurement[];
   /**
-   * Every accepted measurement since the start (or `clear()`), kept batches or not, aggregated
-   * per tag set: adds summed, maxes kept (see `aggregateSeries`).
+   * Every stored series with its total since the start (or `clear()`): adds summed, maxes
+   * kept, values the aggregator ignores left out; sorted by tags, then op.
    */
   series(): AtlasSeries[];
   /** Accepted measurements of the kept batches named `name` whose tags include every given tag (`undefined` values ignored). */
@@ -120,67 +77,24 @@ export interface AtlasDevServer {
   on(event: 'batch', listener: (batch: ReceivedBatch) => void): this;
   once(event: 'batch', listener: (batch: ReceivedBatch) => void): this;
   off(event: 'batch', listener: (batch: ReceivedBatch) => void): this;
-  /** Forgets the batches and resets `requests` to 0; a fault stays set. */
+  /** Forgets the batches and the series and resets `requests` to 0; a fault stays set. */
   clear(): void;
   /** Stops listening and destroys every connection (idle keep-alive and hung ones). Idempotent. */
   close(): Promise<void>;
 }
 
-const DEFAULT_PATH = '/api/v4/update';
-const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
-const DEFAULT_MAX_BATCHES = 1000;
 const SERIES_PATH = '/api/series';
 const PAGE_PATH = '/';
-const GARBAGE_BODY = '{"type":"error","errorCount":';
-/** Internal event: a publish request was handled (stored, refused or faulted). */
-const CHANGED = Symbol('changed');
-
-type Body =
-  { kind: 'ok'; data: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'aborted' };
-
-function readBody(req: IncomingMessage, max: number): Promise<Body> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      resolve({ kind: 'too-large', bytes: declared });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (b: Body): void => {
-      if (done) return;
-      done = true;
-      resolve(b);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > max) {
-        finish({ kind: 'too-large', bytes: size });
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => finish({ kind: 'ok', data: Buffer.concat(chunks, size) }));
-    req.on('error', () => finish({ kind: 'aborted' }));
-    req.on('close', () => finish({ kind: 'aborted' }));
-  });
-}
-
-function gunzipLimited(data: Buffer, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    gunzip(data, { maxOutputLength: max }, (err, out) => (err ? reject(err) : resolve(out)));
-  });
-}
+/** A request must arrive whole within this (slow uploads hold memory and a slot). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
 
 function describeSeries(s: AtlasSeries): string {
   return `${canonicalTagKey(s.tags)} ${s.op === 0 ? 'add' : 'max'}=${s.value}${s.updates > 1 ? ` (${s.updates} updates)` : ''}`;
 }
 
 function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
+  if (isWildcardAddress(host)) return host === '::' ? '[::1]' : '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
 }
 
@@ -189,39 +103,65 @@ class DevServer implements AtlasDevServer {
   publishUri = '';
   pageUrl = '';
   port = 0;
-  private batchList: ReceivedBatch[] = [];
-  private batchCount = 0;
-  private readonly all = new SeriesAggregator();
-  private requestCount = 0;
-  private fault: AtlasDevFault | undefined;
-  private faultLeft = Infinity;
-  private readonly events = new EventEmitter();
-  private readonly closers = new Set<(err: Error) => void>();
-  private closing: Promise<void> | undefined;
+  readonly store: SeriesStore;
   readonly server: Server;
+  private readonly log: (line: string) => void;
+  private readonly kept: BatchLog;
+  private readonly faults = new Faults();
+  private readonly waiters: Waiters<AtlasDevServer>;
+  private requestCount = 0;
+  private closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly path: string,
-    private readonly maxBody: number,
-    private readonly maxBatches: number,
-    private readonly log: (line: string) => void,
-  ) {
-    this.events.setMaxListeners(0);
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.log(`internal error: ${String(err)}`);
-        if (!res.headersSent) this.send(res, 500, String(err));
-        else res.destroy();
-      });
+  constructor(readonly options: ResolvedOptions) {
+    // Whatever a line holds (a path, a header, a payload's text) reaches the log inert.
+    this.log = (line) => options.log(escapeControl(line));
+    this.store = new SeriesStore(options);
+    this.kept = new BatchLog(options.maxBatches, options.maxKeptBytes);
+    this.waiters = new Waiters<AtlasDevServer>(this, () => this.summary(), this.log);
+    const publish = new PublishHandler({
+      options,
+      store: this.store,
+      batches: this.kept,
+      faults: this.faults,
+      slots: new UploadSlots(options.maxConcurrentUploads, MAX_QUEUED_UPLOADS),
+      log: this.log,
+      emit: (batch) => this.waiters.batch(batch),
     });
+    const routes: Route[] = [
+      {
+        path: options.path,
+        methods: ['POST'],
+        aggregatorErrors: true,
+        handle: async (req, res) => {
+          this.requestCount++;
+          try {
+            await publish.handle(req, res);
+          } finally {
+            this.waiters.changed();
+          }
+        },
+      },
+      pageRoute(PAGE_PATH, this, () => ({ publishUri: this.publishUri, now: options.now() })),
+      seriesRoute(SERIES_PATH, this.store),
+    ];
+    const router = {
+      hostAllowed: hostChecker(options.host, options.allowedHosts),
+      routes,
+      log: this.log,
+    };
+    this.server = createServer((req, res) => {
+      void dispatch(router, req, res);
+    });
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
   }
 
   get batches(): readonly ReceivedBatch[] {
-    return this.batchList;
+    return this.kept.batches;
   }
 
   get batchesReceived(): number {
-    return this.batchCount;
+    return this.kept.received;
   }
 
   get requests(): number {
@@ -229,130 +169,53 @@ class DevServer implements AtlasDevServer {
   }
 
   measurements(): DecodedMeasurement[] {
-    return this.batchList.flatMap((b) => b.measurements);
+    return this.kept.measurements();
   }
 
   series(): AtlasSeries[] {
-    return this.all.series();
+    return this.store.entries().map(toAtlasSeries);
   }
 
   find(name: string, tags?: Partial<Record<string, string>>): DecodedMeasurement[] {
-    const wanted = Object.entries(tags ?? {}).filter(
-      (e): e is [string, string] => e[1] !== undefined,
-    );
-    return this.measurements().filter(
-      (m) =>
-        m.name === name && wanted.every(([k, v]) => Object.hasOwn(m.tags, k) && m.tags[k] === v),
-    );
+    return this.kept.find(name, tags);
   }
 
   waitFor(predicate: (server: AtlasDevServer) => boolean, timeoutMs = 5000): Promise<void> {
-    let lastError: unknown;
-    const check = (): boolean => {
-      try {
-        return predicate(this);
-      } catch (err) {
-        lastError = err;
-        return false;
-      }
-    };
-    if (check()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.events.off(CHANGED, onChange);
-        this.closers.delete(onClose);
-      };
-      const onChange = (): void => {
-        if (check()) {
-          cleanup();
-          resolve();
-        }
-      };
-      const onClose = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        const why = lastError === undefined ? '' : `\nlast predicate error: ${String(lastError)}`;
-        reject(new Error(`waitFor timed out after ${timeoutMs} ms${why}\n${this.summary()}`));
-      }, timeoutMs);
-      this.events.on(CHANGED, onChange);
-      this.closers.add(onClose);
-    });
+    return this.waiters.waitFor(predicate, timeoutMs);
   }
 
   nextBatch(timeoutMs = 5000): Promise<ReceivedBatch> {
-    return new Promise<ReceivedBatch>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.events.off('batch', onBatch);
-        this.closers.delete(onClose);
-      };
-      const onBatch = (batch: ReceivedBatch): void => {
-        cleanup();
-        resolve(batch);
-      };
-      const onClose = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`nextBatch timed out after ${timeoutMs} ms\n${this.summary()}`));
-      }, timeoutMs);
-      this.events.on('batch', onBatch);
-      this.closers.add(onClose);
-    });
+    return this.waiters.nextBatch(timeoutMs);
   }
 
   respondWith(fault: AtlasDevFault | undefined): void {
-    if (fault !== undefined) {
-      if (
-        'status' in fault &&
-        (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599)
-      ) {
-        throw new TypeError(
-          `respondWith: status must be an integer in 100…599, got ${fault.status}`,
-        );
-      }
-      if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times >= 0)) {
-        throw new TypeError(
-          `respondWith: times must be a non-negative integer, got ${fault.times}`,
-        );
-      }
-    }
-    this.fault = fault;
-    this.faultLeft = fault?.times ?? Infinity;
+    this.faults.set(fault);
   }
 
   on(event: 'batch', listener: (batch: ReceivedBatch) => void): this {
-    this.events.on(event, listener);
+    if (event === 'batch') this.waiters.on(listener);
     return this;
   }
 
   once(event: 'batch', listener: (batch: ReceivedBatch) => void): this {
-    this.events.once(event, listener);
+    if (event === 'batch') this.waiters.once(listener);
     return this;
   }
 
   off(event: 'batch', listener: (batch: ReceivedBatch) => void): this {
-    this.events.off(event, listener);
+    if (event === 'batch') this.waiters.off(listener);
     return this;
   }
 
   clear(): void {
-    this.batchList = [];
-    this.batchCount = 0;
-    this.all.clear();
+    this.kept.clear();
+    this.store.clear();
     this.requestCount = 0;
   }
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      const err = new Error('Atlas dev server closed');
-      for (const closer of [...this.closers]) closer(err);
+      this.waiters.closeAll(new Error('Atlas dev server closed'));
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
@@ -361,16 +224,16 @@ class DevServer implements AtlasDevServer {
 
   /** What was received, for timeout messages. */
   private summary(): string {
-    const statuses = this.batchList.map((b) => b.status).join(', ');
+    const statuses = this.batches.map((b) => b.status).join(', ');
     const lines = [
-      `received ${this.requestCount} publish requests, ${this.batchCount} batches` +
+      `received ${this.requestCount} publish requests, ${this.batchesReceived} batches` +
         (statuses ? ` (status ${statuses})` : ''),
     ];
-    const series = this.series();
-    lines.push(`${series.length} series:`);
-    for (const s of series.slice(0, 50)) lines.push(`  ${describeSeries(s)}`);
-    if (series.length > 50) lines.push(`  … and ${series.length - 50} more`);
-    const problems = this.batchList.flatMap((b) => [
+    const entries = this.store.entries();
+    lines.push(`${entries.length} series:`);
+    for (const e of entries.slice(0, 50)) lines.push(`  ${describeSeries(toAtlasSeries(e))}`);
+    if (entries.length > 50) lines.push(`  … and ${entries.length - 50} more`);
+    const problems = this.batches.flatMap((b) => [
       ...(b.error === undefined ? [] : [`batch refused (${b.status}): ${b.error}`]),
       ...b.rejected.map((r) => `rejected: ${r.reason} (${canonicalTagKey(r.tags)})`),
     ]);
@@ -378,255 +241,30 @@ class DevServer implements AtlasDevServer {
     if (problems.length > 20) lines.push(`  … and ${problems.length - 20} more problems`);
     return lines.join('\n');
   }
-
-  private send(
-    res: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' },
-  ): void {
-    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
-    res.end(body);
-  }
-
-  /**
-   * The aggregator's failure body: `type` `partial` (202) or `error`; `errorCount` when the number
-   * of measurements not taken is known (omitted for a body that could not be decoded).
-   */
-  private sendFailure(
-    res: ServerResponse,
-    status: number,
-    errorCount: number | undefined,
-    message: string[],
-  ): void {
-    const type = status === 202 ? 'partial' : 'error';
-    const body = JSON.stringify(
-      errorCount === undefined ? { type, message } : { type, errorCount, message },
-    );
-    this.send(res, status, body, { 'content-type': 'application/json' });
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const pathname = (req.url ?? '/').split('?')[0];
-    if (pathname === this.path) {
-      if (req.method !== 'POST') {
-        req.resume();
-        res.setHeader('allow', 'POST');
-        this.send(res, 405, `method ${req.method} not allowed on ${this.path}, use POST\n`);
-        return;
-      }
-      await this.publish(req, res);
-      return;
-    }
-    req.resume();
-    if (pathname === SERIES_PATH) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('allow', 'GET, HEAD');
-        this.send(res, 405, `method ${req.method} not allowed on ${SERIES_PATH}, use GET\n`);
-        return;
-      }
-      this.send(res, 200, JSON.stringify(this.series()), { 'content-type': 'application/json' });
-      return;
-    }
-    if (pathname === PAGE_PATH) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('allow', 'GET, HEAD');
-        this.send(res, 405, `method ${req.method} not allowed on ${PAGE_PATH}, use GET\n`);
-        return;
-      }
-      const refresh = new URL(req.url ?? '/', 'http://localhost').searchParams.get('refresh');
-      const refreshSeconds =
-        refresh !== null && /^\d{1,4}$/.test(refresh) ? Number(refresh) : undefined;
-      const html = renderSeriesPage(this, {
-        publishUri: this.publishUri,
-        ...(refreshSeconds === undefined ? {} : { refreshSeconds }),
-      });
-      this.send(res, 200, html, {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      return;
-    }
-    this.send(res, 404, `not found: ${pathname}; publish with POST ${this.path}\n`);
-  }
-
-  private takeFault(): AtlasDevFault | undefined {
-    const fault = this.fault;
-    if (fault === undefined) return undefined;
-    if (--this.faultLeft <= 0) {
-      this.fault = undefined;
-      this.faultLeft = Infinity;
-    }
-    return fault;
-  }
-
-  private async publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.requestCount++;
-    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    const gzip = encoding === 'gzip' || encoding === 'x-gzip';
-    const raw = await readBody(req, this.maxBody);
-    if (raw.kind === 'aborted') {
-      this.log(`POST ${this.path}: client aborted the request`);
-      this.changed();
-      return;
-    }
-    const fault = raw.kind === 'ok' ? this.takeFault() : undefined;
-    if (fault !== undefined) {
-      this.applyFault(fault, req, res);
-      this.changed();
-      return;
-    }
-    const receivedAt = Date.now();
-    /** Refuses the whole request: a plain-text answer (413, 415), or a JSON one (malformed). */
-    const refuse = (
-      status: number,
-      error: string,
-      json?: { errorCount: number | undefined },
-    ): void => {
-      this.store(
-        res,
-        { receivedAt, gzip, status, measurements: [], rejected: [], warnings: [], error },
-        () => {
-          if (json === undefined) {
-            if (status === 413) res.setHeader('connection', 'close');
-            this.send(res, status, `${error}\n`);
-          } else {
-            this.sendFailure(res, status, json.errorCount, [error]);
-          }
-        },
-      );
-    };
-    // A body that does not decode cannot say how many measurements it held.
-    const undecodable = { errorCount: undefined };
-    if (raw.kind === 'too-large') {
-      refuse(413, `request body larger than ${this.maxBody} bytes (${raw.bytes})`);
-      return;
-    }
-    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/json') {
-      refuse(
-        415,
-        `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
-      );
-      return;
-    }
-    if (!gzip && encoding !== 'identity') {
-      refuse(415, `unsupported Content-Encoding ${encoding}; use gzip or none`);
-      return;
-    }
-    let data = raw.data;
-    if (gzip) {
-      try {
-        data = await gunzipLimited(raw.data, this.maxBody);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-          refuse(413, `gunzipped body larger than ${this.maxBody} bytes`);
-        } else {
-          refuse(400, `invalid gzip body: ${(err as Error).message}`, undecodable);
-        }
-        return;
-      }
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(data.toString('utf8'));
-    } catch (err) {
-      refuse(400, `invalid JSON: ${(err as Error).message}`, undecodable);
-      return;
-    }
-    const decoded = decodeAtlasPayload(json);
-    if (!decoded.ok) {
-      // The aggregator drops a structurally broken payload whole: errorCount is every measurement
-      // it declares, when they can still be counted (and are not none), else left out.
-      const declared = decoded.declaredMeasurements;
-      refuse(400, decoded.error, { errorCount: declared === 0 ? undefined : declared });
-      return;
-    }
-    const { measurements, rejected, warnings } = decoded;
-    // As Atlas's aggregator (`UpdateApi.createResponse`): 202 "partial" when some were accepted,
-    // 400 "error" when none were.
-    const status = rejected.length === 0 ? 200 : measurements.length > 0 ? 202 : 400;
-    this.store(res, { receivedAt, gzip, status, measurements, rejected, warnings }, () => {
-      if (status === 200) {
-        this.send(res, 200, '');
-      } else {
-        this.sendFailure(
-          res,
-          status,
-          rejected.length,
-          rejected.map((r) => `${r.reason} (${canonicalTagKey(r.tags)})`),
-        );
-      }
-    });
-  }
-
-  /** Stores the batch, tells listeners, then answers (so the client sees it stored). */
-  private store(res: ServerResponse, batch: ReceivedBatch, respond: () => void): void {
-    this.batchList.push(batch);
-    if (this.batchList.length > this.maxBatches) this.batchList.shift();
-    this.batchCount++;
-    this.all.add(batch.measurements);
-    const size = `${batch.measurements.length} accepted, ${batch.rejected.length} rejected`;
-    this.log(
-      `POST ${this.path} ${batch.status}${batch.gzip ? ' gzip' : ''}: ` +
-        (batch.error === undefined ? size : batch.error),
-    );
-    for (const w of batch.warnings) this.log(`  warning: ${w}`);
-    try {
-      this.events.emit('batch', batch);
-    } catch (err) {
-      this.log(`'batch' listener threw: ${String(err)}`);
-    }
-    respond();
-    this.changed();
-  }
-
-  private changed(): void {
-    try {
-      this.events.emit(CHANGED);
-    } catch (err) {
-      this.log(`waitFor predicate check threw: ${String(err)}`);
-    }
-  }
-
-  private applyFault(fault: AtlasDevFault, req: IncomingMessage, res: ServerResponse): void {
-    if ('hang' in fault) {
-      this.log(`POST ${this.path}: fault hang (no response until close)`);
-    } else if ('reset' in fault) {
-      this.log(`POST ${this.path}: fault reset (socket destroyed)`);
-      req.socket.destroy();
-    } else if ('garbage' in fault) {
-      this.log(`POST ${this.path}: fault garbage (400 with a non-JSON body)`);
-      this.send(res, 400, GARBAGE_BODY, { 'content-type': 'application/json' });
-    } else {
-      this.log(`POST ${this.path}: fault status ${fault.status}`);
-      this.send(res, fault.status, fault.body ?? '', {
-        'content-type': 'text/plain; charset=utf-8',
-        ...fault.headers,
-      });
-    }
-  }
 }
 
 /**
  * Starts a local Atlas-aggregator-compatible publish endpoint.
  *
- * `POST <path>` with `Content-Type: application/json`, plain or `Content-Encoding: gzip`,
- * answered as Atlas's aggregator does: `200` (empty body) when every measurement was accepted;
- * `202` `{"type":"partial","errorCount":n,"message":[…]}` when `n` were rejected by validation
- * and the rest accepted (and stored); `400` `{"type":"error","errorCount":n,"message":[…]}` when
- * all `n` were rejected. A malformed payload is dropped whole: `400` `{"type":"error",
- * "errorCount":n,"message":[…]}` with `n` = the measurements it declares when they can be
- * counted, and without `errorCount` when they cannot (bad gzip, bad JSON, a broken structure,
- * or none declared). Bodies over
- * `maxBodyBytes` → `413`, another media type or encoding → `415` (both plain-text bodies).
- * Other paths → `404`, other methods → `405`. `GET /api/series` returns {@link AtlasDevServer.series}
- * as JSON; `GET /` is a web page of every series received with a sparkline each
- * (`renderSeriesPage`; reloads every 5 s, `/?refresh=0` never).
+ * `POST <path>`, answered as Atlas's aggregator answers the same request: `200 {}` when every
+ * measurement was accepted; `202 {"type":"partial","errorCount":n,"message":[…]}` when `n`
+ * were refused by validation and the rest accepted; `400 {"type":"error","errorCount":n,…}`
+ * when all were refused (`message`: the first five, in the aggregator's words). Strings are
+ * cleaned (characters outside `-._A-Za-z0-9^~` become `_`), the last value of a key given
+ * twice is kept. A body the aggregator cannot decode: `400 {"type":"error","message":"…"}`
+ * (or `500` where the aggregator's decoder breaks: a negative count, an index out of range, a
+ * corrupt gzip body) — measurements read before the failure are kept, as the aggregator takes
+ * them. Bodies over `maxBodyBytes` (as sent or gunzipped) → `413`; a `Content-Encoding` other
+ * than gzip, deflate or identity → `400`. Other paths → `404`, other methods → `405`, a
+ * `Host` header that is not a name of this endpoint → `403`. `GET /api/series` returns the
+ * stored series (paginated: `q`, `offset`, `limit`); `GET /` is a web page of them
+ * (`renderSeriesPage`; `?q=` filters, `?limit=` meters, `?refresh=5` reloads).
  *
- * Defaults: `port` 0 (a free port), `host` `'127.0.0.1'`, `path` `'/api/v4/update'`, silent log,
- * `maxBodyBytes` 64 MiB, `maxBatches` 1000 (older batches are forgotten; `series()` still
- * covers everything received). A port that is taken rejects with `EADDRINUSE`.
+ * Defaults: `port` 0 (a free port), `host` `'127.0.0.1'`, `path` `'/api/v4/update'`, silent
+ * log, `maxBodyBytes` 8 MiB, `maxBatches` 1000, `maxKeptBytes` 64 MiB,
+ * `maxBatchMeasurements` 20,000, `maxConcurrentUploads` 4, `stepMs` 5000, `historySteps` 240,
+ * `maxSeries` 50,000. A port that is taken rejects with `EADDRINUSE`; an option out of range
+ * throws a `TypeError` naming it.
  *
  * @example
  * ```ts
@@ -641,26 +279,8 @@ class DevServer implements AtlasDevServer {
 export async function startAtlasDevServer(
   options: AtlasDevServerOptions = {},
 ): Promise<AtlasDevServer> {
-  const {
-    port = 0,
-    host = '127.0.0.1',
-    path = DEFAULT_PATH,
-    log = () => {},
-    maxBodyBytes = DEFAULT_MAX_BODY,
-    maxBatches = DEFAULT_MAX_BATCHES,
-  } = options;
-  if (!path.startsWith('/'))
-    throw new TypeError(`Atlas dev server: path must start with "/", got "${path}"`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`Atlas dev server: port must be an integer in 0…65535, got ${port}`);
-  }
-  if (!(maxBodyBytes > 0)) throw new TypeError(`Atlas dev server: maxBodyBytes must be positive`);
-  if (!Number.isInteger(maxBatches) || maxBatches < 1) {
-    throw new TypeError(
-      `Atlas dev server: maxBatches must be a positive integer, got ${maxBatches}`,
-    );
-  }
-  const dev = new DevServer(path, maxBodyBytes, maxBatches, log);
+  const dev = new DevServer(resolveOptions(options));
+  const { host, port } = dev.options;
   await new Promise<void>((resolve, reject) => {
     dev.server.once('error', reject);
     dev.server.listen(port, host, () => {
@@ -671,7 +291,14 @@ export async function startAtlasDevServer(
   const address = dev.server.address() as AddressInfo;
   dev.port = address.port;
   dev.url = `http://${urlHost(host)}:${address.port}`;
-  dev.publishUri = `${dev.url}${path}`;
+  dev.publishUri = `${dev.url}${dev.options.path}`;
   dev.pageUrl = `${dev.url}${PAGE_PATH}`;
+  if (!isLoopbackName(host)) {
+    dev.options.log(
+      escapeControl(
+        `warning: listening on ${host}, not only on this machine's loopback: anyone who can reach it can publish to this endpoint and read what it received`,
+      ),
+    );
+  }
   return dev;
 }

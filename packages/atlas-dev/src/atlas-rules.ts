@@ -1,19 +1,21 @@
 /**
- * The aggregator's validation rules for the tags of one measurement, as the endpoint applies
- * them to what it receives: the rules of the Atlas aggregator's configuration (key length,
- * name and value length, reserved key prefixes, user tag count). Kept apart from the client
- * library's own copy on purpose: the endpoint is the test oracle for what a real aggregator
- * accepts.
+ * The aggregator's rules for the tags of one measurement, as the endpoint applies them to what
+ * it receives: the character set it keeps (others become `_`), and the validation rules of its
+ * configuration, checked per key/value pair in its order (key length, name and value length,
+ * the `atlas.` and `nf.` reserved prefixes) with its wording, then the user tag count. Kept
+ * apart from the client library's own copy on purpose: the endpoint is the test oracle for
+ * what a real aggregator accepts.
  */
 
 const KEY_LENGTH = { min: 2, max: 60 };
 const NAME_LENGTH = { min: 2, max: 255 };
 const VALUE_LENGTH = { min: 1, max: 120 };
-const MAX_USER_TAGS = 20;
-const HAS_INVALID_CHAR = /[^-._A-Za-z0-9~^]/;
+/** At most this many user tags: `name` counts, keys with a reserved prefix do not. */
+export const MAX_USER_TAGS = 20;
+const INVALID_CHARACTER = /[^-._A-Za-z0-9^~]/g;
 
-/** Keys allowed under each reserved prefix; any other key with the prefix is rejected. */
-const RESERVED_KEYS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+/** Keys allowed under each reserved prefix, in the order the aggregator checks the prefixes. */
+const RESERVED_KEYS: readonly (readonly [string, ReadonlySet<string>])[] = [
   ['atlas.', new Set(['atlas.aggr', 'atlas.dstype', 'atlas.offset', 'atlas.legacy'])],
   [
     'nf.',
@@ -42,19 +44,45 @@ const RESERVED_KEYS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
       ].map((k) => `nf.${k}`),
     ),
   ],
-]);
+];
 
-/** True when `value` only holds characters Atlas accepts unchanged (`-._A-Za-z0-9~^`). */
+/** The tag the aggregator adds to every measurement: `sum` for add, `gauge` for max. */
+export const DS_TYPE_KEY = 'atlas.dstype';
+
+/**
+ * The aggregator's rollup policy: measurements with a `percentile` tag lose these keys (one
+ * bucket series per instance would multiply the series count by the instance count).
+ */
+export const PERCENTILE_ROLLUP_KEYS: readonly string[] = ['nf.node', 'nf.task'];
+
+/**
+ * `s` with every character outside `-._A-Za-z0-9^~` replaced by `_`, per UTF-16 code unit (an
+ * emoji becomes `__`), as the aggregator cleans every string of a batch before it looks at it.
+ * @example `replaceInvalidCharacters('cpu user')` // 'cpu_user'
+ */
+export function replaceInvalidCharacters(s: string): string {
+  return s.replace(INVALID_CHARACTER, '_');
+}
+
+/** True when `value` only holds characters Atlas keeps unchanged (`-._A-Za-z0-9~^`). */
 export function isAtlasClean(value: string): boolean {
-  return !HAS_INVALID_CHAR.test(value);
+  INVALID_CHARACTER.lastIndex = 0;
+  return !INVALID_CHARACTER.test(value);
 }
 
 /** Keys under a reserved prefix do not count as user tags. */
-function isRestrictedKey(key: string): boolean {
+export function isRestrictedKey(key: string): boolean {
   return key.startsWith('nf.') || key.startsWith('atlas.');
 }
 
-function tagProblem(key: string, value: string): string | undefined {
+/**
+ * Why the aggregator refuses this key/value pair (its wording), or `undefined` when it passes.
+ * The value of `name` has its own length limits; the rules run in the aggregator's order and
+ * the first that fails answers.
+ *
+ * @example `tagRuleProblem('k', 'v')` // 'key too short: [k] (1 < 2)'
+ */
+export function tagRuleProblem(key: string, value: string): string | undefined {
   if (key.length > KEY_LENGTH.max)
     return `key too long: [${key}] (${key.length} > ${KEY_LENGTH.max})`;
   if (key.length < KEY_LENGTH.min)
@@ -74,21 +102,9 @@ function tagProblem(key: string, value: string): string | undefined {
   return undefined;
 }
 
-/**
- * Why the aggregator would reject a measurement with these tags (`name` included), or
- * `undefined` when it accepts them.
- * @example `atlasTagsProblem([['name', 'x'], ['k', 'v']])` // 'value too short: name = [x] (1 < 2)'
- */
-export function atlasTagsProblem(tags: Iterable<readonly [string, string]>): string | undefined {
-  let userTags = 0;
-  let hasName = false;
-  for (const [key, value] of tags) {
-    const problem = tagProblem(key, value);
-    if (problem !== undefined) return problem;
-    if (key === 'name') hasName = true;
-    if (!isRestrictedKey(key)) userTags++;
-  }
-  if (!hasName) return 'missing name';
-  if (userTags > MAX_USER_TAGS) return `too many user tags: ${userTags} > ${MAX_USER_TAGS}`;
-  return undefined;
-}
+/** The aggregator's answer when a measurement has more user tags than allowed. */
+export const tooManyUserTags = (count: number): string =>
+  `too many user tags: ${count} > ${MAX_USER_TAGS}`;
+
+/** The aggregator's answer for a measurement without a `name` tag. */
+export const MISSING_NAME = "missing key 'name'";

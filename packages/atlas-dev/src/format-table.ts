@@ -3,9 +3,10 @@
  * section per meter name, one line per tag set, a column per tag key and per statistic, made to
  * fit a given width.
  */
-import type { ReceivedBatch } from './atlas-dev-server.js';
 import { aggregateSeries } from './aggregate-series.js';
 import { canonicalTagKey } from './decode-payload.js';
+import type { ReceivedBatch } from './server/batch-log.js';
+import { escapeControl } from './terminal-text.js';
 import {
   formatEstimate,
   formatNanos,
@@ -124,6 +125,7 @@ function formatSection(
   percentiles: readonly number[],
   width: number,
 ): { lines: string[]; bounded: boolean } {
+  name = escapeControl(name);
   const tagKeys = [...new Set(rows.flatMap((r) => Object.keys(r.shownTags)))].sort();
   const statistics = statisticColumns(rows, percentiles);
   // One line per tag set: its tag values and a cell per statistic.
@@ -149,7 +151,7 @@ function formatSection(
   }
   const statHeader = (s: string): string => (s === '-' ? 'value' : s);
   const cellsOf = (m: { tags: Readonly<Record<string, string>>; cells: Map<string, string> }) => [
-    ...tagKeys.map((k) => (Object.hasOwn(m.tags, k) ? (m.tags[k] as string) : '-')),
+    ...tagKeys.map((k) => (Object.hasOwn(m.tags, k) ? escapeControl(m.tags[k] as string) : '-')),
     ...statistics.map((s) => m.cells.get(s) ?? '-'),
   ];
 
@@ -164,7 +166,7 @@ function formatSection(
   }
 
   const body = [...meters.values()].map(cellsOf);
-  const headers = [...tagKeys, ...statistics.map(statHeader)];
+  const headers = [...tagKeys, ...statistics.map(statHeader)].map(escapeControl);
   const columns: Column[] = headers.map((header, i) => ({
     header,
     tag: i < tagKeys.length,
@@ -213,8 +215,9 @@ export function formatSeriesTable(
   series: Iterable<SeriesRow>,
   options: FormatSeriesTableOptions = {},
 ): string {
-  const rows = summarizeSeries(series, options);
-  if (rows.length === 0) return '(no measurements)';
+  const all = summarizeSeries(series, options);
+  if (all.length === 0) return '(no measurements)';
+  const { rows, omitted } = firstTagSets(all, options.maxRows ?? Infinity);
   const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
   const percentiles = options.percentiles ?? [50, 90, 99];
   const byName = new Map<string, SeriesSummary[]>();
@@ -230,14 +233,37 @@ export function formatSeriesTable(
     out.push(...section.lines);
     bounded ||= section.bounded;
   }
+  if (omitted > 0) out.push(`… and ${omitted} more tag sets not shown`);
   if (bounded) out.push(...wrap(boundedNote(options.timerRangeFloor ?? 0.01), width));
   return out.join('\n');
+}
+
+/** The rows of the first `max` tag sets (name and shown tags), and how many more there were. */
+function firstTagSets(
+  rows: readonly SeriesSummary[],
+  max: number,
+): { rows: SeriesSummary[]; omitted: number } {
+  if (!Number.isFinite(max)) return { rows: [...rows], omitted: 0 };
+  const kept = new Set<string>();
+  const others = new Set<string>();
+  const out: SeriesSummary[] = [];
+  for (const r of rows) {
+    const key = `${r.name}\u0000${r.tags}`;
+    if (kept.has(key) || (kept.size < max && others.size === 0)) {
+      kept.add(key);
+      out.push(r);
+    } else {
+      others.add(key);
+    }
+  }
+  return { rows: out, omitted: others.size };
 }
 
 /**
  * One received batch for people: the table of its measurements (combined per tag set, see
  * {@link formatSeriesTable}), then one line per rejected measurement and the reason a refused
- * batch was refused. What the `spectator-atlas-dev` CLI and `npm run demo` print per batch.
+ * batch was refused; control characters escaped. What the `spectator-atlas-dev` CLI and
+ * `npm run demo` print per batch.
  *
  * @example
  * ```ts
@@ -249,7 +275,13 @@ export function formatBatch(batch: ReceivedBatch, options: FormatSeriesTableOpti
   if (batch.measurements.length > 0) {
     lines.push(formatSeriesTable(aggregateSeries(batch.measurements), options));
   }
-  for (const r of batch.rejected) lines.push(`rejected: ${r.reason} (${canonicalTagKey(r.tags)})`);
-  if (batch.error !== undefined) lines.push(`refused (${batch.status}): ${batch.error}`);
+  for (const r of batch.rejected) {
+    lines.push(escapeControl(`rejected: ${r.reason} (${canonicalTagKey(r.tags)})`));
+  }
+  if (batch.rejectedCount > batch.rejected.length) {
+    lines.push(`… and ${batch.rejectedCount - batch.rejected.length} more rejected`);
+  }
+  if (batch.error !== undefined)
+    lines.push(escapeControl(`refused (${batch.status}): ${batch.error}`));
   return lines.join('\n');
 }

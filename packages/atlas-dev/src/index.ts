@@ -20,8 +20,8 @@
 
 /**
  * Start the endpoint (defaults: port 0, host `127.0.0.1`, path `/api/v4/update`, body cap
- * 64 MiB, silent); the returned {@link AtlasDevServer} records batches, aggregates series,
- * waits for predicates and injects faults via `respondWith`.
+ * 8 MiB, silent); the returned {@link AtlasDevServer} answers as the aggregator does, records
+ * batches, stores series per step, waits for predicates and injects faults via `respondWith`.
  * @example `const atlas = await startAtlasDevServer({ log: console.log });`
  */
 export {
@@ -33,16 +33,38 @@ export {
 } from './atlas-dev-server.js';
 
 /**
- * Decode one aggregator batch exactly as the spec's §2 says; never throws.
+ * Decode one aggregator batch exactly as the aggregator does; never throws.
  * @example `const r = decodeAtlasPayload(JSON.parse(body)); if (r.ok) r.measurements;`
  */
 export {
   decodeAtlasPayload,
+  decodeAtlasBody,
   canonicalTagKey,
+  type DecodeOptions,
+  type DecodeParts,
   type DecodeResult,
   type DecodedMeasurement,
   type RejectedMeasurement,
 } from './decode-payload.js';
+
+/**
+ * The stored series: per series, values per step over a bounded window and running totals
+ * (`atlas.store`); `SeriesStoreReader` is what readers such as a graph API code against.
+ * @example `atlas.store.select((t) => t.name === 'requests').map((s) => s.values)`
+ */
+export {
+  SeriesStore,
+  type SeriesEntry,
+  type SeriesStoreOptions,
+  type SeriesStoreReader,
+  type StoredSeries,
+} from './store/series-store.js';
+
+/**
+ * Text made safe for a terminal: control and bidi characters shown as escapes.
+ * @example `escapeControl('a\x1b[2J')` // 'a\\x1b[2J'
+ */
+export { escapeControl } from './terminal-text.js';
 
 /**
  * Combine measurements per tag set and op: adds summed, maxes kept.
@@ -68,8 +90,9 @@ export {
 export { formatSeriesTable, formatBatch } from './format-table.js';
 
 /**
- * The web page the endpoint serves at `GET /`: every series with an inline SVG sparkline.
- * @example `const html = renderSeriesPage(atlas, { refreshSeconds: 0 })`
+ * The web page the endpoint serves at `GET /`: the meters received (bounded, filterable), a
+ * row per statistic with an inline SVG sparkline per step.
+ * @example `const html = renderSeriesPage(atlas, { query: 'ipc.server' })`
  */
 export {
   renderSeriesPage,
@@ -77,4 +100,5 @@ export {
   PERCENTILE_COLOURS,
   type SeriesPageOptions,
   type SeriesPageSource,
+  type SeriesPageStore,
 } from './series-page.js';

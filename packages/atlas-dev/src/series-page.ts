@@ -1,38 +1,58 @@
 /**
- * The dev endpoint's web page: every series received, one row each (the rows of
- * `summarizeSeries`, so exactly what the text table shows), with an inline SVG sparkline of its
- * value per received batch. One self-contained HTML document: no scripts, no external assets.
+ * The dev endpoint's web page: the meters received, in name order, at most `limit` of them,
+ * filterable by name or tag text (`?q=`), one row each of what `summarizeSeries` makes of
+ * their totals (exactly what the text table shows), with an inline SVG sparkline of the row's
+ * value per step over the latest `points` steps. One self-contained HTML document: no
+ * scripts, no external assets. Bounded in size and time at any series count.
  */
-import { aggregateSeries, type AtlasSeries } from './aggregate-series.js';
-import type { ReceivedBatch } from './atlas-dev-server.js';
+import { escapeControl } from './terminal-text.js';
+import type { ReceivedBatch } from './server/batch-log.js';
+import { selectMeters, type MeterSource } from './page/select-meters.js';
+import { stepTimelines } from './page/step-timelines.js';
+import { SeriesStore } from './store/series-store.js';
 import {
   formatNumber,
   summarizeSeries,
   type FormatSeriesTableOptions,
-  type SeriesSummary,
 } from './summarize-series.js';
 
 /** Options of {@link renderSeriesPage}. */
 export interface SeriesPageOptions extends FormatSeriesTableOptions {
-  /** Reload the page every this many seconds; `0` never. Default `5`. */
+  /** Reload the page every this many seconds; `0` never. Default `0`. */
   refreshSeconds?: number;
-  /** Sparklines cover at most this many of the latest batches. Default `60`. */
+  /** Sparklines cover at most this many of the latest steps. Default `60`. */
   points?: number;
   /** Where clients publish, shown in the page header. */
   publishUri?: string;
   /** `Date.now()` to show as "now" (tests). Default: the current time. */
   now?: number;
+  /**
+   * Show only meters with a series whose text (`name=…,k=v,…`) holds every word of this,
+   * ignoring case. Default: all.
+   */
+  query?: string;
+  /** Meters shown at most (1…1000). Default `100`. */
+  limit?: number;
+}
+
+/** What the page reads of the stored series (an `AtlasDevServer`'s `store` is one). */
+export interface SeriesPageStore extends MeterSource {
+  readonly stepMs: number;
+  readonly newest: number;
+  readonly oldest: number;
+  readonly maxSeries: number;
+  readonly droppedMeasurements: number;
 }
 
 /** What the page is rendered from: what a dev endpoint received (an `AtlasDevServer` is one). */
 export interface SeriesPageSource {
-  /** The latest batches: the sparklines are drawn from them. */
+  /** The latest batches (the header's counts; the series when there is no `store`). */
   readonly batches: readonly ReceivedBatch[];
   readonly requests: number;
   /** Batches received in all, kept or not. Default: `batches.length`. */
   readonly batchesReceived?: number;
-  /** Everything received, aggregated per series (the "All batches" column). Default: `batches` aggregated. */
-  series?(): readonly AtlasSeries[];
+  /** The stored series. Default: the series of `batches`, one step per batch. */
+  readonly store?: SeriesPageStore;
 }
 
 /** Sparkline line colour of plain rows; percentile rows use {@link PERCENTILE_COLOURS}. */
@@ -43,8 +63,9 @@ const WIDTH = 160;
 const HEIGHT = 28;
 const PAD = 3;
 
+/** HTML-escaped, control and bidi characters shown as escapes (they could reorder the text). */
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return escapeControl(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function time(ms: number): string {
@@ -101,68 +122,8 @@ function sparkline(
       );
     }
   }
-  const title = `${label}: ${n} batches, min ${formatNumber(Math.min(...finite), 4)}, max ${formatNumber(Math.max(...finite), 4)}`;
+  const title = `${label}: ${n} steps, min ${formatNumber(Math.min(...finite), 4)}, max ${formatNumber(Math.max(...finite), 4)}`;
   return `<svg class="spark" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}</title>${shapes.join('')}</svg>`;
-}
-
-/**
- * Each batch's rows, by row key, for the options they were made with: a page reload summarises
- * only the batches that arrived since the previous one (batches never change once received).
- */
-const batchRows = new WeakMap<
-  ReceivedBatch,
-  { options: string; rows: Map<string, SeriesSummary> }
->();
-
-function rowsOf(
-  batch: ReceivedBatch,
-  options: FormatSeriesTableOptions,
-): Map<string, SeriesSummary> {
-  const key = JSON.stringify([
-    options.percentiles,
-    options.showNfTags,
-    options.hideTags,
-    options.hideStatistics,
-  ]);
-  const cached = batchRows.get(batch);
-  if (cached !== undefined && cached.options === key) return cached.rows;
-  const rows = new Map(
-    summarizeSeries(aggregateSeries(batch.measurements), options).map((r) => [r.key, r]),
-  );
-  batchRows.set(batch, { options: key, rows });
-  return rows;
-}
-
-/** Per row key: the value lines of the row over the given batches (a gap where it is absent). */
-function timelines(
-  rows: readonly SeriesSummary[],
-  batches: readonly ReceivedBatch[],
-  options: FormatSeriesTableOptions,
-): Map<string, { lines: number[][]; last: string | undefined }> {
-  const perBatch = batches.map((b) => rowsOf(b, options));
-  const out = new Map<string, { lines: number[][]; last: string | undefined }>();
-  for (const row of rows) {
-    const width = row.percentiles?.length ?? 1;
-    const lines = Array.from({ length: width }, () => [] as number[]);
-    let last: string | undefined;
-    for (const summaries of perBatch) {
-      const s = summaries.get(row.key);
-      if (s !== undefined) last = s.text;
-      for (let i = 0; i < width; i++) {
-        const line = lines[i] as number[];
-        if (s === undefined) {
-          // A counter not published in a batch did not move; a gauge or histogram has no value.
-          line.push(row.combine === 'sum' && row.percentiles === undefined ? 0 : NaN);
-        } else if (s.percentiles !== undefined) {
-          line.push(s.percentiles[i]?.value ?? NaN);
-        } else {
-          line.push(s.value);
-        }
-      }
-    }
-    out.set(row.key, { lines, last });
-  }
-  return out;
 }
 
 const STYLE = `
@@ -181,18 +142,52 @@ const STYLE = `
   tr.first td { border-top: 2px solid #d1d5db; }
   .legend span { margin-right: 10px; }
   .empty { padding: 24px; background: #f9fafb; border: 1px dashed #d1d5db; }
+  form.filter { margin: 0 0 12px; }
+  form.filter input[name=q] { width: 28em; }
+  .warn { color: #b45309; font-weight: 600; }
 `;
 
+/** Meters shown by default, and at most. */
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+/** Series read for one page at most, however large a meter is. */
+const MAX_PAGE_SERIES = 10_000;
+/** Table rows at most (a meter can have many statistics). */
+const MAX_ROWS = 2000;
+
+/** The series of `batches`, one step per batch: the page of a plain list of batches. */
+function storeOf(batches: readonly ReceivedBatch[]): SeriesStore {
+  const store = new SeriesStore({
+    stepMs: 1,
+    historySteps: Math.max(1, batches.length),
+    maxSeries: 1e8,
+  });
+  batches.forEach((b, i) => {
+    for (const m of b.measurements) store.add(m.tags, m.op, m.value, i);
+  });
+  return store;
+}
+
+const pageLink = (query: string, limit: number, refresh: number): string => {
+  const params = new URLSearchParams();
+  if (query !== '') params.set('q', query);
+  if (limit !== DEFAULT_LIMIT) params.set('limit', String(limit));
+  if (refresh > 0) params.set('refresh', String(refresh));
+  const text = params.toString();
+  return text === '' ? '/' : `/?${text}`;
+};
+
 /**
- * Renders the series page: a header (batches, series, last batch time, where to publish), then
- * one table row per series as {@link summarizeSeries} makes them — name, tags, statistic, the
- * value in the latest batch that had it, the value over every batch received (counts summed,
- * gauges' largest value, percentiles over all buckets) — and a sparkline of the value per batch
- * over the latest `points` batches (percentile rows: one line per percentile).
+ * Renders the series page: a header (series and meters stored, batches, last batch time,
+ * measurements dropped at the series limit, where to publish), a filter form, then one table
+ * row per row of {@link summarizeSeries} over the meters shown — name, tags, statistic, the
+ * value in the latest step that had one, the value since the start (counts summed, gauges'
+ * largest value, percentiles over all buckets) — and a sparkline of the value per step over the
+ * latest `points` steps (percentile rows: one line per percentile).
  *
  * @example
  * ```ts
- * const html = renderSeriesPage(atlas, { publishUri: atlas.publishUri, refreshSeconds: 0 });
+ * const html = renderSeriesPage(atlas, { publishUri: atlas.publishUri, query: 'ipc.server' });
  * ```
  */
 export function renderSeriesPage(
@@ -200,26 +195,34 @@ export function renderSeriesPage(
   options: SeriesPageOptions = {},
 ): string {
   const {
-    refreshSeconds = 5,
+    refreshSeconds = 0,
     points = 60,
     publishUri,
     now = Date.now(),
+    query = '',
+    limit: askedLimit = DEFAULT_LIMIT,
     ...tableOptions
   } = options;
-  const withData = source.batches.filter((b) => b.measurements.length > 0);
-  const rows = summarizeSeries(
-    source.series?.() ?? aggregateSeries(withData.flatMap((b) => b.measurements)),
+  const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(askedLimit) || DEFAULT_LIMIT));
+  const store = source.store ?? storeOf(source.batches);
+  const selection = selectMeters(store, query, limit, MAX_PAGE_SERIES);
+  const allRows = summarizeSeries(
+    selection.entries.map((e) => ({ tags: e.tags, value: e.total, op: e.op })),
     tableOptions,
   );
-  const recent = withData.slice(-Math.max(1, points));
-  const lines = timelines(rows, recent, tableOptions);
+  const rows = allRows.slice(0, MAX_ROWS);
+  const to = store.newest;
+  const from = Math.max(store.oldest, to - Math.max(1, points) + 1);
+  const lines =
+    to === -Infinity ? new Map() : stepTimelines(selection.entries, rows, from, to, tableOptions);
+  const steps = to === -Infinity ? 0 : to - from + 1;
   const lastBatch = source.batches.at(-1);
-  const rejected = source.batches.reduce((n, b) => n + b.rejected.length, 0);
+  const rejected = source.batches.reduce((n, b) => n + b.rejectedCount, 0);
   const refused = source.batches.filter((b) => b.error !== undefined).length;
   const percentiles = tableOptions.percentiles ?? [50, 90, 99];
 
   const meta = [
-    `${rows.length} series`,
+    `${store.size} series in ${store.meterCount} meters`,
     `${source.batchesReceived ?? source.batches.length} batches from ${source.requests} publish requests`,
     lastBatch === undefined
       ? 'nothing received yet'
@@ -228,9 +231,13 @@ export function renderSeriesPage(
     ...(refused > 0 ? [`${refused} batches refused`] : []),
     `page rendered at ${time(now)} UTC`,
   ].join(' · ');
+  const dropped =
+    store.droppedMeasurements > 0
+      ? `<p class="meta warn">${store.droppedMeasurements} measurements of new series dropped: the series limit (${store.maxSeries}) was reached</p>\n`
+      : '';
 
   const body: string[] = [];
-  if (rows.length === 0) {
+  if (store.size === 0) {
     body.push(
       `<div class="empty">No measurements received yet.${
         publishUri === undefined
@@ -238,16 +245,18 @@ export function renderSeriesPage(
           : ` Point a registry at <code>${escapeHtml(publishUri)}</code> (e.g. <code>SPECTATOR_URI=${escapeHtml(publishUri)}</code>).`
       }</div>`,
     );
+  } else if (rows.length === 0) {
+    body.push(`<div class="empty">No meter matches <code>${escapeHtml(query)}</code>.</div>`);
   } else {
     body.push(
-      '<table><thead><tr><th>Name</th><th>Tags</th><th>Statistic</th><th>Last batch</th><th>All batches</th><th>Per batch</th></tr></thead><tbody>',
+      '<table><thead><tr><th>Name</th><th>Tags</th><th>Statistic</th><th>Last step</th><th>Since start</th><th>Per step</th></tr></thead><tbody>',
     );
     let previousName: string | undefined;
     for (const row of rows) {
       const t = lines.get(row.key);
       const label = `${row.name} ${row.tags} ${row.statistic}`.trim();
       const svg = sparkline(
-        (t?.lines ?? []).map((values, i) => ({
+        (t?.lines ?? []).map((values: number[], i: number) => ({
           values,
           colour:
             row.percentiles === undefined
@@ -267,7 +276,7 @@ export function renderSeriesPage(
               ? '-'
               : row.tags
                   .split(',')
-                  .map((t) => `<span>${escapeHtml(t)}</span>`)
+                  .map((tag) => `<span>${escapeHtml(tag)}</span>`)
                   .join(' ')
           }</td>` +
           `<td>${escapeHtml(row.statistic)}</td>` +
@@ -277,6 +286,9 @@ export function renderSeriesPage(
       );
     }
     body.push('</tbody></table>');
+    if (allRows.length > rows.length) {
+      body.push(`<p class="meta">… and ${allRows.length - rows.length} more rows not shown.</p>`);
+    }
   }
 
   const legend = percentiles
@@ -285,6 +297,14 @@ export function renderSeriesPage(
         `<span style="color:${PERCENTILE_COLOURS[i % PERCENTILE_COLOURS.length] as string}">■ p${p}</span>`,
     )
     .join('');
+  const showing =
+    store.size === 0
+      ? ''
+      : ` · showing ${selection.shown} of ${selection.matching} meters${query === '' ? '' : ` matching <code>${escapeHtml(query)}</code>`}`;
+  const refreshLink =
+    refreshSeconds > 0
+      ? `reloads every ${refreshSeconds} s (<a href="${escapeHtml(pageLink(query, limit, 0))}">stop</a>)`
+      : `<a href="${escapeHtml(pageLink(query, limit, 5))}">reload every 5 s</a>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -295,7 +315,8 @@ ${refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${refreshSeconds}">\
 <body>
 <h1>Series received by the Atlas dev endpoint</h1>
 <p class="meta">${escapeHtml(meta)}${publishUri === undefined ? '' : ` · publish to <code>${escapeHtml(publishUri)}</code>`}</p>
-<p class="meta legend">Sparklines: value per received batch (latest ${recent.length} of ${withData.length}) · percentile rows ${legend}${refreshSeconds > 0 ? ` · reloads every ${refreshSeconds} s` : ''}</p>
+${dropped}<form class="filter" method="get" action="/"><input name="q" value="${escapeHtml(query)}" placeholder="name or tag text, e.g. ipc.server status=200"> <input name="limit" type="number" min="1" max="${MAX_LIMIT}" value="${limit}"> <button type="submit">Filter</button>${showing}</form>
+<p class="meta legend">Sparklines: value per ${formatNumber(store.stepMs / 1000)} s step (latest ${steps}) · percentile rows ${legend} · ${refreshLink}</p>
 ${body.join('\n')}
 </body>
 </html>

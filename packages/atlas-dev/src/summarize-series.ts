@@ -48,6 +48,11 @@ export interface FormatSeriesTableOptions {
    * limit. Default `120`.
    */
   width?: number;
+  /**
+   * Text table only: the most tag sets (lines of values) shown; the rest are counted in a
+   * last line. Default: all.
+   */
+  maxRows?: number;
 }
 
 /** One percentile estimate of a percentile row. */
@@ -146,6 +151,112 @@ function pick(
 }
 const meterKey = (name: string, tags: string): string => `${name}\u0000${tags}`;
 
+/** Where one series lands among the rows of {@link summarizeSeries}. */
+export interface RowPlace {
+  /** The row's key (see `SeriesSummary.key`). */
+  readonly key: string;
+  readonly name: string;
+  /** The shown tags as `k=v,…`. */
+  readonly tags: string;
+  readonly shownTags: Readonly<Record<string, string>>;
+  /** The row's statistic: `'-'` when none, `'percentile'` for a bucket. */
+  readonly statistic: string;
+  /** A percentile bucket: its unit and index. */
+  readonly bucket?: { readonly unit: 'T' | 'D'; readonly index: number };
+  readonly combine: 'sum' | 'max';
+  /** Name and shown tags: the meter the row belongs to. */
+  readonly meter: string;
+  /** The series shows its meter is a timer (a `totalTime`, or `T` buckets). */
+  readonly timer: boolean;
+  /** Its statistic is left out (`hideStatistics`): it makes no row. */
+  readonly hidden: boolean;
+}
+
+/**
+ * Places series among rows as {@link summarizeSeries} does with these options: which row a
+ * series adds to, and how. Lets a caller follow rows over time without summarising anew.
+ * @example `const place = rowPlacer({ hideTags: ['owner'] }); place(tags, 0).key`
+ */
+export function rowPlacer(
+  options: FormatSeriesTableOptions = {},
+): (tags: Readonly<Record<string, string>>, op?: number) => RowPlace {
+  const showNfTags = options.showNfTags ?? false;
+  const hidden = new Set(['name', 'statistic', 'percentile', ...(options.hideTags ?? [])]);
+  const hiddenStatistics = new Set(options.hideStatistics ?? []);
+  return (t, op) => {
+    const name = t.name ?? '';
+    const statistic = t.statistic ?? '';
+    const shownKeys = Object.keys(t)
+      .filter((k) => !hidden.has(k) && (showNfTags || !k.startsWith('nf.')))
+      .sort();
+    const tags = shownKeys.map((k) => `${k}=${t[k]}`).join(',');
+    const match = statistic === 'percentile' ? BUCKET_TAG.exec(t.percentile ?? '') : null;
+    const index = match ? parseInt(match[2] as string, 16) : -1;
+    const bucket =
+      match !== null && index < PERCENTILE_BUCKET_COUNT
+        ? { unit: match[1] as 'T' | 'D', index }
+        : undefined;
+    const common = {
+      name,
+      tags,
+      shownTags: pick(t, shownKeys),
+      meter: meterKey(name, tags),
+      timer: statistic === 'totalTime' || bucket?.unit === 'T',
+      hidden: hiddenStatistics.has(statistic),
+    };
+    if (bucket !== undefined) {
+      return {
+        ...common,
+        key: `${name}\u0000${tags}\u0000percentile\u0000${bucket.unit}`,
+        statistic,
+        bucket,
+        combine: 'sum',
+      };
+    }
+    const shownStatistic = statistic || '-';
+    return {
+      ...common,
+      key: `${name}\u0000${tags}\u0000${shownStatistic}`,
+      statistic: shownStatistic,
+      combine: op === OP_MAX || (op !== OP_ADD && MAX_STATISTICS.has(statistic)) ? 'max' : 'sum',
+    };
+  };
+}
+
+/**
+ * The percentiles of bucket `counts` as Atlas estimates them, bounded as the rows show them:
+ * above the meter's largest value (`max`, seconds for timers) → `≤max`; in the bucket of the
+ * timers' range floor → `≤` that bucket's upper bound (or the max, if lower).
+ */
+export function estimatePercentiles(
+  counts: ArrayLike<number>,
+  unit: 'T' | 'D',
+  max: number | undefined,
+  options: FormatSeriesTableOptions = {},
+): PercentileEstimate[] {
+  const floor = unit === 'T' ? floorBucket(options.timerRangeFloor ?? 0.01) : undefined;
+  // The meter's largest value in the bucket unit: seconds → nanoseconds for timers.
+  const ceiling =
+    max === undefined || Number.isNaN(max)
+      ? Number.POSITIVE_INFINITY
+      : max * (unit === 'T' ? 1e9 : 1);
+  return (options.percentiles ?? [50, 90, 99]).map((p): PercentileEstimate => {
+    const value = percentileFromCounts(counts, p);
+    const inFloor = floor !== undefined && value > floor.low && value <= floor.high;
+    const bound = Math.min(ceiling, inFloor ? floor.high : Number.POSITIVE_INFINITY);
+    return value > ceiling || inFloor
+      ? { p, value: bound, bounded: true }
+      : { p, value, bounded: false };
+  });
+}
+
+/** A percentile row's text: `p50=12.1ms p90=40.5ms p99≤97.2ms`. */
+export const percentilesText = (
+  estimates: readonly PercentileEstimate[],
+  unit: 'T' | 'D',
+): string =>
+  estimates.map((e) => `p${e.p}${e.bounded ? '' : '='}${formatEstimate(e, unit)}`).join(' ');
+
 /**
  * Rows for people, sorted by name, tags and statistic. Tags shown are all but `name`,
  * `statistic`, `percentile`, `nf.*` (unless `showNfTags`) and `hideTags`. Rows with the same
@@ -166,45 +277,23 @@ export function summarizeSeries(
   series: Iterable<SeriesRow>,
   options: FormatSeriesTableOptions = {},
 ): SeriesSummary[] {
-  const { percentiles = [50, 90, 99], showNfTags = false, timerRangeFloor = 0.01 } = options;
-  const hidden = new Set(['name', 'statistic', 'percentile', ...(options.hideTags ?? [])]);
-  const hiddenStatistics = new Set(options.hideStatistics ?? []);
+  const place = rowPlacer(options);
   const rows = new Map<string, Plain>();
   const histograms = new Map<string, Histogram>();
   /** Meters (name + shown tags) that are timers: they have a totalTime or T buckets. */
   const timers = new Set<string>();
 
   for (const s of series) {
-    const name = s.tags.name ?? '';
-    const statistic = s.tags.statistic ?? '';
-    const shownKeys = Object.keys(s.tags)
-      .filter((k) => !hidden.has(k) && (showNfTags || !k.startsWith('nf.')))
-      .sort();
-    const tags = shownKeys.map((k) => `${k}=${s.tags[k]}`).join(',');
-    const bucket = statistic === 'percentile' ? BUCKET_TAG.exec(s.tags.percentile ?? '') : null;
-    const index = bucket ? parseInt(bucket[2] as string, 16) : -1;
-    const isBucket = bucket !== null && index < PERCENTILE_BUCKET_COUNT;
-    if (statistic === 'totalTime' || (isBucket && bucket[1] === 'T')) {
-      timers.add(meterKey(name, tags));
-    }
-    if (hiddenStatistics.has(statistic)) continue;
-    if (isBucket) {
-      const unit = bucket[1] as 'T' | 'D';
-      const key = `${name}\u0000${tags}\u0000percentile\u0000${unit}`;
+    const at = place(s.tags, s.op);
+    if (at.timer) timers.add(at.meter);
+    if (at.hidden) continue;
+    const { key, name, tags, shownTags, statistic, combine } = at;
+    if (at.bucket !== undefined) {
+      const { unit, index } = at.bucket;
       let h = histograms.get(key);
       if (h === undefined) {
         h = {
-          row: {
-            key,
-            name,
-            tags,
-            shownTags: pick(s.tags, shownKeys),
-            statistic,
-            combine: 'sum',
-            value: NaN,
-            unit,
-            text: '',
-          },
+          row: { key, name, tags, shownTags, statistic, combine, value: NaN, unit, text: '' },
           unit,
           counts: new Float64Array(PERCENTILE_BUCKET_COUNT),
         };
@@ -213,22 +302,9 @@ export function summarizeSeries(
       h.counts[index] = (h.counts[index] ?? 0) + s.value;
       continue;
     }
-    const shownStatistic = statistic || '-';
-    const key = `${name}\u0000${tags}\u0000${shownStatistic}`;
-    const combine =
-      s.op === OP_MAX || (s.op !== OP_ADD && MAX_STATISTICS.has(statistic)) ? 'max' : 'sum';
     const row = rows.get(key);
     if (row === undefined) {
-      rows.set(key, {
-        key,
-        name,
-        tags,
-        shownTags: pick(s.tags, shownKeys),
-        statistic: shownStatistic,
-        combine,
-        value: s.value,
-        text: '',
-      });
+      rows.set(key, { key, name, tags, shownTags, statistic, combine, value: s.value, text: '' });
     } else {
       row.value = row.combine === 'max' ? Math.max(row.value, s.value) : row.value + s.value;
     }
@@ -244,26 +320,17 @@ export function summarizeSeries(
     }
     out.push(row);
   }
-  const floor = floorBucket(timerRangeFloor);
   for (const h of histograms.values()) {
     const { name, tags } = h.row;
     const max = rows.get(`${name}\u0000${tags}\u0000max`);
-    // The meter's largest value in the bucket unit: seconds → nanoseconds for timers.
-    const ceiling =
-      max?.combine === 'max' ? max.value * (h.unit === 'T' ? 1e9 : 1) : Number.POSITIVE_INFINITY;
-    const estimates = percentiles.map((p): PercentileEstimate => {
-      const value = percentileFromCounts(h.counts, p);
-      const inFloor =
-        h.unit === 'T' && floor !== undefined && value > floor.low && value <= floor.high;
-      const bound = Math.min(ceiling, inFloor ? floor.high : Number.POSITIVE_INFINITY);
-      return value > ceiling || inFloor
-        ? { p, value: bound, bounded: true }
-        : { p, value, bounded: false };
-    });
+    const estimates = estimatePercentiles(
+      h.counts,
+      h.unit,
+      max?.combine === 'max' ? max.value : undefined,
+      options,
+    );
     h.row.percentiles = estimates;
-    h.row.text = estimates
-      .map((e) => `p${e.p}${e.bounded ? '' : '='}${formatEstimate(e, h.unit)}`)
-      .join(' ');
+    h.row.text = percentilesText(estimates, h.unit);
     out.push(h.row);
   }
   return out.sort(

@@ -23,7 +23,13 @@ import {
   isPng,
   type DecodedPng,
 } from './support/png.js';
-import { encode, postJson, percentileTimerStep, type Entry } from './support/payload.js';
+import {
+  encode,
+  manualClock,
+  postJson,
+  percentileTimerStep,
+  type Entry,
+} from './support/payload.js';
 
 const exec = promisify(execFile);
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
@@ -103,9 +109,10 @@ beforeAll(async () => {
   }
   profile = await mkdtemp(join(tmpdir(), 'spectator-chromium-'));
 
-  // What an app would publish over a few intervals: a counter per country, a gauge, a
-  // percentile timer.
-  atlas = await startAtlasDevServer();
+  // What an app would publish over a few intervals (a step each, on a fake clock): a counter per
+  // country, a gauge, a percentile timer.
+  const clock = manualClock();
+  atlas = await startAtlasDevServer({ now: clock.now, stepMs: 5000 });
   empty = await startAtlasDevServer();
   const app = { 'nf.app': 'shop' };
   for (let step = 1; step <= 4; step++) {
@@ -118,6 +125,7 @@ beforeAll(async () => {
     ];
     const response = await postJson(atlas.publishUri, encode(entries));
     expect(response.status).toBe(200);
+    clock.advance(5000);
   }
 }, INSTALL_TIMEOUT_MS);
 

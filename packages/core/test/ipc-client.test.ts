@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import v8 from 'node:v8';
@@ -38,6 +40,10 @@ const ALLOWED_KEYS = new Set([
   'ipc.endpoint',
   'http.method',
   'http.status',
+  'ipc.vip',
+  'ipc.server.asg',
+  'ipc.server.app',
+  'ipc.server.cluster',
   'nf.app',
 ]);
 
@@ -212,7 +218,8 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
         owner: 'test-client',
         'ipc.attempt': 'initial',
         'ipc.attempt.final': 'true',
-        'http.method': 'GET',
+        'http.method': 'get',
+        'ipc.endpoint': 'unknown',
         'nf.app': 'client-test',
       };
       expect(
@@ -238,11 +245,12 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
       ).toBe(2);
       expect(callCount({})).toBe(7);
 
-      // Failures without a response carry no http.status; nothing carries an endpoint by default.
+      // Failures without a response carry no http.status; without a mapper every call carries
+      // ipc.endpoint=unknown, as Java always sets it (regression: no ipc.endpoint tag at all).
       for (const m of callSeries()) {
         if (m.tags['ipc.status'] !== 'success' && m.tags['ipc.status'] !== 'unexpected_error')
           expect(m.tags['http.status']).toBeUndefined();
-        expect(m.tags['ipc.endpoint']).toBeUndefined();
+        expect(m.tags['ipc.endpoint']).toBe('unknown');
       }
       // Strict IPC tag set on every measurement of both meters, percentiles included.
       for (const m of [...atlas.find(CALL), ...atlas.find(INFLIGHT)]) {
@@ -304,7 +312,7 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
     atlas.clear();
     await registry.publish();
     expect(
-      callCount({ owner: 'publisher-check', 'ipc.endpoint': 'atlas', 'http.method': 'POST' }),
+      callCount({ owner: 'publisher-check', 'ipc.endpoint': 'atlas', 'http.method': 'post' }),
     ).toBe(1);
     expect(atlas.requests).toBe(1); // the publish itself reached the endpoint, unmeasured
   });
@@ -326,7 +334,7 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
     expect([...endpoints].sort()).toEqual(['_overflow', 'ok-a', 'ok-b']);
   });
 
-  it('a throwing endpoint mapper leaves the tag off and the call recorded', async () => {
+  it('a throwing endpoint mapper records the call under ipc.endpoint=unknown, warned about', async () => {
     const logged: string[] = [];
     registry.configure({ logger: { warn: (m) => logged.push(m) } });
     uninstrument = instrumentUndici({
@@ -339,7 +347,7 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
     await settle(() => fetch(`${base}/ok`));
     await registry.publish();
     expect(callCount({ owner: 'throwing-mapper', 'ipc.status': 'success' })).toBe(1);
-    expect(callSeries()[0]?.tags['ipc.endpoint']).toBeUndefined();
+    expect(callSeries()[0]?.tags['ipc.endpoint']).toBe('unknown');
     expect(logged.some((l) => l.includes('mapper bug'))).toBe(true);
   });
 
@@ -417,6 +425,136 @@ describe('instrumentUndici: what the local Atlas endpoint decodes', () => {
       expect(() => instrumentUndici({ registry, ...options })).toThrow(
         expect.objectContaining({ code: 'ERR_SPECTATOR_INVALID_OPTION' }),
       );
+    }
+  });
+});
+
+describe('Netflix fidelity (Java spectator-ext-ipc)', () => {
+  it('TLS certificate failures are access_denied, as Java maps an SSLException (regression: connection_error)', async () => {
+    const dir = new URL('./fixtures/tls/', import.meta.url);
+    const server = createHttpsServer(
+      {
+        key: readFileSync(new URL('self-signed.key', dir)),
+        cert: readFileSync(new URL('self-signed.crt', dir)),
+      },
+      (_req, res) => res.end('ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      uninstrument = instrumentUndici({ registry, owner: 'tls' });
+      await settle(() => undici.request(url));
+      await settle(() => fetch(url));
+      await registry.publish();
+      expect(
+        callCount({ owner: 'tls', 'ipc.status': 'access_denied', 'ipc.result': 'failure' }),
+      ).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('an error status an interceptor turns into an exception still counts by that status (interceptors.responseError: the call completed)', async () => {
+    uninstrument = instrumentUndici({ registry, owner: 'response-error' });
+    const agent = new undici.Agent().compose(undici.interceptors.responseError());
+    try {
+      await settle(() => undici.request(`${base}/fail`, { dispatcher: agent }));
+      await untilRecorded('response-error', 1);
+      await registry.publish();
+      expect(
+        callCount({
+          owner: 'response-error',
+          'http.status': '500',
+          'ipc.status': 'unexpected_error',
+        }),
+      ).toBe(1);
+      await settle(() => undici.request(`${base}/busy`, { dispatcher: agent }));
+      await untilRecorded('response-error', 1);
+      await registry.publish();
+      expect(
+        callCount({ owner: 'response-error', 'http.status': '503', 'ipc.status': 'throttled' }),
+      ).toBe(1);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('tags the server from its Netflix-ASG / Netflix-Endpoint response headers, and ipc.vip from the request, in flight too', async () => {
+    const server = await listen((req, res) => {
+      const asg = new URL(req.url ?? '/', 'http://x').searchParams.get('asg');
+      if (asg !== null) res.setHeader('NETFLIX-ASG', asg);
+      res.setHeader('Netflix-Endpoint', '/orders/:id');
+      res.end('ok');
+    });
+    try {
+      uninstrument = instrumentUndici({
+        registry,
+        owner: 'netflix',
+        maxTagValues: 2,
+        endpoint: ({ path }) => (path.startsWith('/mapped') ? 'mapped' : undefined),
+      });
+      const vip = { 'Netflix-Vip': 'orders:7001' };
+      await settle(() => undici.request(`${server.url}/o?asg=orders-main-v001`, { headers: vip }));
+      await settle(() => fetch(`${server.url}/o?asg=orders-main-v001`));
+      await settle(() => fetch(`${server.url}/mapped?asg=orders-canary-v002`));
+      await settle(() => fetch(`${server.url}/o?asg=other-v003`));
+      await settle(() => fetch(`${server.url}/o?asg=more-v004`));
+      await untilRecorded('netflix', 5);
+      await registry.publish();
+      const server1 = {
+        'ipc.server.asg': 'orders-main-v001',
+        'ipc.server.app': 'orders',
+        'ipc.server.cluster': 'orders-main',
+        'ipc.endpoint': '_orders__id',
+      };
+      expect(callCount({ owner: 'netflix', ...server1, 'ipc.vip': 'orders_7001' })).toBe(1);
+      expect(callCount({ owner: 'netflix', ...server1 })).toBe(2);
+      // The mapper's name wins over the server's, as Java keeps an endpoint already set.
+      expect(
+        callCount({
+          owner: 'netflix',
+          'ipc.endpoint': 'mapped',
+          'ipc.server.asg': 'orders-canary-v002',
+        }),
+      ).toBe(1);
+      // Chosen by the server: bounded per tag (maxTagValues: 2), then _overflow.
+      expect(callCount({ owner: 'netflix', 'ipc.server.asg': '_overflow' })).toBe(2);
+      // Each tag on its own: the apps are orders, other, then more overflows.
+      expect(callCount({ owner: 'netflix', 'ipc.server.app': 'other' })).toBe(1);
+      expect(callCount({ owner: 'netflix', 'ipc.server.app': '_overflow' })).toBe(1);
+      expect(callCount({ owner: 'netflix' })).toBe(5);
+      // Java tags ipc.client.inflight with the VIP and the owner only.
+      const inflight = atlas.find(INFLIGHT, { owner: 'netflix', statistic: 'count' });
+      expect(inflight.map((m) => [m.tags['ipc.vip'] ?? '-', m.value]).sort()).toEqual([
+        ['-', 4],
+        ['orders_7001', 1],
+      ]);
+      for (const m of atlas.find(INFLIGHT))
+        expect(Object.keys(m.tags).filter((k) => k.startsWith('ipc.server.'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('netflixHeaders: false reads none of them', async () => {
+    const server = await listen((_req, res) => {
+      res.setHeader('Netflix-ASG', 'orders-main-v001');
+      res.setHeader('Netflix-Endpoint', '/orders');
+      res.end('ok');
+    });
+    try {
+      uninstrument = instrumentUndici({ registry, owner: 'no-netflix', netflixHeaders: false });
+      await settle(() => fetch(`${server.url}/o`, { headers: { 'netflix-vip': 'orders' } }));
+      await untilRecorded('no-netflix', 1);
+      await registry.publish();
+      expect(callCount({ owner: 'no-netflix', 'ipc.endpoint': 'unknown' })).toBe(1);
+      for (const m of [...atlas.find(CALL), ...atlas.find(INFLIGHT)])
+        expect(
+          Object.keys(m.tags).filter((k) => k === 'ipc.vip' || k.startsWith('ipc.server.')),
+        ).toEqual([]);
+    } finally {
+      await server.close();
     }
   });
 });
@@ -657,7 +795,7 @@ describe('abort and cancel reasons the caller passes (regression: unexpected_err
       expect(
         callCount({
           owner: 'failing-body',
-          'http.method': 'POST',
+          'http.method': 'post',
           'ipc.result': 'failure',
           'ipc.status': 'unexpected_error',
         }),
@@ -907,7 +1045,45 @@ describe('ipcStatusForError', () => {
     ['other side closed', new undici.errors.SocketError('other side closed'), 'connection_error'],
     ['DNS not found', coded('ENOTFOUND'), 'connection_error'],
     ['DNS try again', coded('EAI_AGAIN'), 'connection_error'],
-    ['TLS', coded('ERR_TLS_CERT_ALTNAME_INVALID'), 'connection_error'],
+    // Java's forException: SSLException → access_denied (regression: connection_error).
+    ['TLS: wrong host name', coded('ERR_TLS_CERT_ALTNAME_INVALID'), 'access_denied'],
+    ['TLS: self-signed', coded('DEPTH_ZERO_SELF_SIGNED_CERT'), 'access_denied'],
+    ['TLS: expired', coded('CERT_HAS_EXPIRED'), 'access_denied'],
+    ['TLS: unknown CA', coded('UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), 'access_denied'],
+    ['TLS: OpenSSL alert', coded('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), 'access_denied'],
+    [
+      'TLS to a proxy',
+      new undici.errors.SecureProxyConnectionError(coded('CERT_REVOKED')),
+      'access_denied',
+    ],
+    ['TLS handshake timeout', coded('ERR_TLS_HANDSHAKE_TIMEOUT'), 'timeout'],
+    // IOException → connection_error: any of Node's system errors, undici's broken responses.
+    [
+      'too many open files (a system error)',
+      Object.assign(new Error('EMFILE'), { code: 'EMFILE', syscall: 'connect' }),
+      'connection_error',
+    ],
+    ['headers too large', new undici.errors.HeadersOverflowError(), 'connection_error'],
+    [
+      'body shorter than its content-length',
+      new undici.errors.ResponseContentLengthMismatchError(),
+      'connection_error',
+    ],
+    ['socket reset by undici', new undici.errors.InformationalError('reset'), 'connection_error'],
+    // IllegalArgumentException / IllegalStateException → bad_request.
+    ['invalid argument', new undici.errors.InvalidArgumentError('bad header'), 'bad_request'],
+    ['invalid return value', new undici.errors.InvalidReturnValueError('x'), 'bad_request'],
+    [
+      'request body longer than its content-length',
+      new undici.errors.RequestContentLengthMismatchError(),
+      'bad_request',
+    ],
+    ['Node argument check', coded('ERR_INVALID_ARG_TYPE'), 'bad_request'],
+    [
+      'invalid state (DOMException)',
+      new DOMException('bad state', 'InvalidStateError'),
+      'bad_request',
+    ],
     [
       'fetch failed (cause)',
       new TypeError('fetch failed', { cause: coded('ECONNRESET') }),
@@ -918,12 +1094,14 @@ describe('ipcStatusForError', () => {
       new AggregateError([coded('ECONNREFUSED')], 'all failed'),
       'connection_error',
     ],
-    ['parser error', coded('HPE_INVALID_CONSTANT'), 'unexpected_error'],
+    // A response the parser rejects is an IOException in Java's clients (regression: unexpected_error).
+    ['parser error', coded('HPE_INVALID_CONSTANT'), 'connection_error'],
+    ['undici abort (base class)', coded('UND_ERR_ABORT'), 'cancelled'],
     ['retry handler gave up', coded('UND_ERR_REQ_RETRY', 'Request failed'), 'unexpected_error'],
     ['redirect limit (code-less, undici)', new Error('max redirects'), 'unexpected_error'],
     [
       'another DOMException',
-      new DOMException('bad state', 'InvalidStateError'),
+      new DOMException('not supported', 'NotSupportedError'),
       'unexpected_error',
     ],
     // Reasons the caller passes to abort()/cancel() reach the channel as they are.

@@ -33,7 +33,7 @@ const request = (endpoint: string | undefined, method = 'GET', status = 200): Re
 });
 
 describe('IpcServerRecorder meter cache', () => {
-  it('counts methods that are not their own tag (get, BREW) among more combinations than it keeps in front', () => {
+  it('counts methods that are not their own tag (GET, get, BREW) among more combinations than it keeps in front', () => {
     const r = new Registry();
     const recorder = new IpcServerRecorder('t', { registry: r });
     const statuses = [200, 201, 204, 301, 302, 400, 404, 500, 503];
@@ -43,8 +43,8 @@ describe('IpcServerRecorder meter cache', () => {
           recorder.end(recorder.begin(), request('/a', method, status));
     const byCombination = new Map(calls(r).map((c) => [`${c.method} ${c.status}`, c.count]));
     for (const status of statuses) {
-      expect(byCombination.get(`GET ${status}`)).toBe(6); // `get` and `GET`, three rounds
-      expect(byCombination.get(`OTHER ${status}`)).toBe(3);
+      expect(byCombination.get(`get ${status}`)).toBe(6); // `get` and `GET`, three rounds
+      expect(byCombination.get(`unknown ${status}`)).toBe(3);
     }
     expect(byCombination.size).toBe(2 * statuses.length);
   });
@@ -71,7 +71,7 @@ describe('IpcServerRecorder meter cache', () => {
       [
         {
           endpoint: '/a',
-          method: 'GET',
+          method: 'get',
           status: '200',
           ipcStatus: 'success',
           protocol: 'http_1',
@@ -79,7 +79,7 @@ describe('IpcServerRecorder meter cache', () => {
         },
         {
           endpoint: '/a',
-          method: 'GET',
+          method: 'get',
           status: '200',
           ipcStatus: 'success',
           protocol: 'http_2',
@@ -87,7 +87,7 @@ describe('IpcServerRecorder meter cache', () => {
         },
         {
           endpoint: '/a',
-          method: 'GET',
+          method: 'get',
           status: '404',
           ipcStatus: 'success',
           protocol: 'http_1',
@@ -95,7 +95,7 @@ describe('IpcServerRecorder meter cache', () => {
         },
         {
           endpoint: '/a',
-          method: 'POST',
+          method: 'post',
           status: '500',
           ipcStatus: 'unexpected_error',
           protocol: 'http_1',
@@ -103,7 +103,7 @@ describe('IpcServerRecorder meter cache', () => {
         },
         {
           endpoint: '/a',
-          method: 'GET',
+          method: 'get',
           status: undefined,
           ipcStatus: 'cancelled',
           protocol: 'http_1',

@@ -3,6 +3,7 @@ import { Socket, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SpectatorConfigError } from '../src/errors.js';
+import { instrumentUndici } from '../src/ipc-client/undici-instrumentation.js';
 import { compileExclude } from '../src/ipc/request-filter.js';
 import { responseEnding } from '../src/ipc/response-ending.js';
 import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
@@ -66,7 +67,7 @@ describe('IpcServerRecorder', () => {
         'ipc.result': 'success',
         'ipc.status': 'success',
         'ipc.endpoint': '/users/:id',
-        'http.method': 'GET',
+        'http.method': 'get',
         'http.status': '200',
         'ipc.protocol': 'http_1',
         statistic: 'count',
@@ -76,7 +77,7 @@ describe('IpcServerRecorder', () => {
         'ipc.result': 'failure',
         'ipc.status': 'cancelled',
         'ipc.endpoint': 'unknown',
-        'http.method': 'GET',
+        'http.method': 'get',
         'ipc.protocol': 'http_1',
         statistic: 'count',
       },
@@ -155,17 +156,31 @@ describe('IpcServerRecorder edge cases', () => {
 
   // Regression: the meter cache was keyed by the raw method, and an HTTP/2 client may send any
   // token as one: each new method made a percentile timer and a cache entry.
-  it('records methods outside HTTP as OTHER, lower-case ones upper-cased: no series per method', () => {
+  // And Java's IpcMethod names, so series line up with Java services (regression: GET, OTHER).
+  it('tags http.method as Java IpcMethod: lower-case for get…options, unknown for HEAD and any other token', () => {
     const registry = new Registry();
     const recorder = new IpcServerRecorder('spectator-test', { registry });
     for (let i = 0; i < 1000; i++) {
       recorder.end(recorder.begin(), { ...outcome, method: `M${i}`, endpoint: '/x' });
     }
-    recorder.end(recorder.begin(), { ...outcome, method: 'get', endpoint: '/x' });
-    recorder.end(recorder.begin(), { ...outcome, method: 'PROPFIND', endpoint: '/x' });
+    for (const method of [
+      'get',
+      'Get',
+      'POST',
+      'put',
+      'PATCH',
+      'DELETE',
+      'OPTIONS',
+      'HEAD',
+      'PROPFIND',
+      'QUERY',
+    ])
+      recorder.end(recorder.begin(), { ...outcome, method, endpoint: '/x' });
     const byMethod = Object.fromEntries(callTags(registry).map((t) => [t['http.method'], true]));
-    expect(Object.keys(byMethod).sort()).toEqual(['GET', 'OTHER', 'PROPFIND']);
-    expect([...registry.meters()].length).toBeLessThan(10);
+    expect(Object.keys(byMethod).sort()).toEqual(
+      ['delete', 'get', 'options', 'patch', 'post', 'put', 'unknown'].sort(),
+    );
+    expect([...registry.meters()].length).toBeLessThan(12);
   });
 
   it('drops reserved and empty keys from extra tags, and keeps the IPC tags', () => {
@@ -190,16 +205,19 @@ describe('IpcServerRecorder edge cases', () => {
     expect(registry.measurements().some((m) => m.name === 'other')).toBe(false);
   });
 
+  // One code per kind of mistake, as the undici client and the Nest module give it (regression:
+  // the server said ERR_SPECTATOR_INVALID_OPTION for a maxEndpoints the client called
+  // ERR_SPECTATOR_INVALID_NUMBER).
   it.each([
-    [{ maxEndpoints: 0 }, /maxEndpoints/],
-    [{ maxEndpoints: 1.5 }, /maxEndpoints/],
-    [{ maxEndpoints: Number.NaN }, /maxEndpoints/],
-    [{ maxEndpoints: '10' }, /maxEndpoints/],
-    [{ statusMode: 'nflx' }, /statusMode/],
-    [{ percentiles: 'yes' }, /percentiles/],
-    [{ bodySizes: 1 }, /bodySizes/],
-    [{ registry: {} }, /registry/],
-  ])('rejects invalid options at start-up: %j', (options, message) => {
+    [{ maxEndpoints: 0 }, /spectator-test: maxEndpoints/, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ maxEndpoints: 1.5 }, /maxEndpoints/, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ maxEndpoints: Number.NaN }, /maxEndpoints/, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ maxEndpoints: '10' }, /maxEndpoints/, 'ERR_SPECTATOR_INVALID_NUMBER'],
+    [{ statusMode: 'nflx' }, /spectator-test: statusMode/, 'ERR_SPECTATOR_INVALID_OPTION'],
+    [{ percentiles: 'yes' }, /percentiles/, 'ERR_SPECTATOR_INVALID_OPTION'],
+    [{ bodySizes: 1 }, /bodySizes/, 'ERR_SPECTATOR_INVALID_OPTION'],
+    [{ registry: {} }, /registry/, 'ERR_SPECTATOR_INVALID_OPTION'],
+  ])('rejects invalid options at start-up: %j', (options, message, code) => {
     const create = () =>
       new IpcServerRecorder('spectator-test', {
         registry: new Registry(),
@@ -207,11 +225,7 @@ describe('IpcServerRecorder edge cases', () => {
       });
     expect(create).toThrow(SpectatorConfigError);
     expect(create).toThrow(message);
-    try {
-      create();
-    } catch (error) {
-      expect((error as SpectatorConfigError).code).toBe('ERR_SPECTATOR_INVALID_OPTION');
-    }
+    expect(create).toThrow(expect.objectContaining({ code }));
   });
 
   // Regression: each entry point bundles its own copy of the class, so an adapter's error (thrown
@@ -227,6 +241,27 @@ describe('IpcServerRecorder edge cases', () => {
     expect(
       Object.assign(new Error('x'), { name: 'SpectatorConfigError', code: 'E' }),
     ).not.toBeInstanceOf(SpectatorConfigError);
+  });
+
+  it('words and codes one mistake the same way in the server recorder and the undici client', () => {
+    const registry = new Registry();
+    const thrown = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        const { code, message } = error as SpectatorConfigError;
+        return { code, message: message.replace(/^[^:]+: /, '') };
+      }
+      return undefined;
+    };
+    for (const mistake of [{ maxEndpoints: 0 }, { statusMode: 'nflx' }, { percentiles: 1 }]) {
+      const server = thrown(
+        () => new IpcServerRecorder('server', { registry, ...(mistake as object) }),
+      );
+      const client = thrown(() => instrumentUndici({ registry, ...(mistake as object) }));
+      expect(server).toBeDefined();
+      expect(client).toEqual(server);
+    }
   });
 
   it('rejects a non-function tracker callback and an exclude rule of the wrong type', () => {
@@ -315,5 +350,42 @@ describe('compileExclude', () => {
     expect(slash('/health', {})).toBe(true);
     expect(slash('/health/live', {})).toBe(true);
     expect(slash('/healthz', {})).toBe(false);
+  });
+
+  // Regression: exclude '/health' did not exclude '/HEALTH', which Express routes there.
+  it('matches path rules as the framework routes paths: case per its setting, trailing slash per strict', () => {
+    const requests: string[] = [];
+    const exclude = compileExclude<{ sensitive: boolean }>(['/health', '/api/'], {
+      caseSensitive: (req) => {
+        requests.push('read');
+        return req.sensitive;
+      },
+    })!;
+    const insensitive = { sensitive: false };
+    const sensitive = { sensitive: true };
+    expect(
+      ['/HEALTH', '/Health/live', '/health/', '/API', '/api/x'].map((p) => exclude(p, insensitive)),
+    ).toEqual([true, true, true, true, true]);
+    expect(['/HEALTH', '/healthz', '/HEALTHZ'].map((p) => exclude(p, sensitive))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    // The setting is read only when the exact comparison did not decide.
+    requests.length = 0;
+    exclude('/health', sensitive);
+    expect(requests).toEqual([]);
+
+    // strict routing: a rule's trailing slash counts.
+    const strict = compileExclude<unknown>(['/health', '/api/'], { strict: true })!;
+    expect(['/health', '/health/', '/api/', '/api/x', '/api'].map((p) => strict(p, {}))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    // The default is the previous behaviour: case-sensitive, trailing slash ignored.
+    expect(compileExclude<unknown>('/health')!('/HEALTH', {})).toBe(false);
   });
 });

@@ -3,34 +3,13 @@
  * or, for Express 4 mounts, only the compiled RegExp) into a bounded `ipc.endpoint` fragment.
  * Pure functions; results are cached by the caller (`route-template.ts`).
  */
+import { regexName, routeName } from '@spectator/core/ipc';
 
 /**
- * Name of a path as given to Express: strings as written, a RegExp by its source (`\/` shown as
- * `/`, `^` and a final `$` dropped: `/^\/re\/(\d+)$/` → `/re/(\d+)`), an array as its names in
- * parentheses separated by `|` (`['/a', '/b']` → `(/a|/b)`). `undefined` for anything else.
+ * Name of a path as given to Express (a string, RegExp or array; see core's `routeName`, which
+ * every adapter names routes with).
  */
-export function pathName(path: unknown): string | undefined {
-  if (typeof path === 'string') return path;
-  if (path instanceof RegExp) return regexName(path.source);
-  if (Array.isArray(path)) {
-    const names = new Set<string>();
-    for (const item of path.flat(Infinity) as unknown[]) {
-      const name = pathName(item);
-      if (name === undefined) return undefined;
-      names.add(name);
-    }
-    if (names.size === 0) return undefined;
-    return names.size === 1 ? [...names][0] : `(${[...names].join('|')})`;
-  }
-  return undefined;
-}
-
-function regexName(source: string): string {
-  let s = source.replace(/\\\//g, '/');
-  if (s.startsWith('^')) s = s.slice(1);
-  if (s.endsWith('$') && !s.endsWith('\\$')) s = s.slice(0, -1);
-  return s;
-}
+export const pathName = routeName;
 
 /** Template of a mount-path fragment: `/` and `` mean "no segment"; a trailing `/` is dropped. */
 export function mountPart(name: string): string {

@@ -2,6 +2,7 @@ import {
   ServerRequestTracker,
   compileExclude,
   pathWithoutQuery,
+  type PathMatching,
   type ServerRequestReader,
   type ServerTrackingOptions,
 } from '@spectator/core/ipc';
@@ -20,7 +21,9 @@ export const OWNER = 'spectator-express';
  * Express middleware recording Netflix's common IPC server metrics for every request:
  * `ipc.server.call` (percentile timer, or plain timer) and `ipc.server.inflight`, tagged with
  * `owner=spectator-express`, `ipc.result`, `ipc.status`, `ipc.endpoint` (the route template,
- * `unknown` when no route matched), `http.method`, `http.status` and `ipc.protocol`.
+ * `unknown` when no route matched), `http.method` (`get`, `post`, `put`, `patch`, `delete`,
+ * `options`, else `unknown`), `http.status`, `ipc.protocol`, and from the caller's Netflix
+ * headers `ipc.client.asg` / `.app` / `.cluster` and `ipc.vip` (see `netflixHeaders`).
  *
  * `app.use` it before the routes. Each request is recorded exactly once, when its response
  * closes (Node emits `close` on every response, after it finished or alone when it was cut
@@ -41,7 +44,7 @@ export const OWNER = 'spectator-express';
  * const app = express();
  * app.use(spectatorMiddleware({ exclude: '/health' }));
  * app.get('/users/:id', (req, res) => { res.json({ id: req.params.id }); });
- * // → ipc.server.call{ipc.endpoint=/users/:id, http.method=GET, http.status=200, …}
+ * // → ipc.server.call{ipc.endpoint=/users/:id, http.method=get, http.status=200, …}
  * ```
  */
 export function spectatorMiddleware<
@@ -55,7 +58,7 @@ export function spectatorMiddleware<
     OWNER,
     {
       ...options,
-      exclude: compileExclude<Req>(options.exclude),
+      exclude: compileExclude<Req>(options.exclude, pathMatching),
       endpointTag: options.endpointTag as ServerTrackingOptions<Req>['endpointTag'],
       extraTags: options.extraTags as ServerTrackingOptions<Req>['extraTags'],
     },
@@ -71,6 +74,23 @@ export function spectatorMiddleware<
     tracker.track(req, res);
     next();
   };
+}
+
+/**
+ * Exclude paths are matched as Express routes them, by the settings of the app handling the
+ * request: `case sensitive routing` and `strict routing` (both off by default).
+ */
+const pathMatching: PathMatching<ExpressRequestLike> = {
+  caseSensitive: (req) => appEnabled(req.app, 'case sensitive routing'),
+  strict: (req) => appEnabled(req.app, 'strict routing'),
+};
+
+function appEnabled(app: unknown, setting: string): boolean {
+  const enabled = (app as { enabled?: unknown } | null | undefined)?.enabled;
+  return (
+    typeof enabled === 'function' &&
+    (enabled as (name: string) => unknown).call(app, setting) === true
+  );
 }
 
 /** How the tracker reads an Express request. */

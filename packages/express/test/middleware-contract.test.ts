@@ -3,6 +3,7 @@ import express5 from 'express5';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeMiddlewareContract,
+  fakeNodeRequest,
   FakeResponse,
   hostileResponse,
   unlistenableResponse,
@@ -30,15 +31,21 @@ describe('middleware contract', () => {
   beforeEach(() => h.start());
   afterEach(() => h.stop());
 
-  describeMiddlewareContract(h, ({ endpointByUrl, ...options }) => {
+  describeMiddlewareContract(h, ({ endpointTag, ...options }) => {
     const mw = spectatorMiddleware({
       ...options,
-      ...(endpointByUrl === true
-        ? { endpointTag: (req: ExpressRequestLike) => req.originalUrl }
-        : {}),
+      ...(endpointTag === undefined
+        ? {}
+        : {
+            endpointTag: (req: ExpressRequestLike, _res: unknown, route: string | undefined) =>
+              endpointTag(req.originalUrl ?? '', route),
+          }),
     });
-    return (res, { httpVersionMajor = 1, url = '/x' } = {}) =>
-      mw(fakeRequest({ httpVersionMajor, originalUrl: url, socket: res.socket }), res, () => {});
+    return (res, call = {}) => {
+      const req = fakeNodeRequest(res, call);
+      const route = call.route === undefined ? undefined : { path: call.route };
+      return mw({ ...req, originalUrl: req.url, route }, res, () => {});
+    };
   });
 
   it('calls next exactly once and lets its errors through untouched', () => {

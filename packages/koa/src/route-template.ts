@@ -17,6 +17,8 @@
  * as an input (a raw path to route on), which would make `ipc.endpoint` unbounded.
  */
 
+import { routeName } from '@spectator/core/ipc';
+
 /** What this module reads from a `@koa/router` layer. */
 interface LayerLike {
   path?: unknown;
@@ -32,8 +34,8 @@ export interface RoutedContextLike {
 
 /**
  * Name of a layer path: strings as written, a RegExp (`router.get(/^\/re\/(\d+)$/)`) by its
- * source (`\/` shown as `/`, `^` and a final `$` dropped: `/re/(\d+)`). `undefined` for anything
- * else, and for `''`.
+ * source, as every adapter names routes (core's `routeName`). `undefined` for anything else, and
+ * for `''`.
  *
  * @example
  * ```ts
@@ -42,14 +44,9 @@ export interface RoutedContextLike {
  * ```
  */
 export function pathName(path: unknown): string | undefined {
-  if (typeof path === 'string') return path === '' ? undefined : path;
-  if (path instanceof RegExp) {
-    let s = path.source.replace(/\\\//g, '/');
-    if (s.startsWith('^')) s = s.slice(1);
-    if (s.endsWith('$') && !s.endsWith('\\$')) s = s.slice(0, -1);
-    return s === '' ? undefined : s;
-  }
-  return undefined;
+  if (typeof path !== 'string' && !(path instanceof RegExp)) return undefined;
+  const name = routeName(path);
+  return name === '' ? undefined : name;
 }
 
 /**

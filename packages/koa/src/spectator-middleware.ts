@@ -21,7 +21,9 @@ export const OWNER = 'spectator-koa';
  * Koa middleware recording Netflix's common IPC server metrics for every request:
  * `ipc.server.call` (percentile timer, or plain timer) and `ipc.server.inflight`, tagged with
  * `owner=spectator-koa`, `ipc.result`, `ipc.status`, `ipc.endpoint` (the `@koa/router` route
- * template, `unknown` when no route matched), `http.method`, `http.status` and `ipc.protocol`.
+ * template, `unknown` when no route matched), `http.method` (`get`, `post`, `put`, `patch`,
+ * `delete`, `options`, else `unknown`), `http.status`, `ipc.protocol`, and from the caller's
+ * Netflix headers `ipc.client.asg` / `.app` / `.cluster` and `ipc.vip` (see `netflixHeaders`).
  *
  * `app.use` it first. Each request is recorded exactly once, when its response closes (Node
  * emits `close` on every response, after it finished or alone when it was cut short): with the
@@ -45,15 +47,25 @@ export const OWNER = 'spectator-koa';
  * const router = new Router();
  * router.get('/users/:id', (ctx) => { ctx.body = { id: ctx.params.id }; });
  * app.use(router.routes());
- * // → ipc.server.call{ipc.endpoint=/users/:id, http.method=GET, http.status=200, …}
+ * // → ipc.server.call{ipc.endpoint=/users/:id, http.method=get, http.status=200, …}
  * ```
  */
 export function spectatorMiddleware<Ctx extends KoaContextLike = KoaContextLike>(
   options: SpectatorMiddlewareOptions<Ctx> = {},
 ): (ctx: Ctx, next: KoaNext) => Promise<unknown> {
+  const { endpointTag } = options;
   const tracker = new ServerRequestTracker<Ctx>(
     OWNER,
-    { ...options, exclude: compileExclude<Ctx>(options.exclude) },
+    {
+      ...options,
+      // Matched as @koa/router routes by default: any case, trailing slash ignored.
+      exclude: compileExclude<Ctx>(options.exclude, { caseSensitive: false }),
+      // Koa's endpointTag takes the context and the template: the response is `ctx.res`.
+      endpointTag:
+        typeof endpointTag === 'function'
+          ? (ctx, _res, route) => endpointTag(ctx, route)
+          : endpointTag,
+    },
     reader,
   );
 

@@ -10,12 +10,14 @@ import type { ExcludeOption, ServerMetricsOptions, TrackedResponseLike } from '@
  * ```
  */
 export interface NodeRequestLike {
-  /** Upper-case HTTP method. */
+  /** HTTP method (recorded as `get`, `post`, `put`, `patch`, `delete`, `options` or `unknown`). */
   method?: string | undefined;
   /** Path and query as received; used for `exclude` when the context has no `originalUrl`. */
   url?: string | undefined;
-  /** `1` or `2`; gives `ipc.protocol`. Default when absent: `1`. */
+  /** Not read: `ipc.protocol` comes from the connection (`stream`), not the request line. */
   httpVersionMajor?: number | undefined;
+  /** The HTTP/2 stream of an HTTP/2 request (Node's `Http2ServerRequest`): `ipc.protocol=http_2`. */
+  stream?: unknown;
   headers: Record<string, string | string[] | undefined>;
   /** The connection: whether the client closed it tells a cancelled request from a dropped one. */
   socket?: { readonly readableEnded?: boolean; readonly errored?: unknown } | null | undefined;
@@ -138,30 +140,56 @@ export interface SpectatorMiddlewareOptions<
    */
   bodySizes?: boolean;
   /**
+   * Read the caller's Netflix headers, as Java Spectator does: `Netflix-ASG` →
+   * `ipc.client.asg`, `ipc.client.app`, `ipc.client.cluster` (app and cluster parsed from the
+   * server group name); `Netflix-Vip` → `ipc.vip` (also on `ipc.server.inflight`);
+   * `Netflix-Ingress-Common-IPC-Metrics: true` → the request is not recorded (a proxy in front
+   * recorded it). Default `true`. The caller chooses these values: they are sanitized and bounded
+   * (`maxTagValues`). Turn it off when untrusted clients reach the app directly, since the last
+   * header lets a client hide its requests from the metrics.
+   *
+   * @example `netflixHeaders: false`
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag and per `extraTags` key; later ones are recorded
+   * as `_overflow`, with one warning per key. Default `25` (Java Spectator's default per IPC
+   * tag).
+   *
+   * @example `maxTagValues: 100`
+   */
+  maxTagValues?: number;
+  /**
    * Requests to leave unrecorded (no `ipc.server.call`, no inflight sample), tested once, as the
    * request arrives, against the path as received (`ctx.originalUrl` without the query string):
-   * a path string (matches it and everything below: `'/health'` covers `/health/live`), a
-   * RegExp, a predicate `(path, ctx) => boolean`, or a list of these. A throwing predicate
-   * counts as "record". Default: none.
+   * a path string (matches it and everything below: `'/health'` covers `/health/live`; compared
+   * as `@koa/router` routes by default: in any case, trailing slash ignored — use a RegExp for a
+   * router created with `sensitive` or `strict`), a RegExp, a predicate `(path, ctx) => boolean`,
+   * or a list of these. A throwing predicate counts as "record". Default: none.
    *
    * @example `exclude: ['/health', '/metrics', (path, ctx) => ctx.req.method === 'OPTIONS']`
    */
   exclude?: ExcludeOption<Ctx>;
   /**
-   * Overrides `ipc.endpoint`. Called once when the response is done; return a bounded name, or
-   * `undefined` to keep the default (the `@koa/router` route template, or `unknown` when no
-   * route matched). A throwing callback falls back to the default. Distinct values still count
-   * against `maxEndpoints`. Default: none.
+   * Overrides `ipc.endpoint`. Called once when the response is done, with the `@koa/router`
+   * route template (`route`: what would be recorded, `undefined` when no route matched); return a
+   * bounded name, or `undefined` to keep the default (the template, or `unknown` when no route
+   * matched). A throwing callback falls back to the default and is warned about (once a minute at
+   * most). Distinct values still count against `maxEndpoints`. Default: none.
    *
-   * @example `endpointTag: (ctx) => (ctx.path === '/graphql' ? ctx.get('x-operation') : undefined)`
+   * @example `endpointTag: (ctx, route) => (route === '/graphql' ? ctx.get('x-operation') : undefined)`
    */
-  endpointTag?: (ctx: Ctx) => string | undefined;
+  endpointTag?: (ctx: Ctx, route: string | undefined) => string | undefined;
   /**
    * Extra tags for `ipc.server.call` (and the body-size meters), computed when the response is
    * done. Opt-in and **outside strict IPC tagging**: the IPC spec allows no other tag keys on
-   * these meters, and every distinct value makes a new time series — keep values bounded. The
-   * standard IPC tags cannot be overridden. A throwing callback records the request without
-   * extra tags. Meters with extra tags are looked up per request (slower). Default: none.
+   * these meters, and every distinct value makes a new time series. Values from the request
+   * (a user agent, a tenant header) are bounded: past `maxTagValues` distinct values per key
+   * they are recorded as `_overflow` (one warning per key). Keys are 2 to 60 characters, values
+   * non-empty strings, at most 6 keys (what Atlas's 20 tags per measurement leave); others are
+   * left out. The standard IPC tags cannot be overridden. A throwing callback records the request without
+   * extra tags and is warned about (once a minute at most). Meters with extra tags are looked up
+   * per request (slower). Default: none.
    *
    * @example `extraTags: (ctx) => ({ tenant: String(ctx.state.tenant ?? 'none') })`
    */

@@ -4,6 +4,7 @@ import koa3 from 'koa3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeMiddlewareContract,
+  fakeNodeRequest,
   FakeResponse,
   hostileResponse,
   unlistenableResponse,
@@ -41,13 +42,20 @@ describe('middleware contract', () => {
   beforeEach(() => h.start());
   afterEach(() => h.stop());
 
-  describeMiddlewareContract(h, ({ endpointByUrl, ...options }) => {
+  describeMiddlewareContract(h, ({ endpointTag, ...options }) => {
     const mw = spectatorMiddleware({
       ...options,
-      ...(endpointByUrl === true ? { endpointTag: (ctx: KoaContextLike) => ctx.originalUrl } : {}),
+      ...(endpointTag === undefined
+        ? {}
+        : {
+            endpointTag: (ctx: KoaContextLike, route: string | undefined) =>
+              endpointTag(ctx.originalUrl ?? '', route),
+          }),
     });
-    return (res, { httpVersionMajor = 1, url = '/x' } = {}) =>
-      mw(fakeContext(res, { httpVersionMajor }, { originalUrl: url }), resolvedNext);
+    return (res, call = {}) => {
+      const req = fakeNodeRequest(res, call);
+      return mw({ req, res, originalUrl: req.url, _matchedRoute: call.route }, resolvedNext);
+    };
   });
 
   it('tells a response destroyed with an error (500) from a client abort (cancelled)', async () => {
@@ -120,7 +128,7 @@ describe('middleware contract', () => {
     expect(h.callCount()).toBe(1);
     // What could be read is kept (the method); the unreadable status records as 0.
     expect(
-      h.callCount({ 'http.method': 'GET', 'http.status': '0', 'ipc.status': 'unexpected_error' }),
+      h.callCount({ 'http.method': 'get', 'http.status': '0', 'ipc.status': 'unexpected_error' }),
     ).toBe(1);
   });
 

@@ -51,12 +51,12 @@ describe('outcome object reused across requests', () => {
     await mw(context('GET', '/e', failed), next);
     failed.serverDestroy(new Error('stream failed'));
     expect(counts(registry)).toEqual({
-      'GET /a 200 success': 4,
-      'POST /b 201 success': 2,
-      'GET /a 404 success': 2,
-      'DELETE /c 500 unexpected_error': 2,
-      'PUT /d - cancelled': 1,
-      'GET /e 500 unexpected_error': 1,
+      'get /a 200 success': 4,
+      'post /b 201 success': 2,
+      'get /a 404 success': 2,
+      'delete /c 500 unexpected_error': 2,
+      'put /d - cancelled': 1,
+      'get /e 500 unexpected_error': 1,
     });
   });
 
@@ -83,8 +83,8 @@ describe('outcome object reused across requests', () => {
     await mw(context('GET', '/outer', outer), next);
     outer.complete();
     expect(counts(registry)).toEqual({
-      'GET /outer 200 success nested=outer': 1,
-      'POST /inner 503 throttled nested=inner': 1,
+      'get /outer 200 success nested=outer': 1,
+      'post /inner 503 throttled nested=inner': 1,
     });
   });
 });

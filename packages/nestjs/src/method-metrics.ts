@@ -4,7 +4,8 @@
  * untouched, while the wrapper keeps every piece of metadata the original carried.
  */
 import { isObservable, Observable } from 'rxjs';
-import { SpectatorConfigError, type Registry, type Tags } from '@spectator/core';
+import type { Registry, Tags } from '@spectator/core';
+import { checkOptions, optionError } from '@spectator/core/ipc';
 import { decoratorRegistry } from './registry-holder.js';
 
 /**
@@ -228,33 +229,18 @@ export class OutcomeMeters<M> {
 
 /**
  * Checks `name`/`tags` of a decorator factory (tags may not use `result` or `exception`, which
- * the decorator sets); throws {@link SpectatorConfigError} `ERR_SPECTATOR_INVALID_OPTION`.
+ * the decorator sets) through core's option checks; throws `SpectatorConfigError`
+ * `ERR_SPECTATOR_INVALID_OPTION`.
  */
 export function checkDecoratorArgs(decorator: string, name: unknown, tags: unknown): void {
-  if (name !== undefined && (typeof name !== 'string' || name === '')) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `${decorator}: name must be a non-empty string`,
+  checkOptions(decorator, { name, tags }, { name: 'name', tags: 'string-map' });
+  if (tags === undefined) return;
+  const reserved = RESERVED_TAG_KEYS.filter((key) => Object.hasOwn(tags as object, key));
+  if (reserved.length > 0)
+    throw optionError(
+      decorator,
+      `tag ${reserved.map((k) => `"${k}"`).join(' and ')} is set by the decorator itself (the call's outcome); use another key`,
     );
-  }
-  if (tags !== undefined) {
-    const ok =
-      tags !== null &&
-      typeof tags === 'object' &&
-      !Array.isArray(tags) &&
-      Object.values(tags).every((v) => typeof v === 'string');
-    if (!ok)
-      throw new SpectatorConfigError(
-        'ERR_SPECTATOR_INVALID_OPTION',
-        `${decorator}: tags must map keys to strings`,
-      );
-    const reserved = RESERVED_TAG_KEYS.filter((key) => Object.hasOwn(tags, key));
-    if (reserved.length > 0)
-      throw new SpectatorConfigError(
-        'ERR_SPECTATOR_INVALID_OPTION',
-        `${decorator}: tag ${reserved.map((k) => `"${k}"`).join(' and ')} is set by the decorator itself (the call's outcome); use another key`,
-      );
-  }
 }
 
 /**
@@ -273,19 +259,16 @@ export function decorateMethod<T>(
   if (typeof propertyKey === 'object' && propertyKey !== null) {
     // TC39 standard decorators call (value, context): the app compiles without
     // experimentalDecorators, which Nest itself needs.
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `${decorator} needs legacy decorators: compile with "experimentalDecorators": true, as Nest apps do`,
+    throw optionError(
+      decorator,
+      'needs legacy decorators: compile with "experimentalDecorators": true, as Nest apps do',
     );
   }
   const original = descriptor?.value;
   const methodName =
     typeof propertyKey === 'symbol' ? (propertyKey.description ?? 'symbol') : propertyKey;
   if (typeof original !== 'function') {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `${decorator} goes on a method; ${methodName} is not one`,
-    );
+    throw optionError(decorator, `goes on a method; ${methodName} is not one`);
   }
   // Instance methods get the prototype, static methods the class itself.
   const owner = typeof target === 'function' ? target : target.constructor;

@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
-import { SpectatorConfigError, type Tags } from '@spectator/core';
+import type { Tags } from '@spectator/core';
 import {
+  checkOptions,
   checkServerMetricsOptions,
   compileExclude,
+  optionError,
   type ExcludeOption,
+  type OptionRule,
   type ServerMetricsOptions,
 } from '@spectator/core/ipc';
 
@@ -42,14 +45,17 @@ export interface SpectatorModuleOptions extends ServerMetricsOptions {
   requestMetrics?: boolean;
   /**
    * Requests to leave unrecorded, matched against the path without the query string: a path
-   * (`'/health'` covers `/health` and everything below it), a RegExp, a predicate, or a list.
-   * Default: none.
+   * (`'/health'` covers `/health` and everything below it, compared as the platform routes
+   * paths: on Express in any case unless `case sensitive routing` is enabled, on Fastify
+   * case-sensitively unless created with `caseSensitive: false`), a RegExp, a predicate, or a
+   * list. Default: none.
    */
   exclude?: ExcludeOption<IncomingMessage>;
   /**
    * Overrides `ipc.endpoint`: receives the route template Nest matched (`undefined` for
    * unmatched requests) and returns the value to use; `undefined` keeps the template. Keep the
-   * result bounded (never the raw path). Default: the template.
+   * result bounded (never the raw path). A throwing callback keeps the template and is warned
+   * about (through the registry's logger, once a minute at most). Default: the template.
    */
   endpointTag?: (
     req: IncomingMessage,
@@ -58,7 +64,8 @@ export interface SpectatorModuleOptions extends ServerMetricsOptions {
   ) => string | undefined;
   /**
    * Opt-in extra tags for `ipc.server.call`, computed when the response is done. Leaves the strict
-   * IPC tag set (see the IPC spec): prefer separate meters. Default: none.
+   * IPC tag set: prefer separate meters. Values are bounded per key (`maxTagValues`, then
+   * `_overflow`, one warning per key); at most 6 keys. Default: none.
    */
   extraTags?: (req: IncomingMessage, res: ServerResponse) => Tags | undefined;
 }
@@ -84,36 +91,35 @@ export interface SpectatorModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
 }
 
-/** Throws the `SpectatorConfigError` of an invalid module option. */
+/** Throws the `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_OPTION`) of an invalid module option. */
 export function invalidOption(message: string): never {
-  throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `SpectatorModule: ${message}`);
+  throw optionError('SpectatorModule', message);
 }
 
-const isFunction = (v: unknown): boolean => typeof v === 'function';
+/** The module's own options, checked by core's one option checker. */
+const MODULE_RULES: Readonly<Record<string, OptionRule>> = {
+  requestMetrics: 'boolean',
+  manageRegistry: 'boolean',
+  endpointTag: 'function',
+  extraTags: 'function',
+};
 
 /**
- * Throws {@link SpectatorConfigError} (at start-up) for options the module cannot work with: the
- * server-metrics options and `exclude` rules through core's own checks (the ones the Express and
- * Koa adapters run), the module's own options here.
+ * Throws `SpectatorConfigError` (at start-up) for options the module cannot work with, through
+ * core's option checks (the ones the Express and Koa adapters run, worded and coded the same):
+ * `ERR_SPECTATOR_INVALID_NUMBER` for `maxEndpoints`, `ERR_SPECTATOR_INVALID_OPTION` for
+ * everything else.
  *
  * @example
  * ```ts
- * validateOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_OPTION
+ * validateOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_NUMBER
+ * validateOptions({ statusMode: 'strict' }); // throws ERR_SPECTATOR_INVALID_OPTION
  * ```
  */
 export function validateOptions(options: unknown): SpectatorModuleOptions {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object')
-    invalidOption(`options must be an object, got ${typeof options}`);
-  const o = options as Record<string, unknown>;
-  checkServerMetricsOptions(o);
-  compileExclude(o.exclude as SpectatorModuleOptions['exclude']);
-  for (const key of ['requestMetrics', 'manageRegistry'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean')
-      invalidOption(`${key} must be a boolean, got ${typeof o[key]}`);
-  }
-  for (const key of ['endpointTag', 'extraTags'] as const) {
-    if (o[key] !== undefined && !isFunction(o[key])) invalidOption(`${key} must be a function`);
-  }
-  return o as SpectatorModuleOptions;
+  checkServerMetricsOptions(options as SpectatorModuleOptions, 'SpectatorModule');
+  checkOptions('SpectatorModule', options, MODULE_RULES);
+  compileExclude((options as SpectatorModuleOptions).exclude);
+  return options as SpectatorModuleOptions;
 }

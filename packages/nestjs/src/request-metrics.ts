@@ -1,5 +1,6 @@
 /**
- * Records every HTTP request a Nest app serves through core's `IpcServerRecorder`.
+ * Records every HTTP request a Nest app serves through core's `ServerRequestTracker`, the
+ * request lifecycle the Express and Koa adapters use too: this file only installs the hooks.
  *
  * Where it hooks, and why. Express: timing starts in the HTTP adapter's request hook
  * (`setOnRequestHook`, Nest's hook "for instrumentation"), the first Express middleware (ahead
@@ -9,14 +10,15 @@
  * `onRequest` hook only tells which Fastify request (and so route) it became. Requests that never
  * pass through the server (`inject()`) are timed from that hook. Adapters without a request hook
  * (Nest 10, custom ones) are timed from the server's `request` event on both platforms. The
- * record is taken when Node's response emits `close` (after it finished, or alone when cut short:
+ * tracker records when Node's response emits `close` (after it finished, or alone when cut short:
  * `cancelled` when the client went away, a 500 when the server cut it), so whatever produced the
  * response (a handler, a guard, a pipe, an exception filter, the 404 handler, a
  * body-parser error, a middleware, the platform itself) the status recorded is the one the
  * client got, exactly once.
  *
  * The route template is the platform's own, read when the response is done: Express's
- * `req.route.path` and Fastify's `request.routeOptions.url`. Nest registers routes with the
+ * `req.route.path` (named by core's `routeName`, as the Express adapter names it) and Fastify's
+ * `request.routeOptions.url`. Nest registers routes with the
  * global prefix, URI version and `RouterModule` path already applied, so both read
  * `/api/v1/users/:id`.
  */
@@ -26,13 +28,12 @@ import { AbstractHttpAdapter, type HttpAdapterHost } from '@nestjs/core';
 import type { Registry } from '@spectator/core';
 import {
   compileExclude,
-  contentLength,
-  IpcServerRecorder,
   pathWithoutQuery,
-  responseEnding,
-  SERVER_ERROR_STATUS,
-  type RequestOutcome,
-  type ResponseEnding,
+  routeName,
+  ServerRequestTracker,
+  type PathMatching,
+  type ServerRequestReader,
+  type ServerTrackingOptions,
 } from '@spectator/core/ipc';
 import type { SpectatorModuleOptions } from './options.js';
 
@@ -66,23 +67,19 @@ interface HttpAdapterLike {
   [INSTALLED]?: boolean;
 }
 
-interface ExpressRequestLike extends IncomingMessage {
-  route?: { path?: unknown };
-  [UNMATCHED]?: boolean;
-}
-
-/** A raw request with what our listener and hook left on it. */
+/**
+ * The request the tracker follows: Node's (on Express, the Express request, which extends it),
+ * with what our hooks left on it. The platform's own parts, read when the response is done, hang
+ * off it: so the one request lifecycle of core's `ServerRequestTracker` serves both platforms.
+ */
 type RawRequest = IncomingMessage & {
+  route?: { path?: unknown };
+  app?: unknown;
+  [UNMATCHED]?: boolean;
   [FASTIFY_REQUEST]?: FastifyRequestLike;
   [FASTIFY_REPLY]?: FastifyReplyLike;
   [TRACKED]?: boolean;
 };
-
-/** The platform's request (read for the route) and, on Fastify, its reply; known at the end. */
-interface FrameworkParts {
-  request: unknown;
-  reply?: FastifyReplyLike;
-}
 
 interface FastifyRequestLike {
   raw: RawRequest;
@@ -103,11 +100,6 @@ interface FastifyInstanceLike {
   ): unknown;
 }
 
-/** The Fastify parts our hook left on a raw request (none: Fastify answered before any hook). */
-function fastifyParts(req: RawRequest): FrameworkParts {
-  return { request: req[FASTIFY_REQUEST], reply: req[FASTIFY_REPLY] };
-}
-
 interface ServerLike {
   prependListener(
     event: 'request',
@@ -115,16 +107,14 @@ interface ServerLike {
   ): unknown;
 }
 
-function expressRoute(req: ExpressRequestLike): string | undefined {
+/** The route Express dispatched to, named as every adapter names routes. */
+function expressRoute(req: RawRequest): string | undefined {
   if (req[UNMATCHED] === true) return undefined;
-  const path = req.route?.path;
-  if (typeof path === 'string') return path;
-  if (path instanceof RegExp) return String(path);
-  if (Array.isArray(path)) return path.map(String).join(',');
-  return undefined;
+  return routeName(req.route?.path);
 }
 
-function fastifyRoute(request: FastifyRequestLike | undefined): string | undefined {
+function fastifyRoute(req: RawRequest): string | undefined {
+  const request = req[FASTIFY_REQUEST];
   if (request === undefined || request.is404 === true) return undefined;
   // routeOptions: Fastify ≥ 4.10 (and 5); routerPath before that (deprecated later, so read last).
   const options = request.routeOptions;
@@ -134,42 +124,57 @@ function fastifyRoute(request: FastifyRequestLike | undefined): string | undefin
 /**
  * The module's provider that installs request recording on the app's HTTP adapter (at
  * `onModuleInit`: after Nest registered the routes, before its 404 handler and before
- * `listen`).
+ * `listen`). Only the hooks are Nest's: each request is followed by core's
+ * `ServerRequestTracker`, as in the Express and Koa adapters.
  */
 export class SpectatorRequestMetrics implements OnModuleInit {
   private readonly logger = new Logger('SpectatorModule');
-  private readonly recorder: IpcServerRecorder | undefined;
-  private readonly exclude: ((path: string, req: IncomingMessage) => boolean) | undefined;
-  private readonly endpointTag: SpectatorModuleOptions['endpointTag'];
-  private readonly extraTags: SpectatorModuleOptions['extraTags'];
-  private readonly bodySizes: boolean;
-  private routeOf: (frameworkReq: unknown) => string | undefined = () => undefined;
-  /** Per-request problems already reported: each kind is logged once, not once per request. */
-  private readonly warned = new Set<string>();
+  private readonly tracker: ServerRequestTracker<RawRequest> | undefined;
+  /** How the installed platform names the route of a request. */
+  private routeOf: (req: RawRequest) => string | undefined = () => undefined;
+  /** How the installed platform routes paths, for `exclude` (Express's defaults until then). */
+  private routing: Required<PathMatching<RawRequest>> = { caseSensitive: false, strict: false };
 
   constructor(
     options: SpectatorModuleOptions,
     registry: Registry,
     private readonly adapterHost: HttpAdapterHost | undefined,
   ) {
-    this.recorder =
-      options.requestMetrics === false
-        ? undefined
-        : new IpcServerRecorder(NESTJS_OWNER, { ...options, registry });
-    this.exclude = compileExclude(options.exclude);
-    this.endpointTag = options.endpointTag;
-    this.extraTags = options.extraTags;
-    this.bodySizes = options.bodySizes ?? false;
+    if (options.requestMetrics === false) return;
+    const reader: ServerRequestReader<RawRequest> = {
+      request: (req) => req,
+      path: (req) => pathWithoutQuery(req.url),
+      routeTemplate: (req) => this.routeOf(req),
+      // Fastify passes its headers to writeHead(), where getHeader() cannot see them.
+      responseHeader: (req, res, name) =>
+        req[FASTIFY_REPLY]?.getHeader?.(name) ?? res.getHeader(name),
+    };
+    this.tracker = new ServerRequestTracker<RawRequest>(
+      NESTJS_OWNER,
+      {
+        ...options,
+        registry,
+        // Matched as the platform routes paths (its settings are known once it is installed).
+        exclude: compileExclude(options.exclude, {
+          caseSensitive: (req) => read(this.routing.caseSensitive, req),
+          strict: (req) => read(this.routing.strict, req),
+        }),
+        // Nest's callbacks get Node's response, which is what the tracker hands them.
+        endpointTag: options.endpointTag as ServerTrackingOptions<RawRequest>['endpointTag'],
+        extraTags: options.extraTags as ServerTrackingOptions<RawRequest>['extraTags'],
+      },
+      reader,
+    );
   }
 
   onModuleInit(): void {
     const adapter = this.adapterHost?.httpAdapter as HttpAdapterLike | undefined;
     // No HTTP adapter: a standalone application context or a pure microservice.
-    if (this.recorder === undefined || adapter === undefined || adapter === null) return;
+    if (this.tracker === undefined || adapter === undefined || adapter === null) return;
     if (adapter[INSTALLED] === true) return;
     const type = typeof adapter.getType === 'function' ? adapter.getType() : undefined;
-    if (type === 'express') this.installExpress(adapter);
-    else if (type === 'fastify') this.installFastify(adapter);
+    if (type === 'express') this.installExpress(adapter, this.tracker);
+    else if (type === 'fastify') this.installFastify(adapter, this.tracker);
     else {
       this.logger.warn(
         `HTTP platform "${String(type)}" is not supported; requests are not recorded (Express and Fastify are)`,
@@ -179,44 +184,51 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     adapter[INSTALLED] = true;
   }
 
-  private warnOnce(kind: string, message: string): void {
-    if (this.warned.has(kind)) return;
-    this.warned.add(kind);
-    this.logger.warn(`${message} (further occurrences are not logged)`);
-  }
-
-  private installExpress(adapter: HttpAdapterLike): void {
-    this.routeOf = (req) => expressRoute(req as ExpressRequestLike);
+  private installExpress(
+    adapter: HttpAdapterLike,
+    tracker: ServerRequestTracker<RawRequest>,
+  ): void {
+    this.routeOf = expressRoute;
+    // The settings of the Express app routing the request (its own, when no hook set req.app).
+    const instance = adapter.getInstance?.();
+    this.routing = {
+      caseSensitive: (req) => appEnabled(req.app ?? instance, 'case sensitive routing'),
+      strict: (req) => appEnabled(req.app ?? instance, 'strict routing'),
+    };
     // Runs only for requests no route took: Nest adds its 404 handler right after the init hooks.
-    adapter.use?.((req: ExpressRequestLike, _res: unknown, next: () => void) => {
+    adapter.use?.((req: RawRequest, _res: unknown, next: () => void) => {
       req[UNMATCHED] = true;
       next();
     });
-    const parts = (req: IncomingMessage): FrameworkParts => ({ request: req });
     if (hasRequestHook(adapter)) {
       chainRequestHook(adapter, (req, res) =>
-        this.track(req as IncomingMessage, res as ServerResponse, parts),
+        tracker.track(req as RawRequest, res as ServerResponse),
       );
-    } else if (!this.trackServer(adapter, parts)) {
+    } else if (!trackServer(adapter, tracker)) {
       this.logger.warn(
         'no request hook and no HTTP server to listen on; requests are not recorded',
       );
     }
   }
 
-  private installFastify(adapter: HttpAdapterLike): void {
-    this.routeOf = (request) => fastifyRoute(request as FastifyRequestLike | undefined);
-    this.trackServer(adapter, fastifyParts);
+  private installFastify(
+    adapter: HttpAdapterLike,
+    tracker: ServerRequestTracker<RawRequest>,
+  ): void {
+    this.routeOf = fastifyRoute;
+    this.routing = fastifyRouting(adapter.getInstance?.());
+    trackServer(adapter, tracker);
     const onRequest = (request: FastifyRequestLike, reply: FastifyReplyLike): void => {
+      let raw: RawRequest;
       try {
-        const raw = request.raw;
+        raw = request.raw;
         raw[FASTIFY_REQUEST] = request;
         raw[FASTIFY_REPLY] = reply;
-        // Not seen by the server (`inject()`, or no server to listen on): timed from here.
-        if (raw[TRACKED] !== true) this.track(raw, reply.raw, () => ({ request, reply }));
-      } catch (error) {
-        this.warnOnce('track', `could not time a request: ${String(error)}`);
+      } catch {
+        return; // a frozen request: recorded by the server's listener, without its route
       }
+      // Not seen by the server (`inject()`, or no server to listen on): timed from here.
+      if (raw[TRACKED] !== true) tracker.track(raw, reply.raw);
     };
     if (hasRequestHook(adapter)) {
       chainRequestHook(adapter, (request, reply) =>
@@ -238,144 +250,58 @@ export class SpectatorRequestMetrics implements OnModuleInit {
       );
     }
   }
+}
 
-  /**
-   * Times every request from the HTTP server's `request` event, ahead of the platform's own
-   * listener. False when there is no server to listen on.
-   */
-  private trackServer(
-    adapter: HttpAdapterLike,
-    parts: (req: RawRequest) => FrameworkParts,
-  ): boolean {
-    const server = adapter.getHttpServer?.() as ServerLike | undefined;
-    if (server === undefined || server === null || typeof server.prependListener !== 'function') {
-      return false;
-    }
-    server.prependListener('request', (req: RawRequest, res) => {
-      try {
-        req[TRACKED] = true;
-      } catch {
-        // A frozen request object: the hook times it instead.
-      }
-      this.track(req, res, parts);
-    });
-    return true;
+/**
+ * Follows every request from the HTTP server's `request` event, ahead of the platform's own
+ * listener: on Fastify, the only place that sees the requests Fastify answers before any hook
+ * (a malformed URL's 400, a too-long one's 414, 503 while closing). False when there is no
+ * server to listen on.
+ */
+function trackServer(adapter: HttpAdapterLike, tracker: ServerRequestTracker<RawRequest>): boolean {
+  const server = adapter.getHttpServer?.() as ServerLike | undefined;
+  if (server === undefined || server === null || typeof server.prependListener !== 'function') {
+    return false;
   }
-
-  /**
-   * Starts timing one request and records it once, when its response is done; `parts` is read
-   * then. Never throws: it runs inside the server's event emission or the adapter's request
-   * hook, and the record inside the response's.
-   */
-  private track(
-    req: IncomingMessage,
-    res: ServerResponse,
-    parts: (req: RawRequest) => FrameworkParts,
-  ): void {
-    const recorder = this.recorder;
-    if (recorder === undefined) return;
+  server.prependListener('request', (req: RawRequest, res) => {
     try {
-      if (this.exclude !== undefined && this.exclude(pathWithoutQuery(req.url), req)) return;
-      // `start` stays undefined until the listener is attached and `begin` ran, so a response we
-      // could not listen to is neither recorded nor left counted as in flight.
-      let start: number | undefined;
-      // Node emits `close` on every response, after it finished or alone when it was cut short;
-      // core's `responseEnding` tells then who cut it (HTTP/2 emits `finish` even for a stream
-      // the client reset, so `finish` cannot be the signal).
-      res.once('close', () => {
-        if (start === undefined) return;
-        const began = start;
-        start = undefined;
-        let framework: FrameworkParts;
-        try {
-          framework = parts(req);
-        } catch {
-          framework = { request: undefined };
-        }
-        let ending: ResponseEnding = 'cancelled';
-        try {
-          ending = responseEnding(res, req.socket);
-        } catch {
-          // Unreadable response state: taken as cut short by the client.
-        }
-        this.end(recorder, began, req, res, framework.request, ending, framework.reply);
-      });
-      start = recorder.begin();
-    } catch (error) {
-      this.warnOnce('track', `could not time a request: ${String(error)}`);
-    }
-  }
-
-  /** Records one finished request. Always reaches `recorder.end` (inflight stays right). */
-  private end(
-    recorder: IpcServerRecorder,
-    start: number,
-    req: IncomingMessage,
-    res: ServerResponse,
-    frameworkReq: unknown,
-    ending: ResponseEnding,
-    reply: FastifyReplyLike | undefined,
-  ): void {
-    const cancelled = ending === 'cancelled';
-    let endpoint: string | undefined;
-    try {
-      endpoint = this.routeOf(frameworkReq);
+      req[TRACKED] = true;
     } catch {
-      endpoint = undefined;
+      // A frozen request object: the hook times it instead.
     }
-    if (this.endpointTag !== undefined) {
-      try {
-        const custom = this.endpointTag(req, res, endpoint);
-        if (typeof custom === 'string' && custom !== '') endpoint = custom;
-      } catch (error) {
-        this.warnOnce(
-          'endpointTag',
-          `endpointTag threw; recorded with the route template: ${String(error)}`,
-        );
-      }
-    }
-    let outcome: RequestOutcome;
-    try {
-      outcome = {
-        method: req.method ?? 'UNKNOWN',
-        status: ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode,
-        endpoint,
-        httpVersionMajor: req.httpVersionMajor ?? 1,
-        cancelled,
-      };
-    } catch {
-      // Unreadable request/response fields: still end the request so inflight stays right.
-      outcome = { method: 'UNKNOWN', status: 0, endpoint, httpVersionMajor: 1, cancelled };
-    }
-    if (this.bodySizes) {
-      try {
-        outcome.inboundBytes = contentLength(req.headers['content-length']);
-        // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
-        // not send it all.
-        const sentBody =
-          ending === 'finished' &&
-          outcome.method !== 'HEAD' &&
-          outcome.status !== 204 &&
-          outcome.status !== 304;
-        // Fastify passes its headers to writeHead(), where getHeader() cannot see them.
-        if (sentBody)
-          outcome.outboundBytes = contentLength(
-            reply?.getHeader?.('content-length') ?? res.getHeader('content-length'),
-          );
-      } catch {
-        // Unreadable headers: sizes unknown.
-      }
-    }
-    if (this.extraTags !== undefined) {
-      try {
-        const tags = this.extraTags(req, res);
-        if (tags !== null && typeof tags === 'object') outcome.extraTags = tags;
-      } catch (error) {
-        this.warnOnce('extraTags', `extraTags threw; recorded without them: ${String(error)}`);
-      }
-    }
-    recorder.end(start, outcome);
-  }
+    tracker.track(req, res);
+  });
+  return true;
+}
+
+function read(setting: boolean | ((req: RawRequest) => boolean), req: RawRequest): boolean {
+  return typeof setting === 'boolean' ? setting : setting(req);
+}
+
+function appEnabled(app: unknown, setting: string): boolean {
+  const enabled = (app as { enabled?: unknown } | null | undefined)?.enabled;
+  return (
+    typeof enabled === 'function' &&
+    (enabled as (name: string) => unknown).call(app, setting) === true
+  );
+}
+
+/**
+ * How a Fastify instance routes paths, from the options it was created with: case-sensitive
+ * unless `caseSensitive: false`; a trailing slash makes another route unless
+ * `ignoreTrailingSlash` (Fastify 5 reads it from `routerOptions` too).
+ */
+function fastifyRouting(instance: unknown): Required<PathMatching<RawRequest>> {
+  const config = (instance as { initialConfig?: FastifyConfigLike } | undefined)?.initialConfig;
+  const ignoreTrailingSlash =
+    config?.routerOptions?.ignoreTrailingSlash ?? config?.ignoreTrailingSlash ?? false;
+  return { caseSensitive: config?.caseSensitive !== false, strict: ignoreTrailingSlash !== true };
+}
+
+interface FastifyConfigLike {
+  caseSensitive?: boolean;
+  ignoreTrailingSlash?: boolean;
+  routerOptions?: { ignoreTrailingSlash?: boolean };
 }
 
 /** The adapter implements `setOnRequestHook` (the base class's is a no-op). */

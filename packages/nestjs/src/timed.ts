@@ -1,4 +1,5 @@
 import type { Tags, Timer } from '@spectator/core';
+import { checkOptions } from '@spectator/core/ipc';
 import { checkDecoratorArgs, decorateMethod, OutcomeMeters } from './method-metrics.js';
 
 /**
@@ -36,6 +37,7 @@ export interface TimedOptions {
  */
 export function Timed(name?: string, tags?: Tags, options: TimedOptions = {}): MethodDecorator {
   checkDecoratorArgs('@Timed()', name, tags);
+  checkOptions('@Timed()', options, { percentiles: 'boolean' });
   const percentiles = options.percentiles === true;
   return (target, propertyKey, descriptor) =>
     decorateMethod('@Timed()', target, propertyKey, descriptor, name, '', (meterName) => {

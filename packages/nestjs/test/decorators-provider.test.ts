@@ -314,8 +314,12 @@ describe('decorators outside a module, and misuse', () => {
 
   it('throw SpectatorConfigError at decoration time for bad arguments or a non-method', () => {
     expect(() => Timed('')).toThrow(SpectatorConfigError);
+    // Checked like every other option (regression: a non-boolean was taken as false).
+    expect(() => Timed('x', {}, { percentiles: 'yes' as unknown as boolean })).toThrow(
+      /@Timed\(\): percentiles must be a boolean/,
+    );
     expect(() => Counted('x', { n: 1 } as unknown as Record<string, string>)).toThrow(
-      /tags must map keys to strings/,
+      /tags must be an object mapping keys to strings/,
     );
     // The decorators set `result` and `exception` themselves (regression: silently overwritten).
     for (const make of [

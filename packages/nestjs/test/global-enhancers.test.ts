@@ -140,12 +140,12 @@ describe.each(PLATFORMS)('global guards, interceptors and exception filters on %
       )
       .sort();
     expect(rows).toEqual([
-      '_accounts__id 200 success success GET',
-      '_accounts__id 403 access_denied failure GET',
+      '_accounts__id 200 success success get',
+      '_accounts__id 403 access_denied failure get',
       // Netflix mode: 503 is treated as 429.
-      '_accounts__id_balance 503 throttled failure GET',
-      '_accounts__id_history 408 timeout failure GET',
-      'unknown 404 success success GET',
+      '_accounts__id_balance 503 throttled failure get',
+      '_accounts__id_history 408 timeout failure get',
+      'unknown 404 success success get',
     ]);
     expect(decodedCount(atlas, 'ipc.server.call', { 'ipc.endpoint': 'unknown' })).toBe(2);
     // The method metrics: the guard-rejected call never ran, the interceptor never called it.

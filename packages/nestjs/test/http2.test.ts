@@ -56,7 +56,7 @@ it('records HTTP/2 (cleartext) requests on Fastify with ipc.protocol=http_2', as
         'ipc.protocol': 'http_2',
         'ipc.status': 'success',
         'http.status': '200',
-        'http.method': 'GET',
+        'http.method': 'get',
       }),
     ).toBe(2);
     expect(

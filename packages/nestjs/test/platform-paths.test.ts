@@ -139,3 +139,31 @@ describe.each(PLATFORMS)('RouterModule paths on %s', (platform) => {
     ]);
   });
 });
+
+// Regression: the module named a RegExp route `String(regexp)` (`/^\/re\/(\d+)$/i`) and an array
+// route by joining it with commas, where the Express adapter names them `/re/(\d+)` and `(/a|/b)`.
+describe('routes added to the Express instance itself', () => {
+  it('are named as every adapter names them: a RegExp by its source, an array by its paths', async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    const app = await NestFactory.create(appModule(registry), new ExpressAdapter(), {
+      logger: false,
+      abortOnError: false,
+    });
+    const instance = app.getHttpAdapter().getInstance() as {
+      get(path: unknown, handler: (req: unknown, res: { send(body: string): void }) => void): void;
+    };
+    instance.get(/^\/re\/(\d+)$/i, (_req, res) => res.send('re'));
+    instance.get(['/a', '/b'], (_req, res) => res.send('ab'));
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    for (const path of ['/re/1', '/a', '/b'])
+      expect((await fetch(`${url}${path}`)).status).toBe(200);
+    await app.close();
+    await registry.publish();
+    expect(
+      decodedCallTags(atlas)
+        .map((t) => `${t['ipc.endpoint']} ${decodedCount(atlas, 'ipc.server.call', t)}`)
+        .sort(),
+    ).toEqual(['__a__b_ 2', '_re___d__ 1']); // (/a|/b) and /re/(\d+), sanitized
+  });
+});

@@ -175,7 +175,7 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
         'ipc.result': 'success',
         'ipc.status': 'success',
         'ipc.endpoint': '_v1_users__id',
-        'http.method': 'GET',
+        'http.method': 'get',
         'http.status': '200',
         'ipc.protocol': 'http_1',
       },
@@ -234,7 +234,7 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
     expect(
       decodedCount(atlas, 'ipc.server.call', {
         'ipc.endpoint': '_v1_users',
-        'http.method': 'POST',
+        'http.method': 'post',
         'http.status': '400',
         'ipc.status': 'bad_request',
       }),
@@ -301,7 +301,7 @@ describe.each(PLATFORMS)('request metrics on %s', (platform) => {
     // Express parses before routing (no route yet); Fastify routes first, then parses.
     expect(decodedCallTags(atlas)[0]).toMatchObject({
       'ipc.endpoint': platform === 'express' ? 'unknown' : '_v1_users',
-      'http.method': 'POST',
+      'http.method': 'post',
       'http.status': '400',
       'ipc.status': 'bad_request',
     });

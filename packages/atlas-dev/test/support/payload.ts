@@ -1,5 +1,6 @@
 // Builds publish payloads the way a Spectator client would, for tests that need what an app
 // publishes without depending on the client library (the endpoint is that library's test oracle).
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { OP_ADD, OP_MAX } from '../../src/ops.js';
 import { percentileBucketIndex } from '../../src/percentile-buckets.js';
@@ -68,4 +69,51 @@ export function percentileTimerStep(tags: Record<string, string>, seconds: numbe
       n,
     ]),
   ];
+}
+
+/**
+ * A request through `node:http` (fetch may not set `Host`): the status, headers and body text.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** A fake clock for the endpoint's `now` option: steps are then under the test's control. */
+export function manualClock(start = 1_700_000_000_000): {
+  now: () => number;
+  advance(ms: number): void;
+} {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
 }

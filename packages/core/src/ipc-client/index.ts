@@ -1,7 +1,8 @@
 /**
  * `@spectator/core/ipc-client` — Netflix's common IPC client metrics (`ipc.client.call`,
- * `ipc.client.inflight`, per `shared/spec/ipc-metrics.md`) for outbound HTTP made through undici:
- * the global `fetch` and the `undici` package, observed through `diagnostics_channel`.
+ * `ipc.client.inflight`, as `docs/ipc-metrics.md` in the repository describes) for outbound HTTP
+ * made through undici: the global `fetch` and the `undici` package, observed through
+ * `diagnostics_channel`.
  *
  * @example
  * ```ts

@@ -1,15 +1,16 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { SpectatorConfigError } from '../errors.js';
 import { getGlobalRegistry } from '../global/global-registry.js';
-import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
+import { sanitizeAtlasString } from '../ids/atlas-rules.js';
+import { httpMethodTag } from '../ipc/ipc-method.js';
+import { IPC_METRICS_RULES, IpcRecorder } from '../ipc/ipc-recorder.js';
+import type { IpcStatus, IpcStatusMode } from '../ipc/ipc-status.js';
 import {
-  ipcResultFor,
-  ipcStatusForHttpStatus,
-  type IpcStatus,
-  type IpcStatusMode,
-} from '../ipc/ipc-status.js';
-import { OVERFLOW_ENDPOINT } from '../ipc/server-recorder.js';
-import type { DistributionSummary } from '../meters/distribution-summary.js';
+  headerText,
+  NETFLIX_HEADERS,
+  responsePeer,
+  type NetflixPeer,
+} from '../ipc/netflix-headers.js';
+import { checkOptions } from '../ipc/option-checks.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { ipcStatusForError, isCallerReason, isGarbageCollectedBody } from './error-status.js';
@@ -25,6 +26,9 @@ export const UNDICI_CHANNELS = {
   trailers: 'undici:request:trailers',
   error: 'undici:request:error',
 } as const;
+
+/** Most `ipc.client.call` timers one subscription keeps by their varying tags. */
+const MAX_CACHED_TIMERS = 10_000;
 
 /** Default `owner` tag of the outbound call meters. */
 export const DEFAULT_CLIENT_OWNER = 'spectator-undici';
@@ -58,9 +62,10 @@ export interface UndiciMetricsOptions {
   /** `owner` tag: the library making the calls. Default `'spectator-undici'`. */
   owner?: string;
   /**
-   * Bounded `ipc.endpoint` value for a request, e.g. a route template or a service name. Default:
-   * no `ipc.endpoint` tag at all — raw URLs never become tags. Returning `undefined` leaves the
-   * tag off for that request; a throwing mapper is treated as `undefined`.
+   * Bounded `ipc.endpoint` value for a request, e.g. a route template or a service name. When it
+   * returns `undefined` (or throws, which is warned about), the server's `Netflix-Endpoint`
+   * response header names the endpoint, else `unknown`, as in Java Spectator. Raw URLs never
+   * become tags. Default: none (every call is the server's endpoint or `unknown`).
    */
   endpoint?: (request: OutboundRequestInfo) => string | undefined;
   /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
@@ -69,6 +74,18 @@ export interface UndiciMetricsOptions {
   statusMode?: IpcStatusMode;
   /** Use a percentile timer for `ipc.client.call` (default `true`); `false` records a plain timer. */
   percentiles?: boolean;
+  /**
+   * Read the Netflix headers, as Java Spectator does: the request's `Netflix-Vip` →
+   * `ipc.vip` (also on `ipc.client.inflight`); the response's `Netflix-ASG` →
+   * `ipc.server.asg`, `.app`, `.cluster`, and its `Netflix-Endpoint` → `ipc.endpoint` when the
+   * `endpoint` mapper named none. Default `true`; `false` ignores them.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag (the server chooses them); later ones are
+   * recorded as `_overflow`, with one warning per tag. Default `25`.
+   */
+  maxTagValues?: number;
   /** Requests to leave unrecorded (health checks, …); checked when the request is created. */
   ignore?: (request: OutboundRequestInfo) => boolean;
   /**
@@ -96,6 +113,8 @@ interface UndiciRequest {
 
 interface CallState {
   readonly start: number;
+  /** The request's `Netflix-Vip`, then also the response's Netflix headers. */
+  peer: NetflixPeer | undefined;
   /** Set when undici finished sending the request body (`undici:request:bodySent`). */
   bodySent: boolean;
   /** HTTP status once response headers arrived; 0 before. */
@@ -109,42 +128,14 @@ function attemptTag(attempt: number): string {
   return attempt === 2 ? 'second' : 'third_up';
 }
 
-function checkOptions(options: UndiciMetricsOptions): void {
-  const { owner, maxEndpoints } = options;
-  if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0)) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      'owner must be a non-empty string',
-    );
-  }
-  if (
-    maxEndpoints !== undefined &&
-    (typeof maxEndpoints !== 'number' || !Number.isInteger(maxEndpoints) || maxEndpoints < 1)
-  ) {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_NUMBER',
-      `maxEndpoints must be an integer >= 1, got ${String(maxEndpoints)}`,
-    );
-  }
-  const { statusMode, percentiles } = options;
-  if (statusMode !== undefined && statusMode !== 'netflix' && statusMode !== 'standard') {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `statusMode must be 'netflix' or 'standard', got ${JSON.stringify(statusMode) ?? typeof statusMode}`,
-    );
-  }
-  if (percentiles !== undefined && typeof percentiles !== 'boolean') {
-    throw new SpectatorConfigError(
-      'ERR_SPECTATOR_INVALID_OPTION',
-      `percentiles must be a boolean, got ${typeof percentiles}`,
-    );
-  }
-  for (const key of ['endpoint', 'ignore', 'attempt'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') {
-      throw new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', `${key} must be a function`);
-    }
-  }
-}
+/** How {@link UndiciMetricsOptions} are checked. */
+const UNDICI_RULES = {
+  ...IPC_METRICS_RULES,
+  owner: 'name',
+  endpoint: 'function',
+  ignore: 'function',
+  attempt: 'function',
+} as const;
 
 /** Reads one header from undici's flat `[name, value, …]` array (or a legacy header string). */
 function readHeader(headers: unknown, name: string): string | undefined {
@@ -185,11 +176,15 @@ interface Settings {
   readonly percentiles: boolean;
   readonly ignore: UndiciMetricsOptions['ignore'];
   readonly attempt: UndiciMetricsOptions['attempt'];
+  readonly netflixHeaders: boolean;
+  readonly maxTagValues: number | undefined;
 }
 
 function sameSettings(a: Settings, b: Settings): boolean {
   return (
     a.endpoint === b.endpoint &&
+    a.netflixHeaders === b.netflixHeaders &&
+    a.maxTagValues === b.maxTagValues &&
     a.maxEndpoints === b.maxEndpoints &&
     a.statusMode === b.statusMode &&
     a.percentiles === b.percentiles &&
@@ -229,70 +224,62 @@ function failureOf(
 
 /** Subscribes to undici's channels for one (registry, owner); returns the unsubscribe. */
 function subscribe(registry: Registry, settings: Settings): () => void {
-  const { owner, maxEndpoints, statusMode, percentiles, ignore } = settings;
+  const { owner, maxEndpoints, statusMode, percentiles, ignore, netflixHeaders, maxTagValues } =
+    settings;
   const mapEndpoint = settings.endpoint;
   const attemptOf = settings.attempt;
-  const warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
-
-  const inflightSummary: DistributionSummary = registry.distributionSummary('ipc.client.inflight', {
-    owner,
+  const ipc = new IpcRecorder('client', owner, {
+    registry,
+    maxEndpoints,
+    statusMode,
+    percentiles,
+    netflixHeaders,
+    maxTagValues,
   });
   const calls = new WeakMap<object, CallState>();
   const timers = new Map<string, Timer>();
-  const endpoints = new Set<string>();
-  let inflight = 0;
   let active = true;
 
-  const endpointFor = (info: OutboundRequestInfo): string | undefined => {
-    if (mapEndpoint === undefined) return undefined;
+  /** The mapper's name for the endpoint, else the server's (`Netflix-Endpoint`), bounded. */
+  const endpointFor = (info: OutboundRequestInfo, peer: NetflixPeer | undefined): string => {
     let endpoint: string | undefined;
-    try {
-      endpoint = mapEndpoint(info);
-    } catch (error) {
-      warnings.warn(
-        'endpoint',
-        `${owner}: endpoint mapper threw; no ipc.endpoint tag (${String(error)})`,
-      );
-      return undefined;
+    if (mapEndpoint !== undefined) {
+      try {
+        endpoint = mapEndpoint(info);
+      } catch (error) {
+        ipc.warn('endpoint', `endpoint mapper threw; recorded without its name (${String(error)})`);
+      }
     }
-    if (typeof endpoint !== 'string' || endpoint.length === 0) return undefined;
-    if (endpoints.has(endpoint)) return endpoint;
-    if (endpoints.size < maxEndpoints) {
-      endpoints.add(endpoint);
-      return endpoint;
+    if (typeof endpoint !== 'string' || endpoint.length === 0) {
+      // Chosen by the server: sanitized, and its distinct values count against maxEndpoints.
+      endpoint = netflixHeaders ? peer?.endpoint : undefined;
+      if (endpoint !== undefined) endpoint = sanitizeAtlasString(endpoint);
     }
-    warnings.warn(
-      'overflow',
-      `${owner}: more than ${maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT}`,
-    );
-    return OVERFLOW_ENDPOINT;
+    return ipc.endpoint(endpoint);
   };
 
   const timerFor = (
     method: string,
     status: number,
     ipcStatus: IpcStatus,
-    endpoint: string | undefined,
+    endpoint: string,
     attempt: string,
     final: boolean,
+    peer: NetflixPeer | undefined,
   ): Timer => {
-    const key = `${method} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint ?? ''}`;
+    const peerTags: Record<string, string> = {};
+    ipc.addPeerTags(peerTags, peer);
+    let key = `${httpMethodTag(method)} ${status} ${ipcStatus} ${attempt} ${final ? 1 : 0} ${endpoint}`;
+    for (const name in peerTags) key += `\n${name}=${peerTags[name]}`;
     let timer = timers.get(key);
     if (timer === undefined) {
-      const tags: Record<string, string> = {
-        owner,
-        'ipc.result': ipcResultFor(ipcStatus),
-        'ipc.status': ipcStatus,
-        'ipc.attempt': attempt,
-        'ipc.attempt.final': final ? 'true' : 'false',
-        'http.method': method,
-      };
-      if (status > 0) tags['http.status'] = String(status);
-      if (endpoint !== undefined) tags['ipc.endpoint'] = endpoint;
-      timer = percentiles
-        ? registry.percentileTimer('ipc.client.call', tags)
-        : registry.timer('ipc.client.call', tags);
-      timers.set(key, timer);
+      const tags = ipc.callTags(ipcStatus, method, status > 0 ? status : undefined, endpoint);
+      tags['ipc.attempt'] = attempt;
+      tags['ipc.attempt.final'] = final ? 'true' : 'false';
+      timer = ipc.callTimer(Object.assign(tags, peerTags));
+      // Every part of the key is bounded, but their product need not stay small: past the cap,
+      // timers are looked up in the registry instead.
+      if (timers.size < MAX_CACHED_TIMERS) timers.set(key, timer);
     }
     return timer;
   };
@@ -309,7 +296,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     const failure = errored ? failureOf(request, state, error, endedAt) : undefined;
     const failed = failure?.status !== undefined;
     const seconds = Math.max(0, (failure?.end ?? endedAt) - state.start) / 1000;
-    const ipcStatus: IpcStatus = failure?.status ?? ipcStatusForHttpStatus(status, statusMode);
+    const ipcStatus: IpcStatus = failure?.status ?? ipc.ipcStatus(status, false);
     let attempt = 1;
     let final = true;
     if (attemptOf !== undefined) {
@@ -324,15 +311,19 @@ function subscribe(registry: Registry, settings: Settings): () => void {
           final = said.final !== false;
         }
       } catch (e) {
-        warnings.warn(
-          'attempt',
-          `${owner}: attempt callback threw; recorded as initial (${String(e)})`,
-        );
+        ipc.warn('attempt', `attempt callback threw; recorded as initial (${String(e)})`);
       }
     }
-    timerFor(info.method, status, ipcStatus, endpointFor(info), attemptTag(attempt), final).record(
-      seconds,
-    );
+    const peer = state.peer;
+    timerFor(
+      info.method,
+      status,
+      ipcStatus,
+      endpointFor(info, peer),
+      attemptTag(attempt),
+      final,
+      peer,
+    ).record(seconds);
   };
 
   const onCreate = (message: unknown): void => {
@@ -345,16 +336,23 @@ function subscribe(registry: Registry, settings: Settings): () => void {
         try {
           if (ignore(requestInfo(request))) return;
         } catch (e) {
-          warnings.warn(
-            'ignore',
-            `${owner}: ignore callback threw; request recorded (${String(e)})`,
-          );
+          ipc.warn('ignore', `ignore callback threw; request recorded (${String(e)})`);
         }
       }
-      calls.set(request, { start: performance.now(), bodySent: false, status: 0, headersAt: 0 });
-      inflightSummary.record(++inflight);
+      const vip = netflixHeaders
+        ? headerText(readHeader(request.headers, NETFLIX_HEADERS.vip))
+        : undefined;
+      const peer = vip === undefined ? undefined : { vip };
+      calls.set(request, {
+        start: performance.now(),
+        peer,
+        bodySent: false,
+        status: 0,
+        headersAt: 0,
+      });
+      ipc.startInflight(peer);
     } catch (error) {
-      warnings.warn('create', `${owner}: could not start recording a request: ${String(error)}`);
+      ipc.warn('create', `could not start recording a request: ${String(error)}`);
     }
   };
 
@@ -371,11 +369,17 @@ function subscribe(registry: Registry, settings: Settings): () => void {
   const onHeaders = (message: unknown): void => {
     const state = stateOf(message);
     if (state === undefined) return;
-    const code = (message as { response?: { statusCode?: unknown } }).response?.statusCode;
+    const response = (message as { response?: { statusCode?: unknown; headers?: unknown } })
+      .response;
+    const code = response?.statusCode;
     if (typeof code === 'number') {
       state.status = code;
       state.headersAt = performance.now();
     }
+    if (!netflixHeaders) return;
+    const server = responsePeer(response?.headers);
+    if (server !== undefined)
+      state.peer = { vip: state.peer?.vip, asg: server.asg, endpoint: server.endpoint };
   };
 
   const end = (message: unknown, failed: boolean): void => {
@@ -387,11 +391,11 @@ function subscribe(registry: Registry, settings: Settings): () => void {
     // undici may report an error after completion, or twice; the first ending wins.
     if (state === undefined) return;
     calls.delete(request);
-    inflight--;
+    ipc.endInflight(state.peer);
     try {
       finish(request, state, m?.error, failed, endedAt);
     } catch (error) {
-      warnings.warn('finish', `${owner}: could not record a request: ${String(error)}`);
+      ipc.warn('finish', `could not record a request: ${String(error)}`);
     }
   };
   const onTrailers = (message: unknown): void => end(message, false);
@@ -421,14 +425,17 @@ function subscribe(registry: Registry, settings: Settings): () => void {
  *
  * - `ipc.client.call`: percentile timer from request creation (queueing and connecting
  *   included) to the end of the response body or the failure, tagged `owner`, `ipc.result`,
- *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method`, `http.status` (when a
- *   response arrived) and `ipc.endpoint` (only with an `endpoint` mapper). A call the caller
+ *   `ipc.status`, `ipc.attempt`, `ipc.attempt.final`, `http.method` (`get`, `post`, …,
+ *   `unknown`), `http.status` (when a response arrived), `ipc.endpoint` (the `endpoint`
+ *   mapper's name, else the server's `Netflix-Endpoint`, else `unknown`) and, from Netflix
+ *   headers, `ipc.vip` and `ipc.server.asg` / `.app` / `.cluster`. A call the caller
  *   gives up on — an abort or a cancelled body, before or after the response headers, whatever
  *   reason it passes — is `cancelled` (after the headers with the `http.status` that arrived,
  *   timed to the cancel). A fetch body never read, which undici cancels when the `Response` is
  *   garbage collected, is recorded then by its HTTP status, timed to the response headers.
- * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts
- *   (a call whose body is never read stays in flight until that cancel, as its connection does).
+ * - `ipc.client.inflight`: distribution summary of calls in flight, recorded as each starts,
+ *   tagged `owner` and the request's `ipc.vip` (a call whose body is never read stays in flight
+ *   until that cancel, as its connection does).
  *
  * Requests of this package's own Atlas publisher are never recorded. One subscription per
  * registry and `owner`: calling again with the same pair (from any copy of this package) shares
@@ -449,7 +456,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
  * ```
  */
 export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
-  checkOptions(options);
+  checkOptions('instrumentUndici', options, UNDICI_RULES);
   const registry = options.registry ?? getGlobalRegistry();
   const settings: Settings = {
     owner: options.owner ?? DEFAULT_CLIENT_OWNER,
@@ -459,6 +466,8 @@ export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void
     percentiles: options.percentiles ?? true,
     ignore: options.ignore,
     attempt: options.attempt,
+    netflixHeaders: options.netflixHeaders ?? true,
+    maxTagValues: options.maxTagValues,
   };
   return acquireShared(
     registry,

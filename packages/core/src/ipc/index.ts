@@ -1,8 +1,9 @@
 /**
  * `@spectator/core/ipc` — the request-recording logic shared by the server adapters
- * (`@spectator/express`, `@spectator/koa`, `@spectator/nestjs`): status mapping, endpoint cap,
- * inflight tracking and timing, per `shared/spec/ipc-metrics.md`. Adapters only extract what
- * their framework knows.
+ * (`@spectator/express`, `@spectator/koa`, `@spectator/nestjs`) and the undici client: status
+ * mapping, `http.method`, endpoint caps, inflight tracking, timing and option checks, as
+ * `docs/ipc-metrics.md` in the repository describes. Adapters only extract what their framework
+ * knows.
  *
  * @packageDocumentation
  */
@@ -14,13 +15,30 @@ export {
   type RequestOutcome,
 } from './server-recorder.js';
 export {
+  IpcRecorder,
+  UNKNOWN_ENDPOINT,
+  DEFAULT_MAX_TAG_VALUES,
+  type IpcMetricsOptions,
+  type IpcSide,
+} from './ipc-recorder.js';
+export { OVERFLOW_VALUE } from './value-limiter.js';
+export {
   ipcStatusForHttpStatus,
   ipcResultFor,
   type IpcStatus,
   type IpcResult,
   type IpcStatusMode,
 } from './ipc-status.js';
-export { compileExclude, type ExcludeOption } from './request-filter.js';
+export { httpMethodTag, type IpcMethodTag } from './ipc-method.js';
+export { boundedValue } from './bounded-value.js';
+export { parseServerGroup, type ServerGroupParts } from './server-group.js';
+export {
+  NETFLIX_HEADERS,
+  measuredByIngress,
+  requestPeer,
+  type NetflixPeer,
+} from './netflix-headers.js';
+export { compileExclude, type ExcludeOption, type PathMatching } from './request-filter.js';
 export {
   ServerRequestTracker,
   SERVER_ERROR_STATUS,
@@ -38,4 +56,6 @@ export {
   type EndingSocketLike,
 } from './response-ending.js';
 export { checkServerMetricsOptions } from './server-options.js';
+export { checkOptions, optionError, describeValue, type OptionRule } from './option-checks.js';
+export { routeName, regexName } from './route-name.js';
 export { RecentCache } from './recent-cache.js';

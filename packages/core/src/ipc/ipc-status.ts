@@ -1,8 +1,10 @@
-/** `ipc.status` values of Netflix's common IPC metrics (`shared/spec/ipc-metrics.md`). */
+/**
+ * `ipc.status` values of Netflix's common IPC metrics: Java Spectator's `IpcStatus` (there is no
+ * `not_found`: a 404 is `success`). See `docs/ipc-metrics.md` in the repository.
+ */
 export type IpcStatus =
   | 'success'
   | 'bad_request'
-  | 'not_found'
   | 'unexpected_error'
   | 'connection_error'
   | 'unavailable'

@@ -1,59 +1,40 @@
-import { SpectatorConfigError } from '../errors.js';
+import { IPC_METRICS_RULES } from './ipc-recorder.js';
+import { checkOptions, type OptionRule } from './option-checks.js';
 import type { ServerMetricsOptions } from './server-recorder.js';
+
+/** How {@link ServerMetricsOptions} are checked. */
+const SERVER_METRICS_RULES: Readonly<Record<keyof ServerMetricsOptions, OptionRule>> = {
+  ...IPC_METRICS_RULES,
+  bodySizes: 'boolean',
+};
+
+/** How the per-request callbacks of a tracker are checked (`exclude` is compiled by then). */
+const TRACKING_RULES: Readonly<Record<string, OptionRule>> = {
+  exclude: 'function',
+  endpointTag: 'function',
+  extraTags: 'function',
+};
 
 /**
  * Checks what every server adapter accepts, so a typo fails at start-up with a stable code
  * instead of silently sending every request to `_overflow` or to the wrong status mapping.
+ * `where` names the adapter in the message. Throws `SpectatorConfigError`:
+ * `ERR_SPECTATOR_INVALID_NUMBER` for `maxEndpoints`, `ERR_SPECTATOR_INVALID_OPTION` otherwise.
  *
  * @example
  * ```ts
- * checkServerMetricsOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_OPTION
+ * checkServerMetricsOptions({ maxEndpoints: 0 }); // throws ERR_SPECTATOR_INVALID_NUMBER
+ * checkServerMetricsOptions({ statusMode: 'nflx' }, 'my-adapter'); // throws ERR_SPECTATOR_INVALID_OPTION
  * ```
  */
-export function checkServerMetricsOptions(options: ServerMetricsOptions): void {
-  if (typeof options !== 'object' || options === null)
-    throw invalid(`options must be an object, not ${describe(options)}`);
-  const { registry, percentiles, maxEndpoints, statusMode, bodySizes } = options;
-  if (registry !== undefined && !looksLikeRegistry(registry))
-    throw invalid('registry must be a Registry from @spectator/core');
-  if (percentiles !== undefined && typeof percentiles !== 'boolean')
-    throw invalid(`percentiles must be a boolean, not ${describe(percentiles)}`);
-  if (bodySizes !== undefined && typeof bodySizes !== 'boolean')
-    throw invalid(`bodySizes must be a boolean, not ${describe(bodySizes)}`);
-  if (
-    maxEndpoints !== undefined &&
-    !(typeof maxEndpoints === 'number' && Number.isSafeInteger(maxEndpoints) && maxEndpoints >= 1)
-  )
-    throw invalid(`maxEndpoints must be a positive integer, not ${describe(maxEndpoints)}`);
-  if (statusMode !== undefined && statusMode !== 'netflix' && statusMode !== 'standard')
-    throw invalid(`statusMode must be 'netflix' or 'standard', not ${describe(statusMode)}`);
+export function checkServerMetricsOptions(
+  options: ServerMetricsOptions,
+  where = 'server metrics',
+): void {
+  checkOptions(where, options, SERVER_METRICS_RULES);
 }
 
 /** The per-request callbacks of a tracker must be functions when given. */
-export function checkServerTrackingOptions(options: object): void {
-  for (const key of ['exclude', 'endpointTag', 'extraTags']) {
-    const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined && typeof value !== 'function')
-      throw invalid(`${key} must be a function, not ${describe(value)}`);
-  }
-}
-
-/** Duck-typed, like the registry's own id check: another installed copy's Registry is fine. */
-function looksLikeRegistry(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { percentileTimer?: unknown }).percentileTimer === 'function' &&
-    typeof (value as { distributionSummary?: unknown }).distributionSummary === 'function'
-  );
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return value === null ? 'null' : typeof value;
-}
-
-function invalid(message: string): SpectatorConfigError {
-  return new SpectatorConfigError('ERR_SPECTATOR_INVALID_OPTION', message);
+export function checkServerTrackingOptions(options: object, where: string): void {
+  checkOptions(where, options, TRACKING_RULES);
 }

@@ -1,23 +1,22 @@
-import { METHODS } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { METER_TAG_KEYS } from '../ids/atlas-rules.js';
 import type { Tags } from '../ids/id.js';
-import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
-import { getGlobalRegistry } from '../global/global-registry.js';
-import { ipcResultFor, ipcStatusForHttpStatus, type IpcStatusMode } from './ipc-status.js';
+import { isKnownMethod, httpMethodTag } from './ipc-method.js';
+import { IpcRecorder, UNKNOWN_ENDPOINT, type IpcMetricsOptions } from './ipc-recorder.js';
+import type { NetflixPeer } from './netflix-headers.js';
 import { RecentCache } from './recent-cache.js';
 import { checkServerMetricsOptions } from './server-options.js';
+import { OVERFLOW_VALUE } from './value-limiter.js';
 
 /** `ipc.endpoint` of requests that matched no route (404s, scanners). */
-export const UNMATCHED_ENDPOINT = 'unknown';
+export const UNMATCHED_ENDPOINT = UNKNOWN_ENDPOINT;
 /** `ipc.endpoint` once the cap on distinct endpoints is reached. */
-export const OVERFLOW_ENDPOINT = '_overflow';
+export const OVERFLOW_ENDPOINT = OVERFLOW_VALUE;
 
 /** Options every server adapter shares. */
-export interface ServerMetricsOptions {
+export interface ServerMetricsOptions extends IpcMetricsOptions {
   /** Registry to record into. Default: `GlobalRegistry`. */
   registry?: Registry;
   /**
@@ -28,20 +27,33 @@ export interface ServerMetricsOptions {
   /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
   maxEndpoints?: number;
   /** `netflix` (default) maps 503 as 429 (`throttled`); `standard` maps it to `unavailable`. */
-  statusMode?: IpcStatusMode;
+  statusMode?: IpcMetricsOptions['statusMode'];
   /** Record `ipc.server.call.size.inbound`/`.outbound` when content-length is known. Default `false`. */
   bodySizes?: boolean;
+  /**
+   * Read the caller's Netflix headers, as Java Spectator does: `Netflix-ASG` →
+   * `ipc.client.asg`, `.app`, `.cluster`; `Netflix-Vip` → `ipc.vip` (also on
+   * `ipc.server.inflight`); `Netflix-Ingress-Common-IPC-Metrics: true` → the request is not
+   * recorded (a proxy in front recorded it). Default `true`. Turn it off when untrusted clients
+   * reach the app directly: they choose these headers, and the last one hides their requests.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag and per `extraTags` key; later ones are
+   * recorded as `_overflow` (one warning per key). Default `25`.
+   */
+  maxTagValues?: number;
 }
 
 /** What an adapter learned about one finished request. */
 export interface RequestOutcome {
-  /** Upper-case HTTP method. */
+  /** HTTP method as received (recorded as `get`, `post`, … or `unknown`). */
   method: string;
   /** Final status code sent to the client. */
   status: number;
   /** Route template, or `undefined` when no route matched. */
   endpoint: string | undefined;
-  /** HTTP major version of the request (`'1.1'`, `'2.0'`…). */
+  /** HTTP major version of the connection: `2` for an HTTP/2 stream, else `1`. */
   httpVersionMajor: number;
   /** The client went away before the response was finished. */
   cancelled: boolean;
@@ -51,6 +63,8 @@ export interface RequestOutcome {
   outboundBytes?: number | undefined;
   /** Extra tags (opt-in; leaves strict IPC tagging). */
   extraTags?: Tags | undefined;
+  /** The caller's Netflix headers, as given to {@link IpcServerRecorder.begin}. */
+  peer?: NetflixPeer | undefined;
 }
 
 interface CallMeters {
@@ -59,10 +73,11 @@ interface CallMeters {
   outbound: DistributionSummary | undefined;
 }
 
-/** The meters of one (method, status key) combination of an endpoint. */
-interface KeyedCallMeters extends CallMeters {
+/** A front slot: the meters of one raw method and status key of an endpoint. */
+interface RecentCombination {
   readonly method: string;
   readonly key: number;
+  readonly meters: CallMeters;
 }
 
 /**
@@ -75,22 +90,31 @@ const RECENT_COMBINATIONS = 8;
 /** Endpoints found by `===` before the map (an app's hot routes). */
 const RECENT_ENDPOINTS = 8;
 
+/**
+ * Most meter sets kept for requests with extra or Netflix header tags (each combination of
+ * endpoint, method, status and those tags' bounded values); past it they are looked up in the
+ * registry.
+ */
+const MAX_TAGGED_COMBINATIONS = 10_000;
+
 /** The meters of one `ipc.endpoint` value, by method and status key. */
 class EndpointMeters {
-  readonly recent: KeyedCallMeters[] = [];
-  /** Every combination, by `method + ' ' + key`; read only when `recent` misses. */
-  readonly all = new Map<string, KeyedCallMeters>();
+  readonly recent: RecentCombination[] = [];
+  /** Every combination, by `methodTag + ' ' + key`; read only when `recent` misses. */
+  readonly all = new Map<string, CallMeters>();
   constructor(readonly endpoint: string) {}
 }
 
 /**
  * Records Netflix's common IPC server metrics for one adapter: `ipc.server.call` (percentile
- * timer) and `ipc.server.inflight` (distribution summary of requests in flight at each start).
+ * timer) and `ipc.server.inflight` (distribution summary of requests in flight at each start),
+ * by the rules the undici client shares (`IpcRecorder`).
  *
  * Meter handles are cached per endpoint → method and status (an endpoint's usual combinations in
  * a short array in front), so the per-request cost is one map read, a few compares and one timer
- * update; tags are built once per combination. A cached handle keeps working after its meter expired from the
- * registry (its next update registers it again; see `Meter.touch`). Nothing here throws.
+ * update; tags are built once per combination. A cached handle keeps working after its meter
+ * expired from the registry (its next update registers it again; see `Meter.touch`). Nothing
+ * here throws.
  *
  * @example
  * ```ts
@@ -102,45 +126,34 @@ class EndpointMeters {
  */
 export class IpcServerRecorder {
   readonly registry: Registry;
-  private readonly owner: string;
-  private readonly percentiles: boolean;
-  private readonly maxEndpoints: number;
-  private readonly statusMode: IpcStatusMode;
+  private readonly ipc: IpcRecorder;
   private readonly bodySizes: boolean;
-  private readonly inflightSummary: DistributionSummary;
-  /** Every endpoint value seen (at most `maxEndpoints`, plus `_overflow`), with its meters. */
+  /** Every endpoint name seen (at most `maxEndpoints`, plus `unknown`), with its meters. */
   private readonly cache = new Map<string, EndpointMeters>();
   /** The endpoints seen first, found by `===` on the (mostly interned) template strings. */
   private readonly recentEndpoints = new RecentCache<string, EndpointMeters>(RECENT_ENDPOINTS);
-  private inflight = 0;
-  /** Distinct endpoint values counted against `maxEndpoints` (not `unknown` or `_overflow`). */
-  private routeCount = 0;
-  private warnedOverflow = false;
-  /** Failures to record, through the registry's logger, once a minute at most. */
-  private readonly warnings: RateLimitedLogger;
+  /** The meters of every endpoint past the cap. */
+  private overflow: EndpointMeters | undefined;
+  /** Meters of requests with extra or Netflix header tags, by every tag value that varies. */
+  private readonly taggedCache = new Map<string, CallMeters>();
 
-  /** Throws `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_OPTION`) for invalid options. */
+  /**
+   * Throws `SpectatorConfigError` for invalid options (`ERR_SPECTATOR_INVALID_NUMBER` for a
+   * `maxEndpoints` that is not an integer ≥ 1, `ERR_SPECTATOR_INVALID_OPTION` otherwise).
+   */
   constructor(owner: string, options: ServerMetricsOptions = {}) {
-    checkServerMetricsOptions(options);
-    this.registry = options.registry ?? getGlobalRegistry();
-    const registry = this.registry;
-    this.warnings = new RateLimitedLogger({ warn: (m) => registry.config.logger.warn(m) });
-    this.owner = owner;
-    this.percentiles = options.percentiles ?? true;
-    this.maxEndpoints = options.maxEndpoints ?? 1000;
-    this.statusMode = options.statusMode ?? 'netflix';
+    checkServerMetricsOptions(options, owner);
+    this.ipc = new IpcRecorder('server', owner, options);
+    this.registry = this.ipc.registry;
     this.bodySizes = options.bodySizes ?? false;
-    this.inflightSummary = this.registry.distributionSummary('ipc.server.inflight', { owner });
   }
 
-  /** Call when a request arrives; returns the start time to pass to {@link end}. */
-  begin(): number {
-    const inflight = ++this.inflight;
-    try {
-      this.inflightSummary.record(inflight);
-    } catch {
-      // Meters do not throw; should one, the request must still be timed and ended.
-    }
+  /**
+   * Call when a request arrives, with the Netflix headers it carried (`requestPeer`); returns
+   * the start time to pass to {@link end}, with the same `peer` in the outcome.
+   */
+  begin(peer?: NetflixPeer): number {
+    this.ipc.startInflight(peer);
     return performance.now();
   }
 
@@ -159,6 +172,7 @@ export class IpcServerRecorder {
       outcome.extraTags,
       outcome.inboundBytes,
       outcome.outboundBytes,
+      outcome.peer,
     );
   }
 
@@ -176,20 +190,22 @@ export class IpcServerRecorder {
     extraTags?: Tags,
     inboundBytes?: number,
     outboundBytes?: number,
+    peer?: NetflixPeer,
   ): void {
-    this.inflight--;
+    this.ipc.endInflight(peer);
     try {
       const seconds = (performance.now() - start) / 1000;
       const meters =
-        extraTags === undefined
+        extraTags === undefined && (peer === undefined || !this.ipc.netflixHeaders)
           ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
-          : this.createMeters(
-              httpMethodTag(method),
+          : this.taggedMeters(
+              method,
               status,
-              this.endpointOf(endpoint).endpoint,
+              endpoint,
               httpVersionMajor,
               cancelled,
               extraTags,
+              peer,
             );
       meters.call.record(seconds);
       if (meters.inbound !== undefined && typeof inboundBytes === 'number')
@@ -197,13 +213,27 @@ export class IpcServerRecorder {
       if (meters.outbound !== undefined && typeof outboundBytes === 'number')
         meters.outbound.record(outboundBytes);
     } catch (error) {
-      this.warnings.warn('record', `${this.owner}: could not record a request: ${String(error)}`);
+      this.ipc.warn('record', `could not record a request: ${String(error)}`);
     }
   }
 
   /** Requests currently between {@link begin} and {@link end}. */
   get inFlight(): number {
-    return this.inflight;
+    return this.ipc.inFlight;
+  }
+
+  /**
+   * Warns through the registry's logger, prefixed with the adapter's owner, at most once a
+   * minute per `kind` (a fixed string naming the problem, never a value from a request): for an
+   * adapter's user callbacks that threw. Never throws.
+   *
+   * @example
+   * ```ts
+   * recorder.warn('endpointTag', () => `endpointTag threw; recorded with the route template (${String(error)})`);
+   * ```
+   */
+  warn(kind: string, message: string | (() => string)): void {
+    this.ipc.warn(kind, message);
   }
 
   private cachedMeters(
@@ -220,35 +250,69 @@ export class IpcServerRecorder {
     const key = (cancelled ? 1000 : status) + (httpVersionMajor >= 2 ? 2000 : 0);
     const recent = entry.recent;
     for (let i = 0; i < recent.length; i++) {
-      const meters = recent[i]!;
-      if (meters.key === key && meters.method === method) return meters;
+      const slot = recent[i]!;
+      if (slot.key === key && slot.method === method) return slot.meters;
     }
     // Keyed by the method's tag, so methods outside HTTP's own set cannot grow the cache (an
     // HTTP/2 client may send any token as a method).
-    const tag = httpMethodTag(method);
-    const name = `${tag} ${key}`;
+    const name = `${httpMethodTag(method)} ${key}`;
     let meters = entry.all.get(name);
     if (meters === undefined) {
-      meters = {
-        ...this.createMeters(tag, status, entry.endpoint, httpVersionMajor, cancelled),
-        method: tag,
-        key,
-      };
+      meters = this.createMeters(method, status, entry.endpoint, httpVersionMajor, cancelled);
       entry.all.set(name, meters);
     }
     // The first combinations seen stay in front (they are the common ones); later ones take the
-    // last slot in turn. A method that is not its own tag (`get`, `BREW` over HTTP/2) could never
-    // match a slot, which compares the raw method: it is left to the map, rather than filling
-    // the slots with copies.
-    if (meters.method !== method) return meters;
-    if (recent.length < RECENT_COMBINATIONS) recent.push(meters);
-    else recent[RECENT_COMBINATIONS - 1] = meters;
+    // last slot in turn. A slot compares the raw method, so only HTTP's own tokens get one: any
+    // other (`BREW` over HTTP/2) is left to the map, rather than filling the slots.
+    if (!isKnownMethod(method)) return meters;
+    const slot = { method, key, meters };
+    if (recent.length < RECENT_COMBINATIONS) recent.push(slot);
+    else recent[RECENT_COMBINATIONS - 1] = slot;
     return meters;
   }
 
   /**
-   * The endpoint value to record, registering it against the cap. Every path (including
-   * requests with extra tags, which skip the meter cache) goes through here, so the cap holds.
+   * The meters of a request with extra or Netflix header tags: kept by every value that varies
+   * (all bounded), up to {@link MAX_TAGGED_COMBINATIONS}, then looked up in the registry.
+   */
+  private taggedMeters(
+    method: string,
+    status: number,
+    endpoint: string | undefined,
+    httpVersionMajor: number,
+    cancelled: boolean,
+    extraTags: Tags | undefined,
+    peer: NetflixPeer | undefined,
+  ): CallMeters {
+    const ipc = this.ipc;
+    const value = this.endpointOf(endpoint).endpoint;
+    const extra = extraTags === undefined ? undefined : ipc.boundExtraTags(extraTags);
+    const peerTags: Record<string, string> = {};
+    ipc.addPeerTags(peerTags, peer);
+    const key = (cancelled ? 1000 : status) + (httpVersionMajor >= 2 ? 2000 : 0);
+    let name = `${value}\n${httpMethodTag(method)} ${key}`;
+    for (const tag in extra) name += `\n${tag}=${extra[tag]}`;
+    for (const tag in peerTags) name += `\n${tag}=${peerTags[tag]}`;
+    let meters = this.taggedCache.get(name);
+    if (meters === undefined) {
+      meters = this.createMeters(
+        method,
+        status,
+        value,
+        httpVersionMajor,
+        cancelled,
+        extra,
+        peerTags,
+      );
+      if (this.taggedCache.size < MAX_TAGGED_COMBINATIONS) this.taggedCache.set(name, meters);
+    }
+    return meters;
+  }
+
+  /**
+   * The meters of the endpoint value to record, registering it against the cap. Every path
+   * (including requests with extra tags, which skip the meter cache) goes through here, so the
+   * cap holds.
    */
   private endpointOf(name: string | undefined): EndpointMeters {
     const endpoint = name ?? UNMATCHED_ENDPOINT;
@@ -259,31 +323,11 @@ export class IpcServerRecorder {
       this.recentEndpoints.set(endpoint, known);
       return known;
     }
-    // The unmatched value is one value whatever the cap (it is what 404s and scanners share),
-    // so it never counts against it and never overflows.
-    if (endpoint === UNMATCHED_ENDPOINT || this.routeCount < this.maxEndpoints) {
-      if (endpoint !== UNMATCHED_ENDPOINT) this.routeCount++;
-      const entry = new EndpointMeters(endpoint);
-      this.cache.set(endpoint, entry);
-      return entry;
-    }
-    let overflow = this.cache.get(OVERFLOW_ENDPOINT);
-    if (overflow === undefined) {
-      overflow = new EndpointMeters(OVERFLOW_ENDPOINT);
-      this.cache.set(OVERFLOW_ENDPOINT, overflow);
-    }
-    if (!this.warnedOverflow) {
-      this.warnedOverflow = true;
-      // Through the registry's logger, like every other warning of the registry's meters.
-      try {
-        this.registry.config.logger.warn(
-          `${this.owner}: more than ${this.maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_ENDPOINT} (raise maxEndpoints or check the endpointTag option)`,
-        );
-      } catch {
-        // A broken logger must not cost the request its record.
-      }
-    }
-    return overflow;
+    const value = this.ipc.endpoint(endpoint);
+    if (value === OVERFLOW_ENDPOINT) return (this.overflow ??= new EndpointMeters(value));
+    const entry = new EndpointMeters(value);
+    this.cache.set(endpoint, entry);
+    return entry;
   }
 
   private createMeters(
@@ -292,60 +336,24 @@ export class IpcServerRecorder {
     endpoint: string,
     httpVersionMajor: number,
     cancelled: boolean,
-    extraTags?: Tags,
+    extraTags?: Readonly<Record<string, string>>,
+    peerTags?: Readonly<Record<string, string>>,
   ): CallMeters {
-    const ipcStatus = cancelled ? 'cancelled' : ipcStatusForHttpStatus(status, this.statusMode);
-    const tags: Record<string, string> = {
-      ...(extraTags === undefined ? undefined : allowedExtraTags(extraTags)),
-      owner: this.owner,
-      'ipc.result': ipcResultFor(ipcStatus),
-      'ipc.status': ipcStatus,
-      'ipc.endpoint': endpoint,
-      'http.method': httpMethodTag(method),
-      'ipc.protocol': httpVersionMajor >= 2 ? 'http_2' : 'http_1',
-    };
+    const ipc = this.ipc;
     // A cancelled request has no status the client saw; leave the tag out rather than guess.
-    if (!cancelled) tags['http.status'] = String(status);
-    const registry = this.registry;
+    const tags = ipc.callTags(
+      ipc.ipcStatus(status, cancelled),
+      method,
+      cancelled ? undefined : status,
+      endpoint,
+      extraTags,
+    );
+    tags['ipc.protocol'] = httpVersionMajor >= 2 ? 'http_2' : 'http_1';
+    if (peerTags !== undefined) Object.assign(tags, peerTags);
     return {
-      call: this.percentiles
-        ? registry.percentileTimer('ipc.server.call', tags)
-        : registry.timer('ipc.server.call', tags),
-      inbound: this.bodySizes
-        ? registry.distributionSummary('ipc.server.call.size.inbound', tags)
-        : undefined,
-      outbound: this.bodySizes
-        ? registry.distributionSummary('ipc.server.call.size.outbound', tags)
-        : undefined,
+      call: ipc.callTimer(tags),
+      inbound: this.bodySizes ? ipc.sizeSummary('inbound', tags) : undefined,
+      outbound: this.bodySizes ? ipc.sizeSummary('outbound', tags) : undefined,
     };
   }
-}
-
-/** The extra tags a request may add: string-keyed, non-empty keys, no reserved keys. */
-function allowedExtraTags(extraTags: Tags): Tags {
-  const allowed: Record<string, unknown> = {};
-  for (const key of Object.keys(extraTags)) {
-    if (key !== '' && !METER_TAG_KEYS.has(key))
-      allowed[key] = (extraTags as Record<string, unknown>)[key];
-  }
-  return allowed as Tags;
-}
-
-/** Methods Node's HTTP/1 parser accepts: every other method is recorded as `OTHER`. */
-const KNOWN_METHODS = new Set(METHODS);
-
-/**
- * `http.method` of a request: the method upper-cased (HTTP/2 does not upper-case it for us) when
- * it is one HTTP knows, `OTHER` for any other token, so clients cannot mint series.
- *
- * @example
- * ```ts
- * httpMethodTag('get'); // 'GET'
- * httpMethodTag('BREW'); // 'OTHER'
- * ```
- */
-export function httpMethodTag(method: string): string {
-  if (KNOWN_METHODS.has(method)) return method;
-  const upper = typeof method === 'string' ? method.toUpperCase() : '';
-  return KNOWN_METHODS.has(upper) ? upper : 'OTHER';
 }

@@ -1,4 +1,5 @@
 import type { Tags } from '../ids/id.js';
+import { measuredByIngress, requestPeer, type NetflixPeer } from './netflix-headers.js';
 import { checkServerTrackingOptions } from './server-options.js';
 import { IpcServerRecorder, type ServerMetricsOptions } from './server-recorder.js';
 import {
@@ -17,16 +18,21 @@ export interface TrackedResponseLike extends EndingResponseLike {
 /** The request fields the tracker reads: a Node `IncomingMessage` or `Http2ServerRequest`. */
 export interface TrackedRequestLike {
   readonly method?: string | undefined;
-  readonly httpVersionMajor?: number | undefined;
+  /** Node's lower-cased header names: `content-length` and the Netflix headers are read. */
   readonly headers?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The HTTP/2 stream of an HTTP/2 request (`Http2ServerRequest`); absent on HTTP/1. It gives
+   * `ipc.protocol`: the connection's protocol, not the version the request line claims.
+   */
+  readonly stream?: unknown;
   /** Tells whether the client closed the connection of a response cut short. */
   readonly socket?: EndingSocketLike | null | undefined;
 }
 
 /**
  * What an adapter knows about its framework's request context (`Ctx`: the Express request, the
- * Koa context, …): where the Node request is, the path for `exclude`, and the route template
- * once the framework has routed the request.
+ * Koa context, the Node request of a Nest app, …): where the Node request is, the path for
+ * `exclude`, and what the framework only knows once it has routed and answered the request.
  */
 export interface ServerRequestReader<Ctx> {
   request(ctx: Ctx): TrackedRequestLike;
@@ -34,14 +40,24 @@ export interface ServerRequestReader<Ctx> {
   path(ctx: Ctx): string;
   /** Route template, `undefined` when no route matched. Read when the response is done. */
   routeTemplate(ctx: Ctx): string | undefined;
+  /**
+   * A response header as sent, for frameworks that hand their headers to `writeHead()`, where
+   * `res.getHeader()` cannot see them (Fastify). Default: `res.getHeader(name)`. Read when the
+   * response is done.
+   */
+  responseHeader?(ctx: Ctx, res: TrackedResponseLike, name: string): unknown;
 }
 
 /** {@link ServerMetricsOptions} plus the per-request callbacks, already bound to `Ctx`. */
 export interface ServerTrackingOptions<Ctx> extends ServerMetricsOptions {
   /** True for requests to leave unrecorded (see `compileExclude`). */
   exclude?: ((path: string, ctx: Ctx) => boolean) | undefined;
-  /** Overrides `ipc.endpoint`; a non-empty string, or anything else for the route template. */
-  endpointTag?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
+  /**
+   * Overrides `ipc.endpoint`; gets the route template (`undefined` when no route matched) and
+   * returns a non-empty string, or anything else to keep the template.
+   */
+  endpointTag?:
+    ((ctx: Ctx, res: TrackedResponseLike, route: string | undefined) => unknown) | undefined;
   /** Extra tags for `ipc.server.call` (opt-in, leaves strict IPC tagging). */
   extraTags?: ((ctx: Ctx, res: TrackedResponseLike) => unknown) | undefined;
 }
@@ -62,8 +78,9 @@ export const SERVER_ERROR_STATUS = 500;
  * The request lifecycle every server adapter shares: hooks the response's `close` (one listener,
  * one closure per request), and when it fires records the request once through
  * {@link IpcServerRecorder} with the final status, `cancelled` when the client went away, or
- * a 500 when the server cut the response short. User callbacks run inside `try`: nothing here
- * throws into the app, and the response is never touched.
+ * a 500 when the server cut the response short. User callbacks run inside `try`: one that
+ * throws is warned about (through the registry's logger, once a minute at most) and the request
+ * is recorded without it. Nothing here throws into the app, and the response is never touched.
  *
  * @example
  * ```ts
@@ -82,30 +99,45 @@ export class ServerRequestTracker<Ctx> {
   private readonly endpointTag: ServerTrackingOptions<Ctx>['endpointTag'];
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
+  private readonly netflixHeaders: boolean;
 
+  /**
+   * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
+   * callback that is not a function is `ERR_SPECTATOR_INVALID_OPTION`).
+   */
   constructor(
     owner: string,
     options: ServerTrackingOptions<Ctx>,
     reader: ServerRequestReader<Ctx>,
   ) {
-    checkServerTrackingOptions(options);
+    checkServerTrackingOptions(options, owner);
     this.recorder = new IpcServerRecorder(owner, options);
     this.reader = reader;
     this.exclude = options.exclude;
     this.endpointTag = options.endpointTag;
     this.extraTags = options.extraTags;
     this.bodySizes = options.bodySizes === true;
+    this.netflixHeaders = options.netflixHeaders !== false;
   }
 
   /**
    * Starts tracking one request (call it before the framework routes it); the request is
-   * recorded once, when `res`, its Node response, closes. Excluded requests are ignored. Never
+   * recorded once, when `res`, its Node response, closes. Excluded requests, and requests a
+   * proxy already measured (`Netflix-Ingress-Common-IPC-Metrics: true`), are ignored. Never
    * throws.
    */
   track(ctx: Ctx, res: TrackedResponseLike): void {
     try {
       const exclude = this.exclude;
-      if (exclude !== undefined && excluded(exclude, this.reader.path(ctx), ctx)) return;
+      if (exclude !== undefined && this.excluded(exclude, ctx)) return;
+      let peer: NetflixPeer | undefined;
+      if (this.netflixHeaders) {
+        const headers = this.reader.request(ctx).headers;
+        if (headers !== undefined && headers !== null) {
+          if (measuredByIngress(headers)) return;
+          peer = requestPeer(headers);
+        }
+      }
       // Negative until `begin` ran: a response we could not listen to is never counted in
       // flight, and a second `close` records nothing.
       let start = -1;
@@ -113,19 +145,24 @@ export class ServerRequestTracker<Ctx> {
         if (start < 0) return;
         const began = start;
         start = -1;
-        this.finish(ctx, res, began);
+        this.finish(ctx, res, began, peer);
       });
-      start = this.recorder.begin();
-    } catch {
+      start = this.recorder.begin(peer);
+    } catch (error) {
       // Metrics must never fail a request; this one goes unrecorded.
+      this.recorder.warn('track', () => `could not track a request: ${String(error)}`);
     }
   }
 
   /** Records one closed request; always reaches the recorder, so inflight stays right. */
-  private finish(ctx: Ctx, res: TrackedResponseLike, start: number): void {
+  private finish(
+    ctx: Ctx,
+    res: TrackedResponseLike,
+    start: number,
+    peer: NetflixPeer | undefined,
+  ): void {
     let method = 'UNKNOWN';
     let status = 0;
-    let endpoint: string | undefined;
     let httpVersionMajor = 1;
     let cancelled = false;
     let finished = false;
@@ -137,35 +174,35 @@ export class ServerRequestTracker<Ctx> {
       cancelled = ending === 'cancelled';
       method = req.method ?? 'UNKNOWN';
       status = ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
-      httpVersionMajor = req.httpVersionMajor ?? 1;
+      // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
+      // httpVersionMajor 2 for it (regression: such a request was recorded as http_2).
+      const stream = req.stream;
+      httpVersionMajor = stream !== undefined && stream !== null ? 2 : 1;
     } catch {
       // Unreadable fields keep their defaults; the request is still recorded.
     }
+    let endpoint: string | undefined;
+    try {
+      endpoint = this.reader.routeTemplate(ctx);
+    } catch {
+      // No template: recorded as unmatched.
+    }
     const endpointTag = this.endpointTag;
-    if (endpointTag !== undefined) endpoint = customEndpoint(endpointTag, ctx, res);
-    if (endpoint === undefined) {
-      try {
-        endpoint = this.reader.routeTemplate(ctx);
-      } catch {
-        // No template: recorded as unmatched.
-      }
-    }
+    if (endpointTag !== undefined) endpoint = this.customEndpoint(endpointTag, ctx, res, endpoint);
     const extraTags = this.extraTags;
-    const tags = extraTags === undefined ? undefined : customTags(extraTags, ctx, res);
-    if (!this.bodySizes || req === undefined) {
-      this.recorder.endRequest(start, method, status, endpoint, httpVersionMajor, cancelled, tags);
-      return;
-    }
+    const tags = extraTags === undefined ? undefined : this.customTags(extraTags, ctx, res);
     let inbound: number | undefined;
     let outbound: number | undefined;
-    try {
-      inbound = contentLength(req.headers?.['content-length']);
-      // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
-      // not send it all.
-      if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
-        outbound = contentLength(res.getHeader('content-length'));
-    } catch {
-      // Unreadable headers: sizes unknown.
+    if (this.bodySizes && req !== undefined) {
+      try {
+        inbound = contentLength(req.headers?.['content-length']);
+        // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
+        // not send it all.
+        if (finished && method !== 'HEAD' && status !== 204 && status !== 304)
+          outbound = contentLength(this.responseHeader(ctx, res, 'content-length'));
+      } catch {
+        // Unreadable headers: sizes unknown.
+      }
     }
     this.recorder.endRequest(
       start,
@@ -177,45 +214,62 @@ export class ServerRequestTracker<Ctx> {
       tags,
       inbound,
       outbound,
+      peer,
     );
   }
-}
 
-function customEndpoint<Ctx>(
-  endpointTag: (ctx: Ctx, res: TrackedResponseLike) => unknown,
-  ctx: Ctx,
-  res: TrackedResponseLike,
-): string | undefined {
-  try {
-    const tag = endpointTag(ctx, res);
-    return typeof tag === 'string' && tag !== '' ? tag : undefined;
-  } catch {
-    return undefined; // a throwing override falls back to the route template
+  private responseHeader(ctx: Ctx, res: TrackedResponseLike, name: string): unknown {
+    const reader = this.reader;
+    return reader.responseHeader === undefined
+      ? res.getHeader(name)
+      : reader.responseHeader(ctx, res, name);
   }
-}
 
-function customTags<Ctx>(
-  extraTags: (ctx: Ctx, res: TrackedResponseLike) => unknown,
-  ctx: Ctx,
-  res: TrackedResponseLike,
-): Tags | undefined {
-  try {
-    const tags = extraTags(ctx, res);
-    return typeof tags === 'object' && tags !== null ? (tags as Tags) : undefined;
-  } catch {
-    return undefined; // a throwing callback records the request without extra tags
+  private excluded(exclude: (path: string, ctx: Ctx) => boolean, ctx: Ctx): boolean {
+    try {
+      return exclude(this.reader.path(ctx), ctx) === true;
+    } catch (error) {
+      this.recorder.warn(
+        'exclude',
+        () => `exclude could not be applied; request recorded (${String(error)})`,
+      );
+      return false;
+    }
   }
-}
 
-function excluded<Ctx>(
-  exclude: (path: string, ctx: Ctx) => boolean,
-  path: string,
-  ctx: Ctx,
-): boolean {
-  try {
-    return exclude(path, ctx) === true;
-  } catch {
-    return false; // a throwing rule records the request
+  private customEndpoint(
+    endpointTag: (ctx: Ctx, res: TrackedResponseLike, route: string | undefined) => unknown,
+    ctx: Ctx,
+    res: TrackedResponseLike,
+    route: string | undefined,
+  ): string | undefined {
+    try {
+      const tag = endpointTag(ctx, res, route);
+      return typeof tag === 'string' && tag !== '' ? tag : route;
+    } catch (error) {
+      this.recorder.warn(
+        'endpointTag',
+        () => `endpointTag threw; recorded with the route template (${String(error)})`,
+      );
+      return route;
+    }
+  }
+
+  private customTags(
+    extraTags: (ctx: Ctx, res: TrackedResponseLike) => unknown,
+    ctx: Ctx,
+    res: TrackedResponseLike,
+  ): Tags | undefined {
+    try {
+      const tags = extraTags(ctx, res);
+      return typeof tags === 'object' && tags !== null ? (tags as Tags) : undefined;
+    } catch (error) {
+      this.recorder.warn(
+        'extraTags',
+        () => `extraTags threw; request recorded without them (${String(error)})`,
+      );
+      return undefined;
+    }
   }
 }
 
