@@ -9,6 +9,7 @@
 export {
   GlobalRegistry,
   getGlobalRegistry,
+  isGlobalRegistry,
   configureGlobalRegistry,
   GLOBAL_REGISTRY_KEY,
 } from './global/global-registry.js';

@@ -15,7 +15,7 @@ import {
   REMOTE_UDP_BATCH_BYTES,
 } from '../src/outputs/spectatord/output-location.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
-import { parseLine, sorted } from './support/spectatord-lines.js';
+import { parseLine } from './support/spectatord-lines.js';
 
 const memoryRegistry = (config: ConstructorParameters<typeof Registry>[0] = {}) =>
   new Registry({ output: 'memory', logger: memoryLogger(), ...config });

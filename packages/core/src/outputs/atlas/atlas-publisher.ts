@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import type * as UndiciModule from 'undici';
 import type { Dispatcher } from 'undici';
 import type { DropReason } from '../publish-result.js';
-import { PUBLISHER_MARKER_HEADER } from '../../ipc-client/publisher-marker.js';
+import { PUBLISHER_MARKER_HEADER } from '../../internal/publisher-marker.js';
 import { errorCode } from '../../internal/error-code.js';
 import { redactText } from '../../internal/redact.js';
 import type { SecretHeaders } from './request-headers.js';
