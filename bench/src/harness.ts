@@ -197,6 +197,19 @@ export async function runInterleaved(
   }));
 }
 
+/**
+ * The noise floor of an A/A pair (two identical cases measured like any other): the larger of
+ * what they actually differed by and twice the standard error of the median of their per-round
+ * differences (σ ≈ IQR / 1.349, SE(median) ≈ 1.2533 σ / √n). A single A/A difference can be
+ * small by luck; an effect below the floor is not resolved.
+ */
+export function noiseFloor(observed: number, perRound: readonly number[]): number {
+  if (perRound.length === 0) return NaN;
+  const { q1, q3 } = summarize(perRound);
+  const standardError = (1.2533 * ((q3 - q1) / 1.349)) / Math.sqrt(perRound.length);
+  return Math.max(Math.abs(observed), 2 * standardError);
+}
+
 /** Best (lowest median) case of a group, or undefined. */
 export function best(
   results: readonly CaseResult[],
