@@ -292,6 +292,11 @@ export interface Goal {
   detail: string;
   /** `undefined`: not measured in this run (e.g. an adapter not built). */
   met: boolean | undefined;
+  /**
+   * `false`: the run's noise floor is too large to decide the goal either way; the verdict is
+   * that of the point estimate and is marked as such. Default: resolved.
+   */
+  resolved?: boolean;
 }
 
 /**
@@ -328,7 +333,8 @@ export function goalsTable(goals: readonly Goal[]): string {
       g.goal,
       g.target,
       g.measured,
-      g.met === undefined ? 'not measured' : g.met ? 'PASS' : '**MISS**',
+      (g.met === undefined ? 'not measured' : g.met ? 'PASS' : '**MISS**') +
+        (g.met !== undefined && g.resolved === false ? ' (within noise)' : ''),
       g.detail,
     ]),
   );
@@ -349,6 +355,22 @@ export interface ScenarioContext {
   roundMs: number;
   quick: boolean;
   progress: boolean;
+  /** Settings of the throughput scenarios (8, 8k) given on the command line; others default. */
+  throughput?: Partial<ThroughputSettings>;
+}
+
+/** How the throughput scenarios (8, 8k) load each server configuration. */
+export interface ThroughputSettings {
+  /** Kept rounds; every configuration runs once per round. */
+  rounds: number;
+  /** Load before each measured window, discarded (same connections). */
+  warmupMs: number;
+  /** The measured window of one configuration in one round. */
+  measureMs: number;
+  /** Concurrent keep-alive connections of the load generator. */
+  connections: number;
+  /** Write a `--cpu-prof` profile of every server here (for finding where the time goes). */
+  cpuProfDir?: string;
 }
 
 /** Forces a minor GC (scavenge) when run with --expose-gc. */

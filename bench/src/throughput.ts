@@ -1,0 +1,310 @@
+/**
+ * Scenario 8 (Express 5) and 8k (Koa 3) — throughput under a real load generator: a small JSON
+ * API served over a real socket by one server process per configuration, loaded by autocannon
+ * in its own process, the server pinned to one CPU and the load generator to the other.
+ *
+ * Configurations: the bare app twice (A/A: the noise floor), the app with our middleware
+ * publishing to a real local Atlas endpoint every few seconds, as a user runs it, and (Express)
+ * with express-prom-bundle, scraped every step. They are interleaved round by round with a
+ * rotating order; in every round each one gets `warmupMs` of load (discarded) and then a
+ * measured window of `measureMs`. Per configuration: requests/s, p50/p99 latency, the server's
+ * and load generator's CPU, and requests per CPU-second of the server; against the first bare
+ * server as paired per-round differences (median and quartiles).
+ *
+ * The pieces are in `throughput/`: the app (`express-app.ts`, `koa-app.ts`), the server process
+ * (`api-server.ts`), the load generator (`load-driver.ts`), pinning (`cpu-pinning.ts`), and the
+ * statistics and tables (`throughput-report.ts`).
+ */
+import os from 'node:os';
+import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
+import { loadAdapter } from './adapters.js';
+import type { ScenarioContext, ScenarioReport } from './harness.js';
+import type { Framework, ServerConfig } from './throughput/api-server.js';
+import { detectPinning, pinThisProcess } from './throughput/cpu-pinning.js';
+import { LoadDriver } from './throughput/load-driver-process.js';
+import type { RunResult } from './throughput/load-driver.js';
+import { REQUEST_MIX } from './throughput/request-mix.js';
+import { startServer, type ServerProcess } from './throughput/server-process.js';
+import { throughputSettings } from './throughput/throughput-settings.js';
+import {
+  throughputReport,
+  type ConfigurationRun,
+  type RecordingCheck,
+} from './throughput/throughput-report.js';
+
+/** Publish step of our server and scrape interval of express-prom-bundle's: a few seconds. */
+const STEP_MS = 3000;
+
+/** Load each server gets once after it started (JIT tiers), before the first round. */
+const STARTUP_LOAD_MS = 5000;
+
+interface Configuration {
+  label: string;
+  config: ServerConfig;
+  group: ConfigurationRun['group'];
+}
+
+function configurations(framework: Framework, oursAvailable: boolean): Configuration[] {
+  const name = framework === 'express' ? 'Express 5' : 'Koa 3';
+  const pkg = framework === 'express' ? '@spectator/express' : '@spectator/koa';
+  return [
+    { label: `${name} bare`, config: 'bare', group: 'baseline' },
+    { label: `${name} bare (again: A/A)`, config: 'bare', group: 'baseline' },
+    ...(oursAvailable
+      ? [{ label: `${name} + ${pkg}`, config: 'ours' as const, group: 'ours' as const }]
+      : []),
+    ...(framework === 'express'
+      ? [
+          {
+            label: `${name} + express-prom-bundle`,
+            config: 'prom-bundle' as const,
+            group: 'peer' as const,
+          },
+        ]
+      : []),
+  ];
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+export async function run(ctx: ScenarioContext, framework: Framework): Promise<ScenarioReport> {
+  const settings = throughputSettings(ctx);
+  const adapter = await loadAdapter(
+    framework === 'express' ? '@spectator/express' : '@spectator/koa',
+  );
+  const configs = configurations(framework, adapter.mw !== undefined);
+  const pinning = detectPinning();
+  const unpin = pinning.enabled ? pinThisProcess(pinning.clientCpus!) : () => undefined;
+  const loadAtStart = load();
+  const started = Date.now();
+
+  const atlas = await startAtlasDevServer();
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  delete baseEnv.BENCH_CHILD_CONTEXT;
+  const oursEnv: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    SPECTATOR_URI: atlas.publishUri,
+    SPECTATOR_STEP_MS: String(STEP_MS),
+    SPECTATOR_COMMON_TAGS: 'nf.app=bench,nf.cluster=bench-throughput',
+  };
+  delete oursEnv.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
+
+  const servers: ServerProcess[] = [];
+  let driver: LoadDriver | undefined;
+  let scraper: PromScraper | undefined;
+  try {
+    // Started one after the other, each while nothing else is loaded.
+    for (const c of configs)
+      servers.push(
+        await startServer({
+          framework,
+          config: c.config,
+          cpus: pinning.serverCpus,
+          env: c.config === 'ours' ? oursEnv : baseEnv,
+          ...(settings.cpuProfDir !== undefined ? { cpuProfDir: settings.cpuProfDir } : {}),
+        }),
+      );
+    driver = LoadDriver.start(pinning.clientCpus, baseEnv);
+    const peer = servers.find((s) => s.config === 'prom-bundle');
+    if (peer) scraper = new PromScraper(peer.url, STEP_MS);
+
+    const answered = servers.map(() => 0);
+    const runOne = async (i: number, warmupMs: number, measureMs: number): Promise<RunResult> => {
+      const result = await driver!.run({
+        url: servers[i]!.url,
+        connections: settings.connections,
+        pipelining: 1,
+        warmupMs,
+        measureMs,
+        serverPid: servers[i]!.pid,
+        requests: REQUEST_MIX,
+      });
+      answered[i]! += result.totalResponses;
+      checkRun(configs[i]!.label, result);
+      return result;
+    };
+
+    const startupMs = ctx.quick ? 500 : STARTUP_LOAD_MS;
+    for (let i = 0; i < servers.length; i++) await runOne(i, startupMs, 100);
+
+    const samples: RunResult[][] = configs.map(() => []);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (let k = 0; k < configs.length; k++) {
+        const i = (round + k) % configs.length;
+        samples[i]!.push(await runOne(i, settings.warmupMs, settings.measureMs));
+      }
+      if (ctx.progress) process.stderr.write('.');
+      if (process.env.BENCH_DEBUG)
+        console.error(
+          `round ${round}: ` +
+            samples
+              .map((r) => r.at(-1)!)
+              .map((r) => {
+                const cpu = r.serverCpuMs === undefined ? NaN : r.serverCpuMs / r.windowMs;
+                return `${Math.round((r.responses * 1000) / r.windowMs)}/s cpu ${(cpu * 100).toFixed(0)}% ${Math.round(r.responses / (r.serverCpuMs! / 1000))}/cpu-s p99 ${r.latency.p99.toFixed(1)}`;
+              })
+              .join(' | ') +
+            ` load ${load()}`,
+        );
+    }
+    if (ctx.progress) process.stderr.write('\n');
+
+    const peerCount = scraper ? await scraper.finalCount() : undefined;
+    scraper?.close();
+    // Graceful stops: ours flushes its last interval to the endpoint on the way out.
+    const exits = await Promise.all(servers.map((s) => s.stop()));
+    const checks: RecordingCheck[] = [];
+    for (let i = 0; i < servers.length; i++) {
+      const exit = exits[i]!;
+      if (exit.code !== 0)
+        throw new Error(`${configs[i]!.label}: server ended with ${exit.signal ?? exit.code}`);
+      const sent = answered[i]! + servers[i]!.checkRequests;
+      // Requests cut off when a run stops its connections may have reached the server.
+      const cutOff = (settings.rounds + 1) * settings.connections;
+      if (configs[i]!.config === 'ours')
+        checks.push(
+          checkRecorded(
+            configs[i]!.label,
+            'Atlas endpoint',
+            oursRecorded(atlas),
+            sent,
+            cutOff,
+            atlasSummary(atlas),
+          ),
+        );
+      if (configs[i]!.config === 'prom-bundle' && peerCount !== undefined)
+        checks.push(
+          checkRecorded(
+            configs[i]!.label,
+            '/metrics',
+            peerCount,
+            sent,
+            cutOff,
+            `${scraper!.scrapes} scrapes`,
+          ),
+        );
+    }
+
+    return throughputReport({
+      framework,
+      settings,
+      pinning: pinning.description,
+      load: { start: loadAtStart, end: load() },
+      seconds: (Date.now() - started) / 1000,
+      runs: configs.map((c, i) => ({ label: c.label, group: c.group, results: samples[i]! })),
+      checks,
+      stepMs: STEP_MS,
+      ...(adapter.why !== undefined ? { skipped: adapter.why } : {}),
+    });
+  } finally {
+    scraper?.close();
+    driver?.close();
+    await Promise.all(servers.map((s) => s.stop(2000)));
+    await atlas.close();
+    unpin();
+  }
+}
+
+/** A run is only usable when every answer was the expected one and no connection failed. */
+function checkRun(label: string, r: RunResult): void {
+  const expected = new Set(REQUEST_MIX.map((m) => String(m.status)));
+  const unexpected = Object.entries(r.statuses).filter(([status]) => !expected.has(status));
+  if (unexpected.length > 0 || r.errors > 0)
+    throw new Error(
+      `${label}: ${r.errors} connection errors, unexpected statuses ${JSON.stringify(Object.fromEntries(unexpected))}`,
+    );
+  if (r.responses === 0) throw new Error(`${label}: no response in the measured window`);
+}
+
+/** `ipc.server.call` requests the endpoint received (count statistic, every batch). */
+function oursRecorded(atlas: AtlasDevServer): number {
+  let n = 0;
+  for (const s of atlas.series())
+    if (s.name === 'ipc.server.call' && s.tags.statistic === 'count') n += s.value;
+  return n;
+}
+
+function atlasSummary(atlas: AtlasDevServer): string {
+  const rejected = atlas.batches.reduce((n, b) => n + b.rejected.length, 0);
+  const notOk = atlas.batches.filter((b) => b.status !== 200).length;
+  const endpoints = new Set(
+    atlas
+      .series()
+      .filter((s) => s.name === 'ipc.server.call')
+      .map((s) => s.tags['ipc.endpoint']),
+  );
+  if (rejected > 0 || notOk > 0)
+    throw new Error(
+      `the Atlas endpoint rejected ${rejected} measurements (${notOk} batches not 200)`,
+    );
+  const templates = new Set(REQUEST_MIX.map((r) => r.template));
+  for (const t of templates)
+    if (![...endpoints].some((e) => e === t || e === t.replace(/[^-._A-Za-z0-9~^]/g, '_')))
+      throw new Error(
+        `the Atlas endpoint received no ipc.endpoint ${t} (got ${[...endpoints].join(', ')})`,
+      );
+  return `${atlas.batchesReceived} batches, all 200, ${atlas.series().length} series, endpoints ${[...endpoints].sort().join(' ')}`;
+}
+
+function checkRecorded(
+  label: string,
+  where: string,
+  recorded: number,
+  sent: number,
+  cutOff: number,
+  detail: string,
+): RecordingCheck {
+  // Every answered request recorded; at most the cut-off ones on top.
+  if (recorded < sent || recorded > sent + cutOff)
+    throw new Error(
+      `${label}: ${where} counted ${recorded} requests, the server answered ${sent} (+ at most ${cutOff} cut off)`,
+    );
+  return { label, where, recorded, answered: sent, detail };
+}
+
+/**
+ * Scrapes express-prom-bundle's `/metrics` every step, as a Prometheus server would (our
+ * middleware publishes at the same step), and counts the requests its histogram saw.
+ */
+class PromScraper {
+  scrapes = 0;
+  private readonly timer: NodeJS.Timeout;
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly url: string,
+    stepMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      this.inFlight = this.scrape().catch(() => undefined);
+    }, stepMs);
+  }
+
+  private async scrape(): Promise<string> {
+    const res = await fetch(`${this.url}/metrics`);
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+    this.scrapes++;
+    return text;
+  }
+
+  /** Requests in `http_request_duration_seconds_count`, all label sets, scraped now. */
+  async finalCount(): Promise<number> {
+    this.close();
+    await this.inFlight;
+    const text = await this.scrape();
+    let n = 0;
+    for (const line of text.split('\n'))
+      if (line.startsWith('http_request_duration_seconds_count'))
+        n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return n;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * One server of the throughput scenario, in its own process (started by `throughput.ts`, pinned
+ * to the server core):
+ *
+ *   node --import tsx src/throughput/api-server.ts <express|koa> <bare|ours|prom-bundle>
+ *
+ * Listens on 127.0.0.1, port 0, and prints `READY <port>` when it accepts connections. `ours`
+ * registers `spectatorMiddleware()` with no options: it records into the process-global
+ * registry, which publishes to `SPECTATOR_URI` every `SPECTATOR_STEP_MS` and flushes on SIGTERM,
+ * exactly as an app configured by its environment does. `prom-bundle` registers
+ * express-prom-bundle with the method and route labels (like-for-like with ours) and serves
+ * `/metrics`, which the scenario scrapes every step.
+ *
+ * It shuts down gracefully when its stdin ends (the scenario closes it): it stops listening,
+ * closes idle keep-alive connections and lets the event loop empty, so the global registry's
+ * `beforeExit` flush publishes the last interval and `--cpu-prof` writes its profile, as for any
+ * app that shuts down cleanly.
+ */
+import { createServer, type RequestListener } from 'node:http';
+import { expressApiApp } from './express-app.js';
+import { koaApiApp } from './koa-app.js';
+
+const FRAMEWORKS = ['express', 'koa'] as const;
+const CONFIGS = ['bare', 'ours', 'prom-bundle'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+export type ServerConfig = (typeof CONFIGS)[number];
+
+async function metricsMiddleware(framework: Framework, config: ServerConfig): Promise<unknown> {
+  if (config === 'bare') return undefined;
+  if (config === 'ours') {
+    const mod = (await import(
+      framework === 'express' ? '@spectator/express' : '@spectator/koa'
+    )) as {
+      spectatorMiddleware(): unknown;
+    };
+    return mod.spectatorMiddleware();
+  }
+  if (framework !== 'express') throw new Error('prom-bundle is an Express middleware');
+  const { default: promBundle } = await import('express-prom-bundle');
+  return promBundle({ includeMethod: true, includePath: true });
+}
+
+async function main(): Promise<void> {
+  // Stack traces as an app has them: tsx, which runs this file, turns on source-mapped stack
+  // traces, and then the first `err.stack` read of a module costs a parse of its source map
+  // (measured: ~200 ms in the undici client of our publisher, inside a measured window).
+  process.setSourceMapsEnabled(false);
+  const [framework, config] = process.argv.slice(2) as [Framework, ServerConfig];
+  if (!FRAMEWORKS.includes(framework) || !CONFIGS.includes(config))
+    throw new Error(`usage: api-server.ts <${FRAMEWORKS.join('|')}> <${CONFIGS.join('|')}>`);
+  const metrics = await metricsMiddleware(framework, config);
+  const handler: RequestListener =
+    framework === 'express'
+      ? (expressApiApp(metrics) as unknown as RequestListener)
+      : koaApiApp(metrics).callback();
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    process.stdout.write(`READY ${address.port}\n`);
+  });
+  process.stdin.once('end', () => {
+    server.close();
+    server.closeIdleConnections();
+  });
+  process.stdin.resume();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

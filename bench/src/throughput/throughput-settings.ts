@@ -1,0 +1,19 @@
+/**
+ * The settings of the throughput scenarios (8, 8k): defaults sized so that both together take
+ * about six minutes on the 2-core development machine, the quick smoke run's, and the
+ * command-line overrides (`--http-*`) on top.
+ */
+import type { ScenarioContext, ThroughputSettings } from '../harness.js';
+
+export const THROUGHPUT_DEFAULTS: ThroughputSettings = {
+  rounds: 20,
+  warmupMs: 500,
+  measureMs: 2000,
+  connections: 10,
+};
+
+const QUICK: ThroughputSettings = { rounds: 3, warmupMs: 200, measureMs: 500, connections: 10 };
+
+export function throughputSettings(ctx: ScenarioContext): ThroughputSettings {
+  return { ...(ctx.quick ? QUICK : THROUGHPUT_DEFAULTS), ...ctx.throughput };
+}
