@@ -11,11 +11,12 @@
  * express-prom-bundle with the method and route labels (like-for-like with ours) and serves
  * `/metrics`, which the scenario scrapes every step.
  *
- * It shuts down gracefully when its stdin ends (the scenario closes it): it stops listening,
+ * SIGTERM or SIGINT shut it down gracefully, as a production app does: it stops listening,
  * closes idle keep-alive connections and lets the event loop empty, so the global registry's
- * `beforeExit` flush publishes the last interval and `--cpu-prof` writes its profile, as for any
- * app that shuts down cleanly.
+ * `beforeExit` flush publishes the last interval (an app with its own signal handler gets no
+ * flush on the signal itself) and `--cpu-prof` writes its profile.
  */
+import { fstatSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import { expressApiApp } from './express-app.js';
 import { koaApiApp } from './koa-app.js';
@@ -59,11 +60,18 @@ async function main(): Promise<void> {
     if (address === null || typeof address === 'string') throw new Error('no TCP address');
     process.stdout.write(`READY ${address.port}\n`);
   });
-  process.stdin.once('end', () => {
+  const shutdown = () => {
     server.close();
     server.closeIdleConnections();
-  });
-  process.stdin.resume();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  // Started by the scenario, stdin is a pipe from it: its end means the scenario is gone (even
+  // killed), and a server left behind would keep a CPU's worth of sockets open for nothing.
+  if (fstatSync(0).isFIFO()) {
+    process.stdin.once('end', shutdown);
+    process.stdin.resume();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -17,7 +17,7 @@ export interface ServerProcess {
   readonly url: string;
   /** Requests the scenario sent outside the load generator (the start-up check). */
   readonly checkRequests: number;
-  /** Ends it gracefully (stdin closed); SIGKILL after `timeoutMs`. Resolves once it exited. */
+  /** Ends it gracefully (SIGTERM); SIGKILL after `timeoutMs`. Resolves once it exited. */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -61,7 +61,7 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
     checkRequests: REQUEST_MIX.length,
     async stop(timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {
-        child.stdin.end();
+        child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         const result = await exited;
         clearTimeout(timer);
