@@ -369,6 +369,11 @@ export interface ThroughputSettings {
   measureMs: number;
   /** Concurrent keep-alive connections of the load generator. */
   connections: number;
+  /**
+   * Also measure the app with a pass-through middleware: the cost of one more middleware layer
+   * in the framework, which any metrics middleware pays before doing anything.
+   */
+  passThrough?: boolean;
   /** Write a `--cpu-prof` profile of every server here (for finding where the time goes). */
   cpuProfDir?: string;
 }

@@ -16,9 +16,11 @@
  *
  * The throughput scenarios (8, 8k: real servers loaded by autocannon) are sized separately:
  *   --http-rounds N       rounds; each configuration is measured once per round (default 20)
- *   --http-window-ms N    measured window of one configuration in one round (default 2000)
- *   --http-warmup-ms N    load before each window, discarded (default 500)
+ *   --http-window-ms N    measured window of one configuration in one round (default 1600)
+ *   --http-warmup-ms N    load before each window, discarded (default 400)
  *   --http-connections N  keep-alive connections of the load generator (default 10)
+ *   --http-pass-through   also measure the app with a pass-through middleware (the cost of
+ *                         one more middleware layer, which every metrics middleware pays)
  *   --http-cpu-prof DIR   write a --cpu-prof profile of every server process to DIR
  *
  * Each scenario runs in a fresh Node process (all of its libraries in that one process,
@@ -165,6 +167,9 @@ function parseArgs(argv: string[]) {
         break;
       case '--http-connections':
         opts.throughput.connections = positiveInt(flag, value());
+        break;
+      case '--http-pass-through':
+        opts.throughput.passThrough = true;
         break;
       case '--http-cpu-prof':
         opts.throughput.cpuProfDir = path.resolve(value() ?? '');
@@ -452,7 +457,7 @@ async function main() {
     '- OpenTelemetry runs with a real registered `MetricReader` (collected between rounds, outside the timed region); without a reader the SDK drops measurements.',
     '- Scenario 4 overhead = median(with middleware) − median(bare), measured end to end through light-my-request and isolated (the middleware called directly with fake req/res that emit `finish` and `close`). Each measurement also runs the bare case twice: the difference between the two identical bare cases is the **noise floor**; an overhead below it is not resolved.',
     '- Scenarios 5 and 6 measure memory in fresh child processes (`--expose-gc`), repeated, median reported.',
-    '- Scenarios 8 and 8k serve a small JSON API over a real socket, one server process per configuration (the bare app twice: the A/A noise floor), loaded by autocannon in its own process; with `taskset`, the server on one CPU and the load generator on the other. Configurations are interleaved round by round (rotating order), each round giving every one a discarded warm-up and a measured window. Per configuration: req/s, req per CPU-second of the server, p50/p99 latency, the CPU of server and load generator; against the first bare server as paired per-round differences. The goals use req per server CPU-second (the req/s of a server that has its CPU to itself), req/s where the CPU time is not known.',
+    '- Scenarios 8 and 8k serve a small JSON API over a real socket, one server process per configuration (the bare app twice: the A/A noise floor), loaded by autocannon in its own process; with `taskset`, the server on one CPU and the load generator on the other. Configurations are interleaved round by round (a new random order every round), each round giving every one a discarded warm-up and a measured window. Per configuration: req/s, req per CPU-second of the server, p50/p99 latency, the CPU of server and load generator; against the first bare server as paired per-round differences. The goals use req per server CPU-second (the req/s of a server that has its CPU to itself), req/s where the CPU time is not known.',
     `- Machine: ${m.cores} shared, noisy cores. Treat differences inside the IQR as noise; see bench/README.md.`,
     '',
   ].join('\n');

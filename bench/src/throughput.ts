@@ -5,8 +5,8 @@
  *
  * Configurations: the bare app twice (A/A: the noise floor), the app with our middleware
  * publishing to a real local Atlas endpoint every few seconds, as a user runs it, and (Express)
- * with express-prom-bundle, scraped every step. They are interleaved round by round with a
- * rotating order; in every round each one gets `warmupMs` of load (discarded) and then a
+ * with express-prom-bundle, scraped every step. They are interleaved round by round, in a new
+ * random order each round; in every round each one gets `warmupMs` of load (discarded) and then a
  * measured window of `measureMs`. Per configuration: requests/s, p50/p99 latency, the server's
  * and load generator's CPU, and requests per CPU-second of the server; against the first bare
  * server as paired per-round differences (median and quartiles).
@@ -18,7 +18,7 @@
 import os from 'node:os';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { loadAdapter } from './adapters.js';
-import type { ScenarioContext, ScenarioReport } from './harness.js';
+import { rng, type ScenarioContext, type ScenarioReport } from './harness.js';
 import type { Framework, ServerConfig } from './throughput/api-server.js';
 import { detectPinning, pinThisProcess } from './throughput/cpu-pinning.js';
 import { LoadDriver } from './throughput/load-driver-process.js';
@@ -44,12 +44,25 @@ interface Configuration {
   group: ConfigurationRun['group'];
 }
 
-function configurations(framework: Framework, oursAvailable: boolean): Configuration[] {
+function configurations(
+  framework: Framework,
+  oursAvailable: boolean,
+  passThrough: boolean,
+): Configuration[] {
   const name = framework === 'express' ? 'Express 5' : 'Koa 3';
   const pkg = framework === 'express' ? '@spectator/express' : '@spectator/koa';
   return [
     { label: `${name} bare`, config: 'bare', group: 'baseline' },
     { label: `${name} bare (again: A/A)`, config: 'bare', group: 'baseline' },
+    ...(passThrough
+      ? [
+          {
+            label: `${name} + pass-through middleware`,
+            config: 'pass-through' as const,
+            group: 'reference' as const,
+          },
+        ]
+      : []),
     ...(oursAvailable
       ? [{ label: `${name} + ${pkg}`, config: 'ours' as const, group: 'ours' as const }]
       : []),
@@ -76,7 +89,11 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
   const adapter = await loadAdapter(
     framework === 'express' ? '@spectator/express' : '@spectator/koa',
   );
-  const configs = configurations(framework, adapter.mw !== undefined);
+  const configs = configurations(
+    framework,
+    adapter.mw !== undefined,
+    settings.passThrough === true,
+  );
   const pinning = detectPinning();
   const unpin = pinning.enabled ? pinThisProcess(pinning.clientCpus!) : () => undefined;
   const loadAtStart = load();
@@ -132,11 +149,10 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
     for (let i = 0; i < servers.length; i++) await runOne(i, startupMs, 100);
 
     const samples: RunResult[][] = configs.map(() => []);
+    const random = rng(17);
     for (let round = 0; round < settings.rounds; round++) {
-      for (let k = 0; k < configs.length; k++) {
-        const i = (round + k) % configs.length;
+      for (const i of shuffled(configs.length, random))
         samples[i]!.push(await runOne(i, settings.warmupMs, settings.measureMs));
-      }
       if (ctx.progress) process.stderr.write('.');
       if (process.env.BENCH_DEBUG)
         console.error(
@@ -207,6 +223,20 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
     await atlas.close();
     unpin();
   }
+}
+
+/**
+ * 0 … n − 1 in a random order (Fisher–Yates). A fresh order every round: with a rotating order
+ * every configuration would always follow the same one, and whatever a server leaves behind
+ * when its load stops (closing sockets, a GC) would always fall on the same next one.
+ */
+function shuffled(n: number, random: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
 }
 
 /** A run is only usable when every answer was the expected one and no connection failed. */

@@ -2,7 +2,7 @@
  * One server of the throughput scenario, in its own process (started by `throughput.ts`, pinned
  * to the server core):
  *
- *   node --import tsx src/throughput/api-server.ts <express|koa> <bare|ours|prom-bundle>
+ *   node --import tsx src/throughput/api-server.ts <express|koa> <bare|pass-through|ours|prom-bundle>
  *
  * Listens on 127.0.0.1, port 0, and prints `READY <port>` when it accepts connections. `ours`
  * registers `spectatorMiddleware()` with no options: it records into the process-global
@@ -22,12 +22,17 @@ import { expressApiApp } from './express-app.js';
 import { koaApiApp } from './koa-app.js';
 
 const FRAMEWORKS = ['express', 'koa'] as const;
-const CONFIGS = ['bare', 'ours', 'prom-bundle'] as const;
+const CONFIGS = ['bare', 'pass-through', 'ours', 'prom-bundle'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 export type ServerConfig = (typeof CONFIGS)[number];
 
 async function metricsMiddleware(framework: Framework, config: ServerConfig): Promise<unknown> {
   if (config === 'bare') return undefined;
+  // One more middleware layer doing nothing: what any metrics middleware pays the framework.
+  if (config === 'pass-through')
+    return framework === 'express'
+      ? (_req: unknown, _res: unknown, next: () => void) => next()
+      : (_ctx: unknown, next: () => Promise<unknown>) => next();
   if (config === 'ours') {
     const mod = (await import(
       framework === 'express' ? '@spectator/express' : '@spectator/koa'
