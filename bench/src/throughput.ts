@@ -12,11 +12,12 @@
  * server as paired per-round differences (median and quartiles).
  *
  * The pieces are in `throughput/`: the app (`express-app.ts`, `koa-app.ts`), the server process
- * (`api-server.ts`), the load generator (`load-driver.ts`), pinning (`cpu-pinning.ts`), and the
+ * (`api-server.ts`), the load generator (`load-driver.ts`), pinning (`cpu-pinning.ts`), the
+ * checks of answers and recorded counts (`recording-checks.ts`, `prom-scraper.ts`), and the
  * statistics and tables (`throughput-report.ts`).
  */
 import os from 'node:os';
-import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
+import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { loadAdapter } from './adapters.js';
 import { rng, type ScenarioContext, type ScenarioReport } from './harness.js';
 import type { Framework, ServerConfig } from './throughput/api-server.js';
@@ -24,6 +25,13 @@ import { detectPinning, pinThisProcess } from './throughput/cpu-pinning.js';
 import { LoadDriver } from './throughput/load-driver-process.js';
 import type { RunResult } from './throughput/load-driver.js';
 import { REQUEST_MIX } from './throughput/request-mix.js';
+import {
+  atlasSummary,
+  checkRecorded,
+  checkRun,
+  oursRecorded,
+} from './throughput/recording-checks.js';
+import { PromScraper } from './throughput/prom-scraper.js';
 import { startServer, type ServerProcess } from './throughput/server-process.js';
 import { throughputSettings } from './throughput/throughput-settings.js';
 import {
@@ -237,104 +245,4 @@ function shuffled(n: number, random: () => number): number[] {
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return order;
-}
-
-/** A run is only usable when every answer was the expected one and no connection failed. */
-function checkRun(label: string, r: RunResult): void {
-  const expected = new Set(REQUEST_MIX.map((m) => String(m.status)));
-  const unexpected = Object.entries(r.statuses).filter(([status]) => !expected.has(status));
-  if (unexpected.length > 0 || r.errors > 0)
-    throw new Error(
-      `${label}: ${r.errors} connection errors, unexpected statuses ${JSON.stringify(Object.fromEntries(unexpected))}`,
-    );
-  if (r.responses === 0) throw new Error(`${label}: no response in the measured window`);
-}
-
-/** `ipc.server.call` requests the endpoint received (count statistic, every batch). */
-function oursRecorded(atlas: AtlasDevServer): number {
-  let n = 0;
-  for (const s of atlas.series())
-    if (s.name === 'ipc.server.call' && s.tags.statistic === 'count') n += s.value;
-  return n;
-}
-
-function atlasSummary(atlas: AtlasDevServer): string {
-  const rejected = atlas.batches.reduce((n, b) => n + b.rejected.length, 0);
-  const notOk = atlas.batches.filter((b) => b.status !== 200).length;
-  const endpoints = new Set(
-    atlas
-      .series()
-      .filter((s) => s.name === 'ipc.server.call')
-      .map((s) => s.tags['ipc.endpoint']),
-  );
-  if (rejected > 0 || notOk > 0)
-    throw new Error(
-      `the Atlas endpoint rejected ${rejected} measurements (${notOk} batches not 200)`,
-    );
-  const templates = new Set(REQUEST_MIX.map((r) => r.template));
-  for (const t of templates)
-    if (![...endpoints].some((e) => e === t || e === t.replace(/[^-._A-Za-z0-9~^]/g, '_')))
-      throw new Error(
-        `the Atlas endpoint received no ipc.endpoint ${t} (got ${[...endpoints].join(', ')})`,
-      );
-  return `${atlas.batchesReceived} batches, all 200, ${atlas.series().length} series, endpoints ${[...endpoints].sort().join(' ')}`;
-}
-
-function checkRecorded(
-  label: string,
-  where: string,
-  recorded: number,
-  sent: number,
-  cutOff: number,
-  detail: string,
-): RecordingCheck {
-  // Every answered request recorded; at most the cut-off ones on top.
-  if (recorded < sent || recorded > sent + cutOff)
-    throw new Error(
-      `${label}: ${where} counted ${recorded} requests, the server answered ${sent} (+ at most ${cutOff} cut off)`,
-    );
-  return { label, where, recorded, answered: sent, detail };
-}
-
-/**
- * Scrapes express-prom-bundle's `/metrics` every step, as a Prometheus server would (our
- * middleware publishes at the same step), and counts the requests its histogram saw.
- */
-class PromScraper {
-  scrapes = 0;
-  private readonly timer: NodeJS.Timeout;
-  private inFlight: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly url: string,
-    stepMs: number,
-  ) {
-    this.timer = setInterval(() => {
-      this.inFlight = this.scrape().catch(() => undefined);
-    }, stepMs);
-  }
-
-  private async scrape(): Promise<string> {
-    const res = await fetch(`${this.url}/metrics`);
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-    this.scrapes++;
-    return text;
-  }
-
-  /** Requests in `http_request_duration_seconds_count`, all label sets, scraped now. */
-  async finalCount(): Promise<number> {
-    this.close();
-    await this.inFlight;
-    const text = await this.scrape();
-    let n = 0;
-    for (const line of text.split('\n'))
-      if (line.startsWith('http_request_duration_seconds_count'))
-        n += Number(line.slice(line.lastIndexOf(' ') + 1));
-    return n;
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-  }
 }
