@@ -91,7 +91,7 @@ async function run(msg: RunRequest): Promise<RunResult> {
   });
   // Settles with autocannon's result once the run is stopped (rejects on bad options; handled
   // here too so that a rejection during the warm-up sleep is not an unhandled one).
-  const done = new Promise<autocannon.Result>((resolve, reject) => instance.then(resolve, reject));
+  const done: Promise<autocannon.Result> = Promise.resolve(instance);
   void done.catch(() => undefined);
 
   await sleep(msg.warmupMs);

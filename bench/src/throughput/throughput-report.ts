@@ -310,7 +310,8 @@ function goals(
         `loss: ours ${signedPct(ours.loss)}, express-prom-bundle ${signedPct(peer.loss)}; A/A floor ${fmtPct(ours.floor)}` +
         (peer.resolved ? '' : "; express-prom-bundle's loss is within the floor too"),
       met: ratio >= PEER_LOSS_FACTOR,
-      resolved: peer.resolved,
+      // With our loss within the floor the ratio is a lower bound: it can only decide a pass.
+      resolved: peer.resolved && (ours.resolved || ratio >= PEER_LOSS_FACTOR),
     });
   }
   return out;
