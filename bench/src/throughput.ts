@@ -138,7 +138,8 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
     if (peer) scraper = new PromScraper(peer.url, STEP_MS);
 
     const answered = servers.map(() => 0);
-    const runOne = async (i: number, warmupMs: number, measureMs: number): Promise<RunResult> => {
+    let emptyWindows = 0;
+    const runOnce = async (i: number, warmupMs: number, measureMs: number) => {
       const result = await driver!.run({
         url: servers[i]!.url,
         connections: settings.connections,
@@ -152,9 +153,22 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
       checkRun(configs[i]!.label, result);
       return result;
     };
+    // A window in which the server answered nothing (it got no CPU at all: a very busy machine)
+    // has no figure; it is measured again, at most twice.
+    const runOne = async (i: number, warmupMs: number, measureMs: number): Promise<RunResult> => {
+      for (let attempt = 1; ; attempt++) {
+        const result = await runOnce(i, warmupMs, measureMs);
+        if (result.responses > 0 && (result.serverCpuMs ?? 1) > 0) return result;
+        if (attempt === 3)
+          throw new Error(
+            `${configs[i]!.label}: no response in ${attempt} windows of ${measureMs} ms; the machine is too busy`,
+          );
+        emptyWindows++;
+      }
+    };
 
     const startupMs = ctx.quick ? 500 : STARTUP_LOAD_MS;
-    for (let i = 0; i < servers.length; i++) await runOne(i, startupMs, 100);
+    for (let i = 0; i < servers.length; i++) await runOnce(i, startupMs, 100);
 
     const samples: RunResult[][] = configs.map(() => []);
     const random = rng(17);
@@ -188,7 +202,7 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
         throw new Error(`${configs[i]!.label}: server ended with ${exit.signal ?? exit.code}`);
       const sent = answered[i]! + servers[i]!.checkRequests;
       // Requests cut off when a run stops its connections may have reached the server.
-      const cutOff = (settings.rounds + 1) * settings.connections;
+      const cutOff = (settings.rounds + 1 + emptyWindows) * settings.connections;
       if (configs[i]!.config === 'ours')
         checks.push(
           checkRecorded(
@@ -221,6 +235,7 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
       seconds: (Date.now() - started) / 1000,
       runs: configs.map((c, i) => ({ label: c.label, group: c.group, results: samples[i]! })),
       checks,
+      remeasured: emptyWindows,
       stepMs: STEP_MS,
       ...(adapter.why !== undefined ? { skipped: adapter.why } : {}),
     });

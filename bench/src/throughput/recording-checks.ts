@@ -15,7 +15,6 @@ export function checkRun(label: string, r: RunResult): void {
     throw new Error(
       `${label}: ${r.errors} connection errors, unexpected statuses ${JSON.stringify(Object.fromEntries(unexpected))}`,
     );
-  if (r.responses === 0) throw new Error(`${label}: no response in the measured window`);
 }
 
 /** `ipc.server.call` requests the endpoint received (count statistic, every batch). */

@@ -51,6 +51,8 @@ export interface ThroughputInput {
   /** The first two are the bare app (A/A). */
   runs: ConfigurationRun[];
   checks: RecordingCheck[];
+  /** Windows measured again because the server answered nothing in them. */
+  remeasured: number;
   stepMs: number;
   /** Why our adapter was not measured. */
   skipped?: string;
@@ -233,7 +235,10 @@ export function throughputReport(input: ThroughputInput): ScenarioReport {
     ),
     '',
     `Set-up: ${settings.rounds} rounds; in each, every configuration — its own server process, started once and loaded for a few seconds before the first round — gets ${settings.warmupMs} ms of load (discarded) and then a ${settings.measureMs} ms measured window, in a new random order every round. ${settings.connections} keep-alive connections, no pipelining, each cycling through the request mix: ${mixLine()}. ${input.pinning}. ` +
-      `Load average (1/5/15 min): ${input.load.start} at the start, ${input.load.end} at the end. ${input.seconds.toFixed(0)} s.`,
+      `Load average (1/5/15 min): ${input.load.start} at the start, ${input.load.end} at the end. ${input.seconds.toFixed(0)} s.` +
+      (input.remeasured > 0
+        ? ` ${input.remeasured} window(s) in which a server answered nothing (it got no CPU) were measured again.`
+        : ''),
     '',
     'Recorded: ' +
       (input.checks.length === 0
