@@ -370,6 +370,12 @@ export interface ThroughputSettings {
   /** Concurrent keep-alive connections of the load generator. */
   connections: number;
   /**
+   * Server processes per configuration over the run: the rounds are split between them, each
+   * set started fresh, so that one process's luck (JIT decisions, memory layout) is not the
+   * whole figure of its configuration.
+   */
+  processes: number;
+  /**
    * Also measure the app with a pass-through middleware: the cost of one more middleware layer
    * in the framework, which any metrics middleware pays before doing anything.
    */

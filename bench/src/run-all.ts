@@ -19,6 +19,8 @@
  *   --http-window-ms N    measured window of one configuration in one round (default 1600)
  *   --http-warmup-ms N    load before each window, discarded (default 400)
  *   --http-connections N  keep-alive connections of the load generator (default 10)
+ *   --http-processes N    server processes per configuration, the rounds split between them
+ *                         (default 2)
  *   --http-pass-through   also measure the app with a pass-through middleware (the cost of
  *                         one more middleware layer, which every metrics middleware pays)
  *   --http-cpu-prof DIR   write a --cpu-prof profile of every server process to DIR
@@ -167,6 +169,9 @@ function parseArgs(argv: string[]) {
         break;
       case '--http-connections':
         opts.throughput.connections = positiveInt(flag, value());
+        break;
+      case '--http-processes':
+        opts.throughput.processes = positiveInt(flag, value());
         break;
       case '--http-pass-through':
         opts.throughput.passThrough = true;
@@ -437,7 +442,7 @@ async function main() {
         ['Libraries', versions.map((p) => `${p} ${versionOf(p)}`).join(', ')],
         [
           'Settings',
-          `${ctx.rounds} kept rounds (scenario 4: ${ctx.quick ? ctx.rounds + 3 : Math.max(ctx.rounds, 40)}) + ${ctx.warmup} warm-up, ~${ctx.roundMs} ms per case per round, ${opts.sameProcess ? 'one process' : 'one fresh process per scenario'}; scenarios 8 and 8k: ${http.rounds} rounds of ${http.warmupMs} ms warm-up + ${http.measureMs} ms measured per configuration, ${http.connections} connections`,
+          `${ctx.rounds} kept rounds (scenario 4: ${ctx.quick ? ctx.rounds + 3 : Math.max(ctx.rounds, 40)}) + ${ctx.warmup} warm-up, ~${ctx.roundMs} ms per case per round, ${opts.sameProcess ? 'one process' : 'one fresh process per scenario'}; scenarios 8 and 8k: ${http.rounds} rounds of ${http.warmupMs} ms warm-up + ${http.measureMs} ms measured per configuration, ${http.connections} connections, ${http.processes} server process(es) per configuration`,
         ],
       ],
     ),

@@ -44,7 +44,7 @@ import {
 const STEP_MS = 3000;
 
 /** Load each server gets once after it started (JIT tiers), before the first round. */
-const STARTUP_LOAD_MS = 5000;
+const STARTUP_LOAD_MS = 4000;
 
 interface Configuration {
   label: string;
@@ -118,28 +118,20 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
   };
   delete oursEnv.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
 
-  const servers: ServerProcess[] = [];
+  // Every server process of the current generation (stopped at its end), for the finally block.
+  let servers: ServerProcess[] = [];
   let driver: LoadDriver | undefined;
   let scraper: PromScraper | undefined;
   try {
-    // Started one after the other, each while nothing else is loaded.
-    for (const c of configs)
-      servers.push(
-        await startServer({
-          framework,
-          config: c.config,
-          cpus: pinning.serverCpus,
-          env: c.config === 'ours' ? oursEnv : baseEnv,
-          ...(settings.cpuProfDir !== undefined ? { cpuProfDir: settings.cpuProfDir } : {}),
-        }),
-      );
     driver = LoadDriver.start(pinning.clientCpus, baseEnv);
-    const peer = servers.find((s) => s.config === 'prom-bundle');
-    if (peer) scraper = new PromScraper(peer.url, STEP_MS);
-
-    const answered = servers.map(() => 0);
+    const answered = configs.map(() => 0);
+    let sentOutside = 0;
+    let peerCount = 0;
+    let scrapes = 0;
+    let runs = 0;
     let emptyWindows = 0;
     const runOnce = async (i: number, warmupMs: number, measureMs: number) => {
+      runs++;
       const result = await driver!.run({
         url: servers[i]!.url,
         connections: settings.connections,
@@ -167,46 +159,61 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
       }
     };
 
-    const startupMs = ctx.quick ? 500 : STARTUP_LOAD_MS;
-    for (let i = 0; i < servers.length; i++) await runOnce(i, startupMs, 100);
-
     const samples: RunResult[][] = configs.map(() => []);
     const random = rng(17);
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const i of shuffled(configs.length, random))
-        samples[i]!.push(await runOne(i, settings.warmupMs, settings.measureMs));
-      if (ctx.progress) process.stderr.write('.');
-      if (process.env.BENCH_DEBUG)
-        console.error(
-          `round ${round}: ` +
-            samples
-              .map((r) => r.at(-1)!)
-              .map((r) => {
-                const cpu = r.serverCpuMs === undefined ? NaN : r.serverCpuMs / r.windowMs;
-                return `${Math.round((r.responses * 1000) / r.windowMs)}/s cpu ${(cpu * 100).toFixed(0)}% ${Math.round(r.responses / (r.serverCpuMs! / 1000))}/cpu-s p99 ${r.latency.p99.toFixed(1)}`;
-              })
-              .join(' | ') +
-            ` load ${load()}`,
+    const generations = Math.min(settings.processes, settings.rounds);
+    for (let generation = 0; generation < generations; generation++) {
+      // Fresh server processes, started one after the other while nothing else is loaded, and
+      // loaded once (JIT) before their rounds.
+      servers = [];
+      for (const c of configs)
+        servers.push(
+          await startServer({
+            framework,
+            config: c.config,
+            cpus: pinning.serverCpus,
+            env: c.config === 'ours' ? oursEnv : baseEnv,
+            ...(settings.cpuProfDir !== undefined ? { cpuProfDir: settings.cpuProfDir } : {}),
+          }),
         );
+      sentOutside += servers[0]!.checkRequests;
+      const peer = servers.find((s) => s.config === 'prom-bundle');
+      scraper = peer ? new PromScraper(peer.url, STEP_MS) : undefined;
+      for (let i = 0; i < servers.length; i++)
+        await runOnce(i, ctx.quick ? 500 : STARTUP_LOAD_MS, 100);
+
+      const first = Math.round((generation * settings.rounds) / generations);
+      const last = Math.round(((generation + 1) * settings.rounds) / generations);
+      for (let round = first; round < last; round++) {
+        for (const i of shuffled(configs.length, random))
+          samples[i]!.push(await runOne(i, settings.warmupMs, settings.measureMs));
+        if (ctx.progress) process.stderr.write('.');
+        if (process.env.BENCH_DEBUG) console.error(debugLine(round, samples));
+      }
+
+      if (scraper) {
+        peerCount += await scraper.finalCount();
+        scrapes += scraper.scrapes;
+        scraper = undefined;
+      }
+      // Graceful stops: ours flushes its last interval to the endpoint on the way out.
+      const exits = await Promise.all(servers.map((s) => s.stop()));
+      exits.forEach((exit, i) => {
+        if (exit.code !== 0)
+          throw new Error(`${configs[i]!.label}: server ended with ${exit.signal ?? exit.code}`);
+      });
     }
     if (ctx.progress) process.stderr.write('\n');
 
-    const peerCount = scraper ? await scraper.finalCount() : undefined;
-    scraper?.close();
-    // Graceful stops: ours flushes its last interval to the endpoint on the way out.
-    const exits = await Promise.all(servers.map((s) => s.stop()));
+    // Requests cut off when a run stops its connections may have reached the server.
+    const cutOff = runs * settings.connections;
     const checks: RecordingCheck[] = [];
-    for (let i = 0; i < servers.length; i++) {
-      const exit = exits[i]!;
-      if (exit.code !== 0)
-        throw new Error(`${configs[i]!.label}: server ended with ${exit.signal ?? exit.code}`);
-      const sent = answered[i]! + servers[i]!.checkRequests;
-      // Requests cut off when a run stops its connections may have reached the server.
-      const cutOff = (settings.rounds + 1 + emptyWindows) * settings.connections;
-      if (configs[i]!.config === 'ours')
+    configs.forEach((c, i) => {
+      const sent = answered[i]! + sentOutside;
+      if (c.config === 'ours')
         checks.push(
           checkRecorded(
-            configs[i]!.label,
+            c.label,
             'Atlas endpoint',
             oursRecorded(atlas),
             sent,
@@ -214,18 +221,11 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
             atlasSummary(atlas),
           ),
         );
-      if (configs[i]!.config === 'prom-bundle' && peerCount !== undefined)
+      if (c.config === 'prom-bundle')
         checks.push(
-          checkRecorded(
-            configs[i]!.label,
-            '/metrics',
-            peerCount,
-            sent,
-            cutOff,
-            `${scraper!.scrapes} scrapes`,
-          ),
+          checkRecorded(c.label, '/metrics', peerCount, sent, cutOff, `${scrapes} scrapes`),
         );
-    }
+    });
 
     return throughputReport({
       framework,
@@ -246,6 +246,16 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
     await atlas.close();
     unpin();
   }
+}
+
+/** One line per round for BENCH_DEBUG: each configuration's last window. */
+function debugLine(round: number, samples: readonly RunResult[][]): string {
+  const cells = samples.map((rs) => {
+    const r = rs.at(-1)!;
+    const cpu = r.serverCpuMs === undefined ? NaN : r.serverCpuMs / r.windowMs;
+    return `${Math.round((r.responses * 1000) / r.windowMs)}/s cpu ${(cpu * 100).toFixed(0)}% ${Math.round(r.responses / (r.serverCpuMs! / 1000))}/cpu-s p99 ${r.latency.p99.toFixed(1)}`;
+  });
+  return `round ${round}: ${cells.join(' | ')} load ${load()}`;
 }
 
 /**

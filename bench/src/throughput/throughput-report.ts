@@ -234,7 +234,7 @@ export function throughputReport(input: ThroughputInput): ScenarioReport {
       latencyRows,
     ),
     '',
-    `Set-up: ${settings.rounds} rounds; in each, every configuration — its own server process, started once and loaded for a few seconds before the first round — gets ${settings.warmupMs} ms of load (discarded) and then a ${settings.measureMs} ms measured window, in a new random order every round. ${settings.connections} keep-alive connections, no pipelining, each cycling through the request mix: ${mixLine()}. ${input.pinning}. ` +
+    `Set-up: ${settings.rounds} rounds; in each, every configuration — its own server process, ${settings.processes > 1 ? `a fresh one for each of ${settings.processes} equal parts of the rounds, ` : ''}loaded for a few seconds before its first round — gets ${settings.warmupMs} ms of load (discarded) and then a ${settings.measureMs} ms measured window, in a new random order every round. ${settings.connections} keep-alive connections, no pipelining, each cycling through the request mix: ${mixLine()}. ${input.pinning}. ` +
       `Load average (1/5/15 min): ${input.load.start} at the start, ${input.load.end} at the end. ${input.seconds.toFixed(0)} s.` +
       (input.remeasured > 0
         ? ` ${input.remeasured} window(s) in which a server answered nothing (it got no CPU) were measured again.`

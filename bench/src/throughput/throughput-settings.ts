@@ -10,9 +10,16 @@ export const THROUGHPUT_DEFAULTS: ThroughputSettings = {
   warmupMs: 400,
   measureMs: 1600,
   connections: 10,
+  processes: 2,
 };
 
-const QUICK: ThroughputSettings = { rounds: 3, warmupMs: 200, measureMs: 500, connections: 10 };
+const QUICK: ThroughputSettings = {
+  rounds: 3,
+  warmupMs: 200,
+  measureMs: 500,
+  connections: 10,
+  processes: 1,
+};
 
 export function throughputSettings(ctx: ScenarioContext): ThroughputSettings {
   return { ...(ctx.quick ? QUICK : THROUGHPUT_DEFAULTS), ...ctx.throughput };
