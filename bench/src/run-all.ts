@@ -53,6 +53,19 @@ interface Scenario {
   load: () => Promise<{ run(ctx: ScenarioContext): Promise<ScenarioReport> }>;
 }
 
+/** A scenario module measuring one framework of two (its `run` takes the framework). */
+function forFramework(
+  load: () => Promise<{
+    run(ctx: ScenarioContext, framework: 'express' | 'koa'): Promise<ScenarioReport>;
+  }>,
+  framework: 'express' | 'koa',
+): Scenario['load'] {
+  return async () => {
+    const { run } = await load();
+    return { run: (ctx: ScenarioContext) => run(ctx, framework) };
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   { id: '1', title: 'Held counter increment', load: () => import('./counter-held.js') },
   {
@@ -73,10 +86,7 @@ const SCENARIOS: Scenario[] = [
   {
     id: '4k',
     title: 'Per-request middleware overhead (Koa 3)',
-    load: async () => {
-      const { run } = await import('./middleware.js');
-      return { run: (ctx: ScenarioContext) => run(ctx, 'koa') };
-    },
+    load: forFramework(() => import('./middleware.js'), 'koa'),
   },
   {
     id: '5',
@@ -92,18 +102,12 @@ const SCENARIOS: Scenario[] = [
   {
     id: '8',
     title: 'Throughput under a real load generator (Express 5)',
-    load: async () => {
-      const { run } = await import('./throughput.js');
-      return { run: (ctx: ScenarioContext) => run(ctx, 'express') };
-    },
+    load: forFramework(() => import('./throughput.js'), 'express'),
   },
   {
     id: '8k',
     title: 'Throughput under a real load generator (Koa 3)',
-    load: async () => {
-      const { run } = await import('./throughput.js');
-      return { run: (ctx: ScenarioContext) => run(ctx, 'koa') };
-    },
+    load: forFramework(() => import('./throughput.js'), 'koa'),
   },
 ];
 
