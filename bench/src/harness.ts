@@ -197,6 +197,19 @@ export async function runInterleaved(
   }));
 }
 
+/**
+ * The noise floor of an A/A pair (two identical cases measured like any other): the larger of
+ * what they actually differed by and twice the standard error of the median of their per-round
+ * differences (σ ≈ IQR / 1.349, SE(median) ≈ 1.2533 σ / √n). A single A/A difference can be
+ * small by luck; an effect below the floor is not resolved.
+ */
+export function noiseFloor(observed: number, perRound: readonly number[]): number {
+  if (perRound.length === 0) return NaN;
+  const { q1, q3 } = summarize(perRound);
+  const standardError = (1.2533 * ((q3 - q1) / 1.349)) / Math.sqrt(perRound.length);
+  return Math.max(Math.abs(observed), 2 * standardError);
+}
+
 /** Best (lowest median) case of a group, or undefined. */
 export function best(
   results: readonly CaseResult[],
@@ -279,6 +292,11 @@ export interface Goal {
   detail: string;
   /** `undefined`: not measured in this run (e.g. an adapter not built). */
   met: boolean | undefined;
+  /**
+   * `false`: the run's noise floor is too large to decide the goal either way; the verdict is
+   * that of the point estimate and is marked as such. Default: resolved.
+   */
+  resolved?: boolean;
 }
 
 /**
@@ -315,7 +333,8 @@ export function goalsTable(goals: readonly Goal[]): string {
       g.goal,
       g.target,
       g.measured,
-      g.met === undefined ? 'not measured' : g.met ? 'PASS' : '**MISS**',
+      (g.met === undefined ? 'not measured' : g.met ? 'PASS' : '**MISS**') +
+        (g.met !== undefined && g.resolved === false ? ' (within noise)' : ''),
       g.detail,
     ]),
   );
@@ -336,6 +355,33 @@ export interface ScenarioContext {
   roundMs: number;
   quick: boolean;
   progress: boolean;
+  /** Settings of the throughput scenarios (8, 8k) given on the command line; others default. */
+  throughput?: Partial<ThroughputSettings>;
+}
+
+/** How the throughput scenarios (8, 8k) load each server configuration. */
+export interface ThroughputSettings {
+  /** Kept rounds; every configuration runs once per round. */
+  rounds: number;
+  /** Load before each measured window, discarded (same connections). */
+  warmupMs: number;
+  /** The measured window of one configuration in one round. */
+  measureMs: number;
+  /** Concurrent keep-alive connections of the load generator. */
+  connections: number;
+  /**
+   * Server processes per configuration over the run: the rounds are split between them, each
+   * set started fresh, so that one process's luck (JIT decisions, memory layout) is not the
+   * whole figure of its configuration.
+   */
+  processes: number;
+  /**
+   * Also measure the app with a pass-through middleware: the cost of one more middleware layer
+   * in the framework, which any metrics middleware pays before doing anything.
+   */
+  passThrough?: boolean;
+  /** Write a `--cpu-prof` profile of every server here (for finding where the time goes). */
+  cpuProfDir?: string;
 }
 
 /** Forces a minor GC (scavenge) when run with --expose-gc. */

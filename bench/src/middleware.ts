@@ -28,6 +28,7 @@ import * as prom from 'prom-client';
 import {
   runInterleaved,
   summarize,
+  noiseFloor,
   table,
   fmtNs,
   fmtPct,
@@ -38,6 +39,7 @@ import {
   type ScenarioContext,
   type ScenarioReport,
 } from './harness.js';
+import { loadAdapter } from './adapters.js';
 
 export type Middleware = (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
 type KoaMiddleware = (ctx: unknown, next: () => Promise<unknown>) => Promise<unknown> | unknown;
@@ -53,24 +55,6 @@ const REQUESTS = [
   { method: 'GET', url: '/health', status: 200 },
   { method: 'GET', url: '/no/such/page', status: 404 },
 ] as const;
-
-async function loadAdapter(
-  pkg: '@spectator/express' | '@spectator/koa',
-): Promise<{ mw?: (options: { registry: Registry }) => unknown; why?: string }> {
-  try {
-    const mod = (await import(pkg)) as {
-      spectatorMiddleware?: (options: { registry: Registry }) => unknown;
-    };
-    if (typeof mod.spectatorMiddleware !== 'function')
-      return { why: `${pkg} does not export spectatorMiddleware()` };
-    return { mw: mod.spectatorMiddleware };
-  } catch (error) {
-    const dir = pkg.replace('@spectator/', 'packages/');
-    return {
-      why: `${pkg} could not be loaded (${(error as Error).message.split('\n')[0]}); build it first: \`npx turbo run build --filter=${pkg}\` (needs ${dir}/dist)`,
-    };
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Express
@@ -386,16 +370,13 @@ function overheadSection(title: string, results: CaseResult[], note: string): Se
       r === bare ? '—' : `${fmtNs(paired.median)} [${fmtNs(paired.q1)} … ${fmtNs(paired.q3)}]`,
     ]);
   }
-  // The noise floor: the larger of what the A/A pair actually differed by, and twice the standard
-  // error of that difference's median (estimated from the per-round differences' IQR: σ ≈ IQR /
-  // 1.349, SE(median) ≈ 1.2533 σ / √n). A single A/A difference can be small by luck.
-  let noiseFloor = NaN;
-  if (again) {
-    const aa = summarize(again.samples.map((v, i) => v - bare.samples[i]!));
-    const standardError = (1.2533 * ((aa.q3 - aa.q1) / 1.349)) / Math.sqrt(again.samples.length);
-    noiseFloor = Math.max(Math.abs(again.median - bare.median), 2 * standardError);
-  }
-  const resolved = (x: number) => x > noiseFloor;
+  const floor = again
+    ? noiseFloor(
+        again.median - bare.median,
+        again.samples.map((v, i) => v - bare.samples[i]!),
+      )
+    : NaN;
+  const resolved = (x: number) => x > floor;
   let ratioText = '';
   if (oursOverhead !== undefined && peerOverhead !== undefined) {
     const unresolved = [
@@ -404,10 +385,10 @@ function overheadSection(title: string, results: CaseResult[], note: string): Se
     ];
     ratioText =
       unresolved.length === 0
-        ? `\n\nPeer overhead / ours: **${fmtRatio(peerOverhead / oursOverhead)}** (noise floor: ${fmtNs(noiseFloor)}).`
-        : `\n\nNot resolved here: ${unresolved.join(' and ')} ${unresolved.length > 1 ? 'overheads are' : 'overhead is'} within the noise floor (${fmtNs(noiseFloor)}), so no ratio.`;
+        ? `\n\nPeer overhead / ours: **${fmtRatio(peerOverhead / oursOverhead)}** (noise floor: ${fmtNs(floor)}).`
+        : `\n\nNot resolved here: ${unresolved.join(' and ')} ${unresolved.length > 1 ? 'overheads are' : 'overhead is'} within the noise floor (${fmtNs(floor)}), so no ratio.`;
   } else if (peerOverhead !== undefined) {
-    ratioText = `\n\nPeer overhead ${fmtNs(peerOverhead)}${resolved(peerOverhead) ? '' : ', not resolved'} (noise floor: ${fmtNs(noiseFloor)}).`;
+    ratioText = `\n\nPeer overhead ${fmtNs(peerOverhead)}${resolved(peerOverhead) ? '' : ', not resolved'} (noise floor: ${fmtNs(floor)}).`;
   }
   return {
     markdown:
@@ -427,7 +408,7 @@ function overheadSection(title: string, results: CaseResult[], note: string): Se
       (note ? `\n\n${note}` : ''),
     ...(oursOverhead !== undefined ? { oursOverhead } : {}),
     ...(peerOverhead !== undefined ? { peerOverhead } : {}),
-    noiseFloor,
+    noiseFloor: floor,
   };
 }
 

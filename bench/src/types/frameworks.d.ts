@@ -8,10 +8,13 @@ declare module 'express' {
   namespace express {
     interface Request extends IncomingMessage {
       params: Record<string, string>;
+      query: Record<string, unknown>;
+      body?: unknown;
       route?: unknown;
     }
     interface Response extends ServerResponse {
       send(body: string): Response;
+      json(body: unknown): Response;
       status(code: number): Response;
     }
     type NextFunction = (err?: unknown) => void;
@@ -25,6 +28,9 @@ declare module 'express' {
     }
   }
   function express(): express.Application;
+  namespace express {
+    function json(options?: { limit?: string }): Handler;
+  }
   export default express;
 }
 
@@ -38,6 +44,11 @@ declare module 'koa' {
       status: number;
       body: unknown;
       params: Record<string, string>;
+      query: Record<string, string | string[] | undefined>;
+      request: { body?: unknown };
+      req: IncomingMessage;
+      get(field: string): string;
+      throw(status: number, message?: string): never;
       _matchedRoute?: string;
     }
     type Next = () => Promise<unknown>;

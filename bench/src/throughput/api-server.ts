@@ -1,0 +1,85 @@
+/**
+ * One server of the throughput scenario, in its own process (started by `throughput.ts`, pinned
+ * to the server core):
+ *
+ *   node --import tsx src/throughput/api-server.ts <express|koa> <bare|pass-through|ours|prom-bundle>
+ *
+ * Listens on 127.0.0.1, port 0, and prints `READY <port>` when it accepts connections. `ours`
+ * registers `spectatorMiddleware()` with no options: it records into the process-global
+ * registry, which publishes to `SPECTATOR_URI` every `SPECTATOR_STEP_MS` and flushes on SIGTERM,
+ * exactly as an app configured by its environment does. `prom-bundle` registers
+ * express-prom-bundle with the method and route labels (like-for-like with ours) and serves
+ * `/metrics`, which the scenario scrapes every step.
+ *
+ * SIGTERM or SIGINT shut it down gracefully, as a production app does: it stops listening,
+ * closes idle keep-alive connections and lets the event loop empty, so the global registry's
+ * `beforeExit` flush publishes the last interval (an app with its own signal handler gets no
+ * flush on the signal itself) and `--cpu-prof` writes its profile.
+ */
+import { fstatSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import { expressApiApp } from './express-app.js';
+import { koaApiApp } from './koa-app.js';
+
+const FRAMEWORKS = ['express', 'koa'] as const;
+const CONFIGS = ['bare', 'pass-through', 'ours', 'prom-bundle'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+export type ServerConfig = (typeof CONFIGS)[number];
+
+async function metricsMiddleware(framework: Framework, config: ServerConfig): Promise<unknown> {
+  if (config === 'bare') return undefined;
+  // One more middleware layer doing nothing: what any metrics middleware pays the framework.
+  if (config === 'pass-through')
+    return framework === 'express'
+      ? (_req: unknown, _res: unknown, next: () => void) => next()
+      : (_ctx: unknown, next: () => Promise<unknown>) => next();
+  if (config === 'ours') {
+    const mod = (await import(
+      framework === 'express' ? '@spectator/express' : '@spectator/koa'
+    )) as {
+      spectatorMiddleware(): unknown;
+    };
+    return mod.spectatorMiddleware();
+  }
+  if (framework !== 'express') throw new Error('prom-bundle is an Express middleware');
+  const { default: promBundle } = await import('express-prom-bundle');
+  return promBundle({ includeMethod: true, includePath: true });
+}
+
+async function main(): Promise<void> {
+  // Stack traces as an app has them: tsx, which runs this file, turns on source-mapped stack
+  // traces, and then the first `err.stack` read of a module costs a parse of its source map
+  // (measured: ~200 ms in the undici client of our publisher, inside a measured window).
+  process.setSourceMapsEnabled(false);
+  const [framework, config] = process.argv.slice(2) as [Framework, ServerConfig];
+  if (!FRAMEWORKS.includes(framework) || !CONFIGS.includes(config))
+    throw new Error(`usage: api-server.ts <${FRAMEWORKS.join('|')}> <${CONFIGS.join('|')}>`);
+  const metrics = await metricsMiddleware(framework, config);
+  const handler: RequestListener =
+    framework === 'express'
+      ? (expressApiApp(metrics) as unknown as RequestListener)
+      : koaApiApp(metrics).callback();
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    process.stdout.write(`READY ${address.port}\n`);
+  });
+  const shutdown = () => {
+    server.close();
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  // Started by the scenario, stdin is a pipe from it: its end means the scenario is gone (even
+  // killed), and a server left behind would keep a CPU's worth of sockets open for nothing.
+  if (fstatSync(0).isFIFO()) {
+    process.stdin.once('end', shutdown);
+    process.stdin.resume();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
