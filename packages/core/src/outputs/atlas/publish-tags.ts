@@ -2,8 +2,12 @@ import { atlasTagsProblem, sanitizeAtlasString } from '../../ids/atlas-rules.js'
 import type { Id } from '../../ids/id.js';
 import type { Meter } from '../../meters/meter.js';
 
-/** Tag keys a meter fills in itself; a user or common tag with one of these is left out. */
-const RESERVED_KEYS = new Set(['statistic', 'percentile']);
+/**
+ * Tag keys filled in for every measurement, never taken from the user or the common tags:
+ * `statistic` and `percentile` by the meter type, `atlas.dstype` by the aggregator (from the op:
+ * it replaces whatever a client sends).
+ */
+const RESERVED_KEYS = new Set(['statistic', 'percentile', 'atlas.dstype']);
 
 // The tags the encoder adds to each measurement, as validation sees them: only their number and
 // lengths matter, so the longest statistic value stands for every statistic of the group.
@@ -113,7 +117,7 @@ export function resolvePublishTags(
     warnings.warn(
       'reserved-tag-key',
       () =>
-        `${meter.id.toString()}: ${what} not published; statistic and percentile are filled in by the meter type, so ids differing only there publish as one series`,
+        `${meter.id.toString()}: ${what} not published; statistic and percentile are filled in by the meter type and atlas.dstype by the aggregator, so ids differing only there publish as one series`,
     );
   }
   return { tags: pairs.flat(), statisticsProblem: statistics, bucketsProblem: buckets };
