@@ -15,6 +15,7 @@ import {
   type RejectedMeasurement,
 } from './decode-payload.js';
 import { renderSeriesPage } from './series-page.js';
+import { createGraphRoutes, type GraphRoutes } from './graph/graph-routes.js';
 
 /** Options of {@link startAtlasDevServer}. */
 export interface AtlasDevServerOptions {
@@ -38,6 +39,8 @@ export interface AtlasDevServerOptions {
    * Default 1000 (50 minutes at a 3 s step).
    */
   maxBatches?: number;
+  /** Step of the graph API's time series in ms (100…3600000). Default: the observed publish interval. */
+  stepMs?: number;
 }
 
 /** One POST to the publish path that was answered normally (not by a fault). */
@@ -199,6 +202,7 @@ class DevServer implements AtlasDevServer {
   private readonly closers = new Set<(err: Error) => void>();
   private closing: Promise<void> | undefined;
   readonly server: Server;
+  graph: GraphRoutes | undefined;
 
   constructor(
     private readonly path: string,
@@ -447,6 +451,7 @@ class DevServer implements AtlasDevServer {
       });
       return;
     }
+    if (this.graph?.handle(req, res)) return;
     this.send(res, 404, `not found: ${pathname}; publish with POST ${this.path}\n`);
   }
 
@@ -661,6 +666,7 @@ export async function startAtlasDevServer(
     );
   }
   const dev = new DevServer(path, maxBodyBytes, maxBatches, log);
+  dev.graph = createGraphRoutes(dev, { stepMs: options.stepMs, log });
   await new Promise<void>((resolve, reject) => {
     dev.server.once('error', reject);
     dev.server.listen(port, host, () => {

@@ -2,7 +2,7 @@
 /**
  * `spectator-atlas-dev`: runs the local Atlas dev endpoint and prints what every batch held.
  *
- *     spectator-atlas-dev [--port 7101] [--host 127.0.0.1] [--path /api/v4/update] [--quiet]
+ *     spectator-atlas-dev [--port 7101] [--host 127.0.0.1] [--path /api/v4/update] [--step-ms n] [--quiet]
  */
 import { parseArgs } from 'node:util';
 import {
@@ -12,6 +12,7 @@ import {
   type ReceivedBatch,
 } from './atlas-dev-server.js';
 import { formatBatch } from './format-table.js';
+import { GRAPH_PAGE_PATH } from './graph/graph-page.js';
 
 const DEFAULT_PORT = 7101;
 
@@ -25,9 +26,12 @@ Options:
                      (default ${DEFAULT_PORT}, or a free port when that one is taken; 0 = any free port)
       --host <host>  interface to listen on (default 127.0.0.1)
       --path <path>  publish path (default /api/v4/update)
+      --step-ms <n>  step of the graph's time series in ms (default: the publish interval seen)
   -q, --quiet        print only the start-up lines, not every batch
   -h, --help         show this help
 
+GET /graph is a local Atlas: graphs of any stack-language expression (also
+GET /api/v1/graph?q=…&format=csv|txt|json and GET /api/v1/tags[/<key>]);
 GET / is a web page of every series received, with a sparkline each;
 GET /api/series returns everything received so far, aggregated, as JSON.
 Ctrl-C stops it.
@@ -73,7 +77,14 @@ async function listen(
 }
 
 async function main(argv: string[]): Promise<void> {
-  let values: { port?: string; host?: string; path?: string; quiet?: boolean; help?: boolean };
+  let values: {
+    port?: string;
+    host?: string;
+    path?: string;
+    'step-ms'?: string;
+    quiet?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -81,6 +92,7 @@ async function main(argv: string[]): Promise<void> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         path: { type: 'string' },
+        'step-ms': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -101,18 +113,24 @@ async function main(argv: string[]): Promise<void> {
     port = Number(values.port);
   }
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with "/"`);
+  const stepMs = values['step-ms'];
+  if (stepMs !== undefined && (!/^\d+$/.test(stepMs) || +stepMs < 100 || +stepMs > 3_600_000)) {
+    fail(`--step-ms must be an integer in 100…3600000, got ${stepMs}`);
+  }
   const quiet = values.quiet === true;
 
   const stamp = (): string => new Date().toISOString().slice(11, 23);
   const server = await listen(port, values.port !== undefined, {
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values.path === undefined ? {} : { path: values.path }),
+    ...(stepMs === undefined ? {} : { stepMs: Number(stepMs) }),
     ...(quiet ? {} : { log: (line: string) => process.stdout.write(`${stamp()} ${line}\n`) }),
   });
   if (!quiet) server.on('batch', printBatch);
   process.stdout.write(
     `Atlas dev endpoint: POST ${server.publishUri}\n` +
       `series web page:    GET  ${server.pageUrl}\n` +
+      `graph page:         GET  ${server.url}${GRAPH_PAGE_PATH}\n` +
       `aggregated series:  GET  ${server.url}/api/series\n` +
       `Ctrl-C to stop.\n\n`,
   );
