@@ -8,8 +8,8 @@ import { GraphRequestError } from './expr-error.js';
 import { formatGraph, GRAPH_FORMATS, type GraphFormat } from './graph-output.js';
 import type { SeriesStoreReader } from './series-source.js';
 
-/** The longest expression accepted (Atlas puts it in a URL; a larger one is not a graph). */
-const MAX_EXPRESSION = 16_384;
+/** The longest expression accepted (it travels in a URL, which Node caps at 16 KiB of headers). */
+const MAX_EXPRESSION = 8192;
 
 /**
  * Answers a graph request from its query parameters: `q` (required), `s`, `e`, `step`, `w`,

@@ -197,7 +197,22 @@ export function graphPageClient(): void {
               label,
               stroke: colours[j % colours.length],
               width: 2,
-              points: { show: false },
+              // A value between two gaps (a counter that moved once) would be no line at all:
+              // it is drawn as a dot.
+              points: {
+                show: true,
+                size: 6,
+                fill: colours[j % colours.length],
+                filter: (u: { data: (number | null)[][] }, series: number): number[] => {
+                  const ys = u.data[series] ?? [];
+                  const lone: number[] = [];
+                  ys.forEach((y, i) => {
+                    if (y !== null && (ys[i - 1] ?? null) === null && (ys[i + 1] ?? null) === null)
+                      lone.push(i);
+                  });
+                  return lone;
+                },
+              },
             })),
           ],
         },
