@@ -1,10 +1,15 @@
 // The local Atlas over HTTP: the dev server's graph and tags routes on a real socket, fed by
 // publish requests; and the adapter that turns received batches into series.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { observedPublishStepMs, seriesFromBatches } from '../src/graph/batch-series-store.js';
+import { createGraphRoutes } from '../src/graph/graph-routes.js';
 import { encode, postJson, percentileTimerStep, type Entry } from './support/payload.js';
-import { T0, batchAt } from './support/graph-store.js';
+import { T0, batchAt, storeOf } from './support/graph-store.js';
+import { runNode } from './support/run-child.js';
 
 const STEP = 1000;
 let atlas: AtlasDevServer;
@@ -195,6 +200,67 @@ describe('GET /graph', () => {
   });
 });
 
+describe('bounds', () => {
+  it('refuses more than 256 data expressions in one graph', async () => {
+    const q = Array.from({ length: 257 }, () => 'name,x,:eq').join(',');
+    const res = await get(`/api/v1/graph?q=${encodeURIComponent(q)}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /257 data expressions, more than 256/,
+    );
+  });
+});
+
+describe('routes over a store', () => {
+  it('serve a reader given as a function (the endpoint’s own store)', async () => {
+    const store = storeOf(5000, [[calls('_api_users', 10)]]);
+    const routes = createGraphRoutes(() => store);
+    const server = createServer((req, res) => {
+      if (!routes.handle(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const q = encodeURIComponent('name,ipc.server.call,:eq,:sum');
+      const res = await fetch(`${url}/api/v1/graph?q=${q}&s=${T0}&e=${T0 + 5000}&format=csv`);
+      expect(await res.text()).toBe(
+        '"timestamp","ipc.server.call"\n2023-11-14T22:14:05Z,2.000000\n',
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('the CLI', () => {
+  const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
+
+  it('prints the graph page and serves the graph API at --step-ms', async () => {
+    let seen: string | undefined;
+    const result = await runNode([bin, '--port', '0', '--step-ms', '2000', '--quiet'], {
+      timeoutMs: 20_000,
+      onStdout: (text, child) => {
+        const page = /graph page: +GET +(http:\/\/\S+)/.exec(text);
+        if (page === null || seen !== undefined) return;
+        seen = page[1]!;
+        const api = `${new URL(seen).origin}/api/v1/graph?q=1&s=e-1m&format=json`;
+        void fetch(api)
+          .then((res) => res.json() as Promise<{ step: number }>)
+          .then((body) => process.stdout.write(`step ${body.step}\n`))
+          .finally(() => child.kill('SIGINT'));
+      },
+    });
+    expect(seen).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graph$/);
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses a --step-ms outside 100…3600000', async () => {
+    const result = await runNode([bin, '--step-ms', '50'], { timeoutMs: 20_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--step-ms must be an integer in 100…3600000, got 50/);
+  });
+});
+
 describe('stepMs', () => {
   it('refuses a step outside 100 ms…1 h', async () => {
     await expect(startAtlasDevServer({ stepMs: 50 })).rejects.toThrow(/stepMs must be an integer/);
@@ -226,5 +292,13 @@ describe('stepMs', () => {
     const values = (name: string): number[] => [...store.select((t) => t.name === name)[0]!.values];
     expect(values('requests')).toEqual([3, NaN, 4]);
     expect(values('queue.size')).toEqual([5, NaN, NaN]);
+  });
+
+  it('holds at most maxValues values: the latest steps', () => {
+    const c = (v: number): Entry => [{ name: 'requests', statistic: 'count' }, 0, v];
+    const batches = [0, 1, 2, 3, 4].map((i) => batchAt(T0 + i * 1000, [c(i)]));
+    const store = seriesFromBatches(batches, 1000, 2);
+    expect([store.startMs, store.endMs]).toEqual([T0 + 3000, T0 + 5000]);
+    expect([...store.select(() => true)[0]!.values]).toEqual([3, 4]);
   });
 });

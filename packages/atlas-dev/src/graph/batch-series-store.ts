@@ -14,8 +14,11 @@ export interface TimedBatch {
   readonly measurements: readonly DecodedMeasurement[];
 }
 
-/** At most this many steps are kept, whatever the batches' times (a clock that jumped). */
-const MAX_STEPS = 20_000;
+/**
+ * At most this many values (series × steps) are held: the latest steps are kept when batches
+ * spread over more (a long-running endpoint with a small step, or a clock that jumped).
+ */
+const MAX_VALUES = 2_000_000;
 
 class BatchSeriesReader implements SeriesStoreReader {
   constructor(
@@ -52,13 +55,15 @@ class BatchSeriesReader implements SeriesStoreReader {
 
 /**
  * The batches as series at `stepMs`: step `i` covers `[startMs + i*stepMs, startMs + (i+1)*stepMs)`
- * and holds what arrived then.
+ * and holds what arrived then. At most `maxValues` values (series × steps, default 2 000 000)
+ * are held: the latest steps.
  *
  * @example `seriesFromBatches(server.batches, 3000).select((t) => t.name === 'requests')`
  */
 export function seriesFromBatches(
   batches: readonly TimedBatch[],
   stepMs: number,
+  maxValues = MAX_VALUES,
 ): SeriesStoreReader {
   let first = Infinity;
   let last = -Infinity;
@@ -68,8 +73,12 @@ export function seriesFromBatches(
     last = Math.max(last, b.receivedAt);
   }
   if (first > last) return new BatchSeriesReader(stepMs, 0, 0, []);
+  const keys = new Set<string>();
+  for (const b of batches)
+    for (const m of b.measurements) keys.add(`${m.op}|${canonicalTagKey(m.tags)}`);
+  const maxSteps = Math.max(1, Math.floor(maxValues / keys.size));
   const endMs = Math.floor(last / stepMs) * stepMs + stepMs;
-  const startMs = Math.max(Math.floor(first / stepMs) * stepMs, endMs - MAX_STEPS * stepMs);
+  const startMs = Math.max(Math.floor(first / stepMs) * stepMs, endMs - maxSteps * stepMs);
   const length = (endMs - startMs) / stepMs;
   const byKey = new Map<
     string,

@@ -5,6 +5,7 @@
  */
 import { GraphRequestError } from './expr-error.js';
 import { evaluate } from './evaluate.js';
+import { dataExprs } from './expr.js';
 import { compareStrings, labelOf, type EvalContext } from './eval-series.js';
 import { graphWindow, type GraphTimeParams, type GraphWindow } from './graph-time.js';
 import { parseExpression } from './interpreter.js';
@@ -36,6 +37,7 @@ export interface EvaluateGraphOptions {
 }
 
 const VAR_CHAR = /[-._a-zA-Z0-9]/;
+const MAX_DATA_EXPRESSIONS = 256;
 
 /**
  * Atlas's `Strings.substitute`: `$key` (letters, digits, `-._`) or `$(key)` replaced by the tag's
@@ -84,6 +86,13 @@ export function evaluateGraph(
 ): GraphResult {
   const { now = Date.now(), maxInputSeries = 10_000, maxLines = 1000 } = options;
   const exprs = simpleLegends(parseExpression(q));
+  const reads = exprs.reduce((n, s) => n + dataExprs(s.expr).length, 0);
+  if (reads > MAX_DATA_EXPRESSIONS) {
+    // Each reads the whole store: bound the work a URL can ask for.
+    throw new GraphRequestError(
+      `the expression has ${reads} data expressions, more than ${MAX_DATA_EXPRESSIONS}`,
+    );
+  }
   const window = graphWindow(params, source.stepMs, now);
   const ctx: EvalContext = { source, window, maxInputSeries, inputSeries: 0 };
   const lines: GraphLine[] = [];

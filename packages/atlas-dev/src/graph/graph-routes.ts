@@ -27,8 +27,9 @@ const DEFAULT_STEP_MS = 3000;
 /** Options of {@link createGraphRoutes}. */
 export interface GraphRoutesOptions {
   /**
-   * Step of the time series, in ms (an integer in 100…3 600 000). Default: the interval at which
-   * batches arrive (the publish interval), 3000 until two intervals were seen.
+   * Step of the time series, in ms (an integer in 100…3 600 000), when the source is batches.
+   * Default: the interval at which batches arrive (the publish interval), 3000 until two
+   * intervals were seen.
    */
   stepMs?: number;
   /** Stored series one graph request may read. Default 10 000. */
@@ -41,10 +42,12 @@ export interface GraphRoutesOptions {
   log?: (line: string) => void;
 }
 
-/** What the routes read: the batches a dev server keeps. */
-export interface GraphRoutesSource {
-  readonly batches: readonly TimedBatch[];
-}
+/**
+ * What the routes read: the batches a dev server keeps (bucketed into steps here), or a
+ * time-series store's reader, asked for at each request.
+ */
+export type GraphRoutesSource =
+  { readonly batches: readonly TimedBatch[] } | (() => SeriesStoreReader);
 
 export interface GraphRoutes {
   /** Answers the request if it is one of these routes; `false` (nothing sent) otherwise. */
@@ -72,7 +75,7 @@ function decodeKey(segment: string): string | undefined {
 }
 
 /**
- * The routes over `source`'s batches.
+ * The routes over `source`: a dev server's batches, or a store's reader.
  * @throws TypeError for a `stepMs` that is not an integer in 100…3 600 000
  * @example
  * ```ts
@@ -90,8 +93,14 @@ export function createGraphRoutes(
   }
   const html = renderGraphPage(options.page);
   const cache = new BatchSeriesCache();
-  const reader = (): SeriesStoreReader =>
-    cache.get(source.batches, stepMs ?? observedPublishStepMs(source.batches) ?? DEFAULT_STEP_MS);
+  const reader =
+    typeof source === 'function'
+      ? source
+      : (): SeriesStoreReader =>
+          cache.get(
+            source.batches,
+            stepMs ?? observedPublishStepMs(source.batches) ?? DEFAULT_STEP_MS,
+          );
   const evalOptions = {
     ...(maxInputSeries === undefined ? {} : { maxInputSeries }),
     ...(maxLines === undefined ? {} : { maxLines }),
