@@ -237,6 +237,7 @@ describe('the CLI', () => {
 
   it('prints the graph page and serves the graph API at --step-ms', async () => {
     let seen: string | undefined;
+    let step: number | undefined;
     const result = await runNode([bin, '--port', '0', '--step-ms', '2000', '--quiet'], {
       timeoutMs: 20_000,
       onStdout: (text, child) => {
@@ -246,11 +247,12 @@ describe('the CLI', () => {
         const api = `${new URL(seen).origin}/api/v1/graph?q=1&s=e-1m&format=json`;
         void fetch(api)
           .then((res) => res.json() as Promise<{ step: number }>)
-          .then((body) => process.stdout.write(`step ${body.step}\n`))
+          .then((body) => (step = body.step))
           .finally(() => child.kill('SIGINT'));
       },
     });
     expect(seen).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graph$/);
+    expect(step).toBe(2000);
     expect(result.code).toBe(0);
   });
 
