@@ -310,6 +310,15 @@ describe('graph page in headless Chromium', () => {
       expect(await settled(page)).toBe('drawn');
       expect(await legend(page)).toEqual(['<img src=x onerror=window.__pwned=3>']);
       await shoot(page, 'graph-hostile');
+      // The error message quotes the expression: text too.
+      await page.fill('#expr', 'name,orders.placed,:eq,:<img src=x onerror=window.__pwned=4>');
+      await page.evaluate(LOADING);
+      await page.click('button[type=submit]');
+      expect(await settled(page)).toBe('error');
+      expect(await page.textContent('#error div')).toMatch(
+        /unknown word ':<img src=x onerror=window.__pwned=4>'/,
+      );
+      expect(await page.textContent('#error mark')).toBe(':<img src=x onerror=window.__pwned=4>');
       expect(await page.evaluate(() => (globalThis as unknown as InPage).__pwned)).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.locator('#chart script, #meter script').count()).toBe(0);
