@@ -135,6 +135,8 @@ describe('errors carry the failing token’s position', () => {
 
   it('a second level of :by', () => {
     expect(failure('name,x,:eq,(,a,),:by,(,a,),:by').message).toMatch(/second level of :by/);
+    // Regression: an aggregate of grouped lines was returned unchanged, the :by ignored.
+    expect(failure('name,x,:eq,(,a,b,),:by,:max,(,a,),:by').message).toMatch(/second level of :by/);
   });
 
   it('comments are refused where they are', () => {

@@ -155,7 +155,8 @@ export const WORDS: ReadonlyMap<string, readonly Variant[]> = new Map<string, re
     [
       variant([aggregate, stringList], (af, keys) => x({ kind: 'group-by', af, keys })),
       variant([timeSeries, stringList], (t, keys) => {
-        if (isGrouped(t)) {
+        // Over grouped lines, or an aggregate of them, Atlas groups a second time.
+        if (isGrouped(t) || (t.kind === 'math-aggregate' && isGrouped(t.expr))) {
           throw new GraphRequestError(
             'a second level of :by (over grouped lines) is not supported here',
           );
