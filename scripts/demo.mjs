@@ -29,6 +29,10 @@ const DEFAULT_ENDPOINT_PORT = 7101;
 /** Tags left out of the table: the common tags (nf.*) and the constant or redundant IPC ones. */
 const HIDDEN_TAGS = ['owner', 'ipc.protocol', 'ipc.result'];
 const HIDDEN_STATISTICS = ['totalOfSquares'];
+/** The Atlas expression the graph page opens with: ipc.server.call per route template. */
+const EXAMPLE_EXPRESSION = 'name,ipc.server.call,:eq,(,ipc.endpoint,),:by';
+const CALL_RATE_EXPRESSION =
+  'name,ipc.server.call,:eq,statistic,count,:eq,:and,(,ipc.endpoint,),:by';
 
 const HELP = `Usage: npm run demo -- [options]
 
@@ -322,6 +326,17 @@ async function main() {
   console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
   console.log(
     `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
+  );
+  // Commas and colons may stay as they are in a query; parentheses are encoded so that
+  // terminals take the whole link.
+  const graphQuery = `s=e-10m&q=${EXAMPLE_EXPRESSION.replaceAll('(', '%28').replaceAll(')', '%29')}`;
+  const graphUrl = `${atlas.url}${devServer.GRAPH_PAGE_PATH}?${graphQuery}`;
+  console.log(`${bold('Graph page')}            ${cyan(graphUrl)}   (local Atlas)`);
+  console.log(`${bold('Example expression')}    ${EXAMPLE_EXPRESSION}`);
+  console.log(
+    dim(
+      `                      (as Atlas does, it sums every statistic of the meter; calls per second: ${CALL_RATE_EXPRESSION})`,
+    ),
   );
 
   let app;

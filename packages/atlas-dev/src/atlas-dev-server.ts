@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AtlasSeries } from './aggregate-series.js';
 import { canonicalTagKey, type DecodedMeasurement } from './decode-payload.js';
+import { graphRoutes } from './graph/graph-routes.js';
 import { BatchLog, type ReceivedBatch } from './server/batch-log.js';
 import { Faults, type AtlasDevFault } from './server/faults.js';
 import { hostChecker, isLoopbackName, isWildcardAddress } from './server/host-check.js';
@@ -143,6 +144,7 @@ class DevServer implements AtlasDevServer {
       },
       pageRoute(PAGE_PATH, this, () => ({ publishUri: this.publishUri, now: options.now() })),
       seriesRoute(SERIES_PATH, this.store),
+      ...graphRoutes(this.store, { log: this.log, now: options.now }),
     ];
     const router = {
       hostAllowed: hostChecker(options.host, options.allowedHosts),

@@ -16,6 +16,7 @@ import {
   type ReceivedBatch,
 } from './atlas-dev-server.js';
 import { formatBatch } from './format-table.js';
+import { GRAPH_PAGE_PATH } from './graph/graph-page.js';
 import { isLoopbackName } from './server/host-check.js';
 import { escapeControl, escapeLines } from './terminal-text.js';
 
@@ -43,6 +44,8 @@ Options:
   -q, --quiet        print only the start-up lines, not every batch
   -h, --help         show this help
 
+GET /graph is a local Atlas: graphs of any stack-language expression (also
+GET /api/v1/graph?q=…&format=csv|txt|json and GET /api/v1/tags[/<key>]);
 GET / is a web page of the series received (?q= filters by name or tag text);
 GET /api/series returns them with their totals as JSON (?q=, ?offset=, ?limit=).
 Ctrl-C stops it.
@@ -173,6 +176,7 @@ async function main(argv: string[]): Promise<void> {
     escapeLines(
       `Atlas dev endpoint: POST ${server.publishUri}\n` +
         `series web page:    GET  ${server.pageUrl}\n` +
+        `graph page:         GET  ${server.url}${GRAPH_PAGE_PATH}\n` +
         `stored series:      GET  ${server.url}/api/series\n`,
     ) + `Ctrl-C to stop.\n\n`,
   );

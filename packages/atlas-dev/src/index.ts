@@ -102,3 +102,32 @@ export {
   type SeriesPageSource,
   type SeriesPageStore,
 } from './series-page.js';
+
+/**
+ * A local Atlas over what the endpoint received (`GET /graph`, `GET /api/v1/graph`,
+ * `GET /api/v1/tags`): the stack language subset (`parseExpression`), evaluation over a series
+ * store (`evaluateGraph`), Atlas's csv/txt/json answers (`formatGraph`).
+ * @example
+ * ```ts
+ * const store = seriesFromBatches(atlas.batches, 3000);
+ * const result = evaluateGraph('name,requests,:eq,(,status,),:by', { s: 'e-5m' }, store);
+ * console.log(formatGraph(result, 'csv'));
+ * ```
+ */
+export {
+  evaluateGraph,
+  type EvaluateGraphOptions,
+  type GraphLine,
+  type GraphResult,
+} from './graph/evaluate-graph.js';
+export { formatGraph, type GraphFormat } from './graph/graph-output.js';
+export { parseExpression } from './graph/interpreter.js';
+export { GraphRequestError, type ExprPosition } from './graph/expr-error.js';
+export type { GraphTimeParams } from './graph/graph-time.js';
+export { seriesFromBatches, type TimedBatch } from './graph/batch-series-store.js';
+export {
+  renderGraphPage,
+  GRAPH_PAGE_PATH,
+  GRAPH_LINE_COLOURS,
+  type GraphPageOptions,
+} from './graph/graph-page.js';
