@@ -135,7 +135,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with "/"`);
   const stepMs = values['step-ms'];
-  if (stepMs !== undefined && (!/^\d{1,8}$/.test(stepMs) || Number(stepMs) < 1)) {
+  if (
+    stepMs !== undefined &&
+    (!/^\d{1,8}$/.test(stepMs) || Number(stepMs) < 1 || Number(stepMs) > 86_400_000)
+  ) {
     fail(`invalid --step-ms ${escapeControl(stepMs)} (milliseconds, 1…86400000)`);
   }
   const maxSeries = values['max-series'];

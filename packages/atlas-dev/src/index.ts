@@ -109,8 +109,7 @@ export {
  * store (`evaluateGraph`), Atlas's csv/txt/json answers (`formatGraph`).
  * @example
  * ```ts
- * const store = seriesFromBatches(atlas.batches, 3000);
- * const result = evaluateGraph('name,requests,:eq,(,status,),:by', { s: 'e-5m' }, store);
+ * const result = evaluateGraph('name,requests,:eq,(,status,),:by', { s: 'e-5m' }, atlas.store);
  * console.log(formatGraph(result, 'csv'));
  * ```
  */
@@ -124,7 +123,6 @@ export { formatGraph, type GraphFormat } from './graph/graph-output.js';
 export { parseExpression } from './graph/interpreter.js';
 export { GraphRequestError, type ExprPosition } from './graph/expr-error.js';
 export type { GraphTimeParams } from './graph/graph-time.js';
-export { seriesFromBatches, type TimedBatch } from './graph/batch-series-store.js';
 export {
   renderGraphPage,
   GRAPH_PAGE_PATH,

@@ -1,15 +1,20 @@
 // The local Atlas over HTTP: the dev server's graph and tags routes on a real socket, fed by
-// publish requests; and the adapter that turns received batches into series.
+// publish requests into the endpoint's series store.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
-import { observedPublishStepMs, seriesFromBatches } from '../src/graph/batch-series-store.js';
 import { graphRoutes } from '../src/graph/graph-routes.js';
 import { dispatch } from '../src/server/routes.js';
-import { encode, postJson, percentileTimerStep, type Entry } from './support/payload.js';
-import { T0, batchAt, storeOf } from './support/graph-store.js';
+import {
+  encode,
+  manualClock,
+  postJson,
+  percentileTimerStep,
+  type Entry,
+} from './support/payload.js';
+import { T0, storeOf } from './support/graph-store.js';
 import { runNode } from './support/run-child.js';
 
 const STEP = 1000;
@@ -255,51 +260,33 @@ describe('the CLI', () => {
     expect(result.code).toBe(0);
   });
 
-  it('refuses a --step-ms outside 100…3600000', async () => {
-    const result = await runNode([bin, '--step-ms', '50'], { timeoutMs: 20_000 });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--step-ms must be an integer in 100…3600000, got 50/);
+  it('refuses a --step-ms that is not a step (one option, the store’s: 1…86400000 ms)', async () => {
+    for (const step of ['0', '86400001', '5s']) {
+      const result = await runNode([bin, '--step-ms', step], { timeoutMs: 20_000 });
+      expect(result.code, step).toBe(2);
+      expect(result.stderr).toContain(`invalid --step-ms ${step} (milliseconds, 1…86400000)`);
+    }
   });
 });
 
-describe('stepMs', () => {
-  it('refuses a step outside 100 ms…1 h', async () => {
-    await expect(startAtlasDevServer({ stepMs: 50 })).rejects.toThrow(/stepMs must be an integer/);
-  });
-
-  it('by default, the interval at which batches arrive, rounded to an Atlas step', () => {
-    const entry: Entry = [{ name: 'requests', statistic: 'count' }, 0, 1];
-    const at = (...times: number[]) => times.map((t) => batchAt(t, [entry]));
-    expect(observedPublishStepMs(at(T0))).toBeUndefined();
-    expect(observedPublishStepMs(at(T0, T0 + 2950, T0 + 6010, T0 + 8990))).toBe(3000);
-    // A step split into two requests a few ms apart is one interval.
-    expect(observedPublishStepMs(at(T0, T0 + 5, T0 + 10_020, T0 + 10_030, T0 + 19_990))).toBe(
-      10_000,
-    );
-  });
-
-  it('batches are bucketed by arrival: adds summed, maxes kept, per step', () => {
-    const g = (v: number): Entry => [{ name: 'queue.size', statistic: 'gauge' }, 10, v];
-    const c = (v: number): Entry => [{ name: 'requests', statistic: 'count' }, 0, v];
-    const store = seriesFromBatches(
-      [
-        batchAt(T0 + 100, [c(1), g(5)]),
-        batchAt(T0 + 900, [c(2), g(3)]),
-        batchAt(T0 + 2500, [c(4)]),
-      ],
-      1000,
-    );
-    expect([store.startMs, store.endMs]).toEqual([T0, T0 + 3000]);
-    const values = (name: string): number[] => [...store.select((t) => t.name === name)[0]!.values];
-    expect(values('requests')).toEqual([3, NaN, 4]);
-    expect(values('queue.size')).toEqual([5, NaN, NaN]);
-  });
-
-  it('holds at most maxValues values: the latest steps', () => {
-    const c = (v: number): Entry => [{ name: 'requests', statistic: 'count' }, 0, v];
-    const batches = [0, 1, 2, 3, 4].map((i) => batchAt(T0 + i * 1000, [c(i)]));
-    const store = seriesFromBatches(batches, 1000, 2);
-    expect([store.startMs, store.endMs]).toEqual([T0 + 3000, T0 + 5000]);
-    expect([...store.select(() => true)[0]!.values]).toEqual([3, 4]);
+describe('the step: configured, never inferred from arrivals', () => {
+  it('is the store’s (default 5 s) whatever the publish interval: three batches 1 s apart are one 5 s step (regression: W5’s adapter inferred 1 s)', async () => {
+    const clock = manualClock(T0);
+    const server = await startAtlasDevServer({ now: clock.now });
+    try {
+      for (const n of [5, 10, 15]) {
+        expect((await postJson(server.publishUri, encode([calls('_api_users', n)]))).status).toBe(
+          200,
+        );
+        clock.advance(1000);
+      }
+      const q = encodeURIComponent('name,ipc.server.call,:eq,:sum');
+      const res = await fetch(`${server.url}/api/v1/graph?q=${q}&s=${T0}&e=${T0 + 5000}`);
+      const body = (await res.json()) as { step: number; values: unknown[][] };
+      // (5 + 10 + 15) / 5 s
+      expect(body).toMatchObject({ step: 5000, values: [[6]] });
+    } finally {
+      await server.close();
+    }
   });
 });

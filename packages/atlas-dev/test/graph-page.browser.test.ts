@@ -3,18 +3,12 @@
 // canvas in their colours. Payload text must stay text. Screenshots are kept in
 // test/.screenshots (printed below) for a person to look at.
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPH_LINE_COLOURS, startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { DecodedMeasurement } from '../src/decode-payload.js';
-import type { TimedBatch } from '../src/graph/batch-series-store.js';
-import { seriesFromBatches } from '../src/graph/batch-series-store.js';
-import { graphRoutes } from '../src/graph/graph-routes.js';
-import { dispatch } from '../src/server/routes.js';
 import { percentileBucketIndex } from '../src/percentile-buckets.js';
 import { browserRequired, chromiumOrWhy, INSTALL_TIMEOUT_MS } from './support/chromium.js';
 import { encode, postJson, type Entry } from './support/payload.js';
@@ -40,8 +34,12 @@ const LOADING = (): void => {
 let chromiumPath: string | undefined;
 let whyNoChromium = '';
 let browser: Browser | undefined;
-/** A server with only the graph routes, over three minutes of fabricated batches. */
-let fabricated: Server;
+/**
+ * An endpoint whose store holds three minutes of fabricated measurements (recorded straight
+ * into `store`: the hostile names would be cleaned on the publish path), on a clock stopped at
+ * their end.
+ */
+let fabricated: AtlasDevServer;
 let fabricatedUrl: string;
 /** The real dev endpoint, fed through its publish path. */
 let atlas: AtlasDevServer;
@@ -66,9 +64,10 @@ function timerStep(name: string, ms: number): DecodedMeasurement[] {
   );
 }
 
-/** 180 batches a second apart, ending now: counters, a gauge, a percentile timer, 30 users. */
-function fabricatedBatches(): TimedBatch[] {
-  const now = Date.now();
+/** 180 batches a second apart, ending at `end`: counters, a gauge, a percentile timer, 30 users. */
+function fabricatedBatches(
+  end: number,
+): { receivedAt: number; measurements: DecodedMeasurement[] }[] {
   return Array.from({ length: 180 }, (_, i) => {
     const wave = Math.sin(i / 15);
     const measurements = [
@@ -84,7 +83,7 @@ function fabricatedBatches(): TimedBatch[] {
       ),
       m({ name: HOSTILE_NAME, 'evil.key': HOSTILE_VALUE, statistic: 'count' }, 0, 1 + wave),
     ];
-    return { receivedAt: now - (180 - i) * STEP, measurements };
+    return { receivedAt: end - (180 - i) * STEP, measurements };
   });
 }
 
@@ -112,11 +111,14 @@ beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
   console.log(`graph page screenshots: ${SCREENSHOTS}`);
 
-  const routes = graphRoutes(seriesFromBatches(fabricatedBatches(), STEP));
-  const router = { hostAllowed: () => true, routes, log: () => {} };
-  fabricated = createServer((req, res) => void dispatch(router, req, res));
-  await new Promise<void>((resolve) => fabricated.listen(0, '127.0.0.1', resolve));
-  fabricatedUrl = `http://127.0.0.1:${(fabricated.address() as AddressInfo).port}`;
+  const end = Math.floor(Date.now() / STEP) * STEP;
+  fabricated = await startAtlasDevServer({ stepMs: STEP, now: () => end });
+  for (const batch of fabricatedBatches(end)) {
+    for (const m of batch.measurements) {
+      fabricated.store.add(m.tags, m.op, m.value, batch.receivedAt);
+    }
+  }
+  fabricatedUrl = fabricated.url;
 
   atlas = await startAtlasDevServer({ stepMs: STEP });
   for (let i = 0; i < 3; i++) {
@@ -131,7 +133,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => fabricated?.close(resolve));
+  await fabricated?.close();
   await atlas?.close();
 });
 
@@ -335,7 +337,7 @@ describe('graph page in headless Chromium', () => {
       await settled(page);
       await choose(page, '#meter', 'orders.refunded');
       expect(await legend(page)).toEqual(['orders.refunded']);
-      // A few filled dots of 6 px (one every 40 s, fewer as the window moves on); without
+      // Filled dots of 6 px (one every 40 s: 4 in the 3 minutes, on a stopped clock); without
       // them, nothing of the colour at all.
       expect((await drawnColours(page))[0]).toBeGreaterThan(20);
       await shoot(page, 'graph-sparse');
