@@ -16,7 +16,7 @@ import {
   type ReceivedBatch,
 } from './atlas-dev-server.js';
 import { formatBatch } from './format-table.js';
-import { GRAPH_PAGE_PATH } from './graph/graph-page.js';
+import { SERIES_API_PATH } from './page/paths.js';
 import { isLoopbackName } from './server/host-check.js';
 import { escapeControl, escapeLines } from './terminal-text.js';
 
@@ -44,9 +44,10 @@ Options:
   -q, --quiet        print only the start-up lines, not every batch
   -h, --help         show this help
 
-GET /graph is a local Atlas: graphs of any stack-language expression (also
-GET /api/v1/graph?q=…&format=csv|txt|json and GET /api/v1/tags[/<key>]);
-GET / is a web page of the series received (?q= filters by name or tag text);
+GET / is a local Atlas: a graph page for any stack-language expression (choose a
+meter, group by a tag; also GET /api/v1/graph?q=…&format=csv|txt|json and
+GET /api/v1/tags[/<key>]), counters as a rate per second over --step-ms;
+GET /table is a table of the series received (?q= filters by name or tag text);
 GET /api/series returns them with their totals as JSON (?q=, ?offset=, ?limit=).
 Ctrl-C stops it.
 `;
@@ -178,9 +179,9 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     escapeLines(
       `Atlas dev endpoint: POST ${server.publishUri}\n` +
-        `series web page:    GET  ${server.pageUrl}\n` +
-        `graph page:         GET  ${server.url}${GRAPH_PAGE_PATH}\n` +
-        `stored series:      GET  ${server.url}/api/series\n`,
+        `graph page:         GET  ${server.pageUrl}   (step ${server.store.stepMs} ms)\n` +
+        `series table:       GET  ${server.tableUrl}\n` +
+        `stored series:      GET  ${server.url}${SERIES_API_PATH}\n`,
     ) + `Ctrl-C to stop.\n\n`,
   );
 

@@ -186,23 +186,42 @@ describe('GET /api/v1/tags', () => {
   });
 });
 
-describe('GET /graph', () => {
-  it('the page: constant HTML under a strict content security policy', async () => {
-    const res = await get('/graph');
+describe('GET /: the graph page, the endpoint’s main page', () => {
+  it('no payload data in its HTML, under a strict content security policy; it states the step and links to the table', async () => {
+    const res = await get('/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     const html = await res.text();
-    expect(html).toContain('<script src="/graph/uPlot.iife.min.js" defer></script>');
+    expect(html).toContain('<script src="/assets/uPlot.iife.min.js" defer></script>');
     expect(html).not.toContain('_api_users');
+    // The one step rule, on the page: the endpoint's configured step (1 s here).
+    expect(html).toContain('per step of <strong>1 s</strong>');
+    expect(html).toMatch(/configured \(<code>stepMs<\/code>, <code>--step-ms<\/code>; default 5 s/);
+    expect(html).toContain('<a id="table-link" href="/table">');
+    expect(html).toContain(`Point a registry at <code>${atlas.publishUri}</code>`);
+    expect((await get('/', { method: 'POST', body: '' })).status).toBe(405);
   });
 
-  it('serves uPlot and the page’s script from the package, 404 for anything else', async () => {
-    const uplot = await get('/graph/uPlot.iife.min.js');
+  it('the table at /table links back to it', async () => {
+    const res = await get('/table');
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<a href="/">Graph (local Atlas)</a>');
+    expect(html).toContain('<form class="filter" method="get" action="/table">');
+    expect(html).toContain('ipc.server.call');
+  });
+
+  it('serves uPlot and the page’s script from the package under /assets, 404 for anything else', async () => {
+    const uplot = await get('/assets/uPlot.iife.min.js');
     expect(uplot.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await uplot.text()).toMatch(/uPlot/);
-    const script = await (await get('/graph/graph-page.js')).text();
-    expect(script).toMatch(/^'use strict';\n\(function graphPageClient\(\) \{/);
-    expect((await get('/graph/nope.js')).status).toBe(404);
+    const script = await (await get('/assets/graph-page.js')).text();
+    expect(script).toMatch(/^'use strict';\n\(function graphPageClient\(unsafe\) \{/);
+    for (const path of ['/assets/nope.js', '/assets', '/assets/', '/graph']) {
+      const missing = await get(path);
+      expect(missing.status, path).toBe(404);
+      expect(await missing.json()).toEqual({ type: 'error', message: `path not found: ${path}` });
+    }
   });
 });
 
@@ -217,8 +236,8 @@ describe('bounds', () => {
   });
 });
 
-describe('routes over a store', () => {
-  it('serve a reader given as a function (the endpoint’s own store)', async () => {
+describe('graphRoutes', () => {
+  it('serve any SeriesStoreReader through the router', async () => {
     const store = storeOf(5000, [[calls('_api_users', 10)]]);
     const router = { hostAllowed: () => true, routes: graphRoutes(store), log: () => {} };
     const server = createServer((req, res) => void dispatch(router, req, res));
@@ -255,7 +274,7 @@ describe('the CLI', () => {
           .finally(() => child.kill('SIGINT'));
       },
     });
-    expect(seen).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graph$/);
+    expect(seen).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(step).toBe(2000);
     expect(result.code).toBe(0);
   });

@@ -187,7 +187,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'choose a meter, then group by a tag: one line, then one per value, each drawn in its colour',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       expect(await settled(page)).toBe('drawn');
       expect(await page.locator('#meter option').allTextContents()).toEqual([
         '(choose a meter)',
@@ -209,6 +209,9 @@ describe('graph page in headless Chromium', () => {
       expect(one[1]).toBe(0); // the negative control: no second line, no second colour
       await shoot(page, 'graph-meter');
 
+      // The table view's link follows the meter chosen.
+      expect(await page.getAttribute('#table-link', 'href')).toBe('/table?q=orders.placed');
+
       await choose(page, '#group', 'country');
       expect(await page.inputValue('#expr')).toBe(
         'name,orders.placed,:eq,statistic,count,:eq,:and,:sum,(,country,),:by',
@@ -227,7 +230,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'a percentile timer is drawn as p50, p90, p99 in seconds',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       await settled(page);
       await choose(page, '#meter', 'payment.authorize');
       expect(await page.inputValue('#expr')).toBe(
@@ -253,7 +256,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'an expression typed in the box is drawn, and its link opens the same graph',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       await settled(page);
       const q = 'name,orders.placed,:eq,(,country,),:by,60,:mul,$country per minute,:legend';
       await page.fill('#expr', q);
@@ -280,7 +283,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'a bad expression shows Atlas’s message and marks the token at fault',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       await settled(page);
       await page.fill('#expr', 'name,orders.placed,:eq,:bogus,(,country,),:by');
       await page.evaluate(LOADING);
@@ -299,7 +302,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'payload text and legends are shown as text, never run (regression: tag values are attacker-controlled)',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       await settled(page);
       await choose(page, '#meter', HOSTILE_NAME);
       await choose(page, '#group', 'evil.key');
@@ -313,6 +316,13 @@ describe('graph page in headless Chromium', () => {
       expect(await settled(page)).toBe('drawn');
       expect(await legend(page)).toEqual(['<img src=x onerror=window.__pwned=3>']);
       await shoot(page, 'graph-hostile');
+      // A bidi override (written \u202e in the expression) would reorder what follows it: it
+      // is shown as an escape, as everywhere else the endpoint shows text.
+      await page.fill('#expr', 'name,orders.placed,:eq,paid\\u202eevil,:legend');
+      await page.evaluate(LOADING);
+      await page.click('button[type=submit]');
+      expect(await settled(page)).toBe('drawn');
+      expect(await legend(page)).toEqual(['paid\\u202eevil']);
       // The error message quotes the expression: text too.
       await page.fill('#expr', 'name,orders.placed,:eq,:<img src=x onerror=window.__pwned=4>');
       await page.evaluate(LOADING);
@@ -333,7 +343,7 @@ describe('graph page in headless Chromium', () => {
   it(
     'a value between gaps (a counter that moved once) is drawn as a dot, not lost',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-3m');
+      const page = await open(ctx, '/?s=e-3m');
       await settled(page);
       await choose(page, '#meter', 'orders.refunded');
       expect(await legend(page)).toEqual(['orders.refunded']);
@@ -351,7 +361,7 @@ describe('graph page in headless Chromium', () => {
     async (ctx) => {
       const page = await open(
         ctx,
-        `/graph?s=e-3m&q=${encodeURIComponent('name,orders.by.user,:eq,(,user,),:by')}`,
+        `/?s=e-3m&q=${encodeURIComponent('name,orders.by.user,:eq,(,user,),:by')}`,
       );
       expect(await settled(page)).toBe('drawn');
       expect(await legend(page)).toHaveLength(20);
@@ -367,8 +377,9 @@ describe('graph page in headless Chromium', () => {
   it(
     'on the real endpoint: what was published is drawn; an endpoint that received nothing says so',
     async (ctx) => {
-      const page = await open(ctx, '/graph?s=e-1m', atlas.url);
+      const page = await open(ctx, '/?s=e-1m', atlas.url);
       expect(await settled(page)).toBe('drawn');
+      expect(await page.isVisible('#empty')).toBe(false);
       await choose(page, '#group', 'ipc.endpoint');
       expect(await legend(page)).toEqual(['_api_orders', '_api_users']);
       const drawn = await drawnColours(page);
@@ -379,12 +390,18 @@ describe('graph page in headless Chromium', () => {
 
       const empty = await startAtlasDevServer();
       try {
-        const blank = await open(ctx, '/graph', empty.url);
+        const blank = await open(ctx, '/', empty.url);
         expect(await settled(blank)).toBe('empty');
         expect(await blank.locator('#meter option').allTextContents()).toEqual([
           '(nothing received yet)',
         ]);
         expect(await blank.locator('#chart canvas').count()).toBe(0);
+        // The main page of a fresh endpoint says where to publish; one with data does not.
+        expect(await blank.isVisible('#empty')).toBe(true);
+        expect(await blank.textContent('#empty')).toContain(
+          `Point a registry at ${empty.publishUri}`,
+        );
+        await shoot(blank, 'graph-empty-endpoint');
         await blank.close();
       } finally {
         await empty.close();

@@ -225,7 +225,7 @@ describe('what it keeps', () => {
     };
     expect(api).toMatchObject({ total: 1000, droppedMeasurements: 2000, maxSeries: 1000 });
     expect(api.series).toHaveLength(10);
-    const html = await (await fetch(atlas.pageUrl)).text();
+    const html = await (await fetch(atlas.tableUrl)).text();
     expect(html).toContain(
       '2000 measurements of new series dropped: the series limit (1000) was reached',
     );
@@ -261,11 +261,11 @@ describe('what it keeps', () => {
       await postJson(atlas.publishUri, encode(distinctSeries(b * 10_000, 10_000)), true);
     }
     expect(atlas.store.size).toBe(200_000);
-    const html = await (await fetch(atlas.pageUrl)).text();
+    const html = await (await fetch(atlas.tableUrl)).text();
     expect(html.split('<tr').filter((r) => r.includes('data-series'))).toHaveLength(100);
     expect(html).toContain('showing 100 of 200000 meters');
     expect(html.length).toBeLessThan(512 * 1024);
-    const filtered = await (await fetch(`${atlas.pageUrl}?q=id%3Di199999`)).text();
+    const filtered = await (await fetch(`${atlas.tableUrl}?q=id%3Di199999`)).text();
     expect(filtered).toContain('showing 1 of 1 meters');
     const api = (await (await fetch(`${atlas.url}/api/series?limit=999999`)).json()) as {
       total: number;
@@ -383,6 +383,27 @@ describe('Host header (DNS rebinding)', () => {
     });
     expect(rebound.status).toBe(403);
     expect(atlas.find('evil')).toEqual([]);
+  });
+
+  it('guards the pages, their files and the graph and tags APIs too (regression: they are routes of the router that checks Host)', async () => {
+    const atlas = await start();
+    await postJson(atlas.publishUri, encode([[{ name: 'secret.meter' }, 0, 1]]));
+    for (const path of [
+      '/',
+      '/table',
+      '/assets/graph-page.js',
+      '/api/v1/graph?q=name,secret.meter,:eq,:sum',
+      '/api/v1/tags',
+      '/api/v1/tags/name',
+    ]) {
+      const ok = await rawRequest(`${atlas.url}${path}`);
+      expect(ok.status, path).toBe(200);
+      const res = await rawRequest(`${atlas.url}${path}`, {
+        headers: { host: `evil.example:${atlas.port}` },
+      });
+      expect(res.status, path).toBe(403);
+      expect(res.text, path).not.toContain('secret');
+    }
   });
 
   it('bound to every interface: warns, and also answers IP addresses and allowedHosts', async () => {

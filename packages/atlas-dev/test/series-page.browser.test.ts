@@ -109,7 +109,7 @@ function browser(
       `--user-data-dir=${profile}`,
       `--window-size=${WIDTH},${HEIGHT}`,
       ...args,
-      `${server.pageUrl}?refresh=0`,
+      `${server.tableUrl}?refresh=0`,
     ],
     { timeout: BROWSER_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
   );

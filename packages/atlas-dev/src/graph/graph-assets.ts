@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { UNSAFE } from '../terminal-text.js';
 import { graphPageClient } from './graph-page-client.js';
 import { GRAPH_PAGE_STYLE } from './graph-page-style.js';
 
@@ -28,14 +29,15 @@ const sources: Record<string, { contentType: string; read: () => string | Buffer
   },
   'graph-page.js': {
     contentType: JS,
-    read: () => `'use strict';\n(${graphPageClient.toString()})();\n`,
+    read: () =>
+      `'use strict';\n(${graphPageClient.toString()})(${JSON.stringify(UNSAFE.source)});\n`,
   },
   'graph-page.css': { contentType: CSS, read: () => GRAPH_PAGE_STYLE },
 };
 
 const loaded = new Map<string, Asset>();
 
-/** The names of the assets, as they appear after the page's path (`/graph/<name>`). */
+/** The names of the assets, as they appear after the assets' folder (`/assets/<name>`). */
 export const GRAPH_ASSET_NAMES: readonly string[] = Object.keys(sources);
 
 /**

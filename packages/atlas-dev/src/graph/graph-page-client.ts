@@ -2,7 +2,9 @@
  * The graph page's script, run in the browser: it is served as the source text of
  * {@link graphPageClient}, so the function must be self-contained (no imports, no outer
  * variables). Everything it shows from the endpoint goes in with `textContent` or DOM
- * properties, never as markup: tag values and legends are whatever clients published.
+ * properties, never as markup: tag values and legends are whatever clients published (or a
+ * link's expression holds), and their control and bidi characters are shown as escapes, as
+ * everywhere else the endpoint shows them.
  */
 
 // The browser API the page uses, declared here: the package compiles against Node's types only.
@@ -52,14 +54,27 @@ type UPlotConstructor = new (
   target: PageNode,
 ) => UPlotChart;
 
-/** Runs the page: meter and group-by pickers, expression box, chart, link, refresh. */
-export function graphPageClient(): void {
+/**
+ * Runs the page: meter and group-by pickers, expression box, chart, link, refresh.
+ * @param unsafe the source of the pattern of the characters shown as escapes (`escapeControl`'s)
+ */
+export function graphPageClient(unsafe: string): void {
   const browser = globalThis as unknown as Browser;
   const { document, location, history, navigator } = browser;
   const body = document.body;
   const maxLines = Number(body.dataset.maxLines);
   const colours = (body.dataset.colours ?? '').split(',');
   const refreshMs = Number(body.dataset.refreshMs);
+  const tablePath = body.dataset.tablePath ?? '/table';
+  const unsafeChars = new RegExp(unsafe, 'g');
+  /** Text as shown: control and bidi characters as `\x1b`, `\u202e`. */
+  const visible = (s: string): string =>
+    s.replace(unsafeChars, (c) => {
+      const code = c.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
   const byId = (id: string): PageField => document.getElementById(id) as PageField;
   const meter = byId('meter');
   const group = byId('group');
@@ -73,6 +88,8 @@ export function graphPageClient(): void {
   const notice = byId('notice');
   const chartBox = byId('chart');
   const status = byId('status');
+  const empty = byId('empty');
+  const tableLink = byId('table-link') as PageField & { href: string };
   const UPlot = browser.uPlot;
   let chart: UPlotChart | undefined;
   let chartLabels = '';
@@ -107,7 +124,7 @@ export function graphPageClient(): void {
   const fillSelect = (select: PageField, values: readonly string[], first?: string): void => {
     select.replaceChildren();
     if (first !== undefined) select.add(new browser.Option(first, ''));
-    for (const v of values) select.add(new browser.Option(v, v));
+    for (const v of values) select.add(new browser.Option(visible(v), v));
   };
 
   const pageLink = (): string => {
@@ -118,15 +135,20 @@ export function graphPageClient(): void {
   const showError = (message: string, position?: { offset: number; length: number }): void => {
     error.replaceChildren();
     const text = document.createElement('div');
-    text.textContent = message;
+    text.textContent = visible(message);
     error.append(text);
     if (position !== undefined) {
       // The expression with the failing token marked.
       const q = expr.value.trim();
       const where = document.createElement('code');
       const mark = document.createElement('mark');
-      mark.textContent = q.slice(position.offset, position.offset + position.length) || ' ';
-      where.append(q.slice(0, position.offset), mark, q.slice(position.offset + position.length));
+      mark.textContent =
+        visible(q.slice(position.offset, position.offset + position.length)) || ' ';
+      where.append(
+        visible(q.slice(0, position.offset)),
+        mark,
+        visible(q.slice(position.offset + position.length)),
+      );
       error.append(where);
     }
     error.hidden = false;
@@ -170,7 +192,7 @@ export function graphPageClient(): void {
     error.hidden = true;
     history.replaceState(null, '', pageLink());
     link.value = pageLink();
-    const shown = data.legend.slice(0, maxLines);
+    const shown = data.legend.slice(0, maxLines).map(visible);
     notice.textContent =
       data.legend.length > maxLines
         ? `Showing the first ${maxLines} of ${data.legend.length} lines: the page draws at most ${maxLines}.`
@@ -228,6 +250,7 @@ export function graphPageClient(): void {
   const chooseMeter = async (): Promise<void> => {
     const name = meter.value;
     if (name === '') return;
+    tableLink.href = `${tablePath}?q=${encodeURIComponent(name)}`;
     const q = encodeURIComponent(`name,${escapeLiteral(name)},:eq`);
     const [keys, statistics] = (await Promise.all([
       getJson(`/api/v1/tags?q=${q}`),
@@ -286,6 +309,7 @@ export function graphPageClient(): void {
     }
     const meters = (await getJson('/api/v1/tags/name')) as string[];
     fillSelect(meter, meters, meters.length === 0 ? '(nothing received yet)' : '(choose a meter)');
+    empty.hidden = meters.length > 0;
     const q = params.get('q');
     if (q !== null && q !== '') {
       expr.value = q;

@@ -13,6 +13,7 @@ input#link { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; flex: 1;
 #error code { display: block; margin-top: 4px; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; word-break: break-all; }
 #error mark { background: #fde047; }
 #chart { min-height: 400px; }
+.empty { padding: 24px; margin-bottom: 12px; background: #f9fafb; border: 1px dashed #d1d5db; }
 #notice, #status { color: #4b5563; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 `;

@@ -1,12 +1,14 @@
 /**
- * The graph page (`GET /graph`): choose a meter and a tag to group by, or write any supported
- * expression, and see its lines drawn by uPlot; the link to the page keeps the expression and
- * the time range. The HTML is constant: everything from payloads is fetched and inserted by the
- * page's script as text, and the content security policy allows only the endpoint's own scripts.
+ * The graph page, the endpoint's main page (`GET /`): choose a meter and a tag to group by, or
+ * write any supported expression, and see its lines drawn by uPlot; the link to the page keeps
+ * the expression and the time range. The HTML holds nothing a client published: everything
+ * from payloads is fetched and inserted by the page's script as text, and the content security
+ * policy allows only the endpoint's own scripts.
  */
-
-/** Where the graph page is served. */
-export const GRAPH_PAGE_PATH = '/graph';
+import { escapeHtml } from '../page/html-escape.js';
+import { PAGE_ASSETS_PATH, TABLE_PAGE_PATH, TAGS_API_PATH } from '../page/paths.js';
+import { DEFAULT_STEP_MS } from '../store/series-store.js';
+import { formatNumber } from '../summarize-series.js';
 
 /** Line colours, in order; a line's colour is its index modulo their number. */
 export const GRAPH_LINE_COLOURS: readonly string[] = [
@@ -28,8 +30,13 @@ export interface GraphPageOptions {
   maxLines?: number;
   /** How often the page redraws while auto-refresh is on, in ms. Default 5000. */
   refreshMs?: number;
-  /** Link to the table of received series. Default `/`. */
-  tablePath?: string;
+  /**
+   * The endpoint's step in ms (`stepMs`, `--step-ms`), stated on the page: counters are a rate
+   * over it. Default 5000.
+   */
+  stepMs?: number;
+  /** Where clients publish, shown while nothing was received. */
+  publishUri?: string;
 }
 
 /** The content security policy of the page: its own scripts, styles and API only. */
@@ -50,29 +57,35 @@ const RANGES = [
  * @example `renderGraphPage({ maxLines: 20 })`
  */
 export function renderGraphPage(options: GraphPageOptions = {}): string {
-  const { maxLines = 20, refreshMs = 5000, tablePath = '/' } = options;
+  const { maxLines = 20, refreshMs = 5000, stepMs = DEFAULT_STEP_MS, publishUri } = options;
   if (!Number.isInteger(maxLines) || maxLines < 1)
     throw new TypeError(`maxLines must be a positive integer, got ${maxLines}`);
   if (!Number.isInteger(refreshMs) || refreshMs < 100)
     throw new TypeError(`refreshMs must be an integer ≥ 100, got ${refreshMs}`);
-  const attr = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const ranges = RANGES.map(
     ([value, text]) =>
       `<option value="${value}"${value === 'e-10m' ? ' selected' : ''}>${text}</option>`,
   ).join('');
+  const step = `${formatNumber(stepMs / 1000)} s`;
+  const publish =
+    publishUri === undefined
+      ? ''
+      : ` Point a registry at <code>${escapeHtml(publishUri)}</code> (e.g. <code>SPECTATOR_URI=${escapeHtml(publishUri)}</code>).`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Spectator · local Atlas graph</title>
-<link rel="stylesheet" href="${GRAPH_PAGE_PATH}/uPlot.min.css">
-<link rel="stylesheet" href="${GRAPH_PAGE_PATH}/graph-page.css">
-<script src="${GRAPH_PAGE_PATH}/uPlot.iife.min.js" defer></script>
-<script src="${GRAPH_PAGE_PATH}/graph-page.js" defer></script>
+<title>Spectator · local Atlas</title>
+<link rel="stylesheet" href="${PAGE_ASSETS_PATH}/uPlot.min.css">
+<link rel="stylesheet" href="${PAGE_ASSETS_PATH}/graph-page.css">
+<script src="${PAGE_ASSETS_PATH}/uPlot.iife.min.js" defer></script>
+<script src="${PAGE_ASSETS_PATH}/graph-page.js" defer></script>
 </head>
-<body data-max-lines="${maxLines}" data-refresh-ms="${refreshMs}" data-colours="${attr(GRAPH_LINE_COLOURS.join(','))}" data-state="loading">
-<h1>Local Atlas graph</h1>
-<p class="meta">Atlas's graph API and stack language over what the dev endpoint received: counters as a rate per second, gauges and max as values, timers in seconds. <a href="${attr(tablePath)}">Table view</a> · <a href="/api/v1/tags">tags</a></p>
+<body data-max-lines="${maxLines}" data-refresh-ms="${refreshMs}" data-colours="${escapeHtml(GRAPH_LINE_COLOURS.join(','))}" data-table-path="${escapeHtml(TABLE_PAGE_PATH)}" data-state="loading">
+<h1>Local Atlas</h1>
+<p class="meta">Graph · <a id="table-link" href="${escapeHtml(TABLE_PAGE_PATH)}">Table of the series</a> · <a href="${escapeHtml(TAGS_API_PATH)}">tags</a></p>
+<p class="meta" id="semantics">Atlas's graph API and stack language over what the dev endpoint received, per step of <strong>${step}</strong>: counters are drawn as a rate per second over the step, gauges and max as values, timers in seconds. The step is the endpoint's, configured (<code>stepMs</code>, <code>--step-ms</code>; default 5 s, a registry's default publish interval): set it to your registry's publish interval.</p>
+<div id="empty" class="empty" hidden>No measurements received yet.${publish}</div>
 <form id="graph-form">
 <div class="row">
 <label>Meter <select id="meter"></select></label>

@@ -1,26 +1,20 @@
 /**
  * The endpoint's local Atlas routes, in the server's route list (so the `Host` check and the
- * method check apply to them as to every route): the graph page and its files, `GET
- * /api/v1/graph`, `GET /api/v1/tags[/<key>]`, all reading the endpoint's series store.
+ * method check apply to them as to every route): the graph page (`GET /`) and its files
+ * (`/assets/<name>`), `GET /api/v1/graph`, `GET /api/v1/tags[/<key>]`, all reading the
+ * endpoint's series store.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { send } from '../server/responses.js';
+import { send, sendDiagnostic } from '../server/responses.js';
 import type { Route } from '../server/routes.js';
 import type { SeriesStoreReader } from '../store/series-store.js';
 import { errorResponse, type ApiResponse } from './api-response.js';
 import { GraphRequestError } from './expr-error.js';
 import { graphApi } from './graph-api.js';
 import { graphAsset } from './graph-assets.js';
-import {
-  GRAPH_PAGE_CSP,
-  GRAPH_PAGE_PATH,
-  renderGraphPage,
-  type GraphPageOptions,
-} from './graph-page.js';
+import { GRAPH_API_PATH, GRAPH_PAGE_PATH, PAGE_ASSETS_PATH, TAGS_API_PATH } from '../page/paths.js';
+import { GRAPH_PAGE_CSP, renderGraphPage, type GraphPageOptions } from './graph-page.js';
 import { tagsApi } from './tags-api.js';
-
-export const GRAPH_API_PATH = '/api/v1/graph';
-export const TAGS_API_PATH = '/api/v1/tags';
 
 /** Options of {@link graphRoutes}. */
 export interface GraphRoutesOptions {
@@ -28,8 +22,8 @@ export interface GraphRoutesOptions {
   maxInputSeries?: number;
   /** Lines one graph may have. Default 1000. */
   maxLines?: number;
-  /** The page's options. */
-  page?: GraphPageOptions;
+  /** The page's options, asked for at each request (default: the store's step). */
+  page?: () => GraphPageOptions;
   /** Receives a line, with the error, for every request that failed with a 500. Default: silent. */
   log?: (line: string) => void;
   /** The clock (epoch ms) of `now` in the time parameters. Default `Date.now`. */
@@ -57,23 +51,27 @@ function decodeKey(segment: string): string | undefined {
  */
 export function graphRoutes(store: SeriesStoreReader, options: GraphRoutesOptions = {}): Route[] {
   const { maxInputSeries, maxLines, log = () => {}, now = Date.now } = options;
-  const html = renderGraphPage(options.page);
+  const pageOptions = options.page ?? (() => ({}));
   const evalOptions = (): Parameters<typeof graphApi>[2] => ({
     now: now(),
     ...(maxInputSeries === undefined ? {} : { maxInputSeries }),
     ...(maxLines === undefined ? {} : { maxLines }),
   });
 
-  /** A GET route whose answer is computed; a failure that is not the caller's is a logged 500. */
+  /**
+   * A GET route whose answer is computed; a failure that is not the caller's is a logged 500.
+   * The APIs answer another method in JSON, as Atlas does; the page in plain text, as the table.
+   */
   const route = (
     path: string,
     prefix: boolean,
     answer: (url: URL) => ApiResponse | undefined,
+    aggregatorErrors = true,
   ): Route => ({
     path,
     prefix,
     methods: ['GET'],
-    aggregatorErrors: true,
+    aggregatorErrors,
     handle: (req: IncomingMessage, res: ServerResponse, url: URL) => {
       let r: ApiResponse | undefined;
       try {
@@ -84,31 +82,26 @@ export function graphRoutes(store: SeriesStoreReader, options: GraphRoutesOption
         );
         r = errorResponse(err);
       }
-      write(
-        res,
-        r ?? {
-          status: 404,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ type: 'error', message: `path not found: ${url.pathname}` }),
-        },
-      );
+      // A file under a folder that is not there: the endpoint's 404 for any unknown path.
+      if (r === undefined) sendDiagnostic(res, 404, `path not found: ${url.pathname}`);
+      else write(res, r);
     },
   });
 
-  const page: ApiResponse = {
+  const page = (): ApiResponse => ({
     status: 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
       'content-security-policy': GRAPH_PAGE_CSP,
     },
-    body: html,
-  };
+    body: renderGraphPage({ stepMs: store.stepMs, ...pageOptions() }),
+  });
 
   return [
-    route(GRAPH_PAGE_PATH, true, (url) => {
-      if (url.pathname === GRAPH_PAGE_PATH || url.pathname === `${GRAPH_PAGE_PATH}/`) return page;
-      const asset = graphAsset(url.pathname.slice(GRAPH_PAGE_PATH.length + 1));
+    route(GRAPH_PAGE_PATH, false, page, false),
+    route(PAGE_ASSETS_PATH, true, (url) => {
+      const asset = graphAsset(url.pathname.slice(PAGE_ASSETS_PATH.length + 1));
       if (asset === undefined) return undefined;
       const headers = { 'content-type': asset.contentType, 'cache-control': 'max-age=300' };
       return { status: 200, headers, body: asset.body };
