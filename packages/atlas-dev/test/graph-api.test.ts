@@ -173,6 +173,27 @@ describe('GET /api/v1/tags', () => {
     expect(last.headers.get('x-nflx-atlas-next-offset')).toBeNull();
   });
 
+  it('verbose pages by key then value, the next offset `key,value` in the header', async () => {
+    const page1 = await get('/api/v1/tags?verbose=1&limit=2&q=name,ipc.server.call,:eq');
+    expect(await page1.json()).toEqual([
+      { key: 'ipc.endpoint', value: '_api_orders', count: 1 },
+      { key: 'ipc.endpoint', value: '_api_users', count: 1 },
+    ]);
+    expect(page1.headers.get('x-nflx-atlas-next-offset')).toBe('ipc.endpoint,_api_users');
+    const page2 = await get(
+      '/api/v1/tags?verbose=1&limit=2&q=name,ipc.server.call,:eq&offset=ipc.endpoint,_api_users',
+    );
+    expect(await page2.json()).toEqual([
+      { key: 'name', value: 'ipc.server.call', count: 2 },
+      { key: 'nf.app', value: 'shop', count: 2 },
+    ]);
+    const last = await get(
+      '/api/v1/tags?verbose=1&limit=2&q=name,ipc.server.call,:eq&offset=nf.app,shop&format=txt',
+    );
+    expect(await last.text()).toBe('statistic\tcount\t2');
+    expect(last.headers.get('x-nflx-atlas-next-offset')).toBeNull();
+  });
+
   it('400 for a query that is not one query, a bad limit, a bad escape', async () => {
     for (const path of [
       '/api/v1/tags?q=name,x,:eq,:sum',

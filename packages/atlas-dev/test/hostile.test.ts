@@ -255,7 +255,7 @@ describe('what it keeps', () => {
     expect(grown, `heap grew ${(grown / MiB).toFixed(1)} MiB`).toBeLessThan(24 * MiB);
   }, 120_000);
 
-  it('the page and /api/series stay bounded at any series count', async () => {
+  it('the pages, /api/series and the graph and tags APIs stay bounded at any series count', async () => {
     const atlas = await start({ maxSeries: 200_000 });
     for (let b = 0; b < 20; b++) {
       await postJson(atlas.publishUri, encode(distinctSeries(b * 10_000, 10_000)), true);
@@ -273,6 +273,24 @@ describe('what it keeps', () => {
       series: unknown[];
     };
     expect([api.total, api.limit, api.series.length]).toEqual([200_000, 10_000, 10_000]);
+    // The graph page holds no data; what its script asks for is bounded too: a page of tag
+    // values, and a graph that would read more than 10,000 stored series is refused.
+    const main = await (await fetch(atlas.pageUrl)).text();
+    expect(main.length).toBeLessThan(8 * 1024);
+    expect(await (await fetch(`${atlas.url}/api/v1/tags/name`)).json()).toEqual(['flood']);
+    const ids = (await (await fetch(`${atlas.url}/api/v1/tags/id`)).json()) as string[];
+    expect(ids).toHaveLength(1000);
+    const q = encodeURIComponent('name,flood,:eq');
+    expect(await (await fetch(`${atlas.url}/api/v1/tags?q=${q}`)).json()).toEqual([
+      'id',
+      'name',
+      'statistic',
+    ]);
+    const graph = await fetch(`${atlas.url}/api/v1/graph?q=${q},:sum`);
+    expect(graph.status).toBe(400);
+    expect(((await graph.json()) as { message: string }).message).toMatch(
+      /reads more than 10000 stored series; narrow the query/,
+    );
   }, 120_000);
 });
 

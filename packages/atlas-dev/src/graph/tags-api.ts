@@ -28,8 +28,17 @@ function parseLimit(raw: string | null): number {
   return Math.min(MAX_LIMIT, Number(raw));
 }
 
-/** `{key, value, count}` for every tag (of `key` only, when given), sorted by key then value. */
-function verboseTags(series: readonly StoredSeries[], key: string | undefined): Tag[] {
+/**
+ * `{key, value, count}` of the tags (of `key` only, when given), sorted by key then value: the
+ * first `limit` of those after `offset` (`key,value`). Plain strings are sorted, and objects
+ * made for the page only: a key with a value per series stays cheap.
+ */
+function verboseTags(
+  series: readonly StoredSeries[],
+  key: string | undefined,
+  offset: string,
+  limit: number,
+): Tag[] {
   const counts = new Map<string, Map<string, number>>();
   for (const s of series) {
     for (const k of key === undefined ? Object.keys(s.tags) : [key]) {
@@ -40,12 +49,29 @@ function verboseTags(series: readonly StoredSeries[], key: string | undefined): 
       counts.set(k, values);
     }
   }
-  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  return [...counts]
-    .sort(([a], [b]) => cmp(a, b))
-    .flatMap(([k, values]) =>
-      [...values].sort(([a], [b]) => cmp(a, b)).map(([value, count]) => ({ key: k, value, count })),
-    );
+  const out: Tag[] = [];
+  // The default sort compares UTF-16 code units, as Java compares strings.
+  for (const k of [...counts.keys()].sort()) {
+    const values = counts.get(k)!;
+    const after = [...values.keys()].filter((v) => `${k},${v}` > offset).sort();
+    for (const value of after) {
+      out.push({ key: k, value, count: values.get(value)! });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}
+
+/** The index of the first of the sorted `values` that sorts after `offset` (binary search). */
+function firstAfter(values: readonly string[], offset: string): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! > offset) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function distinct(series: readonly StoredSeries[], key: string | undefined): string[] {
@@ -83,9 +109,7 @@ export function tagsApi(
     let json: unknown[];
     let next: string | undefined;
     if (params.get('verbose') === '1') {
-      const tags = verboseTags(selected(), key)
-        .filter((t) => `${t.key},${t.value}` > offset)
-        .slice(0, limit);
+      const tags = verboseTags(selected(), key, offset, limit);
       if (tags.length === limit) next = `${tags.at(-1)?.key},${tags.at(-1)?.value}`;
       lines = tags.map((t) => `${t.key}\t${t.value}\t${t.count}`);
       json = tags;
@@ -96,7 +120,8 @@ export function tagsApi(
             ? source.tagKeys()
             : source.tagValues(key)
           : distinct(selected(), key);
-      const page = all.filter((v) => v > offset).slice(0, limit);
+      const from = firstAfter(all, offset);
+      const page = all.slice(from, from + limit);
       if (page.length === limit) next = page.at(-1);
       lines = page;
       json = page;
