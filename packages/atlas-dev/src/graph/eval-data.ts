@@ -6,12 +6,12 @@
  * for gauges —, max and min by max and min); the result keeps the tags the query pins and the
  * grouping keys, labelled `sum(name=x)` or `(k=v)`.
  */
+import { compareStrings } from '../compare-strings.js';
 import { GraphRequestError } from './expr-error.js';
 import type { AggregateName, DataExpr } from './expr.js';
 import { keyString } from './expr.js';
 import {
   addNaN,
-  compareStrings,
   countNaN,
   maxNaN,
   minNaN,

@@ -4,14 +4,13 @@
  * requested percentile, estimated at every datapoint; timer buckets count nanoseconds, so timer
  * estimates are converted to seconds.
  */
-import { PERCENTILE_BUCKET_COUNT } from '../percentile-buckets.js';
+import { PERCENTILE_BUCKET_COUNT, percentilesFromCounts } from '../percentile-buckets.js';
 import { GraphRequestError } from './expr-error.js';
 import type { PercentilesExpr } from './expr.js';
 import { keyString } from './expr.js';
 import { evalData } from './eval-data.js';
 import { canonicalTags, noData, type EvalContext, type EvalSeries } from './eval-series.js';
 import { javaDouble } from './java-number-format.js';
-import { estimatePercentiles } from './percentile-estimate.js';
 import { labelString } from './query.js';
 
 const BUCKET = /^[TD][0-9A-Fa-f]{4}$/;
@@ -55,7 +54,7 @@ function estimate(
       const v = (inputs[j] as Float64Array)[k] as number;
       counts[used[j] as number] = Number.isFinite(v) ? v : 0;
     }
-    estimatePercentiles(counts, pcts, results);
+    percentilesFromCounts(counts, pcts, results);
     for (let j = 0; j < pcts.length; j++)
       (outputs[j] as Float64Array)[k] = (results[j] as number) * factor;
   }

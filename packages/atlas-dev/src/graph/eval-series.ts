@@ -58,9 +58,6 @@ export const minNaN = (a: number, b: number): number =>
 /** One more line with a value (Atlas's `CountAggregator`). */
 export const countNaN = (a: number, b: number): number => (Number.isNaN(b) ? a : addNaN(a, 1));
 
-/** Code-unit order, as Java compares strings. */
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /** A tag set as one string (keys sorted), leaving out `except`: for grouping lines. */
 export function canonicalTags(tags: Readonly<Record<string, string>>, except?: string): string {
   return JSON.stringify(

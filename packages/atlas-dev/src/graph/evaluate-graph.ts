@@ -6,7 +6,8 @@
 import { GraphRequestError } from './expr-error.js';
 import { evaluate } from './evaluate.js';
 import { dataExprs } from './expr.js';
-import { compareStrings, labelOf, type EvalContext } from './eval-series.js';
+import { compareStrings } from '../compare-strings.js';
+import { labelOf, type EvalContext } from './eval-series.js';
 import { graphWindow, type GraphTimeParams, type GraphWindow } from './graph-time.js';
 import { parseExpression } from './interpreter.js';
 import type { SeriesStoreReader } from '../store/series-store.js';

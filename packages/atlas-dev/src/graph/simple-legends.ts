@@ -4,6 +4,7 @@
  * values (`$(ipc.endpoint)`), else the `name` it queries, else the values of the keys it
  * queries. Macros (`:dist-avg`, `:avg`) are read as the sum of their query.
  */
+import { compareStrings } from '../compare-strings.js';
 import {
   dataExprs,
   finalGrouping,
@@ -60,7 +61,7 @@ function legendFor(s: StyleExpr, kv: KeyValues): StyleExpr {
   }
   const name = kv.get('name');
   if (name !== undefined) return { ...s, legend: name };
-  const values = [...kv].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  const values = [...kv].sort(([a], [b]) => compareStrings(a, b)).map(([, v]) => v);
   return { ...s, legend: values.join(' ') };
 }
 

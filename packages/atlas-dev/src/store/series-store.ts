@@ -8,6 +8,7 @@
  *
  * `SeriesStoreReader` is the read interface for the graph API and any other reader.
  */
+import { compareStrings } from '../compare-strings.js';
 import { OP_ADD, OP_MAX, type AtlasOp } from '../ops.js';
 import { StepRing } from './step-ring.js';
 
@@ -158,7 +159,7 @@ const SEPARATOR = /[,= ]/;
 
 /** `sorted` with `added` (in any order) merged in: O(n + k log k) rather than a full sort. */
 function mergeSorted<T>(sorted: readonly T[], added: T[], key: (item: T) => string): T[] {
-  added.sort((a, b) => compare(key(a), key(b)));
+  added.sort((a, b) => compareStrings(key(a), key(b)));
   const out: T[] = [];
   let i = 0;
   let j = 0;
@@ -171,7 +172,6 @@ function mergeSorted<T>(sorted: readonly T[], added: T[], key: (item: T) => stri
   }
   return out;
 }
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -344,7 +344,7 @@ export class SeriesStore implements SeriesStoreReader {
   }
 
   tagKeys(): readonly string[] {
-    return [...this.tagIndex.keys()].sort(compare);
+    return [...this.tagIndex.keys()].sort(compareStrings);
   }
 
   tagValues(key: string): readonly string[] {
