@@ -324,19 +324,20 @@ async function main() {
     : { hideTags: HIDDEN_TAGS, hideStatistics: HIDDEN_STATISTICS };
   const atlas = await startEndpoint(devServer, options);
   console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
-  console.log(
-    `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
-  );
   // Commas and colons may stay as they are in a query; parentheses are encoded so that
   // terminals take the whole link.
   const graphQuery = `s=e-10m&q=${EXAMPLE_EXPRESSION.replaceAll('(', '%28').replaceAll(')', '%29')}`;
-  const graphUrl = `${atlas.url}${devServer.GRAPH_PAGE_PATH}?${graphQuery}`;
-  console.log(`${bold('Graph page')}            ${cyan(graphUrl)}   (local Atlas)`);
+  console.log(
+    `${bold('Graph page')}            ${cyan(`${atlas.pageUrl}?${graphQuery}`)}   (local Atlas, a ${stepMs / 1000} s step: the publish interval)`,
+  );
   console.log(`${bold('Example expression')}    ${EXAMPLE_EXPRESSION}`);
   console.log(
     dim(
       `                      (as Atlas does, it sums every statistic of the meter; calls per second: ${CALL_RATE_EXPRESSION})`,
     ),
+  );
+  console.log(
+    `${bold('Table of the series')}   ${cyan(atlas.tableUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
   );
 
   let app;
