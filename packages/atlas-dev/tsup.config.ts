@@ -4,4 +4,6 @@ export default packageConfig({
   // The CLI is a bin, not an export: JS only.
   entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
   dts: { entry: { index: 'src/index.ts' } },
+  // The graph page finds uPlot's files with `createRequire(import.meta.url)`, in CJS too.
+  shims: true,
 });
