@@ -24,6 +24,8 @@ export interface PackageBuild {
   bins?: Record<string, string>;
   /** Imports left to the app (frameworks, peers). */
   external?: Options['external'];
+  /** `import.meta.url` and `__dirname` in both formats (tsup's shims). */
+  shims?: boolean;
 }
 
 export function packageConfig(build: PackageBuild = {}) {
@@ -38,6 +40,7 @@ export function packageConfig(build: PackageBuild = {}) {
     // scripts/build-package.mjs empties dist/ first: these builds run side by side.
     clean: false,
     external: build.external,
+    shims: build.shims,
   };
   const configs: Options[] = [
     {

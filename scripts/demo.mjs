@@ -29,6 +29,10 @@ const DEFAULT_ENDPOINT_PORT = 7101;
 /** Tags left out of the table: the common tags (nf.*) and the constant or redundant IPC ones. */
 const HIDDEN_TAGS = ['owner', 'ipc.protocol', 'ipc.result'];
 const HIDDEN_STATISTICS = ['totalOfSquares'];
+/** The Atlas expression the graph page opens with: ipc.server.call per route template. */
+const EXAMPLE_EXPRESSION = 'name,ipc.server.call,:eq,(,ipc.endpoint,),:by';
+const CALL_RATE_EXPRESSION =
+  'name,ipc.server.call,:eq,statistic,count,:eq,:and,(,ipc.endpoint,),:by';
 
 const HELP = `Usage: npm run demo -- [options]
 
@@ -320,8 +324,20 @@ async function main() {
     : { hideTags: HIDDEN_TAGS, hideStatistics: HIDDEN_STATISTICS };
   const atlas = await startEndpoint(devServer, options);
   console.log(`\n${bold('Local Atlas endpoint')}  POST ${atlas.publishUri}`);
+  // Commas and colons may stay as they are in a query; parentheses are encoded so that
+  // terminals take the whole link.
+  const graphQuery = `s=e-10m&q=${EXAMPLE_EXPRESSION.replaceAll('(', '%28').replaceAll(')', '%29')}`;
   console.log(
-    `${bold('Series web page')}       ${cyan(atlas.pageUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
+    `${bold('Graph page')}            ${cyan(`${atlas.pageUrl}?${graphQuery}`)}   (local Atlas, a ${stepMs / 1000} s step: the publish interval)`,
+  );
+  console.log(`${bold('Example expression')}    ${EXAMPLE_EXPRESSION}`);
+  console.log(
+    dim(
+      `                      (as Atlas does, it sums every statistic of the meter; calls per second: ${CALL_RATE_EXPRESSION})`,
+    ),
+  );
+  console.log(
+    `${bold('Table of the series')}   ${cyan(atlas.tableUrl)}   (a sparkline per series, ?q= filters, ?refresh=5 reloads)`,
   );
 
   let app;

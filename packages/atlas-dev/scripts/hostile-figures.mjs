@@ -7,8 +7,10 @@
 // - bomb: six gzip uploads of ~120 KB, each expanding to a valid 60 MiB batch (6.3M
 //   measurements), then six that expand to just under the default body cap: the longest
 //   event-loop block (perf_hooks.monitorEventLoopDelay), each answer, the heap afterwards.
-// - series: `--series` distinct series published in batches of 10k, then `GET /` (time, size)
-//   and `GET /api/series` (time, size).
+// - series: `--series` distinct series published in batches of 10k, then each read view (time,
+//   CPU, size, heap growth): the graph page `/` and what its script asks for the first meter
+//   (`/api/v1/tags/name`, the tags of the meter, the graph of its rate), the tags API over a
+//   key with a value per series, a `:by` of that key, the table `/table`, `/api/series`.
 // - nested: `[[[…]]]` 100k deep: the answer.
 // `--dist` picks the build to measure (default: this package's dist), so that a build of an
 // older commit can be measured the same way.
@@ -116,9 +118,30 @@ async function series() {
     }
   }
   const heapAfter = heap();
-  // The page and the API, twice each (the second reads what the first sorted), a filter.
-  const paths = ['/?refresh=0', '/?refresh=0', '/?q=u499999', '/api/series', '/api/series'];
+  // Each view twice (the second reads what the first sorted), a filter.
+  const meter = encodeURIComponent('name,requests,:eq');
+  const rate = encodeURIComponent('name,requests,:eq,statistic,count,:eq,:and,:sum');
+  const byUser = encodeURIComponent('name,requests,:eq,(,user,),:by');
+  const paths = [
+    '/',
+    '/',
+    '/api/v1/tags/name',
+    `/api/v1/tags?q=${meter}`,
+    `/api/v1/tags/statistic?q=${meter}`,
+    `/api/v1/graph?q=${rate}&s=e-10m&format=json`,
+    `/api/v1/graph?q=${rate}&s=e-10m&format=json`,
+    '/api/v1/tags/user',
+    '/api/v1/tags/user',
+    `/api/v1/tags/user?q=${meter}&verbose=1`,
+    `/api/v1/graph?q=${byUser}&s=e-10m&format=json`,
+    '/table?refresh=0',
+    '/table?refresh=0',
+    '/table?q=u499999',
+    '/api/series',
+    '/api/series',
+  ];
   for (const path of paths) {
+    const heapBefore = heap();
     const started = performance.now();
     const cpu = process.cpuUsage();
     const res = await fetch(`${atlas.url}${path}`);
@@ -127,9 +150,11 @@ async function series() {
     const { user, system } = process.cpuUsage(cpu);
     // The server runs in this process: the request's CPU time is what it cost, whatever else
     // the machine runs (the wall time grows with the machine's load).
+    const text = res.status === 200 ? '' : ` ${Buffer.from(body).toString().slice(0, 120)}`;
     console.log(
       `series ${total}: GET ${path} ${res.status} in ${ms.toFixed(0)} ms ` +
-        `(${((user + system) / 1000).toFixed(0)} ms CPU), ${mb(body.byteLength)}`,
+        `(${((user + system) / 1000).toFixed(0)} ms CPU), ${mb(body.byteLength)}, ` +
+        `heap ${mb(heapBefore)} → ${mb(heap())}${text}`,
     );
   }
   console.log(`series ${total}: heap after publishing ${mb(heapAfter)}`);

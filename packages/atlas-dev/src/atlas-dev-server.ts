@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AtlasSeries } from './aggregate-series.js';
 import { canonicalTagKey, type DecodedMeasurement } from './decode-payload.js';
+import { graphRoutes } from './graph/graph-routes.js';
+import { GRAPH_PAGE_PATH, SERIES_API_PATH, TABLE_PAGE_PATH } from './page/paths.js';
 import { BatchLog, type ReceivedBatch } from './server/batch-log.js';
 import { Faults, type AtlasDevFault } from './server/faults.js';
 import { hostChecker, isLoopbackName, isWildcardAddress } from './server/host-check.js';
@@ -36,8 +38,16 @@ export interface AtlasDevServer {
   readonly url: string;
   /** Where to publish: `url` + `path`, e.g. `http://127.0.0.1:40123/api/v4/update`. */
   readonly publishUri: string;
-  /** The web page of the series received, with sparklines: `url` + `/`. */
+  /**
+   * The endpoint's main page, the graph page (a local Atlas: choose a meter, group by a tag,
+   * any stack-language expression): `url` + `/`.
+   */
   readonly pageUrl: string;
+  /**
+   * The second view: the table of the series received, a sparkline each (bounded, filterable
+   * with `?q=`): `url` + `/table`.
+   */
+  readonly tableUrl: string;
   readonly port: number;
   /**
    * The latest normally answered publish requests (at most `maxBatches`, and `maxKeptBytes`
@@ -83,8 +93,6 @@ export interface AtlasDevServer {
   close(): Promise<void>;
 }
 
-const SERIES_PATH = '/api/series';
-const PAGE_PATH = '/';
 /** A request must arrive whole within this (slow uploads hold memory and a slot). */
 const REQUEST_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -102,6 +110,7 @@ class DevServer implements AtlasDevServer {
   url = '';
   publishUri = '';
   pageUrl = '';
+  tableUrl = '';
   port = 0;
   readonly store: SeriesStore;
   readonly server: Server;
@@ -141,8 +150,16 @@ class DevServer implements AtlasDevServer {
           }
         },
       },
-      pageRoute(PAGE_PATH, this, () => ({ publishUri: this.publishUri, now: options.now() })),
-      seriesRoute(SERIES_PATH, this.store),
+      pageRoute(TABLE_PAGE_PATH, this, () => ({
+        publishUri: this.publishUri,
+        now: options.now(),
+      })),
+      seriesRoute(SERIES_API_PATH, this.store),
+      ...graphRoutes(this.store, {
+        log: this.log,
+        now: options.now,
+        page: () => ({ publishUri: this.publishUri }),
+      }),
     ];
     const router = {
       hostAllowed: hostChecker(options.host, options.allowedHosts),
@@ -256,9 +273,16 @@ class DevServer implements AtlasDevServer {
  * corrupt gzip body) — measurements read before the failure are kept, as the aggregator takes
  * them. Bodies over `maxBodyBytes` (as sent or gunzipped) → `413`; a `Content-Encoding` other
  * than gzip, deflate or identity → `400`. Other paths → `404`, other methods → `405`, a
- * `Host` header that is not a name of this endpoint → `403`. `GET /api/series` returns the
- * stored series (paginated: `q`, `offset`, `limit`); `GET /` is a web page of them
- * (`renderSeriesPage`; `?q=` filters, `?limit=` meters, `?refresh=5` reloads).
+ * `Host` header that is not a name of this endpoint → `403`.
+ *
+ * Read views of what it received: `GET /` is the graph page (a local Atlas: choose a meter,
+ * group by a tag, or any stack-language expression; a copyable link), over `GET
+ * /api/v1/graph` (Atlas's graph API: `q`, `s`, `e`, `step`, `w`, `format` csv, txt, json) and
+ * `GET /api/v1/tags[/<key>]` (Atlas's tags API), its files under `/assets/`; `GET /table` is
+ * the table of the series with a sparkline each (`renderSeriesPage`; `?q=` filters, `?limit=`
+ * meters, `?refresh=5` reloads); `GET /api/series` returns the stored series with their totals
+ * (paginated: `q`, `offset`, `limit`). The graph's step is the store's, `stepMs`: counters are
+ * a rate per second over it.
  *
  * Defaults: `port` 0 (a free port), `host` `'127.0.0.1'`, `path` `'/api/v4/update'`, silent
  * log, `maxBodyBytes` 8 MiB, `maxBatches` 1000, `maxKeptBytes` 64 MiB,
@@ -292,7 +316,8 @@ export async function startAtlasDevServer(
   dev.port = address.port;
   dev.url = `http://${urlHost(host)}:${address.port}`;
   dev.publishUri = `${dev.url}${dev.options.path}`;
-  dev.pageUrl = `${dev.url}${PAGE_PATH}`;
+  dev.pageUrl = `${dev.url}${GRAPH_PAGE_PATH}`;
+  dev.tableUrl = `${dev.url}${TABLE_PAGE_PATH}`;
   if (!isLoopbackName(host)) {
     dev.options.log(
       escapeControl(

@@ -16,6 +16,7 @@ import {
   type ReceivedBatch,
 } from './atlas-dev-server.js';
 import { formatBatch } from './format-table.js';
+import { SERIES_API_PATH } from './page/paths.js';
 import { isLoopbackName } from './server/host-check.js';
 import { escapeControl, escapeLines } from './terminal-text.js';
 
@@ -43,7 +44,10 @@ Options:
   -q, --quiet        print only the start-up lines, not every batch
   -h, --help         show this help
 
-GET / is a web page of the series received (?q= filters by name or tag text);
+GET / is a local Atlas: a graph page for any stack-language expression (choose a
+meter, group by a tag; also GET /api/v1/graph?q=…&format=csv|txt|json and
+GET /api/v1/tags[/<key>]), counters as a rate per second over --step-ms;
+GET /table is a table of the series received (?q= filters by name or tag text);
 GET /api/series returns them with their totals as JSON (?q=, ?offset=, ?limit=).
 Ctrl-C stops it.
 `;
@@ -132,7 +136,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with "/"`);
   const stepMs = values['step-ms'];
-  if (stepMs !== undefined && (!/^\d{1,8}$/.test(stepMs) || Number(stepMs) < 1)) {
+  if (
+    stepMs !== undefined &&
+    (!/^\d{1,8}$/.test(stepMs) || Number(stepMs) < 1 || Number(stepMs) > 86_400_000)
+  ) {
     fail(`invalid --step-ms ${escapeControl(stepMs)} (milliseconds, 1…86400000)`);
   }
   const maxSeries = values['max-series'];
@@ -172,8 +179,9 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     escapeLines(
       `Atlas dev endpoint: POST ${server.publishUri}\n` +
-        `series web page:    GET  ${server.pageUrl}\n` +
-        `stored series:      GET  ${server.url}/api/series\n`,
+        `graph page:         GET  ${server.pageUrl}   (step ${server.store.stepMs} ms)\n` +
+        `series table:       GET  ${server.tableUrl}\n` +
+        `stored series:      GET  ${server.url}${SERIES_API_PATH}\n`,
     ) + `Ctrl-C to stop.\n\n`,
   );
 

@@ -11,7 +11,7 @@
  * // … point a registry at atlas.publishUri and publish …
  * await atlas.waitFor((s) => s.find('server.requestCount', { status: '200' }).length > 0);
  * console.log(formatSeriesTable(atlas.series()));
- * console.log('see them at', atlas.pageUrl); // web page with a sparkline per series
+ * console.log('graph them at', atlas.pageUrl); // a local Atlas; the table is at atlas.tableUrl
  * await atlas.close();
  * ```
  *
@@ -90,8 +90,8 @@ export {
 export { formatSeriesTable, formatBatch } from './format-table.js';
 
 /**
- * The web page the endpoint serves at `GET /`: the meters received (bounded, filterable), a
- * row per statistic with an inline SVG sparkline per step.
+ * The table page the endpoint serves at `GET /table`: the meters received (bounded,
+ * filterable), a row per statistic with an inline SVG sparkline per step.
  * @example `const html = renderSeriesPage(atlas, { query: 'ipc.server' })`
  */
 export {
@@ -102,3 +102,42 @@ export {
   type SeriesPageSource,
   type SeriesPageStore,
 } from './series-page.js';
+
+/**
+ * A local Atlas over what the endpoint received (the graph page at `GET /`, `GET /api/v1/graph`,
+ * `GET /api/v1/tags`): the stack language subset (`parseExpression`), evaluation over a series
+ * store (`evaluateGraph`), Atlas's csv/txt/json answers (`formatGraph`).
+ * @example
+ * ```ts
+ * const result = evaluateGraph('name,requests,:eq,(,status,),:by', { s: 'e-5m' }, atlas.store);
+ * console.log(formatGraph(result, 'csv'));
+ * ```
+ */
+export {
+  evaluateGraph,
+  type EvaluateGraphOptions,
+  type GraphLine,
+  type GraphResult,
+} from './graph/evaluate-graph.js';
+export { formatGraph, type GraphFormat } from './graph/graph-output.js';
+export { parseExpression } from './graph/interpreter.js';
+export { GraphRequestError, type ExprPosition } from './graph/expr-error.js';
+export type { GraphTimeParams } from './graph/graph-time.js';
+export { renderGraphPage, GRAPH_LINE_COLOURS, type GraphPageOptions } from './graph/graph-page.js';
+
+/**
+ * Where the endpoint serves its pages and read APIs: the graph page at `/`, the table at
+ * `/table`, `/api/series`, `/api/v1/graph`, `/api/v1/tags`, the page's files under `/assets`.
+ * @example
+ * ```ts
+ * const csv = await fetch(`${atlas.url}${GRAPH_API_PATH}?q=name,requests,:eq,:sum&format=csv`);
+ * ```
+ */
+export {
+  GRAPH_PAGE_PATH,
+  TABLE_PAGE_PATH,
+  PAGE_ASSETS_PATH,
+  SERIES_API_PATH,
+  GRAPH_API_PATH,
+  TAGS_API_PATH,
+} from './page/paths.js';

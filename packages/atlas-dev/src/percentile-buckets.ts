@@ -58,29 +58,67 @@ export function percentileBucketIndex(v: number): number {
 }
 
 /**
- * Estimates the `p`th percentile (0–100) from bucket counts as Atlas does: the first bucket
- * where the cumulative share reaches `p`, interpolated linearly between the previous bucket's
- * bound and its own. `NaN` when every count is 0.
+ * Atlas's percentile estimate from bucket counts, for several percentiles at once: Spectator's
+ * `PercentileBuckets.percentiles(double[] counts, …)`, which Atlas's `:percentiles` runs on
+ * every datapoint (the counts are rates there) and the table runs on counts. Writes into
+ * `results[i]` the estimate of `pcts[i]` (sorted ascending, each 0…100): walk the buckets up to
+ * the last non-empty one accumulating counts; a percentile falls in the first bucket where the
+ * cumulative share reaches it and is interpolated linearly between the previous bucket's bound
+ * and this one's (`0` where that is undefined); one past the last share is interpolated towards
+ * the last non-empty bucket's bound. `NaN` when no count is positive. Counts that are not
+ * positive finite numbers do not add to the total.
+ *
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * percentilesFromCounts(counts, [50, 99], out); // counts[i]: how many fell in bucket i
+ * ```
+ */
+export function percentilesFromCounts(
+  counts: ArrayLike<number>,
+  pcts: readonly number[],
+  results: Float64Array,
+): void {
+  let lastNonZero = 0;
+  let total = 0;
+  for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
+    const c = counts[i] ?? 0;
+    if (c > 0 && Number.isFinite(c)) {
+      total += c;
+      lastNonZero = i;
+    }
+  }
+  let p = 0;
+  let prev = 0;
+  let prevShare = 0;
+  let prevBound = 0;
+  for (let i = 0; i <= lastNonZero; i++) {
+    const next = prev + (counts[i] ?? 0);
+    const nextShare = (100 * next) / total;
+    const nextBound = BOUNDS[i]!;
+    while (p < pcts.length && nextShare >= pcts[p]!) {
+      const f = (pcts[p]! - prevShare) / (nextShare - prevShare);
+      results[p] = Number.isNaN(f) ? 0 : f * (nextBound - prevBound) + prevBound;
+      p++;
+    }
+    if (p >= pcts.length) break;
+    prev = next;
+    prevShare = nextShare;
+    prevBound = nextBound;
+  }
+  const lastBound = BOUNDS[lastNonZero]!;
+  for (; p < pcts.length; p++) {
+    const f = (pcts[p]! - prevShare) / (100 - prevShare);
+    results[p] = f * (lastBound - prevBound) + prevBound;
+  }
+}
+
+/**
+ * The `p`th percentile (0–100) of bucket counts as Atlas estimates it ({@link percentilesFromCounts}).
  * @example `percentileFromCounts(counts, 99)`
  */
 export function percentileFromCounts(counts: ArrayLike<number>, p: number): number {
-  let total = 0;
-  for (let i = 0; i < counts.length; i++) total += counts[i]!;
-  if (total === 0) return NaN;
-  let cumulative = 0;
-  let previousShare = 0;
-  let previousBound = 0;
-  for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
-    cumulative += counts[i] ?? 0;
-    const share = (100 * cumulative) / total;
-    const bound = BOUNDS[i]!;
-    if (share >= p) {
-      const span = share - previousShare;
-      const fraction = span > 0 ? (p - previousShare) / span : 0;
-      return previousBound + fraction * (bound - previousBound);
-    }
-    previousShare = share;
-    previousBound = bound;
-  }
-  return previousBound;
+  const result = new Float64Array(1);
+  percentilesFromCounts(counts, [p], result);
+  return result[0]!;
 }

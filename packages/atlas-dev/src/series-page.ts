@@ -1,11 +1,13 @@
 /**
- * The dev endpoint's web page: the meters received, in name order, at most `limit` of them,
+ * The dev endpoint's table page (`GET /table`, the second view after the graph page at `/`,
+ * linked both ways): the meters received, in name order, at most `limit` of them,
  * filterable by name or tag text (`?q=`), one row each of what `summarizeSeries` makes of
  * their totals (exactly what the text table shows), with an inline SVG sparkline of the row's
  * value per step over the latest `points` steps. One self-contained HTML document: no
  * scripts, no external assets. Bounded in size and time at any series count.
  */
-import { escapeControl } from './terminal-text.js';
+import { escapeHtml } from './page/html-escape.js';
+import { GRAPH_PAGE_PATH, TABLE_PAGE_PATH } from './page/paths.js';
 import type { ReceivedBatch } from './server/batch-log.js';
 import { selectMeters, type MeterSource } from './page/select-meters.js';
 import { stepTimelines } from './page/step-timelines.js';
@@ -62,11 +64,6 @@ export const PERCENTILE_COLOURS: readonly string[] = ['#16a34a', '#d97706', '#dc
 const WIDTH = 160;
 const HEIGHT = 28;
 const PAD = 3;
-
-/** HTML-escaped, control and bidi characters shown as escapes (they could reorder the text). */
-function escapeHtml(s: string): string {
-  return escapeControl(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function time(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
@@ -174,7 +171,7 @@ const pageLink = (query: string, limit: number, refresh: number): string => {
   if (limit !== DEFAULT_LIMIT) params.set('limit', String(limit));
   if (refresh > 0) params.set('refresh', String(refresh));
   const text = params.toString();
-  return text === '' ? '/' : `/?${text}`;
+  return text === '' ? TABLE_PAGE_PATH : `${TABLE_PAGE_PATH}?${text}`;
 };
 
 /**
@@ -314,8 +311,9 @@ ${refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${refreshSeconds}">\
 </head>
 <body>
 <h1>Series received by the Atlas dev endpoint</h1>
+<p class="meta"><a href="${escapeHtml(GRAPH_PAGE_PATH)}">Graph (local Atlas)</a> · Table of the series</p>
 <p class="meta">${escapeHtml(meta)}${publishUri === undefined ? '' : ` · publish to <code>${escapeHtml(publishUri)}</code>`}</p>
-${dropped}<form class="filter" method="get" action="/"><input name="q" value="${escapeHtml(query)}" placeholder="name or tag text, e.g. ipc.server status=200"> <input name="limit" type="number" min="1" max="${MAX_LIMIT}" value="${limit}"> <button type="submit">Filter</button>${showing}</form>
+${dropped}<form class="filter" method="get" action="${escapeHtml(TABLE_PAGE_PATH)}"><input name="q" value="${escapeHtml(query)}" placeholder="name or tag text, e.g. ipc.server status=200"> <input name="limit" type="number" min="1" max="${MAX_LIMIT}" value="${limit}"> <button type="submit">Filter</button>${showing}</form>
 <p class="meta legend">Sparklines: value per ${formatNumber(store.stepMs / 1000)} s step (latest ${steps}) · percentile rows ${legend} · ${refreshLink}</p>
 ${body.join('\n')}
 </body>

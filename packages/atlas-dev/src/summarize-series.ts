@@ -3,6 +3,7 @@
  * are merged, how percentile buckets become p50/p90/p99 and in which unit a value is shown. The
  * text table (CLI, demo, test failure messages) and the series web page both read these rows.
  */
+import { compareStrings } from './compare-strings.js';
 import {
   PERCENTILE_BUCKET_COUNT,
   percentileBucketBound,
@@ -131,7 +132,6 @@ export function formatEstimate(e: PercentileEstimate, unit: 'T' | 'D'): string {
 type Plain = { -readonly [K in keyof SeriesSummary]: SeriesSummary[K] };
 type Histogram = { row: Plain; unit: 'T' | 'D'; counts: Float64Array };
 
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** The bucket (nanoseconds, `low` exclusive) that holds a timer's range floor, in seconds. */
 function floorBucket(seconds: number): { low: number; high: number } | undefined {
   if (!(seconds > 0) || !Number.isFinite(seconds)) return undefined;
@@ -335,9 +335,9 @@ export function summarizeSeries(
   }
   return out.sort(
     (a, b) =>
-      cmp(a.name, b.name) ||
-      cmp(a.tags, b.tags) ||
-      cmp(a.statistic, b.statistic) ||
-      cmp(a.key, b.key),
+      compareStrings(a.name, b.name) ||
+      compareStrings(a.tags, b.tags) ||
+      compareStrings(a.statistic, b.statistic) ||
+      compareStrings(a.key, b.key),
   );
 }

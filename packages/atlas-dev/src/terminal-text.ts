@@ -6,10 +6,11 @@
 
 /**
  * C0 controls (newline and tab included), DEL, C1 controls, and the Unicode bidi controls
- * (ALM, LRM, RLM, LRE…RLO, LRI…PDI).
+ * (ALM, LRM, RLM, LRE…RLO, LRI…PDI). The graph page's script is given its source, so that the
+ * page escapes the same characters.
  */
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeOne(c: string): string {
   const code = c.charCodeAt(0);

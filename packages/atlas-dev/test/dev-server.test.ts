@@ -353,7 +353,7 @@ describe('series()', () => {
           updates: 12,
         },
       ]);
-      const html = await (await fetch(bounded.pageUrl)).text();
+      const html = await (await fetch(bounded.tableUrl)).text();
       expect(html).toContain('1 series in 1 meters · 12 batches from 12 publish requests');
       // Last step 12, since the start 1 + … + 12; the sparkline a point per step.
       expect(html).toContain(`<td class="value">12</td><td class="value">${sum}</td>`);
@@ -800,7 +800,7 @@ describe('series page', () => {
     const clock = manualClock();
     const paged = await startAtlasDevServer({ now: clock.now, stepMs: 5000 });
     try {
-      const empty = await fetch(paged.pageUrl);
+      const empty = await fetch(paged.tableUrl);
       expect(empty.status).toBe(200);
       expect(empty.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(await empty.text()).toContain(`Point a registry at <code>${paged.publishUri}</code>`);
@@ -815,7 +815,7 @@ describe('series page', () => {
       await postJson(paged.publishUri, batch(3));
       clock.advance(5000);
       await postJson(paged.publishUri, batch(2, [pct]), true);
-      const res = await fetch(paged.pageUrl);
+      const res = await fetch(paged.tableUrl);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       const html = await res.text();
@@ -836,12 +836,12 @@ describe('series page', () => {
       // One line per percentile; the step without buckets is a gap: dots, no lines.
       expect(checkout).not.toContain('<polyline');
       expect(checkout.match(/<circle [^>]*r="2.5"/g)).toHaveLength(3);
-      expect(await (await fetch(`${paged.pageUrl}?refresh=5`)).text()).toContain(
+      expect(await (await fetch(`${paged.tableUrl}?refresh=5`)).text()).toContain(
         '<meta http-equiv="refresh" content="5">',
       );
       // Two batches in one step: summed into it.
       await postJson(paged.publishUri, batch(10));
-      const again = (await (await fetch(paged.pageUrl)).text())
+      const again = (await (await fetch(paged.tableUrl)).text())
         .split('<tr')
         .find((r) => r.includes('orders.placed'))!;
       expect(again).toMatch(/<td class="value">12<\/td><td class="value">16<\/td>/);
@@ -860,7 +860,7 @@ describe('series page', () => {
       ]),
     );
     const page = async (query: string) => {
-      const html = await (await fetch(`${atlas.pageUrl}${query}`)).text();
+      const html = await (await fetch(`${atlas.tableUrl}${query}`)).text();
       return html.split('<tr').filter((r) => r.includes('data-series'));
     };
     expect(await page('')).toHaveLength(3);
@@ -868,10 +868,10 @@ describe('series page', () => {
     expect(nl).toHaveLength(1);
     expect(nl[0]).toContain('country=NL');
     expect(await page('?q=nothing-like-it')).toHaveLength(0);
-    expect(await (await fetch(`${atlas.pageUrl}?q=nothing-like-it`)).text()).toContain(
+    expect(await (await fetch(`${atlas.tableUrl}?q=nothing-like-it`)).text()).toContain(
       'No meter matches <code>nothing-like-it</code>',
     );
-    const limited = await (await fetch(`${atlas.pageUrl}?limit=2`)).text();
+    const limited = await (await fetch(`${atlas.tableUrl}?limit=2`)).text();
     expect(limited).toContain('showing 2 of 3 meters');
     expect(limited.split('<tr').filter((r) => r.includes('data-series'))).toHaveLength(2);
   });

@@ -225,7 +225,7 @@ describe('what it keeps', () => {
     };
     expect(api).toMatchObject({ total: 1000, droppedMeasurements: 2000, maxSeries: 1000 });
     expect(api.series).toHaveLength(10);
-    const html = await (await fetch(atlas.pageUrl)).text();
+    const html = await (await fetch(atlas.tableUrl)).text();
     expect(html).toContain(
       '2000 measurements of new series dropped: the series limit (1000) was reached',
     );
@@ -255,17 +255,17 @@ describe('what it keeps', () => {
     expect(grown, `heap grew ${(grown / MiB).toFixed(1)} MiB`).toBeLessThan(24 * MiB);
   }, 120_000);
 
-  it('the page and /api/series stay bounded at any series count', async () => {
+  it('the pages, /api/series and the graph and tags APIs stay bounded at any series count', async () => {
     const atlas = await start({ maxSeries: 200_000 });
     for (let b = 0; b < 20; b++) {
       await postJson(atlas.publishUri, encode(distinctSeries(b * 10_000, 10_000)), true);
     }
     expect(atlas.store.size).toBe(200_000);
-    const html = await (await fetch(atlas.pageUrl)).text();
+    const html = await (await fetch(atlas.tableUrl)).text();
     expect(html.split('<tr').filter((r) => r.includes('data-series'))).toHaveLength(100);
     expect(html).toContain('showing 100 of 200000 meters');
     expect(html.length).toBeLessThan(512 * 1024);
-    const filtered = await (await fetch(`${atlas.pageUrl}?q=id%3Di199999`)).text();
+    const filtered = await (await fetch(`${atlas.tableUrl}?q=id%3Di199999`)).text();
     expect(filtered).toContain('showing 1 of 1 meters');
     const api = (await (await fetch(`${atlas.url}/api/series?limit=999999`)).json()) as {
       total: number;
@@ -273,6 +273,24 @@ describe('what it keeps', () => {
       series: unknown[];
     };
     expect([api.total, api.limit, api.series.length]).toEqual([200_000, 10_000, 10_000]);
+    // The graph page holds no data; what its script asks for is bounded too: a page of tag
+    // values, and a graph that would read more than 10,000 stored series is refused.
+    const main = await (await fetch(atlas.pageUrl)).text();
+    expect(main.length).toBeLessThan(8 * 1024);
+    expect(await (await fetch(`${atlas.url}/api/v1/tags/name`)).json()).toEqual(['flood']);
+    const ids = (await (await fetch(`${atlas.url}/api/v1/tags/id`)).json()) as string[];
+    expect(ids).toHaveLength(1000);
+    const q = encodeURIComponent('name,flood,:eq');
+    expect(await (await fetch(`${atlas.url}/api/v1/tags?q=${q}`)).json()).toEqual([
+      'id',
+      'name',
+      'statistic',
+    ]);
+    const graph = await fetch(`${atlas.url}/api/v1/graph?q=${q},:sum`);
+    expect(graph.status).toBe(400);
+    expect(((await graph.json()) as { message: string }).message).toMatch(
+      /reads more than 10000 stored series; narrow the query/,
+    );
   }, 120_000);
 });
 
@@ -383,6 +401,27 @@ describe('Host header (DNS rebinding)', () => {
     });
     expect(rebound.status).toBe(403);
     expect(atlas.find('evil')).toEqual([]);
+  });
+
+  it('guards the pages, their files and the graph and tags APIs too (regression: they are routes of the router that checks Host)', async () => {
+    const atlas = await start();
+    await postJson(atlas.publishUri, encode([[{ name: 'secret.meter' }, 0, 1]]));
+    for (const path of [
+      '/',
+      '/table',
+      '/assets/graph-page.js',
+      '/api/v1/graph?q=name,secret.meter,:eq,:sum',
+      '/api/v1/tags',
+      '/api/v1/tags/name',
+    ]) {
+      const ok = await rawRequest(`${atlas.url}${path}`);
+      expect(ok.status, path).toBe(200);
+      const res = await rawRequest(`${atlas.url}${path}`, {
+        headers: { host: `evil.example:${atlas.port}` },
+      });
+      expect(res.status, path).toBe(403);
+      expect(res.text, path).not.toContain('secret');
+    }
   });
 
   it('bound to every interface: warns, and also answers IP addresses and allowedHosts', async () => {

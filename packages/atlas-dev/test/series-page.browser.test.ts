@@ -1,5 +1,5 @@
 // The dev endpoint's series page, rendered by a real browser: headless Chromium (Debian's
-// `chromium` package, installed here with apt-get when missing) dumps the DOM and takes a
+// `chromium` package, installed with apt-get when missing: support/chromium.ts) dumps the DOM and takes a
 // screenshot; the series must be in the DOM and their sparklines on the screen. Without a
 // browser the tests are skipped with a warning on a laptop, and fail in CI (`CI` set) or with
 // SPECTATOR_REQUIRE_BROWSER=1: a browser test that cannot run must not pass there.
@@ -23,6 +23,7 @@ import {
   isPng,
   type DecodedPng,
 } from './support/png.js';
+import { browserRequired, chromiumOrWhy, INSTALL_TIMEOUT_MS } from './support/chromium.js';
 import {
   encode,
   manualClock,
@@ -32,59 +33,11 @@ import {
 } from './support/payload.js';
 
 const exec = promisify(execFile);
-const INSTALL_TIMEOUT_MS = 15 * 60_000;
 const BROWSER_TIMEOUT_MS = 120_000;
 const WIDTH = 1280;
 const HEIGHT = 900;
 /** The table header's background (`th` in the page's style): where the table starts. */
 const TABLE_HEADER_BACKGROUND = '#f3f4f6';
-
-/** In CI a missing browser is a failure, not a skip. */
-const browserRequired =
-  (process.env.CI !== undefined && !['', '0', 'false'].includes(process.env.CI)) ||
-  process.env.SPECTATOR_REQUIRE_BROWSER === '1';
-
-async function which(name: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await exec('which', [name]);
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function findChromium(): Promise<string | undefined> {
-  return (await which('chromium')) ?? (await which('chromium-browser'));
-}
-
-/** `apt-get install -y chromium` (as root, else through `sudo -n`); `apt-get update` first if needed. */
-async function installChromium(): Promise<string[]> {
-  const log: string[] = [];
-  if ((await which('apt-get')) === undefined) return ['apt-get not found (not Debian/Ubuntu?)'];
-  const root = process.getuid?.() === 0;
-  if (!root && (await which('sudo')) === undefined) return ['not root and sudo not found'];
-  const aptGet = async (args: string[]): Promise<boolean> => {
-    const [cmd, argv] = root ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
-    log.push(`$ ${cmd} ${argv.join(' ')}`);
-    try {
-      await exec(cmd, argv, {
-        timeout: INSTALL_TIMEOUT_MS / 2,
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-      return true;
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      log.push((e.stderr ?? e.message).trim().split('\n').slice(-5).join('\n'));
-      return false;
-    }
-  };
-  const install = ['install', '-y', '--no-install-recommends', 'chromium'];
-  if (!(await aptGet(install))) {
-    if (await aptGet(['update'])) await aptGet(install);
-  }
-  return log;
-}
 
 let chromium: string | undefined;
 let whyNoChromium = '';
@@ -94,18 +47,11 @@ let empty: AtlasDevServer;
 let profile: string;
 
 beforeAll(async () => {
-  chromium = await findChromium();
-  if (chromium === undefined) {
-    const log = await installChromium();
-    chromium = await findChromium();
-    if (chromium === undefined) {
-      whyNoChromium = `chromium is not installed and could not be installed:\n${log.join('\n')}`;
-      if (!browserRequired) {
-        console.warn(
-          `series page browser test SKIPPED (it fails instead when CI or SPECTATOR_REQUIRE_BROWSER=1 is set): ${whyNoChromium}`,
-        );
-      }
-    }
+  ({ path: chromium, why: whyNoChromium } = await chromiumOrWhy());
+  if (chromium === undefined && !browserRequired) {
+    console.warn(
+      `series page browser test SKIPPED (it fails instead when CI or SPECTATOR_REQUIRE_BROWSER=1 is set): ${whyNoChromium}`,
+    );
   }
   profile = await mkdtemp(join(tmpdir(), 'spectator-chromium-'));
 
@@ -163,7 +109,7 @@ function browser(
       `--user-data-dir=${profile}`,
       `--window-size=${WIDTH},${HEIGHT}`,
       ...args,
-      `${server.pageUrl}?refresh=0`,
+      `${server.tableUrl}?refresh=0`,
     ],
     { timeout: BROWSER_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
   );

@@ -1,13 +1,15 @@
 // The series store: values per fixed step over a bounded window (the read contract of the graph
 // API), running totals, the series bound. Unit tests of the store, then the store of a running
-// endpoint fed over a socket on a fake clock.
-import { afterEach, describe, expect, it } from 'vitest';
+// endpoint fed over a socket on a fake clock. (SourceStore: the store compiled from src, for a
+// spy on the StepRing it uses; the package's build bundles its own.)
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   SeriesStore,
   startAtlasDevServer,
   type AtlasDevServer,
   type SeriesStoreReader,
 } from '@spectator/atlas-dev';
+import { SeriesStore as SourceStore } from '../src/store/series-store.js';
 import { StepRing } from '../src/store/step-ring.js';
 import { encode, manualClock, postJson } from './support/payload.js';
 
@@ -124,6 +126,38 @@ describe('SeriesStore', () => {
       ['queue', -3],
       ['requests', 0],
     ]);
+  });
+
+  it('select reads a series’ values only when they are asked for (regression: the tags API over 500k series copied 240 steps of each, 15 s)', () => {
+    const store = new SourceStore({ stepMs: 1000, historySteps: 240 });
+    for (let i = 0; i < 1000; i++) store.add({ ...requests, id: `i${i}` }, 0, 1, T0);
+    const reads = vi.spyOn(StepRing.prototype, 'get');
+    try {
+      const selected = store.select(() => true);
+      expect(selected).toHaveLength(1000);
+      expect(new Set(selected.map((s) => s.tags.id)).size).toBe(1000);
+      expect(reads).not.toHaveBeenCalled();
+      expect(selected[0]!.values.at(-1)).toBe(1);
+      expect(reads).toHaveBeenCalledTimes(240);
+      expect(selected[0]!.values).toBe(selected[0]!.values); // read once
+      expect(reads).toHaveBeenCalledTimes(240);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it('tagValues sorts only the values added since the last call (regression: a sort of every value per tags request)', () => {
+    const store = new SeriesStore();
+    for (const id of ['b', 'd', 'a']) store.add({ ...requests, id }, 0, 1, T0);
+    const first = store.tagValues('id');
+    expect(first).toEqual(['a', 'b', 'd']);
+    expect(store.tagValues('id')).toBe(first); // nothing new: the same sorted list
+    store.add({ ...requests, id: 'c' }, 0, 1, T0);
+    store.add({ ...requests, id: 'a' }, 0, 1, T0 + 1); // known value
+    expect(store.tagValues('id')).toEqual(['a', 'b', 'c', 'd']);
+    expect(store.tagValues('nope')).toEqual([]);
+    store.clear();
+    expect(store.tagValues('id')).toEqual([]);
   });
 
   it('refuses a step, window or series bound out of range', () => {

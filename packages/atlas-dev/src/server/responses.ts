@@ -15,7 +15,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 export function send(
   res: ServerResponse,
   status: number,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' },
 ): void {
   res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });

@@ -1,13 +1,16 @@
 /**
  * Which handler answers a request: the `Host` check first (403 for a name this endpoint is
- * not reached under), then one route per path — the publish path, the page, the series API —
- * with `405` for another method and the aggregator's `404` for any other path.
+ * not reached under), then one route per path (or per path and what lies under it) — the
+ * publish path, the pages and their files, the series, graph and tags APIs — with `405` for
+ * another method and the aggregator's `404` for any other path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send, sendDiagnostic } from './responses.js';
 
 export interface Route {
   readonly path: string;
+  /** Also answers every path under `path/` (the handler reads which from `url.pathname`). */
+  readonly prefix?: boolean;
   /** Methods answered; `HEAD` is answered wherever `GET` is. */
   readonly methods: readonly string[];
   /** Answers as the aggregator does for another method (its JSON), not in plain text. */
@@ -24,6 +27,12 @@ export interface Router {
 
 function methodAllowed(route: Route, method: string): boolean {
   return route.methods.includes(method) || (method === 'HEAD' && route.methods.includes('GET'));
+}
+
+function routeMatches(route: Route, pathname: string): boolean {
+  return (
+    route.path === pathname || (route.prefix === true && pathname.startsWith(`${route.path}/`))
+  );
 }
 
 /** Answers one request; a handler that throws is logged and answered `500`. */
@@ -53,7 +62,7 @@ export async function dispatch(
     send(res, 400, `invalid request target\n`);
     return;
   }
-  const route = router.routes.find((r) => r.path === url.pathname);
+  const route = router.routes.find((r) => routeMatches(r, url.pathname));
   if (route === undefined) {
     req.resume();
     sendDiagnostic(res, 404, `path not found: ${url.pathname}`);

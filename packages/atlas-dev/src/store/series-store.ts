@@ -8,6 +8,7 @@
  *
  * `SeriesStoreReader` is the read interface for the graph API and any other reader.
  */
+import { compareStrings } from '../compare-strings.js';
 import { OP_ADD, OP_MAX, type AtlasOp } from '../ops.js';
 import { StepRing } from './step-ring.js';
 
@@ -19,7 +20,9 @@ export interface StoredSeries {
   readonly op: 0 | 10;
   /**
    * Values per step, oldest first; `NaN` where nothing arrived. `values[i]` covers
-   * `[startMs + i * stepMs, startMs + (i + 1) * stepMs)` of the reader it came from.
+   * `[startMs + i * stepMs, startMs + (i + 1) * stepMs)` of the reader it came from, as it was
+   * when `select()` ran. Read from the store when first asked for (a reader that needs only the
+   * tags reads none): ask in the same synchronous turn as `select()` to see one window.
    */
   readonly values: Float64Array;
 }
@@ -42,9 +45,9 @@ export interface SeriesStoreReader {
     limit?: number,
   ): StoredSeries[];
   /** Every tag key, sorted. */
-  tagKeys(): string[];
+  tagKeys(): readonly string[];
   /** The values of one tag key, sorted (empty for an unknown key). */
-  tagValues(key: string): string[];
+  tagValues(key: string): readonly string[];
 }
 
 /** Options of {@link SeriesStore}. */
@@ -100,11 +103,63 @@ class Entry implements SeriesEntry {
   }
 }
 
+/**
+ * A series as `select()` gives it: the tags at once, the values (a window's worth of steps)
+ * only when asked for — the tags API matches every series and reads no values.
+ */
+class Selected implements StoredSeries {
+  private read: Float64Array | undefined;
+
+  constructor(
+    private readonly entry: Entry,
+    /** The store's oldest step when selected, and its history length. */
+    private readonly first: number,
+    private readonly steps: number,
+  ) {}
+
+  get tags(): Readonly<Record<string, string>> {
+    return this.entry.tags;
+  }
+
+  get op(): 0 | 10 {
+    return this.entry.op;
+  }
+
+  get values(): Float64Array {
+    if (this.read === undefined) {
+      this.read = new Float64Array(this.steps);
+      for (let i = 0; i < this.steps; i++) this.read[i] = this.entry.ring.get(this.first + i);
+    }
+    return this.read;
+  }
+}
+
+/** The values of one tag key: all of them, and sorted (merging only those added since). */
+class TagValues {
+  readonly all = new Set<string>();
+  private sorted: string[] = [];
+  private added: string[] = [];
+
+  add(value: string): void {
+    if (this.all.has(value)) return;
+    this.all.add(value);
+    this.added.push(value);
+  }
+
+  inOrder(): readonly string[] {
+    if (this.added.length > 0) {
+      this.sorted = mergeSorted(this.sorted, this.added, (v) => v);
+      this.added = [];
+    }
+    return this.sorted;
+  }
+}
+
 const SEPARATOR = /[,= ]/;
 
 /** `sorted` with `added` (in any order) merged in: O(n + k log k) rather than a full sort. */
 function mergeSorted<T>(sorted: readonly T[], added: T[], key: (item: T) => string): T[] {
-  added.sort((a, b) => compare(key(a), key(b)));
+  added.sort((a, b) => compareStrings(key(a), key(b)));
   const out: T[] = [];
   let i = 0;
   let j = 0;
@@ -117,7 +172,6 @@ function mergeSorted<T>(sorted: readonly T[], added: T[], key: (item: T) => stri
   }
   return out;
 }
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -135,7 +189,7 @@ export class SeriesStore implements SeriesStoreReader {
   private readonly byName = new Map<string, Entry[][]>();
   /** The same series lists by meter key, to find a series' meter when it is created. */
   private readonly byMeter = new Map<string, Entry[]>();
-  private readonly tagIndex = new Map<string, Set<string>>();
+  private readonly tagIndex = new Map<string, TagValues>();
   /** Names in sorted order, and those added since it was sorted. */
   private sortedNames: string[] = [];
   private newNames: string[] = [];
@@ -267,7 +321,7 @@ export class SeriesStore implements SeriesStoreReader {
     }
     for (const k of keys) {
       let values = this.tagIndex.get(k);
-      if (values === undefined) this.tagIndex.set(k, (values = new Set()));
+      if (values === undefined) this.tagIndex.set(k, (values = new TagValues()));
       values.add(tags[k]!);
     }
     this.newEntries.push(entry);
@@ -283,20 +337,18 @@ export class SeriesStore implements SeriesStoreReader {
     const first = this.newestStep - this.historySteps + 1;
     for (const entry of this.byKey.values()) {
       if (!match(entry.tags)) continue;
-      const values = new Float64Array(this.historySteps);
-      for (let i = 0; i < values.length; i++) values[i] = entry.ring.get(first + i);
-      out.push({ tags: entry.tags, op: entry.op, values });
+      out.push(new Selected(entry, first, this.historySteps));
       if (out.length >= limit) break;
     }
     return out;
   }
 
-  tagKeys(): string[] {
-    return [...this.tagIndex.keys()].sort(compare);
+  tagKeys(): readonly string[] {
+    return [...this.tagIndex.keys()].sort(compareStrings);
   }
 
-  tagValues(key: string): string[] {
-    return [...(this.tagIndex.get(key) ?? [])].sort(compare);
+  tagValues(key: string): readonly string[] {
+    return this.tagIndex.get(key)?.inOrder() ?? [];
   }
 
   /** Every series, sorted by tags (then op); sorting only the series added since the last call. */
