@@ -5,7 +5,7 @@
  * Each (library, kind) is measured in a fresh child process: build the tag value strings first
  * (an app has those anyway), GC, snapshot `heapUsed + arrayBuffers`; create N series with 3 tags
  * each and update each once, with the tags object built per call as an app would; bring each
- * library to its steady state after an export (ours: publish tags resolved, as the first publish
+ * library to its steady state after an export (ours: one real publish to a local endpoint, as the first publish
  * does; prom-client: one scrape; OpenTelemetry: one `collect()`); GC, snapshot again; divide the
  * difference by N. Repeated in several fresh processes; the median is reported.
  *
@@ -13,8 +13,10 @@
  * 4 statistics; prom-client's default histogram 11 buckets; OpenTelemetry's 16 (+ min/max).
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Registry, type Meter } from '@spectator/core';
+import { Registry } from '@spectator/core';
 import * as prom from 'prom-client';
 import {
   formatBytes,
@@ -53,14 +55,21 @@ async function child(lib: Lib, kind: Kind, n: number): Promise<ChildResult> {
   }
   let keep: unknown;
   let series = 0;
-  // Load and warm the library before the baseline, so code and module state are not counted.
-  const resolvePublishTags = lib === 'spectator' ? await loadResolvePublishTags() : undefined;
+  // Load and warm the library before the baseline, so code and module state are not counted:
+  // ours publishes once to a local sink (loading the HTTP client) before it.
+  const sink = lib === 'spectator' ? await startSink() : undefined;
+  if (sink !== undefined) {
+    const warm = new Registry({ uri: sink.uri });
+    warm.counter('bench.warm').increment();
+    await warm.publish();
+    await warm.stop();
+  }
   const otel = lib === 'opentelemetry' ? otelMeter(n * 2) : undefined;
   gc();
   const before = process.memoryUsage();
 
   if (lib === 'spectator') {
-    const registry = new Registry({ maxMeters: n * 2 });
+    const registry = new Registry({ maxMeters: n * 2, uri: sink!.uri });
     for (let i = 0; i < n; i++) {
       if (kind === 'counter')
         registry.counter('bench.mem', { route: a[i]!, status: b[i]!, shard: c[i]! }).increment();
@@ -69,10 +78,11 @@ async function child(lib: Lib, kind: Kind, n: number): Promise<ChildResult> {
           .percentileTimer('bench.mem', { route: a[i]!, status: b[i]!, shard: c[i]! })
           .record(0.05);
     }
-    // Steady state after the first publish: each meter caches its publish tag array.
-    if (resolvePublishTags)
-      for (const m of registry.meters()) resolvePublishTags(m, registry.config.commonTags, 0);
-    series = [...registry.meters()].length;
+    // Steady state after the first publish (what the Atlas output keeps per meter included).
+    const published = await registry.publish();
+    if (published.sent === 0) throw new Error('scenario 6: the publish sent nothing');
+    await registry.releaseConnections();
+    series = [...registry.meters()].filter((m) => m.id.name === 'bench.mem').length;
     keep = registry;
   } else if (lib === 'prom-client') {
     const registry = new prom.Registry();
@@ -121,17 +131,15 @@ async function child(lib: Lib, kind: Kind, n: number): Promise<ChildResult> {
   return { lib, kind, n, bytes, series };
 }
 
-async function loadResolvePublishTags(): Promise<
-  ((m: Meter, c: Record<string, string>, v: number) => void) | undefined
-> {
-  try {
-    const mod = (await import('../../packages/core/src/publish/publish-tags.js')) as unknown as {
-      resolvePublishTags?: (m: Meter, c: Record<string, string>, v: number) => void;
-    };
-    return mod.resolvePublishTags;
-  } catch {
-    return undefined;
-  }
+/** A local endpoint that takes any publish and answers 200, so the registry publishes for real. */
+async function startSink(): Promise<{ uri: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return { uri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4/update` };
 }
 
 function runChild(lib: Lib, kind: Kind, n: number): ChildResult {
@@ -212,7 +220,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
     title: 'Memory per meter',
     markdown:
       sections.join('\n\n') +
-      `\n\nRetained JS heap + array buffers per series after GC, in steady state after one export (ours: publish tags resolved; prom-client: one scrape; OpenTelemetry: one collect, cumulative temporality), each series with 3 tags and one update, median of ${reps} fresh processes. Includes each library's lookup structures (ours: the id, its key string, the tag-lookup trie, the registry map).`,
+      `\n\nRetained JS heap + array buffers per series after GC, in steady state after one export (ours: one real publish to a local endpoint; prom-client: one scrape; OpenTelemetry: one collect, cumulative temporality), each series with 3 tags and one update, median of ${reps} fresh processes. Includes each library's lookup structures (ours: the id, its key string, the tag-lookup trie, the registry map).`,
     goals: [],
   };
 }

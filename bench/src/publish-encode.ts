@@ -28,8 +28,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Registry, DEFAULT_CONFIG, type Meter } from '@spectator/core';
-import * as encodeModule from '../../packages/core/src/publish/encode-batch.js';
-import * as publishTagsModule from '../../packages/core/src/publish/publish-tags.js';
+import * as encodeModule from '../../packages/core/src/outputs/atlas/encode-batch.js';
+import * as publishTagsModule from '../../packages/core/src/outputs/atlas/publish-tags.js';
 import {
   runInterleaved,
   table,
@@ -67,7 +67,7 @@ function encoder(): { encode: Encoder; name: string } {
   if (typeof mod.encodeBatch === 'function')
     return { encode: mod.encodeBatch as Encoder, name: 'encodeBatch' };
   throw new Error(
-    'scenario 5: packages/core/src/publish/encode-batch.ts exports neither encodeBatchBytes nor encodeBatch',
+    'scenario 5: packages/core/src/outputs/atlas/encode-batch.ts exports neither encodeBatchBytes nor encodeBatch',
   );
 }
 
@@ -117,17 +117,19 @@ export function buildMeasurements(mix: 'mixed' | 'timers' = 'mixed'): Outgoing[]
   }
   const resolve = (
     publishTagsModule as unknown as {
-      resolvePublishTags?: (m: Meter, c: Record<string, string>, v: number) => void;
+      resolvePublishTags?: (
+        m: Meter,
+        c: Readonly<Record<string, string>>,
+      ) => { tags: readonly string[] };
     }
   ).resolvePublishTags;
   if (typeof resolve !== 'function')
     throw new Error(
-      'scenario 5: packages/core/src/publish/publish-tags.ts no longer exports resolvePublishTags',
+      'scenario 5: packages/core/src/outputs/atlas/publish-tags.ts no longer exports resolvePublishTags',
     );
   const out: Outgoing[] = [];
   for (const meter of registry.meters()) {
-    resolve(meter, registry.config.commonTags, 0);
-    const tags = (meter as unknown as { publishTags: readonly string[] }).publishTags;
+    const { tags } = resolve(meter, registry.config.commonTags);
     meter.collect(false, (statistic, op, value, percentile) => {
       if (op === 0 && value === 0) return;
       out.push({ tags, statistic, percentile, op, value });
@@ -332,7 +334,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
       ) +
       `\n\nHeap (fresh child process, median of ${reps}):\n\n` +
       table(['', 'value'], heapRows) +
-      `\n\nEncoder: core's \`${name}\` (packages/core/src/publish/encode-batch.ts). ${TOTAL.toLocaleString('en')} measurements: the main mix comes from ${meters(measurements)} meters (2,000 percentile timers + counters), the "timers only" one from ${meters(timerOnly)} percentile timers; each meter has 7 common tags + 3–4 own tags + name. Heap figures are for the main mix, gzip at zlib's default level on the libuv pool as the publisher does. No peer: prom-client and OpenTelemetry have no equivalent push encoding.`,
+      `\n\nEncoder: core's \`${name}\` (packages/core/src/outputs/atlas/encode-batch.ts). ${TOTAL.toLocaleString('en')} measurements: the main mix comes from ${meters(measurements)} meters (2,000 percentile timers + counters), the "timers only" one from ${meters(timerOnly)} percentile timers; each meter has 7 common tags + 3–4 own tags + name. Heap figures are for the main mix, gzip at zlib's default level on the libuv pool as the publisher does. No peer: prom-client and OpenTelemetry have no equivalent push encoding.`,
     goals: [
       {
         goal: '100k-measurement publish encode (string table + tag indices + values, main mix)',

@@ -1,10 +1,10 @@
 import { packageConfig } from '../../tsup.base';
 
-const entries = {
-  index: 'src/index.ts',
-  ipc: 'src/ipc/index.ts',
-  runtime: 'src/runtime/index.ts',
-  'ipc-client': 'src/ipc-client/index.ts',
-};
-
-export default packageConfig({ entry: entries });
+export default packageConfig({
+  entries: {
+    index: 'src/index.ts',
+    ipc: 'src/ipc/index.ts',
+    runtime: 'src/runtime/index.ts',
+    'ipc-client': 'src/ipc-client/index.ts',
+  },
+});

@@ -31,9 +31,9 @@ export class SpectatorConfigError extends Error {
   }
 
   /**
-   * `instanceof` holds for an error thrown by any copy of this class: each entry point of the
-   * package bundles its own (an adapter throws through `@spectator/core/ipc`), and an app may
-   * have two installed copies, yet `catch (e) { if (e instanceof SpectatorConfigError) … }` must
+   * `instanceof` holds for an error thrown by any copy of this class: the ESM and CommonJS builds
+   * each define it once, and an app may have two installed copies (an adapter depending on
+   * another version of core), yet `catch (e) { if (e instanceof SpectatorConfigError) … }` must
    * see them all.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {

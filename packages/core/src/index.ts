@@ -9,6 +9,7 @@
 export {
   GlobalRegistry,
   getGlobalRegistry,
+  isGlobalRegistry,
   configureGlobalRegistry,
   GLOBAL_REGISTRY_KEY,
 } from './global/global-registry.js';
@@ -21,7 +22,7 @@ export {
   MAX_TIMEOUT_MS,
   MAX_METER_TTL_MS,
 } from './registry/config.js';
-export { SecretHeaders } from './publish/request-headers.js';
+export { SecretHeaders } from './outputs/atlas/request-headers.js';
 export type { RegistryConfig, ResolvedRegistryConfig } from './registry/config.js';
 export type { Measurement } from './registry/measurement.js';
 export { Id } from './ids/id.js';
@@ -62,13 +63,13 @@ export {
   percentileFromCounts,
   percentileFromFractionalCounts,
 } from './meters/percentile-buckets.js';
-export type { PublishResult, DropReason } from './publish/publish-result.js';
+export type { PublishResult, DropReason } from './outputs/publish-result.js';
 export {
   parseOutputLocation,
   DEFAULT_SPECTATORD_UDP,
   DEFAULT_SPECTATORD_UNIX_PATH,
-} from './spectatord/output-location.js';
-export type { OutputLocation } from './spectatord/output-location.js';
+} from './outputs/spectatord/output-location.js';
+export type { OutputLocation } from './outputs/spectatord/output-location.js';
 export { SpectatorConfigError } from './errors.js';
 export type { SpectatorErrorCode } from './errors.js';
 export type { SpectatorLogger } from './internal/rate-limited-logger.js';

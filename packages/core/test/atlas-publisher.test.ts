@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { Agent, request } from 'undici';
-import { AtlasPublisher, reportingRequestSent } from '../src/publish/atlas-publisher.js';
-import { encodeBatchBytes } from '../src/publish/encode-batch.js';
-import { OP_ADD } from '../src/publish/ops.js';
-import type { OutgoingMeasurement } from '../src/publish/outgoing-measurement.js';
+import { AtlasPublisher, reportingRequestSent } from '../src/outputs/atlas/atlas-publisher.js';
+import { encodeBatchBytes } from '../src/outputs/atlas/encode-batch.js';
+import { OP_ADD } from '../src/meters/ops.js';
+import type { OutgoingMeasurement } from '../src/outputs/atlas/outgoing-measurement.js';
 import { startSlowEndpoint, type SlowEndpoint } from './support/slow-endpoint.js';
 
 const payload = () =>

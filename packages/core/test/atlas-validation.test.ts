@@ -20,8 +20,8 @@ import {
   type DecodedMeasurement,
 } from '@spectator/atlas-dev';
 import { RateLimitedLogger } from '../src/internal/rate-limited-logger.js';
-import type { PublishResult } from '../src/publish/publish-result.js';
-import { resolvePublishTags } from '../src/publish/publish-tags.js';
+import type { PublishResult } from '../src/outputs/publish-result.js';
+import { resolvePublishTags } from '../src/outputs/atlas/publish-tags.js';
 import { Registry } from '../src/registry/registry.js';
 import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from './support/aggregator-rules.js';
 import { memoryLogger } from './support/fake-clock.js';
@@ -173,9 +173,11 @@ describe("the aggregator's validation at the limits", () => {
     const p = await publishTwice(r);
     const allowed = named(p.accepted, 'reserved.allowed');
     expect(allowed).toHaveLength(1);
+    // atlas.dstype is the aggregator's to set (from the op): a client's own is left out.
     expect(Object.keys(allowed[0]!.tags).sort()).toEqual(
-      ['name', 'statistic', ...NF_KEYS, ...ATLAS_KEYS].sort(),
+      ['name', 'statistic', ...NF_KEYS, ...ATLAS_KEYS.filter((k) => k !== 'atlas.dstype')].sort(),
     );
+    expect(logger.lines.join('\n')).toContain('tag atlas.dstype=x not published');
     expectRefused(p, ['reserved.nf.foo', 'reserved.atlas.foo', 'reserved.nf.apps'], logger);
     expect(logger.lines.join('\n')).toMatch(/invalid key for reserved prefix 'nf.': nf.foo/);
   });
@@ -186,7 +188,7 @@ describe("the aggregator's validation at the limits", () => {
     const restricted = {
       'nf.cluster': 'shop-main',
       'nf.zone': 'eu-west-1a',
-      'atlas.dstype': 'rate',
+      'atlas.legacy': 'epic',
     };
     r.counter('tags.at.limit', { ...userTags(USER_TAG_LIMIT - 3), ...restricted }).increment();
     r.counter('tags.over.limit', { ...userTags(USER_TAG_LIMIT - 2), ...restricted }).increment();
@@ -195,7 +197,7 @@ describe("the aggregator's validation at the limits", () => {
     expect(atLimit).toHaveLength(1);
     expect(userTagCount(atLimit[0]!.tags)).toBe(USER_TAG_LIMIT);
     expect(Object.keys(atLimit[0]!.tags)).toEqual(
-      expect.arrayContaining(['nf.app', 'nf.cluster', 'nf.zone', 'atlas.dstype', 'team']),
+      expect.arrayContaining(['nf.app', 'nf.cluster', 'nf.zone', 'atlas.legacy', 'team']),
     );
     expectRefused(p, ['tags.over.limit'], logger);
     expect(logger.lines.join('\n')).toMatch(/too many user tags: 21 > 20/);
@@ -227,16 +229,19 @@ describe('percentile meters at the user-tag limit', () => {
 
   it('resolvePublishTags gives the statistics and the bucket counters their own verdict', () => {
     const r = new Registry();
-    const atLimit = r.percentileTimer('pt.unit', userTags(USER_TAG_LIMIT - 2));
-    resolvePublishTags(atLimit, {}, 1);
-    expect(atLimit.publishProblem).toBeUndefined();
-    expect(atLimit.percentilePublishProblem).toMatch(/too many user tags: 21 > 20/);
-    const below = r.percentileDistributionSummary('pds.unit', userTags(USER_TAG_LIMIT - 3));
-    resolvePublishTags(below, {}, 1);
-    expect([below.publishProblem, below.percentilePublishProblem]).toEqual([undefined, undefined]);
-    const plain = r.timer('timer.unit', userTags(USER_TAG_LIMIT - 2));
-    resolvePublishTags(plain, {}, 1);
-    expect([plain.publishProblem, plain.percentilePublishProblem]).toEqual([undefined, undefined]);
+    const atLimit = resolvePublishTags(
+      r.percentileTimer('pt.unit', userTags(USER_TAG_LIMIT - 2)),
+      {},
+    );
+    expect(atLimit.statisticsProblem).toBeUndefined();
+    expect(atLimit.bucketsProblem).toMatch(/too many user tags: 21 > 20/);
+    const below = resolvePublishTags(
+      r.percentileDistributionSummary('pds.unit', userTags(USER_TAG_LIMIT - 3)),
+      {},
+    );
+    expect([below.statisticsProblem, below.bucketsProblem]).toEqual([undefined, undefined]);
+    const plain = resolvePublishTags(r.timer('timer.unit', userTags(USER_TAG_LIMIT - 2)), {});
+    expect([plain.statisticsProblem, plain.bucketsProblem]).toEqual([undefined, undefined]);
   });
 
   it('PercentileDistributionSummary one tag below the limit publishes everything, buckets included', async () => {
@@ -350,26 +355,30 @@ describe('reserved tag keys', () => {
     const a = r.counter('reserved.a', { statistic: 'gauge', route: 'x' });
     const b = r.gauge('reserved.b', { percentile: 'p99' });
     const clean = r.counter('clean', { route: 'x' });
-    resolvePublishTags(clean, {}, 1, warnings);
+    resolvePublishTags(clean, {}, warnings);
     expect(logger.lines).toEqual([]);
-    resolvePublishTags(a, {}, 1, warnings);
-    resolvePublishTags(b, {}, 1, warnings);
+    const aTags = resolvePublishTags(a, {}, warnings).tags;
+    resolvePublishTags(b, {}, warnings);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]).toContain('reserved.a{route=x,statistic=gauge}: tag statistic=gauge');
-    expect(a.publishTags).toEqual(['name', 'reserved.a', 'route', 'x']);
+    expect(aTags).toEqual(['name', 'reserved.a', 'route', 'x']);
     now += 60_000;
     // A reserved common tag is left out of every meter, and said so too.
-    resolvePublishTags(clean, { statistic: 'bad', 'nf.app': 'shop' }, 2, warnings);
+    const cleanTags = resolvePublishTags(
+      clean,
+      { statistic: 'bad', 'nf.app': 'shop' },
+      warnings,
+    ).tags;
     expect(logger.lines).toHaveLength(2);
     expect(logger.lines[1]).toContain('clean{route=x}: common tag statistic=bad');
     expect(logger.lines[1]).toContain('1 similar suppressed');
-    expect(clean.publishTags).toEqual(['name', 'clean', 'nf.app', 'shop', 'route', 'x']);
+    expect(cleanTags).toEqual(['name', 'clean', 'nf.app', 'shop', 'route', 'x']);
   });
 });
 
-// These need `PublishLoop.collect` (src/registry/publish-loop.ts) to pass the registry's
-// warnings to `resolvePublishTags` and to check a bucket counter against
-// `meter.percentilePublishProblem` (see the example on `resolvePublishTags`).
+// These need the Atlas output's collect (src/outputs/atlas/atlas-output.ts) to pass the
+// registry's warnings to `resolvePublishTags` and to check a bucket counter against its
+// `bucketsProblem` (see the example on `resolvePublishTags`).
 describe('publisher wiring of the per-group checks', () => {
   it('drops the bucket counters of a percentile timer at the limit before sending them', async () => {
     const { r, logger } = newRegistry();

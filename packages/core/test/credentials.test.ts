@@ -9,7 +9,7 @@ import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { SpectatorConfigError } from '../src/errors.js';
 import { configFromEnv } from '../src/global/env-config.js';
 import { redactText, redactUri } from '../src/internal/redact.js';
-import { parseHeaderList, SecretHeaders } from '../src/publish/request-headers.js';
+import { parseHeaderList, SecretHeaders } from '../src/outputs/atlas/request-headers.js';
 import { Registry } from '../src/registry/registry.js';
 import { memoryLogger } from './support/fake-clock.js';
 import { startHeaderRecorder, type HeaderRecorder } from './support/header-recorder.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBatch } from '../src/publish/encode-batch.js';
-import { OP_ADD, OP_MAX } from '../src/publish/ops.js';
+import { encodeBatch } from '../src/outputs/atlas/encode-batch.js';
+import { OP_ADD, OP_MAX } from '../src/meters/ops.js';
 
 describe('encodeBatch', () => {
   it('writes the sorted string table, then tagCount, key/value indices, op and value', () => {

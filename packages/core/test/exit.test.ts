@@ -1,4 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -159,13 +166,20 @@ describe('two copies of the exit flush (two majors: two global registries)', () 
       fileURLToPath(new URL('../node_modules', import.meta.url)),
       join(dir, 'node_modules'),
     );
-    const built = readFileSync(new URL('../dist/index.mjs', import.meta.url), 'utf8');
-    const patched = built.replace(
-      '@spectator/core.global-registry.v1',
-      '@spectator/core.global-registry.v99',
-    );
-    if (patched === built) throw new Error('dist/index.mjs has no global-registry.v1 key to patch');
-    writeFileSync(join(dir, 'index.mjs'), patched);
+    // The ESM build is split into chunks: copy them all, and patch the one holding the key.
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    let patchedFiles = 0;
+    for (const file of readdirSync(dist).filter((name) => name.endsWith('.mjs'))) {
+      const built = readFileSync(join(dist, file), 'utf8');
+      const patched = built.replace(
+        '@spectator/core.global-registry.v1',
+        '@spectator/core.global-registry.v99',
+      );
+      if (patched !== built) patchedFiles++;
+      writeFileSync(join(dir, file), patched);
+    }
+    if (patchedFiles !== 1)
+      throw new Error(`dist/ holds the global-registry.v1 key ${patchedFiles} times, not once`);
     secondEntry = pathToFileURL(join(dir, 'index.mjs')).href;
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

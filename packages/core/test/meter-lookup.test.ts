@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Id } from '../src/ids/id.js';
 import { Registry } from '../src/registry/registry.js';
-import { MeterLookup } from '../src/registry/meter-lookup.js';
+import { MeterLookup } from '../src/store/meter-lookup.js';
 import { Counter } from '../src/meters/counter.js';
 
 // The registry's fast path (`registry.counter(name, tags)` without building an id) must find

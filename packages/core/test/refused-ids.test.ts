@@ -243,7 +243,7 @@ describe('ids the aggregator would reject are refused when created (regression: 
     const atLimits = r.counter('n'.repeat(255), {
       ['k'.repeat(60)]: 'v'.repeat(120),
       'nf.app': 'shop',
-      'atlas.dstype': 'rate',
+      'atlas.legacy': 'epic',
       ...Object.fromEntries(Array.from({ length: 17 }, (_, k) => [`t${k}`, 'v'])),
     });
     expect(atLimits.id.name).toBe('n'.repeat(255));

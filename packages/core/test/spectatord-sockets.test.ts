@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
-import { datagramAddon } from '../src/spectatord/unix-datagram-transport.js';
+import { datagramAddon } from '../src/outputs/spectatord/unix-datagram-transport.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
 import { CrashGuard } from './reliability/support.js';
 import {

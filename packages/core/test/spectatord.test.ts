@@ -6,16 +6,16 @@ import { configFromEnv } from '../src/global/env-config.js';
 import { Counter } from '../src/meters/counter.js';
 import { PercentileTimer } from '../src/meters/percentile-timer.js';
 import { Registry } from '../src/registry/registry.js';
-import { writeNumber, writeSeconds } from '../src/spectatord/line-protocol.js';
+import { writeNumber, writeSeconds } from '../src/outputs/spectatord/line-protocol.js';
 import {
   defaultBatchBytes,
   isLoopbackHost,
   LOCAL_BATCH_BYTES,
   parseOutputLocation,
   REMOTE_UDP_BATCH_BYTES,
-} from '../src/spectatord/output-location.js';
+} from '../src/outputs/spectatord/output-location.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
-import { parseLine, sorted } from './support/spectatord-lines.js';
+import { parseLine } from './support/spectatord-lines.js';
 
 const memoryRegistry = (config: ConstructorParameters<typeof Registry>[0] = {}) =>
   new Registry({ output: 'memory', logger: memoryLogger(), ...config });
@@ -519,10 +519,6 @@ describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () 
     // Nothing aggregates in process either (gauges keep their last value, as in any line mode).
     expect(registry.measurements().filter((m) => m.tags.statistic !== 'gauge')).toEqual([]);
     expect(registry.percentileTimer('pt').countValue()).toBe(0);
-    // Switching to a real output starts writing at once.
-    registry.configure({ output: 'memory' });
-    counter.increment();
-    expect(registry.writtenLines()).toEqual(['c:cc,bad_key=v:1']);
   });
 
   it("a monotonic counter fed bigints writes exact 'U' lines, also above 2^53; fed numbers, 'C' lines", () => {
@@ -585,72 +581,46 @@ describe("SpectatorD output: 'none', uint64 monotonic counters, age gauges", () 
       'A:cache.sinceRefresh:1700000060.5',
     ]);
   });
-
-  it('an age gauge created before a switch to SpectatorD is forwarded at every step too', async () => {
-    const clock = new FakeClock(1_700_000_000_000);
-    const registry = new Registry({ clock, logger: memoryLogger() });
-    registry.ageGauge('early.age');
-    registry.configure({ output: 'memory' });
-    clock.advance(60_000);
-    await registry.publish();
-    await registry.publish();
-    expect(registry.writtenLines()).toEqual([
-      'A:early.age:1700000000',
-      'A:early.age:1700000000',
-      'A:early.age:1700000000',
-    ]);
-  });
 });
 
-describe('SpectatorD output: switching outputs at run time', () => {
-  it('meters created in Atlas mode are forwarded per step after the switch, keeping count, total and max', async () => {
-    const logger = memoryLogger();
-    const registry = new Registry({ logger });
-    const counter = registry.counter('early.counter');
-    const timer = registry.percentileTimer('early.timer');
-    const gauge = registry.gauge('early.gauge');
-    counter.increment(2);
-    timer.record(0.1);
-    timer.record(0.3);
-    timer.record(0.2);
-    registry.configure({ output: 'memory' }); // what was recorded so far is handed over now
-    expect(logger.lines.join('\n')).toContain('output switched to memory after 3 meter(s)');
-    counter.increment();
-    timer.record(0.5);
-    gauge.set(4);
-    await registry.publish();
-    const lines = registry.writtenLines().filter((l) => l.includes(':early.'));
-    expect(sorted(lines.filter((l) => l.includes('counter')))).toEqual([
-      'c:early.counter:1',
-      'c:early.counter:2',
-    ]);
-    const timerValues = lines.filter((l) => l.startsWith('T:')).map((l) => parseLine(l).value);
-    expect(timerValues).toHaveLength(4);
-    expect(Math.max(...timerValues)).toBeCloseTo(0.5, 9);
-    expect(timerValues.reduce((a, b) => a + b, 0)).toBeCloseTo(1.1, 9);
-    expect(lines).toContain('g:early.gauge:4');
-    // New meters are line meters from the start.
+describe('SpectatorD output: chosen once, before the first meter', () => {
+  it('configure({ output }) before any meter: the meters created after it write lines', () => {
+    const registry = new Registry({ logger: memoryLogger() });
+    registry.configure({ output: 'memory' });
     registry.counter('late').increment();
-    expect(registry.writtenLines().at(-1)).toBe('c:late:1');
+    expect(registry.writtenLines()).toEqual(['c:late:1']);
   });
 
-  it('line meters aggregate in process again when the output goes back to Atlas', async () => {
-    const registry = memoryRegistry();
-    const timer = registry.timer('tt');
-    timer.record(1);
-    registry.configure({ output: 'atlas' });
-    timer.record(2);
-    timer.record(4);
-    expect(registry.writtenLines()).toEqual([]); // the memory output went away with the switch
-    expect(registry.measurements().filter((m) => m.name === 'tt')).toEqual([
-      { name: 'tt', tags: { statistic: 'count' }, op: 'add', value: 2 },
-      { name: 'tt', tags: { statistic: 'totalTime' }, op: 'add', value: 6 },
-      { name: 'tt', tags: { statistic: 'totalOfSquares' }, op: 'add', value: 20 },
-      { name: 'tt', tags: { statistic: 'max' }, op: 'max', value: 4 },
+  // Regression guard for the one-way layering: meters of one output cannot publish through
+  // another, so the switch that used to forward them is refused instead.
+  it('refuses another output once app meters exist, with a stable code; the meters keep recording', async () => {
+    const registry = new Registry({ logger: memoryLogger() });
+    const counter = registry.counter('early.counter');
+    counter.increment(2);
+    expect(() => registry.configure({ output: 'memory' })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SPECTATOR_INVALID_OUTPUT',
+        message: expect.stringContaining('the output is chosen once'),
+      }),
+    );
+    expect(registry.config.output).toBe('atlas');
+    counter.increment();
+    expect(registry.measurements()).toEqual([
+      { name: 'early.counter', tags: { statistic: 'count' }, op: 'add', value: 3 },
     ]);
+    // Another setting in the same call is not applied either: configure() is all or nothing.
+    expect(() => registry.configure({ output: 'memory', stepMs: 1000 })).toThrow();
+    expect(registry.config.stepMs).toBe(5000);
+  });
+
+  it("the registry's own meters do not stand in the way of choosing the output", () => {
+    const registry = new Registry({ logger: memoryLogger(), maxMeters: 1 });
+    registry.counter('one').increment();
+    registry.counter('two').increment(); // refused: counted in spectator.meters.rejected
+    registry.remove([...registry.meters()].find((m) => m.id.name === 'one')!);
     registry.configure({ output: 'memory' });
-    timer.record(3);
-    expect(registry.writtenLines()).toEqual(['t:tt:3']);
+    registry.counter('late').increment();
+    expect(registry.writtenLines()).toEqual(['c:late:1']);
   });
 });
 

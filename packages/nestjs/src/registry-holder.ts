@@ -14,7 +14,7 @@
  * still records into the registry the module of another copy provides. Fields were added after
  * `stack`, so each is created when missing.
  */
-import { getGlobalRegistry, type Registry } from '@spectator/core';
+import { GlobalRegistry, type Registry } from '@spectator/core';
 
 const HOLDER_KEY = Symbol.for('@spectator/nestjs.decorator-registries.v0');
 
@@ -121,5 +121,5 @@ export function decoratorRegistry(self?: unknown): Registry {
     }
     if (owner) return owner;
   }
-  return h.stack[h.stack.length - 1] ?? getGlobalRegistry();
+  return h.stack[h.stack.length - 1] ?? GlobalRegistry;
 }

@@ -9,7 +9,7 @@
  * on `globalThis`, shared by every copy of this package).
  */
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { getGlobalRegistry, type Registry } from '@spectator/core';
+import { isGlobalRegistry, type Registry } from '@spectator/core';
 
 const USERS_KEY = Symbol.for('@spectator/nestjs.managed-registries.v0');
 
@@ -31,7 +31,7 @@ export class SpectatorRegistryLifecycle implements OnApplicationBootstrap, OnApp
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.manage || this.managing || this.registry === getGlobalRegistry()) return;
+    if (!this.manage || this.managing || isGlobalRegistry(this.registry)) return;
     this.managing = true;
     const count = (users().get(this.registry) ?? 0) + 1;
     users().set(this.registry, count);

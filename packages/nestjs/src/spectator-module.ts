@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import { getGlobalRegistry, Registry } from '@spectator/core';
+import { GlobalRegistry, Registry } from '@spectator/core';
 import {
   invalidOption,
   validateOptions,
@@ -20,7 +20,7 @@ const sharedProviders: Provider[] = [
   {
     provide: SPECTATOR_REGISTRY,
     useFactory: (options: SpectatorModuleOptions): Registry =>
-      options.registry ?? getGlobalRegistry(),
+      options.registry ?? GlobalRegistry,
     inject: [SPECTATOR_MODULE_OPTIONS],
   },
   // `constructor(registry: Registry)` in apps compiled with emitDecoratorMetadata.

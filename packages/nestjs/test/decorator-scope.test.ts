@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { getGlobalRegistry, Registry } from '@spectator/core';
+import { GlobalRegistry, Registry } from '@spectator/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counted, decoratorRegistry, SPECTATOR_REGISTRY, SpectatorModule } from '../src/index.js';
 import { boot, localCount, type RunningApp } from './support/app.js';
@@ -99,8 +99,8 @@ describe('two live apps in one process', () => {
     new Job().run();
     expect(calls(registryA, 'Job.run.calls')).toBe(1);
     await running.pop()!.close();
-    expect(decoratorRegistry()).toBe(getGlobalRegistry());
-    expect(decoratorRegistry(new Job())).toBe(getGlobalRegistry());
+    expect(decoratorRegistry()).toBe(GlobalRegistry);
+    expect(decoratorRegistry(new Job())).toBe(GlobalRegistry);
   });
 
   it('a TestingModule that is compiled and never init()ed still records into its registry', async () => {
@@ -111,7 +111,7 @@ describe('two live apps in one process', () => {
       moduleRef.get(Greeter).greet();
       expect(calls(registry, 'Greeter.greet.calls')).toBe(1);
       // Not bootstrapped: not the fallback of objects no app knows.
-      expect(decoratorRegistry()).toBe(getGlobalRegistry());
+      expect(decoratorRegistry()).toBe(GlobalRegistry);
     } finally {
       await moduleRef.close();
     }
@@ -142,7 +142,7 @@ describe('a failed boot', () => {
       }),
     ).rejects.toThrow('cannot build');
     new Job().run();
-    expect(decoratorRegistry()).toBe(getGlobalRegistry());
+    expect(decoratorRegistry()).toBe(GlobalRegistry);
     expect(calls(registry, 'Job.run.calls')).toBe(0);
   });
 
@@ -163,7 +163,7 @@ describe('a failed boot', () => {
       }),
     ).rejects.toThrow('no config');
     new Job().run();
-    expect(decoratorRegistry()).toBe(getGlobalRegistry());
+    expect(decoratorRegistry()).toBe(GlobalRegistry);
     expect(calls(registry, 'Job.run.calls')).toBe(0);
     expect(registry.started).toBe(false);
   });

@@ -1,7 +1,7 @@
 import { clip } from '../ids/atlas-rules.js';
 import type { SpectatorLogger } from '../internal/rate-limited-logger.js';
 import { redactUri } from '../internal/redact.js';
-import { parseHeaderList } from '../publish/request-headers.js';
+import { parseHeaderList } from '../outputs/atlas/request-headers.js';
 import {
   commonTagProblem,
   MAX_STEP_MS,
@@ -9,7 +9,7 @@ import {
   userCommonTagCount,
   type RegistryConfig,
 } from '../registry/config.js';
-import { checkOutput } from '../spectatord/output-location.js';
+import { checkOutput } from '../outputs/spectatord/output-location.js';
 
 /** How many offenders a summary line names; the rest are counted. */
 const NAMED_OFFENDERS = 3;

@@ -1,6 +1,37 @@
 import { IPC_METRICS_RULES } from './ipc-recorder.js';
 import { checkOptions, type OptionRule } from './option-checks.js';
-import type { ServerMetricsOptions } from './server-recorder.js';
+import type { Registry } from '../registry/registry.js';
+import type { IpcMetricsOptions } from './ipc-recorder.js';
+
+/** Options every server adapter shares. */
+export interface ServerMetricsOptions extends IpcMetricsOptions {
+  /** Registry to record into. Default: `GlobalRegistry`. */
+  registry?: Registry;
+  /**
+   * Use a percentile timer for `ipc.server.call` (default `true`); `false` records a plain timer.
+   * Adapters sharing one registry must agree: one id cannot be both kinds of timer.
+   */
+  percentiles?: boolean;
+  /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
+  maxEndpoints?: number;
+  /** `netflix` (default) maps 503 as 429 (`throttled`); `standard` maps it to `unavailable`. */
+  statusMode?: IpcMetricsOptions['statusMode'];
+  /** Record `ipc.server.call.size.inbound`/`.outbound` when content-length is known. Default `false`. */
+  bodySizes?: boolean;
+  /**
+   * Read the caller's Netflix headers, as Java Spectator does: `Netflix-ASG` →
+   * `ipc.client.asg`, `.app`, `.cluster`; `Netflix-Vip` → `ipc.vip` (also on
+   * `ipc.server.inflight`); `Netflix-Ingress-Common-IPC-Metrics: true` → the request is not
+   * recorded (a proxy in front recorded it). Default `true`. Turn it off when untrusted clients
+   * reach the app directly: they choose these headers, and the last one hides their requests.
+   */
+  netflixHeaders?: boolean;
+  /**
+   * Most distinct values per Netflix header tag and per `extraTags` key; later ones are
+   * recorded as `_overflow` (one warning per key). Default `25`.
+   */
+  maxTagValues?: number;
+}
 
 /** How {@link ServerMetricsOptions} are checked. */
 const SERVER_METRICS_RULES: Readonly<Record<keyof ServerMetricsOptions, OptionRule>> = {

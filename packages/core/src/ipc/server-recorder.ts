@@ -4,46 +4,18 @@ import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
 import type { Registry } from '../registry/registry.js';
 import { isKnownMethod, httpMethodTag } from './ipc-method.js';
-import { IpcRecorder, UNKNOWN_ENDPOINT, type IpcMetricsOptions } from './ipc-recorder.js';
+import { IpcRecorder, UNKNOWN_ENDPOINT } from './ipc-recorder.js';
 import type { NetflixPeer } from './netflix-headers.js';
 import { RecentCache } from './recent-cache.js';
-import { checkServerMetricsOptions } from './server-options.js';
+import { checkServerMetricsOptions, type ServerMetricsOptions } from './server-options.js';
+
+export type { ServerMetricsOptions } from './server-options.js';
 import { OVERFLOW_VALUE } from './value-limiter.js';
 
 /** `ipc.endpoint` of requests that matched no route (404s, scanners). */
 export const UNMATCHED_ENDPOINT = UNKNOWN_ENDPOINT;
 /** `ipc.endpoint` once the cap on distinct endpoints is reached. */
 export const OVERFLOW_ENDPOINT = OVERFLOW_VALUE;
-
-/** Options every server adapter shares. */
-export interface ServerMetricsOptions extends IpcMetricsOptions {
-  /** Registry to record into. Default: `GlobalRegistry`. */
-  registry?: Registry;
-  /**
-   * Use a percentile timer for `ipc.server.call` (default `true`); `false` records a plain timer.
-   * Adapters sharing one registry must agree: one id cannot be both kinds of timer.
-   */
-  percentiles?: boolean;
-  /** Most distinct `ipc.endpoint` values; later ones are recorded as `_overflow`. Default `1000`. */
-  maxEndpoints?: number;
-  /** `netflix` (default) maps 503 as 429 (`throttled`); `standard` maps it to `unavailable`. */
-  statusMode?: IpcMetricsOptions['statusMode'];
-  /** Record `ipc.server.call.size.inbound`/`.outbound` when content-length is known. Default `false`. */
-  bodySizes?: boolean;
-  /**
-   * Read the caller's Netflix headers, as Java Spectator does: `Netflix-ASG` →
-   * `ipc.client.asg`, `.app`, `.cluster`; `Netflix-Vip` → `ipc.vip` (also on
-   * `ipc.server.inflight`); `Netflix-Ingress-Common-IPC-Metrics: true` → the request is not
-   * recorded (a proxy in front recorded it). Default `true`. Turn it off when untrusted clients
-   * reach the app directly: they choose these headers, and the last one hides their requests.
-   */
-  netflixHeaders?: boolean;
-  /**
-   * Most distinct values per Netflix header tag and per `extraTags` key; later ones are
-   * recorded as `_overflow` (one warning per key). Default `25`.
-   */
-  maxTagValues?: number;
-}
 
 /** What an adapter learned about one finished request. */
 export interface RequestOutcome {

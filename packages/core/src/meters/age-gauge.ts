@@ -1,6 +1,6 @@
 import type { Id } from '../ids/id.js';
 import type { Clock } from '../internal/clock.js';
-import { OP_MAX } from '../publish/ops.js';
+import { OP_MAX } from './ops.js';
 import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
 
 /**

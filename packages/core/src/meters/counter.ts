@@ -1,4 +1,4 @@
-import { OP_ADD } from '../publish/ops.js';
+import { OP_ADD } from './ops.js';
 import { Meter, type MeasurementSink } from './meter.js';
 
 /**

@@ -1,4 +1,4 @@
-import { OP_MAX } from '../publish/ops.js';
+import { OP_MAX } from './ops.js';
 import { Meter, type MeasurementSink } from './meter.js';
 
 /**

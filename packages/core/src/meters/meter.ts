@@ -1,5 +1,5 @@
 import type { Id } from '../ids/id.js';
-import type { AtlasOp } from '../publish/ops.js';
+import type { AtlasOp } from './ops.js';
 
 /**
  * Receives one measurement of a meter: its `statistic` tag, the aggregator op, the value, and for
@@ -25,7 +25,7 @@ export type MeterType =
   | 'age-gauge'
   | 'polled-gauge';
 
-/** What a meter needs from the registry that owns it. @internal */
+/** What a meter needs from the store that holds it. @internal */
 export interface MeterOwner {
   /** Puts an expired meter back when it is used again, so a held handle never loses data. */
   revive(meter: Meter): void;
@@ -33,7 +33,7 @@ export interface MeterOwner {
 
 /**
  * Base of every meter. Update methods call {@link Meter.touch}, which costs two field accesses:
- * it marks the meter active for expiry and, if the registry had already expired it, re-registers
+ * it marks the meter active for expiry and, if the store had already expired it, re-registers
  * it so that a handle held by the app keeps recording.
  */
 export abstract class Meter {
@@ -57,23 +57,6 @@ export abstract class Meter {
    * other, but their updates alone never make the exit flush publish again.
    */
   sampled = false;
-  /** @internal Cached publish-time tag list; see `publish/publish-tags.ts`. */
-  publishTags: readonly string[] | undefined = undefined;
-  /** @internal Config generation `publishTags` was computed for. */
-  publishTagsVersion = -1;
-  /**
-   * @internal Why Atlas would reject this meter's measurements without a `percentile` tag (all
-   * of them, for most meters), when it would.
-   */
-  publishProblem: string | undefined = undefined;
-  /**
-   * @internal Why Atlas would reject this meter's percentile bucket counters, when it would.
-   * They carry one tag more than the other statistics (`percentile`), so an id at the user-tag
-   * limit loses only its buckets: the publisher checks each measurement against the problem of
-   * its own group (see `publish/publish-tags.ts`).
-   */
-  percentilePublishProblem: string | undefined = undefined;
-
   protected readonly owner: MeterOwner;
 
   constructor(id: Id, owner: MeterOwner) {

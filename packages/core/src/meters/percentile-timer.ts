@@ -1,4 +1,4 @@
-import { OP_ADD } from '../publish/ops.js';
+import { OP_ADD } from './ops.js';
 import type { Id } from '../ids/id.js';
 import type { MeasurementSink, MeterOwner } from './meter.js';
 import {

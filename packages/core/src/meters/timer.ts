@@ -1,4 +1,4 @@
-import { OP_ADD, OP_MAX } from '../publish/ops.js';
+import { OP_ADD, OP_MAX } from './ops.js';
 import { Meter, isRecordable, type MeasurementSink } from './meter.js';
 
 const NANOS_PER_SECOND = 1e9;

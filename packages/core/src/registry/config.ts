@@ -11,8 +11,12 @@ import { checkInteger } from '../internal/check-number.js';
 import { systemClock, type Clock } from '../internal/clock.js';
 import { consoleLogger, type SpectatorLogger } from '../internal/rate-limited-logger.js';
 import { redactUri } from '../internal/redact.js';
-import { mergeHeaders, SecretHeaders, splitUserinfo } from '../publish/request-headers.js';
-import { checkBatchBytes, checkFlushMs, checkOutput } from '../spectatord/output-location.js';
+import { mergeHeaders, SecretHeaders, splitUserinfo } from '../outputs/atlas/request-headers.js';
+import {
+  checkBatchBytes,
+  checkFlushMs,
+  checkOutput,
+} from '../outputs/spectatord/output-location.js';
 import { netflixEnvironmentTags } from './netflix-tags.js';
 
 /** Longest `stepMs` (1 hour): Atlas steps are a minute; anything longer is a mistake. */

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
-import type { DropReason, PublishResult } from '../../src/publish/publish-result.js';
+import type { DropReason, PublishResult } from '../../src/outputs/publish-result.js';
 import type { RegistryConfig } from '../../src/registry/config.js';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';

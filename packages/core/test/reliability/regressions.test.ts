@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { Tags } from '../../src/ids/id.js';
-import { MeterLookup } from '../../src/registry/meter-lookup.js';
+import { MeterLookup } from '../../src/store/meter-lookup.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';
 import { heapAfterGc, mb } from './support.js';
@@ -117,12 +117,12 @@ describe('regressions found by the reliability suite', () => {
     const heapAfter = heapAfterGc();
     console.log(
       `[reliability] 100k failing polled gauges: ${logger.lines.length} warning line(s), ` +
-        `${r.internals.warnings.size} logger key(s), heap ${mb(heapBefore)} -> ${mb(heapAfter)}`,
+        `${(r as unknown as { warnings: { size: number } }).warnings.size} logger key(s), heap ${mb(heapBefore)} -> ${mb(heapAfter)}`,
     );
     expect(logger.lines).toEqual([
       `polled gauge conn.bytes{conn=c0-0-${pad}} threw closed; skipped`,
     ]);
-    expect(r.internals.warnings.size).toBe(1);
+    expect((r as unknown as { warnings: { size: number } }).warnings.size).toBe(1);
     expect([...r.meters()]).toEqual([]);
     expect(heapAfter - heapBefore).toBeLessThan(4 * 1024 * 1024); // per-gauge keys: +40 MB
     // A minute later the next failure is written, with how many were suppressed meanwhile.

@@ -15,9 +15,9 @@ import {
   MAX_USER_TAGS,
   METER_TAG_KEYS,
   sanitizeAtlasString,
-} from '../ids/atlas-rules.js';
-import type { Id } from '../ids/id.js';
-import type { MeterType } from '../meters/meter.js';
+} from '../../ids/atlas-rules.js';
+import type { Id } from '../../ids/id.js';
+import type { MeterType } from '../../meters/meter.js';
 
 /** Type symbols by meter type. Gauges get their TTL appended (`g,<seconds>`) when not the default. */
 export const LINE_SYMBOLS: Readonly<Record<MeterType, string>> = Object.freeze({

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SpectatorConfigError } from '../errors.js';
-import { checkInteger } from '../internal/check-number.js';
+import { SpectatorConfigError } from '../../errors.js';
+import { checkInteger } from '../../internal/check-number.js';
 
 /** Where SpectatorD's agent listens by default (its UDP port). */
 export const DEFAULT_SPECTATORD_UDP = 'udp://127.0.0.1:1234';

@@ -1,11 +1,10 @@
-import type { Id, Tags } from '../ids/id.js';
-import type { RateLimitedLogger } from '../internal/rate-limited-logger.js';
-import type { AgeGauge } from '../meters/age-gauge.js';
-import type { Counter } from '../meters/counter.js';
-import type { Meter } from '../meters/meter.js';
-import type { PolledGauge } from '../meters/polled-gauge.js';
-import { emptyPublishResult, type PublishResult } from '../publish/publish-result.js';
-import type { ResolvedRegistryConfig } from '../registry/config.js';
+import type { Id } from '../../ids/id.js';
+import type { Clock } from '../../internal/clock.js';
+import type { Meter } from '../../meters/meter.js';
+import type { PolledGauge } from '../../meters/polled-gauge.js';
+import type { StoreAccess } from '../../store/meter-store.js';
+import type { Output } from '../output.js';
+import { emptyPublishResult, type PublishResult } from '../publish-result.js';
 import { FileTransport } from './file-transport.js';
 import {
   AGENT_MIN_GAUGE_TTL_SECONDS,
@@ -16,10 +15,10 @@ import {
   UINT64_MONOTONIC_SYMBOL,
 } from './line-protocol.js';
 import {
-  ageGaugeEpochSeconds,
   announceAgeGauge,
   attachLineLink,
   isLineMeter,
+  LINE_KINDS,
   LineAgeGauge,
   LineMonotonicCounter,
   type LineLink,
@@ -32,24 +31,24 @@ import {
   type TransportEvents,
 } from './line-writer.js';
 import { defaultBatchBytes, parseOutputLocation, type OutputLocation } from './output-location.js';
-import { errorCode } from '../internal/error-code.js';
+import { errorCode } from '../../internal/error-code.js';
 import { MemoryTransport, StdioTransport, UdpTransport } from './transports.js';
 import { NO_DATAGRAM_ADDON, UnixTransport } from './unix-transport.js';
 
-/** What the SpectatorD output needs from its registry. */
-export interface SpectatordHost {
-  readonly config: ResolvedRegistryConfig;
-  readonly internals: {
-    meters: Map<string, Meter>;
-    warnings: RateLimitedLogger;
-    forgetLookups(): void;
-    rememberExpired?(meter: Meter): void;
-    selfCounter(tags: Tags): Counter;
-  };
+/** The configuration the SpectatorD output reads (the registry's resolved configuration has it). */
+export interface SpectatordOutputConfig {
+  /** Where lines go, canonical (`udp://host:port`, `unix:/path`, `stdout`, `memory`, …). */
+  readonly output: string;
+  readonly outputFlushMs: number;
+  /** `undefined`: by destination. */
+  readonly outputBatchBytes: number | undefined;
+  /** Common tags written on every line (the agent adds the Netflix environment's itself). */
+  readonly commonTags: Readonly<Record<string, string>>;
+  readonly meterTtlMs: number;
+  readonly stepMs: number;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
 }
-
-const TIMER_TYPES = new Set(['timer', 'percentile-timer']);
-const SUMMARY_TYPES = new Set(['distribution-summary', 'percentile-distribution-summary']);
 
 /** A polled gauge is sampled every step; the agent lets it go this many steps after the last. */
 const POLLED_TTL_STEPS = 3;
@@ -80,19 +79,22 @@ function flushAllAtExit(): void {
 }
 
 /**
- * A registry's SpectatorD output (see `docs/atlas-protocol.md`, "SpectatorD"). It is the {@link LineLink}
- * of every line meter: it owns the writer and transport, builds and caches each meter's line
- * prefix (common tags, sanitizing, type symbol), and runs SpectatorD mode's step in place of the
- * Atlas publish: meter expiry, polled gauges, and meters created before the output was switched to
- * SpectatorD (ordinary meters, forwarded once per step). Socket errors never reach the app: an
- * absent agent is reported once, anything else through the rate-limited log.
+ * A registry's SpectatorD output (see `docs/atlas-protocol.md`, "SpectatorD"): the store creates
+ * line meters, which write one line per update, and this output is the {@link LineLink} of each:
+ * it owns the writer and transport, builds and caches each meter's line prefix (common tags,
+ * sanitizing, type symbol), and its step does the upkeep the agent cannot: meter expiry, polled
+ * gauges, age gauges told again. Socket errors never reach the app: an absent agent is reported
+ * once, anything else through the rate-limited log.
  */
-export class SpectatordOutput implements LineLink {
+export class SpectatordOutput implements LineLink, Output {
+  readonly kinds = LINE_KINDS;
+  /** Steps stay in sequence: they are local, and each counts what the last left. */
+  readonly overlappingSteps = false;
   writer: LineWriter | undefined = undefined;
   version = 0;
   private invalid = 0;
-  private output = 'atlas';
-  private location: OutputLocation = { kind: 'atlas' };
+  private output = '';
+  private location: OutputLocation;
   private memory: MemoryTransport | undefined;
   private flushMs = -1;
   private batchBytes: number | undefined = -1;
@@ -103,7 +105,7 @@ export class SpectatordOutput implements LineLink {
   private ownTags: Readonly<Record<string, string>> = {};
   private exitRef: WeakRef<SpectatordOutput> | undefined;
   private stats = { sent: 0, dropped: 0, batches: 0 };
-  /** Prefixes of meters that are not line meters (polled gauges, meters from before a switch). */
+  /** Prefixes of the meters that are not line meters: polled gauges. */
   private readonly otherPrefixes = new WeakMap<
     Meter,
     { version: number; symbol: string; prefix: Uint8Array | undefined }
@@ -118,21 +120,20 @@ export class SpectatordOutput implements LineLink {
     recycle: (buf) => this.writer?.recycle(buf),
   };
 
-  constructor(private readonly host: SpectatordHost) {}
-
-  /** True when lines are written (the output is not Atlas). */
-  get active(): boolean {
-    return this.writer !== undefined;
+  constructor(
+    private readonly store: StoreAccess,
+    private readonly config: () => SpectatordOutputConfig,
+  ) {
+    this.location = parseOutputLocation(config().output);
+    this.reconfigure();
   }
 
   /**
-   * Applies the registry's configuration (at construction and after each `configure`): opens,
-   * replaces or closes the writer, and invalidates cached prefixes. Returns whether the registry
-   * is in SpectatorD mode (and so should create line meters).
+   * Applies the registry's configuration (at construction and after each `configure`): opens or
+   * replaces the writer when its settings changed, and invalidates cached prefixes.
    */
-  apply(): boolean {
-    const config = this.host.config;
-    const wasActive = this.active;
+  reconfigure(): void {
+    const config = this.config();
     if (
       config.output !== this.output ||
       config.outputFlushMs !== this.flushMs ||
@@ -155,9 +156,13 @@ export class SpectatordOutput implements LineLink {
     // Read with the rest of the configuration: a process's name does not change while it runs.
     this.ownTags = processTags(process.env);
     // `none` and `memory` have nothing to deliver at exit.
-    this.watchExit(this.active && this.location.kind !== 'none' && this.location.kind !== 'memory');
-    if (this.active && !wasActive) this.enterLineMode();
-    return this.active;
+    this.watchExit(
+      this.writer !== undefined && this.location.kind !== 'none' && this.location.kind !== 'memory',
+    );
+  }
+
+  idle(): undefined {
+    return undefined; // lines are written as they come; an absent agent is reported on its own
   }
 
   /**
@@ -166,8 +171,8 @@ export class SpectatordOutput implements LineLink {
    * (and warned about when written) do not count.
    */
   idProblem(id: Id): string | undefined {
-    const built = buildLinePrefix('c', id, this.host.config.commonTags, this.ownTags);
-    return 'problem' in built ? built.problem : undefined;
+    const built = buildLinePrefix('c', id, this.config().commonTags, this.ownTags);
+    return 'problem' in built ? `a SpectatorD line cannot carry it: ${built.problem}` : undefined;
   }
 
   /** Called for every meter the registry accepts. */
@@ -208,45 +213,30 @@ export class SpectatordOutput implements LineLink {
   }
 
   /**
-   * SpectatorD mode's step, run by the publish loop in place of the Atlas publish: expires idle
-   * meters, writes polled gauges and meters created before the switch, flushes, waits (until
-   * `deadline`) for the batches to be handed over, and counts what happened since the last step.
+   * The step: expires idle meters, writes polled gauges, tells age gauges again, flushes, waits
+   * (until `deadline`) for the batches to be handed over, and counts what happened since the last
+   * step. Counters, timers and the rest wrote their lines as they were updated.
    */
-  async step(deadline: number): Promise<PublishResult> {
+  async step(deadline: () => number): Promise<PublishResult> {
     const writer = this.writer;
     const result = emptyPublishResult();
     if (writer === undefined) return result;
-    const { meters, forgetLookups, rememberExpired } = this.host.internals;
-    const { meterTtlMs, clock } = this.host.config;
-    const now = clock.wallTime();
+    const { meterTtlMs, clock } = this.config();
     // `none` only expires meters: nothing is sampled or written.
     const writing = this.location.kind !== 'none';
-    let expiredAny = false;
-    for (const meter of meters.values()) {
-      const updated = meter.updated;
-      if (updated) {
-        meter.updated = false;
-        meter.idleSince = now;
-      } else if (meter.expires && now - meter.idleSince >= meterTtlMs) {
-        meters.delete(meter.id.key);
-        meter.expired = true;
-        rememberExpired?.(meter);
-        expiredAny = true;
-        continue;
-      }
-      if (!writing) continue;
+    this.store.sweep(clock.wallTime(), meterTtlMs, (meter, updated) => {
+      if (!writing) return;
       if (meter.type === 'polled-gauge') this.writePolled(meter as PolledGauge);
-      else if (meter instanceof LineAgeGauge) {
-        // Age gauges are told again once a step (unless created or reset since the last one,
-        // and announced then): an agent that restarted has them back within a step.
-        if (!updated) announceAgeGauge(meter);
-      } else if (!isLineMeter(meter) && (updated || meter.type === 'age-gauge')) {
-        this.forward(meter);
-      }
-    }
-    if (expiredAny) forgetLookups();
-    await writer.drain(deadline);
+      // Age gauges are told again once a step (unless created or reset since the last one, and
+      // announced then): an agent that restarted has them back within a step.
+      else if (meter instanceof LineAgeGauge && !updated) announceAgeGauge(meter);
+    });
+    await writer.drain(deadline());
     return this.count(result, writer);
+  }
+
+  endBy(): void {
+    // A step's drain and close already end by the deadline they are given.
   }
 
   /**
@@ -254,7 +244,7 @@ export class SpectatordOutput implements LineLink {
    * `timeoutMs` from now by default). `stop()` passes its own deadline, so a stalled peer cannot
    * make it wait twice.
    */
-  async close(deadline = Date.now() + this.host.config.timeoutMs): Promise<void> {
+  async close(deadline = Date.now() + this.config().timeoutMs): Promise<void> {
     await this.writer?.close(deadline);
   }
 
@@ -263,7 +253,7 @@ export class SpectatordOutput implements LineLink {
    * out of time) to `result`: used by `stop()` after it closed the output, so its result
    * accounts for every line.
    */
-  addCountsSinceStep(result: PublishResult): void {
+  finish(result: PublishResult): void {
     const writer = this.writer;
     if (writer === undefined) return;
     const since = this.count(emptyPublishResult(), writer);
@@ -324,76 +314,6 @@ export class SpectatordOutput implements LineLink {
     }
   }
 
-  /**
-   * The output just became SpectatorD. Line meters follow by themselves; age gauges tell the agent
-   * when they were last reset, and ordinary meters (created while the output was Atlas) hand over
-   * what they hold and are forwarded once per step from now on.
-   */
-  private enterLineMode(): void {
-    if (this.location.kind === 'none') return;
-    let ordinary = 0;
-    for (const meter of this.host.internals.meters.values()) {
-      if (meter instanceof LineAgeGauge) announceAgeGauge(meter);
-      else if (!isLineMeter(meter) && meter.type !== 'polled-gauge') {
-        this.forward(meter);
-        if (!meter.internal) ordinary++;
-      }
-    }
-    if (ordinary > 0) {
-      this.host.internals.warnings.warn(
-        'spectatord-switch',
-        `output switched to ${this.output} after ${ordinary} meter(s) were created: those are ` +
-          'forwarded once per step (timers and summaries keep count, total and max; their ' +
-          'percentiles become approximate). Set the output before creating meters ' +
-          '(SPECTATOR_OUTPUT, or the Registry constructor).',
-      );
-    }
-  }
-
-  /**
-   * Writes what an ordinary meter aggregated since it was last read, and resets it: counters as
-   * one `c` line, gauges as their value, timers and summaries as samples that keep their count,
-   * total and maximum (n−1 samples at the mean of the others, one at the maximum).
-   */
-  private forward(meter: Meter): void {
-    const writer = this.writer!;
-    const type = meter.type;
-    if (type === 'age-gauge') {
-      const prefix = this.prefix(meter, 'A');
-      const epoch = ageGaugeEpochSeconds(meter as AgeGauge, this.host.config.clock);
-      if (prefix !== undefined) writer.line(prefix, epoch);
-      return;
-    }
-    let count = 0;
-    let total = 0;
-    let max = NaN;
-    let value = NaN;
-    meter.collect(true, (statistic, _op, v) => {
-      if (statistic === 'count') count = v;
-      else if (statistic === 'totalTime' || statistic === 'totalAmount') total = v;
-      else if (statistic === 'max') max = v;
-      else if (statistic === 'gauge') value = v;
-    });
-    const symbol =
-      type === 'monotonic-counter'
-        ? 'c'
-        : type === 'gauge'
-          ? this.symbolOf(meter)
-          : LINE_SYMBOLS[type];
-    if (type === 'counter' || type === 'monotonic-counter') {
-      if (count > 0) this.write(meter, symbol, count, false);
-    } else if (type === 'gauge') {
-      if (Number.isFinite(value)) this.write(meter, symbol, value, false);
-    } else if (type === 'max-gauge') {
-      if (Number.isFinite(max)) this.write(meter, symbol, max, false);
-    } else if (TIMER_TYPES.has(type) || SUMMARY_TYPES.has(type)) {
-      const seconds = TIMER_TYPES.has(type);
-      if (count >= 1) this.write(meter, symbol, max, seconds);
-      const rest = count > 1 ? (total - max) / (count - 1) : 0;
-      for (let i = 1; i < count; i++) this.write(meter, symbol, Math.max(0, rest), seconds);
-    }
-  }
-
   private writePolled(gauge: PolledGauge): void {
     const value = gauge.value();
     if (Number.isFinite(value)) this.write(gauge, this.symbolOf(gauge), value, false);
@@ -408,12 +328,12 @@ export class SpectatordOutput implements LineLink {
 
   /** The type symbol of a meter's lines; gauges carry their TTL. */
   private symbolOf(meter: Meter): string {
-    if (meter.type === 'gauge') return gaugeSymbol(this.host.config.meterTtlMs);
+    if (meter.type === 'gauge') return gaugeSymbol(this.config().meterTtlMs);
     if (meter instanceof LineMonotonicCounter && meter.unsigned === true) {
       return UINT64_MONOTONIC_SYMBOL;
     }
     if (meter.type === 'polled-gauge') {
-      const ttl = Math.ceil((POLLED_TTL_STEPS * this.host.config.stepMs) / 1000);
+      const ttl = Math.ceil((POLLED_TTL_STEPS * this.config().stepMs) / 1000);
       return `g,${Math.max(AGENT_MIN_GAUGE_TTL_SECONDS, ttl)}`;
     }
     return LINE_SYMBOLS[meter.type];
@@ -427,8 +347,8 @@ export class SpectatordOutput implements LineLink {
         return cached.prefix;
       }
     }
-    const built = buildLinePrefix(symbol, meter.id, this.host.config.commonTags, this.ownTags);
-    const warnings = this.host.internals.warnings;
+    const built = buildLinePrefix(symbol, meter.id, this.config().commonTags, this.ownTags);
+    const warnings = this.store.warnings;
     if (built.skippedTags.length > 0) {
       warnings.warn(
         'spectatord-tags',
@@ -479,22 +399,23 @@ export class SpectatordOutput implements LineLink {
     result.dropped = dropped + invalid;
     if (tooLong > 0) {
       result.errors.push(`${tooLong} line(s) longer than outputBatchBytes left out`);
-      this.host.internals.warnings.warn(
+      this.store.warnings.warn(
         'spectatord-too-long',
         `${tooLong} SpectatorD line(s) longer than outputBatchBytes (${writer.maxBytes}) left out`,
       );
     }
     // Only losses are counted: what arrives, the agent counts itself (`spectatord.parsedCount`),
     // and a `sent` count would add a line of its own to every step.
-    const { selfCounter } = this.host.internals;
-    if (dropped > 0) selfCounter({ id: 'dropped', error: 'other' }).add(dropped);
-    if (invalid > 0) selfCounter({ id: 'dropped', error: 'validation' }).add(invalid);
+    const counter = (error: string) =>
+      this.store.internalCounter('spectator.measurements', { id: 'dropped', error });
+    if (dropped > 0) counter('other').add(dropped);
+    if (invalid > 0) counter('validation').add(invalid);
     return result;
   }
 
   private report(error: unknown): void {
     const code = errorCode(error);
-    const logger = this.host.internals.warnings;
+    const logger = this.store.warnings;
     const kind = this.location.kind;
     const message = error instanceof Error ? error.message : String(error);
     if (code === NO_DATAGRAM_ADDON) {

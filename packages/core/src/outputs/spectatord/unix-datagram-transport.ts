@@ -6,7 +6,7 @@
  * back to a stream socket (see `unix-transport.ts`).
  */
 import type { LineTransport, TransportEvents } from './line-writer.js';
-import { errorCode } from '../internal/error-code.js';
+import { errorCode } from '../../internal/error-code.js';
 import { codedError, MAX_IN_FLIGHT_BYTES, RETRY_MS, settle } from './transport-limits.js';
 
 /** What this package uses of node-unix-socket's `DgramSocket`. */

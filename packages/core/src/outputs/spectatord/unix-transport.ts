@@ -1,5 +1,5 @@
 import type { LineTransport, TransportEvents } from './line-writer.js';
-import { errorCode } from '../internal/error-code.js';
+import { errorCode } from '../../internal/error-code.js';
 import { MAX_QUEUED_BATCHES, codedError, settle } from './transport-limits.js';
 import { UnixStreamTransport, type Batch } from './transports.js';
 import {

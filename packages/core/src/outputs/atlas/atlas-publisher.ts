@@ -2,10 +2,10 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import type * as UndiciModule from 'undici';
 import type { Dispatcher } from 'undici';
-import type { DropReason } from './publish-result.js';
-import { PUBLISHER_MARKER_HEADER } from '../ipc-client/publisher-marker.js';
-import { errorCode } from '../internal/error-code.js';
-import { redactText } from '../internal/redact.js';
+import type { DropReason } from '../publish-result.js';
+import { PUBLISHER_MARKER_HEADER } from '../../internal/publisher-marker.js';
+import { errorCode } from '../../internal/error-code.js';
+import { redactText } from '../../internal/redact.js';
 import type { SecretHeaders } from './request-headers.js';
 
 const gzip = promisify(gzipCallback);

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
-import { SpectatorConfigError } from '../errors.js';
-import { REDACTED } from '../internal/redact.js';
-import { PUBLISHER_MARKER_HEADER } from '../ipc-client/publisher-marker.js';
+import { SpectatorConfigError } from '../../errors.js';
+import { REDACTED } from '../../internal/redact.js';
+import { PUBLISHER_MARKER_HEADER } from '../../internal/publisher-marker.js';
 
 /** An HTTP header name: an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -7,19 +7,20 @@
  *
  * In Atlas mode the registry creates the ordinary classes: their update path carries no check.
  */
-import type { Id } from '../ids/id.js';
-import type { Clock } from '../internal/clock.js';
-import { AgeGauge } from '../meters/age-gauge.js';
-import { Counter } from '../meters/counter.js';
-import { DistributionSummary } from '../meters/distribution-summary.js';
-import { Gauge } from '../meters/gauge.js';
-import { MaxGauge } from '../meters/max-gauge.js';
-import { isRecordable, type Meter, type MeterOwner } from '../meters/meter.js';
-import { MonotonicCounter } from '../meters/monotonic-counter.js';
-import { PercentileDistributionSummary } from '../meters/percentile-distribution-summary.js';
-import { PercentileTimer } from '../meters/percentile-timer.js';
-import { Timer } from '../meters/timer.js';
+import type { Id } from '../../ids/id.js';
+import type { Clock } from '../../internal/clock.js';
+import { AgeGauge } from '../../meters/age-gauge.js';
+import { Counter } from '../../meters/counter.js';
+import { DistributionSummary } from '../../meters/distribution-summary.js';
+import { Gauge } from '../../meters/gauge.js';
+import { MaxGauge } from '../../meters/max-gauge.js';
+import { isRecordable, type Meter, type MeterOwner } from '../../meters/meter.js';
+import { MonotonicCounter } from '../../meters/monotonic-counter.js';
+import { PercentileDistributionSummary } from '../../meters/percentile-distribution-summary.js';
+import { PercentileTimer } from '../../meters/percentile-timer.js';
+import { Timer } from '../../meters/timer.js';
 import type { LineWriter } from './line-writer.js';
+import type { MeterKinds } from '../../store/meter-kinds.js';
 
 /** What a line meter needs from its registry's SpectatorD output. */
 export interface LineLink {
@@ -268,41 +269,7 @@ export function ageGaugeEpochSeconds(gauge: AgeGauge, clock: Clock): number {
   return Math.round(clock.wallTime() - gauge.value() * 1000) / 1000;
 }
 
-/** The constructors a registry uses for each meter type. */
-export interface MeterKinds {
-  Counter: new (id: Id, owner: MeterOwner) => Counter;
-  Gauge: new (id: Id, owner: MeterOwner) => Gauge;
-  MaxGauge: new (id: Id, owner: MeterOwner) => MaxGauge;
-  DistributionSummary: new (id: Id, owner: MeterOwner) => DistributionSummary;
-  Timer: new (id: Id, owner: MeterOwner) => Timer;
-  PercentileTimer: new (
-    id: Id,
-    owner: MeterOwner,
-    range: { min: number; max: number },
-  ) => PercentileTimer;
-  PercentileDistributionSummary: new (
-    id: Id,
-    owner: MeterOwner,
-    range: { min: number; max: number },
-  ) => PercentileDistributionSummary;
-  MonotonicCounter: new (id: Id, owner: MeterOwner) => MonotonicCounter;
-  AgeGauge: new (id: Id, owner: MeterOwner, clock: Clock) => AgeGauge;
-}
-
-/** Atlas mode: the ordinary meters. */
-export const ATLAS_KINDS: MeterKinds = Object.freeze({
-  Counter,
-  Gauge,
-  MaxGauge,
-  DistributionSummary,
-  Timer,
-  PercentileTimer,
-  PercentileDistributionSummary,
-  MonotonicCounter,
-  AgeGauge,
-});
-
-/** SpectatorD mode: the line meters. */
+/** The line meters: what the store creates while the output is SpectatorD. */
 export const LINE_KINDS: MeterKinds = Object.freeze({
   Counter: LineCounter,
   Gauge: LineGauge,

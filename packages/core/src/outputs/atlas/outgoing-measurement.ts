@@ -1,4 +1,4 @@
-import type { AtlasOp } from './ops.js';
+import type { AtlasOp } from '../../meters/ops.js';
 
 /** One measurement on its way to the aggregator. */
 export interface OutgoingMeasurement {

@@ -1,9 +1,13 @@
-import { atlasTagsProblem, sanitizeAtlasString } from '../ids/atlas-rules.js';
-import type { Id } from '../ids/id.js';
-import type { Meter } from '../meters/meter.js';
+import { atlasTagsProblem, sanitizeAtlasString } from '../../ids/atlas-rules.js';
+import type { Id } from '../../ids/id.js';
+import type { Meter } from '../../meters/meter.js';
 
-/** Tag keys a meter fills in itself; a user or common tag with one of these is left out. */
-const RESERVED_KEYS = new Set(['statistic', 'percentile']);
+/**
+ * Tag keys filled in for every measurement, never taken from the user or the common tags:
+ * `statistic` and `percentile` by the meter type, `atlas.dstype` by the aggregator (from the op:
+ * it replaces whatever a client sends).
+ */
+const RESERVED_KEYS = new Set(['statistic', 'percentile', 'atlas.dstype']);
 
 // The tags the encoder adds to each measurement, as validation sees them: only their number and
 // lengths matter, so the longest statistic value stands for every statistic of the group.
@@ -64,15 +68,27 @@ export function statisticsProblem(
   return atlasTagsProblem([...pairs, STATISTIC_PAIR]);
 }
 
+/** How a meter is published, computed once per meter and configuration by {@link resolvePublishTags}. */
+export interface PublishedTags {
+  /** The flat `[k0, v0, k1, v1, …]` tags every measurement of the meter carries. */
+  readonly tags: readonly string[];
+  /**
+   * Why the aggregator would reject the measurements without a `percentile` tag (all of them,
+   * for most meters), when it would.
+   */
+  readonly statisticsProblem: string | undefined;
+  /**
+   * Why it would reject the bucket counters of a percentile meter: they carry one tag more
+   * (`percentile`), so an id at the user-tag limit loses only its buckets.
+   */
+  readonly bucketsProblem: string | undefined;
+}
+
 /**
- * Computes, once per meter and configuration, the flat `[k0, v0, k1, v1, …]` tag list the
- * publisher sends: common tags, overridden by the meter's own tags, plus `name`, all sanitized to
- * Atlas's character set. It also records whether Atlas would reject the id, so an invalid meter is
- * dropped (and counted) before the request rather than by the aggregator. The check is made per
- * group of measurements, because they do not carry the same number of tags:
- * - `meter.publishProblem`: the statistics without a `percentile` tag (all of most meters'),
- * - `meter.percentilePublishProblem`: the bucket counters of percentile meters, which add
- *   `percentile` and so reach the user-tag limit one tag earlier.
+ * The flat tag list the publisher sends for `meter` (common tags, overridden by the meter's own
+ * tags, plus `name`, all sanitized to Atlas's character set), and whether the aggregator would
+ * reject its measurements, per group: so an invalid meter is dropped (and counted) before the
+ * request rather than by the aggregator.
  *
  * A user or common tag named `statistic` or `percentile` is left out (the meter type fills these
  * in; sent twice, Atlas would reject the measurement for a duplicate key) and, when `warnings` is
@@ -81,31 +97,28 @@ export function statisticsProblem(
  *
  * @example
  * ```ts
- * resolvePublishTags(meter, config.commonTags, configVersion, warnings);
- * const problem = percentile === undefined ? meter.publishProblem : meter.percentilePublishProblem;
+ * const published = resolvePublishTags(meter, config.atlasCommonTags, warnings);
+ * const problem = percentile === undefined ? published.statisticsProblem : published.bucketsProblem;
  * ```
  */
 export function resolvePublishTags(
   meter: Meter,
   commonTags: Readonly<Record<string, string>>,
-  configVersion: number,
   warnings?: PublishTagWarnings,
-): void {
-  if (meter.publishTagsVersion === configVersion) return;
+): PublishedTags {
   const { pairs, leftOut } = publishedPairs(meter.id, commonTags);
-  meter.publishProblem = statisticsProblem(pairs);
-  meter.percentilePublishProblem =
+  const statistics = statisticsProblem(pairs);
+  const buckets =
     meter.type === 'percentile-timer' || meter.type === 'percentile-distribution-summary'
       ? atlasTagsProblem([...pairs, BUCKET_STATISTIC_PAIR, PERCENTILE_PAIR])
-      : meter.publishProblem;
-  meter.publishTags = pairs.flat();
-  meter.publishTagsVersion = configVersion;
+      : statistics;
   if (leftOut !== undefined && warnings !== undefined) {
     const what = leftOut.join(', ');
     warnings.warn(
       'reserved-tag-key',
       () =>
-        `${meter.id.toString()}: ${what} not published; statistic and percentile are filled in by the meter type, so ids differing only there publish as one series`,
+        `${meter.id.toString()}: ${what} not published; statistic and percentile are filled in by the meter type and atlas.dstype by the aggregator, so ids differing only there publish as one series`,
     );
   }
+  return { tags: pairs.flat(), statisticsProblem: statistics, bucketsProblem: buckets };
 }

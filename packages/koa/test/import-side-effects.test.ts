@@ -1,0 +1,45 @@
+// A Koa app that passes its own registry gets no process-global registry from the adapter: no
+// exit listeners, no "no uri configured" warning, no publishing. (Importing the adapter once
+// started the global registry.) Runs the built package in a child process.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { importSideEffects, NO_LISTENERS } from '@spectator/test-support';
+
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+
+describe('@spectator/koa with an explicit registry', () => {
+  it.each(['koa2', 'koa3'])(
+    '%s: serving a request creates no global registry, adds no listener, prints and sends nothing',
+    async (koa) => {
+      const seen = await importSideEffects(
+        `
+        const { default: Koa } = await import('${koa}');
+        const { default: Router } = await import('@koa/router');
+        const { Registry } = await import('@spectator/core');
+        const { spectatorMiddleware } = await import('@spectator/koa');
+        const registry = new Registry();
+        const app = new Koa();
+        const router = new Router();
+        router.get('/users/:id', (ctx) => { ctx.body = { id: ctx.params.id }; });
+        app.use(spectatorMiddleware({ registry }));
+        app.use(router.routes());
+        const server = app.listen(0, '127.0.0.1');
+        await new Promise((resolve) => server.once('listening', resolve));
+        const response = await fetch('http://127.0.0.1:' + server.address().port + '/users/7');
+        await response.text();
+        await new Promise((resolve) => server.close(resolve));
+        if (!registry.measurements().some((m) => m.name === 'ipc.server.call')) throw new Error('not recorded');
+        `,
+        { cwd },
+      );
+      expect(seen).toMatchObject({
+        globalRegistry: false,
+        addedListeners: NO_LISTENERS,
+        stdout: '',
+        stderr: '',
+        publishRequests: 0,
+        exitCode: 0,
+      });
+    },
+  );
+});
