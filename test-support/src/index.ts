@@ -25,8 +25,4 @@ export {
   type ContractServerOptions,
   type ServedApp,
 } from './server-contract.js';
-export {
-  importSideEffects,
-  NO_LISTENERS,
-  type ImportSideEffects,
-} from './import-side-effects.js';
+export { importSideEffects, NO_LISTENERS, type ImportSideEffects } from './import-side-effects.js';

@@ -19,8 +19,7 @@ import { SPECTATOR_MODULE_OPTIONS, SPECTATOR_REGISTRY } from './tokens.js';
 const sharedProviders: Provider[] = [
   {
     provide: SPECTATOR_REGISTRY,
-    useFactory: (options: SpectatorModuleOptions): Registry =>
-      options.registry ?? GlobalRegistry,
+    useFactory: (options: SpectatorModuleOptions): Registry => options.registry ?? GlobalRegistry,
     inject: [SPECTATOR_MODULE_OPTIONS],
   },
   // `constructor(registry: Registry)` in apps compiled with emitDecoratorMetadata.
