@@ -6,8 +6,8 @@
  * `/api/users/:id`), and exposes it as `request.routeOptions.url` (Fastify ≥ 4.10 and 5). Wildcard
  * (`/files/*`) and regular-expression routes (`/orders/:id(^\\d+)`) read as registered: one value
  * per route of the app, never the path a client sent. Requests no route took are handled by a
- * not-found handler, whose context has no URL: `request.is404` is true for them, and for a route
- * that called `reply.callNotFound()`.
+ * not-found handler, whose context has no URL (what `request.is404` tests), and so is a request
+ * whose route called `reply.callNotFound()`: Fastify moves it to the not-found context.
  *
  * Read when the response is done, so that a request passed on to the not-found handler reads as
  * unmatched.
@@ -15,8 +15,6 @@
 
 /** What this module reads from a Fastify request. */
 export interface RoutedRequestLike {
-  /** Fastify: the request is handled by a not-found handler. */
-  readonly is404?: boolean | undefined;
   /** Fastify: the options of the route that took the request; `url` is its template. */
   readonly routeOptions?: { readonly url?: unknown } | undefined;
 }
@@ -33,7 +31,6 @@ export interface RoutedRequestLike {
  * ```
  */
 export function routeTemplate(request: RoutedRequestLike): string | undefined {
-  if (request.is404 === true) return undefined;
   const url = request.routeOptions?.url;
   return typeof url === 'string' && url !== '' ? url : undefined;
 }

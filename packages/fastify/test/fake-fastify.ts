@@ -57,7 +57,6 @@ export function fastifyPair(
     raw,
     url: raw.url,
     headers: raw.headers,
-    is404: route === undefined,
     routeOptions: { url: route },
   };
   const reply = { raw: res, request, getHeader: (name: string) => headers[name] };
