@@ -45,7 +45,7 @@ export type Middleware = (req: unknown, res: unknown, next: (err?: unknown) => v
 type KoaMiddleware = (ctx: unknown, next: () => Promise<unknown>) => Promise<unknown> | unknown;
 
 /** The request mix every app serves, cycled in order. */
-const REQUESTS = [
+export const REQUESTS = [
   { method: 'GET', url: '/users/17', status: 200 },
   { method: 'GET', url: '/users/42', status: 200 },
   { method: 'POST', url: '/orders', status: 201 },
@@ -307,7 +307,7 @@ export function isolatedKoaCase(
 
 // ---------------------------------------------------------------------------------------------
 
-function httpCase(
+export function httpCase(
   name: string,
   group: BenchCase['group'],
   dispatch: (req: never, res: never) => void,
@@ -336,7 +336,7 @@ function httpCase(
   };
 }
 
-interface Section {
+export interface Section {
   markdown: string;
   oursOverhead?: number;
   peerOverhead?: number;
@@ -349,7 +349,7 @@ interface Section {
  * (difference of medians, and median of per-round paired differences with its quartiles), the
  * noise floor (the second, identical bare case measured like any other), and peer / ours.
  */
-function overheadSection(title: string, results: CaseResult[], note: string): Section {
+export function overheadSection(title: string, results: CaseResult[], note: string): Section {
   const baselines = results.filter((r) => r.group === 'baseline');
   const bare = baselines[0]!;
   const again = baselines[1];
@@ -412,7 +412,7 @@ function overheadSection(title: string, results: CaseResult[], note: string): Se
   };
 }
 
-function countRecorded(registry: Registry): number {
+export function countRecorded(registry: Registry): number {
   let n = 0;
   for (const m of registry.meters()) {
     if (m.id.name === 'ipc.server.call')
@@ -431,7 +431,7 @@ function endpoints(registry: Registry): Set<string> {
 }
 
 /** A warning when a middleware recorded no route template (only `unknown`): fakes out of date. */
-function templateCheck(name: string, registry: Registry, where: string): string[] {
+export function templateCheck(name: string, registry: Registry, where: string): string[] {
   const seen = endpoints(registry);
   return seen.size === 0 || seen.has('/users/:id')
     ? []
@@ -441,7 +441,7 @@ function templateCheck(name: string, registry: Registry, where: string): string[
 }
 
 /** Observations of a prom-client histogram (all label sets): proves the peer really recorded. */
-async function promCount(histogram: prom.Histogram | undefined): Promise<number> {
+export async function promCount(histogram: prom.Histogram | undefined): Promise<number> {
   if (histogram === undefined) return 0;
   let n = 0;
   for (const v of (await histogram.get()).values)
