@@ -92,7 +92,7 @@ const SCENARIOS: Scenario[] = [
   {
     id: '4f',
     title: 'Per-request plugin overhead (Fastify 5)',
-    load: () => import('./fastify-overhead.js'),
+    load: () => import('./fastify-hooks.js'),
   },
   {
     id: '5',
