@@ -23,9 +23,6 @@ import * as prom from 'prom-client';
 import { Registry } from '@spectator/core';
 import {
   runInterleaved,
-  fmtNs,
-  fmtPct,
-  fmtRatio,
   type BenchCase,
   type CaseResult,
   type Goal,
@@ -39,6 +36,7 @@ import {
   REQUESTS,
   countRecorded,
   httpCase,
+  overheadGoal,
   overheadSection,
   promCount,
   templateCheck,
@@ -307,23 +305,7 @@ function report(
   const goal =
     "Fastify plugin overhead vs fastify-metrics' (isolated measurement; ratio peer / ours)";
   if (r.measured) {
-    const ours = isoSec.oursOverhead!;
-    const peer = isoSec.peerOverhead!;
-    const ratio = peer / ours;
-    const needed = peer / 15;
-    const resolved = ours > isoSec.noiseFloor;
-    goals.push({
-      goal,
-      target: '≥ 15x',
-      measured: resolved ? fmtRatio(ratio) : 'ours within noise',
-      detail:
-        `isolated: ours ${fmtNs(ours)}, peer ${fmtNs(peer)}, noise floor ${fmtNs(isoSec.noiseFloor)}` +
-        (resolved && ratio < 15
-          ? `; missed: ours needs ≤ ${fmtNs(needed)}, ${fmtPct(((ours - needed) / ours) * 100)} less`
-          : '') +
-        `. End to end: ours ${fmtNs(httpSec.oursOverhead!)}, peer ${fmtNs(httpSec.peerOverhead!)}, noise floor ${fmtNs(httpSec.noiseFloor)}`,
-      met: resolved ? ratio >= 15 : peer / isoSec.noiseFloor >= 15,
-    });
+    goals.push(overheadGoal(goal, isoSec, httpSec));
   } else {
     goals.push({
       goal,
