@@ -18,6 +18,7 @@ import { env, root, run } from './lib.mjs';
 const EXAMPLES = {
   express: { pkg: '@spectator/example-express', dir: 'examples/express', main: 'src/server.mjs' },
   koa: { pkg: '@spectator/example-koa', dir: 'examples/koa', main: 'src/server.mjs' },
+  fastify: { pkg: '@spectator/example-fastify', dir: 'examples/fastify', main: 'src/server.mjs' },
   nestjs: {
     pkg: '@spectator/example-nestjs',
     dir: 'examples/nestjs',
@@ -42,7 +43,7 @@ the endpoint receives every publish interval. Ctrl-C stops it cleanly (the app's
 is shown).
 
 Options (or environment):
-  --example <name>     express | koa | nestjs (DEMO_EXAMPLE; default express)
+  --example <name>     express | koa | fastify | nestjs (DEMO_EXAMPLE; default express)
   --step-ms <ms>       publish interval (DEMO_STEP_MS; default 3000)
   --port <n>           endpoint port (DEMO_PORT); taken: an error. Default ${DEFAULT_ENDPOINT_PORT}, or a
                        free port when that one is taken
@@ -84,7 +85,7 @@ function parseOptions() {
   const exampleName = values.example ?? process.env.DEMO_EXAMPLE ?? 'express';
   const example = EXAMPLES[exampleName];
   if (example === undefined || !Object.hasOwn(EXAMPLES, exampleName)) {
-    fail(`unknown example "${exampleName}" (express, koa or nestjs)`);
+    fail(`unknown example "${exampleName}" (express, koa, fastify or nestjs)`);
   }
   const integer = (name, raw, min, max) => {
     if (raw === undefined) return undefined;
@@ -309,7 +310,7 @@ async function main() {
   const started = Date.now();
   if (options.install) installFor(example);
   if (options.build) {
-    // The Express and Koa examples are plain JavaScript: build no declarations for them, which
+    // The Express, Koa and Fastify examples are plain JavaScript: build no declarations for them, which
     // takes the build from ~30 s to a few seconds. The NestJS example is compiled TypeScript.
     run('turbo', ['run', 'build', `--filter=${example.pkg}...`, '--output-logs=errors-only'], {
       env: example.needsTypes ? env : { ...env, SPECTATOR_BUILD_DTS: '0' },

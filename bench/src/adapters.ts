@@ -5,19 +5,21 @@
  */
 import type { Registry } from '@spectator/core';
 
-export type AdapterPackage = '@spectator/express' | '@spectator/koa';
+export type AdapterPackage = '@spectator/express' | '@spectator/koa' | '@spectator/fastify';
 
-/** The adapter's `spectatorMiddleware`, or why it cannot be measured. */
+/**
+ * The adapter's `spectatorMiddleware` (`spectatorPlugin` for Fastify: a plugin function), or why
+ * it cannot be measured.
+ */
 export async function loadAdapter(
   pkg: AdapterPackage,
 ): Promise<{ mw?: (options: { registry: Registry }) => unknown; why?: string }> {
+  const name = pkg === '@spectator/fastify' ? 'spectatorPlugin' : 'spectatorMiddleware';
   try {
-    const mod = (await import(pkg)) as {
-      spectatorMiddleware?: (options: { registry: Registry }) => unknown;
-    };
-    if (typeof mod.spectatorMiddleware !== 'function')
-      return { why: `${pkg} does not export spectatorMiddleware()` };
-    return { mw: mod.spectatorMiddleware };
+    const mod = (await import(pkg)) as Record<string, unknown>;
+    const mw = mod[name];
+    if (typeof mw !== 'function') return { why: `${pkg} does not export ${name}` };
+    return { mw: mw as (options: { registry: Registry }) => unknown };
   } catch (error) {
     const dir = pkg.replace('@spectator/', 'packages/');
     return {

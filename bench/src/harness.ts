@@ -28,8 +28,11 @@
 export interface BenchCase {
   /** Shown in the table, e.g. `spectator`, `prom-client labels().inc()`. */
   name: string;
-  /** Group used for ratios: cases of group `ours` are compared with the best of the others. */
-  group: 'ours' | 'peer' | 'baseline';
+  /**
+   * Group used for ratios: cases of group `ours` are compared with the best of the others;
+   * `reference` cases are shown only (never in a ratio or a goal).
+   */
+  group: 'ours' | 'peer' | 'baseline' | 'reference';
   /** Does `n` operations; returns any number derived from the work (consumed by the harness). */
   run(n: number): number | Promise<number>;
   /** Free text shown under the table. */

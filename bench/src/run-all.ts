@@ -5,7 +5,8 @@
  *
  *   --quick           smoke run: 5 rounds, 1 warm-up, 30 ms rounds, smaller memory runs;
  *                     figures are not meaningful, RESULTS.md is not written unless --write
- *   --only 1,3,5      run only these scenarios (ids 1–8; 4 and 8 are Express, 4k and 8k Koa)
+ *   --only 1,3,5      run only these scenarios (ids 1–8; 4 and 8 are Express, 4k and 8k Koa,
+ *                     4f and 8f Fastify)
  *   --rounds N        kept rounds per case (default 20; scenario 4 uses at least 40)
  *   --warmup N        discarded warm-up rounds (default 3)
  *   --round-ms N      target length of one round of one case, ms (default 150)
@@ -54,11 +55,11 @@ interface Scenario {
 }
 
 /** A scenario module measuring one framework of two (its `run` takes the framework). */
-function forFramework(
+function forFramework<F extends 'express' | 'koa' | 'fastify'>(
   load: () => Promise<{
-    run(ctx: ScenarioContext, framework: 'express' | 'koa'): Promise<ScenarioReport>;
+    run(ctx: ScenarioContext, framework: NoInfer<F>): Promise<ScenarioReport>;
   }>,
-  framework: 'express' | 'koa',
+  framework: F,
 ): Scenario['load'] {
   return async () => {
     const { run } = await load();
@@ -89,6 +90,11 @@ const SCENARIOS: Scenario[] = [
     load: forFramework(() => import('./middleware.js'), 'koa'),
   },
   {
+    id: '4f',
+    title: 'Per-request plugin overhead (Fastify 5)',
+    load: () => import('./fastify-hooks.js'),
+  },
+  {
     id: '5',
     title: 'Publish cost: encode + gzip 100k measurements',
     load: () => import('./publish-encode.js'),
@@ -108,6 +114,11 @@ const SCENARIOS: Scenario[] = [
     id: '8k',
     title: 'Throughput under a real load generator (Koa 3)',
     load: forFramework(() => import('./throughput.js'), 'koa'),
+  },
+  {
+    id: '8f',
+    title: 'Throughput under a real load generator (Fastify 5)',
+    load: forFramework(() => import('./throughput.js'), 'fastify'),
   },
 ];
 
@@ -283,7 +294,7 @@ function codeState(): string[][] {
     }
   };
   rows.push(['Commit', git('rev-parse', '--short', 'HEAD') ?? 'unknown']);
-  for (const pkg of ['core', 'express', 'koa']) {
+  for (const pkg of ['core', 'express', 'koa', 'fastify']) {
     const dir = path.join(repoDir, 'packages', pkg);
     const dist = path.join(dir, 'dist', 'index.mjs');
     if (!existsSync(dir)) continue;
@@ -396,7 +407,7 @@ async function main() {
     console.log(`\n(${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
   const goals: Goal[] = reports.flatMap((r) => r.goals);
-  console.log('## Goals (issues 6 and 17)\n');
+  console.log('## Goals (issues 6, 17 and 18)\n');
   const goalTable = goalsTable(goals);
   console.log(goalTable);
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s; load at end ${loadavg()}`);
@@ -411,12 +422,15 @@ async function main() {
     '@spectator/core',
     '@spectator/express',
     '@spectator/koa',
+    '@spectator/fastify',
     'prom-client',
     '@opentelemetry/api',
     '@opentelemetry/sdk-metrics',
     'express-prom-bundle',
+    'fastify-metrics',
     'express',
     'koa',
+    'fastify',
     '@koa/router',
     'light-my-request',
     'autocannon',
@@ -451,7 +465,7 @@ async function main() {
       ],
     ),
     '',
-    `## Goals (issues 6 and 17) — ${passed} pass, ${missed} miss; figures from this same run`,
+    `## Goals (issues 6, 17 and 18) — ${passed} pass, ${missed} miss; figures from this same run`,
     '',
     goalTable,
     '',

@@ -1,17 +1,18 @@
 /**
- * Scenario 8 (Express 5) and 8k (Koa 3) — throughput under a real load generator: a small JSON
+ * Scenario 8 (Express 5), 8k (Koa 3) and 8f (Fastify 5) — throughput under a real load generator: a small JSON
  * API served over a real socket by one server process per configuration, loaded by autocannon
  * in its own process, the server pinned to one CPU and the load generator to the other.
  *
  * Configurations: the bare app twice (A/A: the noise floor), the app with our middleware
- * publishing to a real local Atlas endpoint every few seconds, as a user runs it, and (Express)
- * with express-prom-bundle, scraped every step. They are interleaved round by round, in a new
+ * publishing to a real local Atlas endpoint every few seconds, as a user runs it, and with the
+ * framework's prom-client-based peer (Express: express-prom-bundle; Fastify: fastify-metrics),
+ * scraped every step. They are interleaved round by round, in a new
  * random order each round; in every round each one gets `warmupMs` of load (discarded) and then a
  * measured window of `measureMs`. Per configuration: requests/s, p50/p99 latency, the server's
  * and load generator's CPU, and requests per CPU-second of the server; against the first bare
  * server as paired per-round differences (median and quartiles).
  *
- * The pieces are in `throughput/`: the app (`express-app.ts`, `koa-app.ts`), the server process
+ * The pieces are in `throughput/`: the app (`express-app.ts`, `koa-app.ts`, `fastify-app.ts`), the server process
  * (`api-server.ts`), the load generator (`load-driver.ts`), pinning (`cpu-pinning.ts`), the
  * checks of answers and recorded counts (`recording-checks.ts`, `prom-scraper.ts`), and the
  * statistics and tables (`throughput-report.ts`).
@@ -21,6 +22,7 @@ import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { loadAdapter } from './adapters.js';
 import { rng, type ScenarioContext, type ScenarioReport } from './harness.js';
 import type { Framework, ServerConfig } from './throughput/api-server.js';
+import { FRAMEWORKS } from './throughput/frameworks.js';
 import { detectPinning, pinThisProcess } from './throughput/cpu-pinning.js';
 import { LoadDriver } from './throughput/load-driver-process.js';
 import type { RunResult } from './throughput/load-driver.js';
@@ -40,7 +42,7 @@ import {
   type RecordingCheck,
 } from './throughput/throughput-report.js';
 
-/** Publish step of our server and scrape interval of express-prom-bundle's: a few seconds. */
+/** Publish step of our server and scrape interval of the peer's `/metrics`: a few seconds. */
 const STEP_MS = 3000;
 
 /** Load each server gets once after it started (JIT tiers), before the first round. */
@@ -57,8 +59,7 @@ function configurations(
   oursAvailable: boolean,
   passThrough: boolean,
 ): Configuration[] {
-  const name = framework === 'express' ? 'Express 5' : 'Koa 3';
-  const pkg = framework === 'express' ? '@spectator/express' : '@spectator/koa';
+  const { name, pkg, peer } = FRAMEWORKS[framework];
   return [
     { label: `${name} bare`, config: 'bare', group: 'baseline' },
     { label: `${name} bare (again: A/A)`, config: 'bare', group: 'baseline' },
@@ -74,14 +75,8 @@ function configurations(
     ...(oursAvailable
       ? [{ label: `${name} + ${pkg}`, config: 'ours' as const, group: 'ours' as const }]
       : []),
-    ...(framework === 'express'
-      ? [
-          {
-            label: `${name} + express-prom-bundle`,
-            config: 'prom-bundle' as const,
-            group: 'peer' as const,
-          },
-        ]
+    ...(peer !== undefined
+      ? [{ label: `${name} + ${peer.name}`, config: peer.config, group: 'peer' as const }]
       : []),
   ];
 }
@@ -94,9 +89,7 @@ const load = () =>
 
 export async function run(ctx: ScenarioContext, framework: Framework): Promise<ScenarioReport> {
   const settings = throughputSettings(ctx);
-  const adapter = await loadAdapter(
-    framework === 'express' ? '@spectator/express' : '@spectator/koa',
-  );
+  const adapter = await loadAdapter(FRAMEWORKS[framework].pkg);
   const configs = configurations(
     framework,
     adapter.mw !== undefined,
@@ -177,7 +170,7 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
           }),
         );
       sentOutside += servers[0]!.checkRequests;
-      const peer = servers.find((s) => s.config === 'prom-bundle');
+      const peer = servers.find((s, i) => configs[i]!.group === 'peer');
       scraper = peer ? new PromScraper(peer.url, STEP_MS) : undefined;
       for (let i = 0; i < servers.length; i++)
         await runOnce(i, ctx.quick ? 500 : STARTUP_LOAD_MS, 100);
@@ -221,7 +214,7 @@ export async function run(ctx: ScenarioContext, framework: Framework): Promise<S
             atlasSummary(atlas),
           ),
         );
-      if (c.config === 'prom-bundle')
+      if (c.group === 'peer')
         checks.push(
           checkRecorded(c.label, '/metrics', peerCount, sent, cutOff, `${scrapes} scrapes`),
         );

@@ -1,6 +1,7 @@
-// Start-up shared by the Express and Koa examples: `listening()` for their `start()`, and
-// `runExample()` for their `npm start` (src/server.mjs), which publishes through the
-// process-global registry to SPECTATOR_URI every SPECTATOR_STEP_MS (default 5 s).
+// Start-up shared by the Express, Koa and Fastify examples: `listening()` for the `start()` of
+// the first two (Fastify listens itself), and `runExample()` for their `npm start`
+// (src/server.mjs), which publishes through the process-global registry to SPECTATOR_URI every
+// SPECTATOR_STEP_MS (default 5 s).
 //
 // No SIGTERM handler on purpose: on SIGTERM / Ctrl-C the global registry publishes the last
 // interval, then lets the signal end the process.

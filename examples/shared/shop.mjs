@@ -1,6 +1,6 @@
 // The examples' business logic: a tiny in-memory shop. Its custom meters go through the core
 // API: a gauge of stored orders, a percentile timer around each checkout, a counter of orders.
-// The Express and Koa examples use it as is; the NestJS one has its own ShopService (Nest
+// The Express, Koa and Fastify examples use it as is; the NestJS one has its own ShopService (Nest
 // exceptions, @Timed/@Counted) with the same data and behaviour.
 import { GlobalRegistry } from '@spectator/core';
 

@@ -22,6 +22,7 @@ import {
   type ThroughputSettings,
 } from '../harness.js';
 import type { Framework } from './api-server.js';
+import { FRAMEWORKS } from './frameworks.js';
 import type { RunResult } from './load-driver.js';
 import { REQUEST_MIX } from './request-mix.js';
 
@@ -60,7 +61,7 @@ export interface ThroughputInput {
 
 /** Issue 17: our throughput within 3 % of the bare app's … */
 const MAX_LOSS_PCT = 3;
-/** … and our loss at most a third of express-prom-bundle's. */
+/** … and our loss at most a third of the peer's (express-prom-bundle's). */
 const PEER_LOSS_FACTOR = 3;
 /** A window in which the server used less of its CPU than this had to share it. */
 const OWN_CPU_PCT = 90;
@@ -121,7 +122,8 @@ function spreadCell(values: readonly number[], fmt: (x: number) => string): stri
 
 export function throughputReport(input: ThroughputInput): ScenarioReport {
   const { runs, settings } = input;
-  const name = input.framework === 'express' ? 'Express 5' : 'Koa 3';
+  const { name, id, peer, goalsIssue } = FRAMEWORKS[input.framework];
+  const peerName = peer?.name ?? 'the peer';
   const results = runs.map((r) => r.results);
   const perSecond = throughput(
     'req/s',
@@ -203,7 +205,7 @@ export function throughputReport(input: ThroughputInput): ScenarioReport {
           perCpuSecond && lossOf(perCpuSecond, oursIndex),
         ),
         effectLine(
-          'express-prom-bundle',
+          peerName,
           lossOf(perSecond, peerIndex),
           perCpuSecond && lossOf(perCpuSecond, peerIndex),
         ),
@@ -249,20 +251,25 @@ export function throughputReport(input: ThroughputInput): ScenarioReport {
                 `${c.label} → ${c.where}: ${c.recorded.toLocaleString('en')} requests counted, ${c.answered.toLocaleString('en')} answered (${c.detail})`,
             )
             .join('; ') +
-          `. Our server is configured by SPECTATOR_URI / SPECTATOR_STEP_MS, as a user runs it, and publishes to a local @spectator/atlas-dev endpoint every ${input.stepMs / 1000} s; express-prom-bundle's /metrics is scraped at the same interval. Counted may exceed answered by the requests in flight when a window's connections were closed.`),
+          `. Our server is configured by SPECTATOR_URI / SPECTATOR_STEP_MS, as a user runs it, and publishes to a local @spectator/atlas-dev endpoint every ${input.stepMs / 1000} s; ${peerName}'s /metrics is scraped at the same interval. Counted may exceed answered by the requests in flight when a window's connections were closed.`),
     ...(input.skipped ? ['', `**Our adapter skipped:** ${input.skipped}`] : []),
   ];
 
   return {
-    id: input.framework === 'express' ? '8' : '8k',
+    id,
     title: `Throughput under a real load generator (${name})`,
     markdown: lines.join('\n'),
-    goals: goals(name, basis, perSecond, oursIndex, peerIndex, input.skipped),
+    goals:
+      goalsIssue === undefined
+        ? []
+        : goals(name, goalsIssue, peerName, basis, perSecond, oursIndex, peerIndex, input.skipped),
   };
 }
 
 function goals(
   name: string,
+  issue: string,
+  peerName: string,
   basis: Throughput,
   perSecond: Throughput,
   oursIndex: number,
@@ -278,7 +285,7 @@ function goals(
       : `; req/s: ${pairedCell(perSecond.vsBare[i]!, signedPct)}, floor ${fmtPct(perSecond.floor)}`;
   if (ours === undefined)
     out.push({
-      goal: `${name} throughput with our middleware vs the bare app (issue 17)`,
+      goal: `${name} throughput with our middleware vs the bare app (${issue})`,
       target: `≥ −${MAX_LOSS_PCT}%`,
       measured: 'n/a',
       detail: `not measured: ${skipped ?? 'no adapter'}`,
@@ -288,7 +295,7 @@ function goals(
     // Decided when the estimate is farther from the target than the noise floor.
     const decided = Math.abs(ours.loss - MAX_LOSS_PCT) > ours.floor;
     out.push({
-      goal: `${name} throughput with our middleware vs the bare app (issue 17; ${basis.name}, paired per round)`,
+      goal: `${name} throughput with our middleware vs the bare app (${issue}; ${basis.name}, paired per round)`,
       target: `≥ −${MAX_LOSS_PCT}%`,
       measured: signedPct(-ours.loss),
       detail:
@@ -306,14 +313,14 @@ function goals(
     // peer / floor, which decides.
     const ratio = peer.loss / Math.max(ours.loss, ours.floor);
     out.push({
-      goal: `${name} throughput loss, express-prom-bundle's / ours (issue 17; ${basis.name})`,
+      goal: `${name} throughput loss, ${peerName}'s / ours (${issue}; ${basis.name})`,
       target: `≥ ${PEER_LOSS_FACTOR}x`,
       measured: ours.resolved
         ? `${ratio.toFixed(2)}x`
         : `≥ ${ratio.toFixed(2)}x (ours within the floor)`,
       detail:
-        `loss: ours ${signedPct(ours.loss)}, express-prom-bundle ${signedPct(peer.loss)}; A/A floor ${fmtPct(ours.floor)}` +
-        (peer.resolved ? '' : "; express-prom-bundle's loss is within the floor too"),
+        `loss: ours ${signedPct(ours.loss)}, ${peerName} ${signedPct(peer.loss)}; A/A floor ${fmtPct(ours.floor)}` +
+        (peer.resolved ? '' : `; ${peerName}'s loss is within the floor too`),
       met: ratio >= PEER_LOSS_FACTOR,
       // With our loss within the floor the ratio is a lower bound: it can only decide a pass.
       resolved: peer.resolved && (ours.resolved || ratio >= PEER_LOSS_FACTOR),

@@ -1,0 +1,1 @@
+export { default } from '@spectator/example-shared/vitest.config';
