@@ -9,7 +9,7 @@ import { importSideEffects, NO_LISTENERS } from '../../../test-support/src/impor
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 
-const useEverything = (load: string) => `
+const useEverything = (load: (name: string) => string) => `
 const core = ${load('@spectator/core')};
 const ipc = ${load('@spectator/core/ipc')};
 const ipcClient = ${load('@spectator/core/ipc-client')};
@@ -37,7 +37,7 @@ describe('importing @spectator/core (built) with a registry of the app', () => {
   ])(
     '%s: every entry point used creates no global registry, adds no listener, prints and sends nothing',
     async (_format, load) => {
-      const seen = await importSideEffects(useEverything(load as (name: string) => string), {
+      const seen = await importSideEffects(useEverything(load), {
         cwd,
       });
       expect(seen).toMatchObject({
