@@ -11,10 +11,11 @@
 // warm-up for both (WARM_REQUESTS, the JIT's growth is mostly over by then) the metrics server's
 // heap, compiled code left out, grows per request by no more than the no-metrics server's
 // (Theil–Sen slopes over the samples at each phase end: the Express and Node growth both have is
-// the baseline); event-loop delay (less the histogram's sampling interval) and throughput stay
-// within a margin of the no-metrics server's; every request served is in what Atlas received
-// (the last interval flushed by stop()); nothing was dropped. The figures are printed, for
-// quoting.
+// the baseline); event-loop delay (less the histogram's sampling interval) and CPU time per
+// request stay within a margin of the no-metrics server's (throughput is printed, not asserted:
+// on a loaded machine it measures the neighbours); every request served is in what Atlas
+// received (the last interval flushed by stop()); nothing was dropped. The figures are printed,
+// for quoting.
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -273,6 +274,8 @@ describe('soak', () => {
         mean: median(list.map((p) => p.eld.mean)),
         p99: median(list.map((p) => p.eld.p99)),
         max: Math.max(...list.map((p) => p.eld.max)),
+        worstMean: Math.max(...list.map((p) => p.eld.mean)),
+        worstP99: Math.max(...list.map((p) => p.eld.p99)),
       });
       const withMetrics = eld(m);
       const without = eld(b);
@@ -341,10 +344,17 @@ describe('soak', () => {
       expect(heapSlope).toBeLessThan(baselineHeapSlope + HEAP_SLOPE_MARGIN);
       const baselineGrowth = b.at(-1)!.heap - warm.baseline.heap;
       expect(heapEnd - heapAfterWarm).toBeLessThan(Math.max(0, baselineGrowth) + 4 * 1024 * 1024);
-      // Event-loop delay and throughput within a margin of the server without metrics.
-      expect(withMetrics.p99).toBeLessThanOrEqual(without.p99 * 1.5 + 10);
-      expect(withMetrics.mean).toBeLessThanOrEqual(without.mean * 1.5 + 2);
-      expect(ratio).toBeGreaterThan(0.7);
+      // Cost within a margin of the server without metrics: its CPU time per request, the same
+      // margin as the throughput ratio had (> 0.7, i.e. at most 1/0.7 the cost). Not throughput
+      // itself: a phase's throughput is whatever CPU its neighbours leave it (regression: the
+      // ratio was 0.66 in a full `npm test`, rounds ranging from 160/458 to 1441/1154 req/s,
+      // while CPU per request was 401 µs with metrics and 335 µs without).
+      expect(cpuPerRequest(m)).toBeLessThan(cpuPerRequest(b) / 0.7);
+      // Event-loop delay: the median phase with metrics within a margin of the worst phase
+      // without. On a quiet machine the two are close; on a loaded one the delay is mostly the
+      // wait for a CPU, which the phases without metrics show as well.
+      expect(withMetrics.p99).toBeLessThanOrEqual(without.worstP99 * 1.5 + 10);
+      expect(withMetrics.mean).toBeLessThanOrEqual(without.worstMean * 1.5 + 2);
     },
     TEST_TIMEOUT_MS,
   );
