@@ -45,14 +45,20 @@ function distinctSeries(from: number, count: number): Entry[] {
   ]);
 }
 
-/** Resolves once `check()` holds, polling (for states no publish request has finished yet). */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once `check()` holds, polling (for states no publish request has finished yet). The
+ * deadline only turns a hang into a message: a busy machine may need many seconds.
+ */
+async function until(check: () => boolean, timeoutMs = 45_000): Promise<void> {
   const started = Date.now();
   while (!check()) {
     if (Date.now() - started > timeoutMs) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Deadline of a CLI child process: a bound on a hang, not on a slow machine. */
+const CHILD_MS = 45_000;
 
 let servers: AtlasDevServer[] = [];
 async function start(...args: Parameters<typeof startAtlasDevServer>): Promise<AtlasDevServer> {
@@ -341,29 +347,33 @@ describe('control characters', () => {
     expect(rawControls(formatBatch(rows))).toEqual([]);
   });
 
-  it('the CLI prints none of them either', async () => {
-    const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
-    let uri: string | undefined;
-    const result = await runNode([bin, '--port', '0'], {
-      timeoutMs: 20_000,
-      onStdout: (text, child) => {
-        const match = /POST (http:\/\/\S+)/.exec(text);
-        if (match && uri === undefined) {
-          uri = match[1]!;
-          void post(uri, JSON.stringify([2, 'name', 'xx', 1, 0, 1, 0, ATTACK])).then(
-            () => undefined,
-            () => undefined,
-          );
-        }
-        if (/refused \(400\)/.test(text)) child.kill('SIGINT');
-      },
-    });
-    expect(result.stdout).toContain(
-      'refused (400): NumberFormatException: For input string: "\\x1b]0;pwned\\x07',
-    );
-    expect(rawControls(result.stdout)).toEqual([]);
-    expect(rawControls(result.stderr)).toEqual([]);
-  });
+  it(
+    'the CLI prints none of them either',
+    async () => {
+      const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
+      let uri: string | undefined;
+      const result = await runNode([bin, '--port', '0'], {
+        timeoutMs: CHILD_MS,
+        onStdout: (text, child) => {
+          const match = /POST (http:\/\/\S+)/.exec(text);
+          if (match && uri === undefined) {
+            uri = match[1]!;
+            void post(uri, JSON.stringify([2, 'name', 'xx', 1, 0, 1, 0, ATTACK])).then(
+              () => undefined,
+              () => undefined,
+            );
+          }
+          if (/refused \(400\)/.test(text)) child.kill('SIGINT');
+        },
+      });
+      expect(result.stdout).toContain(
+        'refused (400): NumberFormatException: For input string: "\\x1b]0;pwned\\x07',
+      );
+      expect(rawControls(result.stdout)).toEqual([]);
+      expect(rawControls(result.stderr)).toEqual([]);
+    },
+    2 * CHILD_MS,
+  );
 });
 
 describe('Host header (DNS rebinding)', () => {
@@ -444,16 +454,20 @@ describe('Host header (DNS rebinding)', () => {
     expect(quiet).toEqual([]);
   });
 
-  it('the CLI warns when told to listen beyond loopback', async () => {
-    const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
-    const result = await runNode([bin, '--port', '0', '--host', '0.0.0.0', '--quiet'], {
-      timeoutMs: 20_000,
-      onStdout: (text, child) => {
-        if (/Ctrl-C to stop/.test(text)) child.kill('SIGINT');
-      },
-    });
-    expect(result.stderr).toMatch(
-      /^warning: --host 0\.0\.0\.0 makes this endpoint reachable from other machines/m,
-    );
-  });
+  it(
+    'the CLI warns when told to listen beyond loopback',
+    async () => {
+      const bin = fileURLToPath(new URL('../bin/spectator-atlas-dev.mjs', import.meta.url));
+      const result = await runNode([bin, '--port', '0', '--host', '0.0.0.0', '--quiet'], {
+        timeoutMs: CHILD_MS,
+        onStdout: (text, child) => {
+          if (/Ctrl-C to stop/.test(text)) child.kill('SIGINT');
+        },
+      });
+      expect(result.stderr).toMatch(
+        /^warning: --host 0\.0\.0\.0 makes this endpoint reachable from other machines/m,
+      );
+    },
+    2 * CHILD_MS,
+  );
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';
-import { heapAfterGc, mb } from './support.js';
+import { heapAfterGc, mb, PATIENT_TIMEOUT_MS } from './support.js';
 
 const DISTINCT = 100_000;
 
@@ -16,7 +16,7 @@ describe('cardinality through the core registry', () => {
   it('100k distinct tag values: capped at maxMeters, one warning, one counted overflow series, flat memory', async () => {
     const atlas = await startAtlasDevServer();
     const logger = memoryLogger();
-    const r = new Registry({ uri: atlas.publishUri, logger });
+    const r = new Registry({ uri: atlas.publishUri, logger, timeoutMs: PATIENT_TIMEOUT_MS });
     const cap = r.config.maxMeters; // the default, 20000
     try {
       // The registry's own meters exist before the app fills the cap: they take none of its slots.

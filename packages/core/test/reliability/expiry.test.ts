@@ -7,7 +7,7 @@ import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { Meter } from '../../src/meters/meter.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';
-import { forceGc } from './support.js';
+import { forceGc, PATIENT_TIMEOUT_MS } from './support.js';
 
 const TTL = 60_000;
 let atlas: AtlasDevServer;
@@ -27,6 +27,7 @@ function setup(maxMeters?: number) {
     clock,
     meterTtlMs: TTL,
     logger,
+    timeoutMs: PATIENT_TIMEOUT_MS,
     ...(maxMeters === undefined ? {} : { maxMeters }),
   });
   return { clock, registry, logger };

@@ -12,7 +12,7 @@ import type { PublishResult } from '../../src/outputs/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';
 import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from '../support/aggregator-rules.js';
 import { memoryLogger } from '../support/fake-clock.js';
-import { CrashGuard, prng } from './support.js';
+import { CrashGuard, PATIENT_TIMEOUT_MS, prng } from './support.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.FUZZ_CASES ?? 6000);
@@ -360,7 +360,12 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
   it('never throws, publishes only what Atlas accepts, counts and warns about drops once', async () => {
     const atlas = await startAtlasDevServer();
     const logger = memoryLogger();
-    const r = new Registry({ uri: atlas.publishUri, logger, commonTags: COMMON_TAGS });
+    const r = new Registry({
+      uri: atlas.publishUri,
+      logger,
+      commonTags: COMMON_TAGS,
+      timeoutMs: PATIENT_TIMEOUT_MS, // regression: timed-out publishes counted as http-error drops
+    });
     const g = new Gen(prng(SEED));
     const failures: string[] = [];
     const results: PublishResult[] = [];
@@ -631,7 +636,12 @@ describe(`fuzzed recording (seed ${SEED}, ${CASES} cases)`, () => {
         }
         let r: Registry;
         try {
-          r = new Registry({ uri: atlas.publishUri, logger: memoryLogger(), commonTags });
+          r = new Registry({
+            uri: atlas.publishUri,
+            logger: memoryLogger(),
+            commonTags,
+            timeoutMs: PATIENT_TIMEOUT_MS,
+          });
         } catch (error) {
           // Common tags Atlas would reject are refused at configuration, never silently dropped.
           expect(error).toMatchObject({ code: 'ERR_SPECTATOR_INVALID_COMMON_TAGS' });

@@ -51,6 +51,19 @@ function newRegistry(config: RegistryConfig = {}) {
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * `timeoutMs` of the healthy publishes that follow a fault: a healthy publish must be delivered
+ * however slow the machine, so its timeout is one no loaded machine reaches. (The faults keep
+ * their own timeouts: a test of a timeout uses an endpoint that hangs, never a slow machine.)
+ */
+const HEALTHY_TIMEOUT_MS = 60_000;
+/**
+ * Deadline of a wait for something the registry will do (an interval, a delivery): only a broken
+ * registry reaches it, so it is as long as the test's own timeout allows; it turns a hang into a
+ * message that says what was awaited.
+ */
+const WAIT_MS = 60_000;
+
 /** Sum of the delivered `spectator.measurements` with these tags. */
 function fate(tags: Record<string, string>): number {
   return atlas.find('spectator.measurements', tags).reduce((sum, m) => sum + m.value, 0);
@@ -219,7 +232,8 @@ const cases: FaultCase[] = [
     arm: rawFault(rawFaults.okThenBodyHangs),
     reason: undefined,
     retried: false,
-    config: { timeoutMs: 250 },
+    // The default timeout: the status line must arrive within it, and on a busy machine 250 ms
+    // was not always enough; a publisher that waited for the body would still time out and drop.
   },
 ];
 
@@ -255,9 +269,11 @@ describe('one failing interval, then a healthy one', () => {
     expect(r.counter('during').value()).toBe(during); // recording went on throughout
     c.check?.();
 
-    // Healthy again: the next interval is delivered, with the fate of the failed one.
+    // Healthy again: the next interval is delivered, with the fate of the failed one (a fault's
+    // short timeout is not the healthy endpoint's: a slow machine may need more).
     atlas.respondWith(undefined);
     proxy.set(undefined);
+    r.configure({ timeoutMs: HEALTHY_TIMEOUT_MS });
     r.counter('after').increment();
     const healthy = await r.publish();
     expect(healthy).toMatchObject({ dropped: 0, errors: [] });
@@ -279,7 +295,10 @@ describe('one failing interval, then a healthy one', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const { registry: r } = newRegistry({ uri: `http://127.0.0.1:${port}/api/v4/update` });
+    const { registry: r } = newRegistry({
+      uri: `http://127.0.0.1:${port}/api/v4/update`,
+      timeoutMs: HEALTHY_TIMEOUT_MS, // for the delivery once the endpoint is up
+    });
     for (let i = 0; i < BATCH; i++) r.counter('load', { idx: String(i) }).increment();
     const failed = await r.publish();
     expect(failed).toMatchObject({
@@ -323,11 +342,11 @@ describe('many failing intervals of a started registry', () => {
   }
 
   /**
-   * The failing intervals' publish settings. Faults that answer get a timeout no loaded CI machine
+   * The failing intervals' publish settings. Faults that answer get a timeout no loaded machine
    * reaches, and no retries, so each interval ends with the answer's drop reason rather than a
    * timeout; faults that never answer time out quickly.
    */
-  const ANSWERED = { stepMs: 100, timeoutMs: 3000, maxRetries: 0 } as const;
+  const ANSWERED = { stepMs: 100, timeoutMs: HEALTHY_TIMEOUT_MS, maxRetries: 0 } as const;
   const UNANSWERED = { stepMs: 100, timeoutMs: 200 } as const;
 
   const loops: {
@@ -370,7 +389,7 @@ describe('many failing intervals of a started registry', () => {
     '$name: memory grows by far less than a payload per interval, sockets stay flat, nothing is queued, the next healthy interval is delivered',
     async (loop) => {
       // Uncompressed, so that a payload kept after its failure weighs its full size.
-      const { registry: r } = newRegistry({ gzip: false });
+      const { registry: r } = newRegistry({ gzip: false, timeoutMs: HEALTHY_TIMEOUT_MS });
       const pad = 'x'.repeat(40);
       const meters = Array.from({ length: METERS }, (_, i) =>
         r.counter('load', { idx: `${i}.${pad}` }),
@@ -411,9 +430,9 @@ describe('many failing intervals of a started registry', () => {
       let tcpBefore = 0;
       let tcpAfter = 0;
       try {
-        await until(() => samples.length > 0, 10_000);
+        await until(() => samples.length > 0, WAIT_MS);
         tcpBefore = openTcpHandles();
-        await until(() => samples.length > MEASURED / 4, 10_000);
+        await until(() => samples.length > MEASURED / 4, WAIT_MS);
         tcpAfter = openTcpHandles();
       } finally {
         clearInterval(recording);
@@ -434,23 +453,26 @@ describe('many failing intervals of a started registry', () => {
       expect(growth).toBeLessThan((payloadBytes * span) / 4);
       expect(tcpAfter).toBeLessThanOrEqual(tcpBefore + 6);
 
-      // Let one more failing interval take what was recorded, then heal.
+      // Let one more failing interval take what was recorded, then heal. The healthy intervals
+      // get a timeout no loaded machine reaches (regression: they kept the 200 ms of the faults
+      // that never answer, so on a busy machine the healthy publish timed out as well, and the
+      // wait for its delivery ran out).
       const seen = intervals;
-      await until(() => intervals > seen + 1, 5000);
+      await until(() => intervals > seen + 1, WAIT_MS);
       atlas.respondWith(undefined);
       proxy.set(undefined);
-      r.configure({ uri: proxy.uri });
+      r.configure({ uri: proxy.uri, timeoutMs: HEALTHY_TIMEOUT_MS });
       meters[0]!.increment();
-      await atlas.waitFor((s) => s.find('load').length > 0, 5000);
+      await atlas.waitFor((s) => s.find('load').length > 0, WAIT_MS);
       // Exactly the one increment of the healthy interval: no backlog of failed intervals.
       expect(atlas.find('load').map((m) => [m.tags.idx, m.value])).toEqual([[`0.${pad}`, 1]]);
       await atlas.waitFor(
         (s) => s.find('spectator.measurements', { id: 'dropped', error: loop.dropped }).length > 0,
-        5000,
+        WAIT_MS,
       );
       expect(guard.events).toEqual([]);
     },
-    30_000,
+    2 * WAIT_MS,
   );
 });
 

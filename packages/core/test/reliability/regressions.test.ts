@@ -8,7 +8,7 @@ import type { Tags } from '../../src/ids/id.js';
 import { MeterLookup } from '../../src/store/meter-lookup.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';
-import { heapAfterGc, mb } from './support.js';
+import { heapAfterGc, mb, PATIENT_TIMEOUT_MS } from './support.js';
 
 let atlas: AtlasDevServer;
 beforeAll(async () => {
@@ -21,7 +21,10 @@ afterAll(async () => {
 function newRegistry(config: ConstructorParameters<typeof Registry>[0] = {}) {
   atlas.clear();
   const logger = memoryLogger();
-  return { r: new Registry({ uri: atlas.publishUri, logger, ...config }), logger };
+  return {
+    r: new Registry({ uri: atlas.publishUri, logger, timeoutMs: PATIENT_TIMEOUT_MS, ...config }),
+    logger,
+  };
 }
 
 const unprintable = () => [

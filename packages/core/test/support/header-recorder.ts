@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
  * A plain HTTP server in front of a publish endpoint (the Atlas dev server): it records the
  * request headers of every publish request, then forwards the request unchanged and answers
  * with the endpoint's answer. What the endpoint decoded and what the request carried can then
- * both be asserted on. With `answer`, it answers itself instead (`401`, say) and forwards nothing.
+ * both be asserted on. With `answer`, it answers itself instead (`401`, say) and forwards nothing;
+ * `answer` may also be a function of the request's headers, answering some requests (those
+ * without credentials, say) and forwarding the others (`undefined`).
  */
 export interface HeaderRecorder {
   /** The publish uri through the recorder (same path as the target). */
@@ -16,17 +18,24 @@ export interface HeaderRecorder {
   close(): Promise<void>;
 }
 
+/** What the recorder answers itself instead of forwarding. */
+export interface RecorderAnswer {
+  status: number;
+  body?: string;
+}
+
 export async function startHeaderRecorder(
   target: string,
-  answer?: { status: number; body?: string },
+  answer?: RecorderAnswer | ((headers: IncomingHttpHeaders) => RecorderAnswer | undefined),
 ): Promise<HeaderRecorder> {
   const targetUrl = new URL(target);
   const headers: IncomingHttpHeaders[] = [];
   const server: Server = createServer((req, res) => {
     headers.push(req.headers);
-    if (answer !== undefined) {
+    const own = typeof answer === 'function' ? answer(req.headers) : answer;
+    if (own !== undefined) {
       req.resume();
-      req.on('end', () => res.writeHead(answer.status).end(answer.body ?? ''));
+      req.on('end', () => res.writeHead(own.status).end(own.body ?? ''));
       return;
     }
     const upstream = request(
