@@ -219,7 +219,16 @@ function listenToServer(server: unknown, tracker: ServerRequestTracker<TrackedRe
  * ```
  */
 export const spectatorPlugin: FastifyPluginCallback<SpectatorPluginOptions> =
-  /* @__PURE__ */ fastifyPlugin(spectatorFastify, {
+  // fastify-plugin's typings import `fastify` from wherever the install put fastify-plugin, which
+  // may be another copy of Fastify than the app's (a workspace or an app with two majors): its
+  // inferred type is then not the app's. It returns the function it was given, so it is typed as
+  // that function here.
+  /* @__PURE__ */ (
+    fastifyPlugin as unknown as (
+      plugin: FastifyPluginCallback<SpectatorPluginOptions>,
+      meta: { fastify: string; name: string },
+    ) => FastifyPluginCallback<SpectatorPluginOptions>
+  )(spectatorFastify, {
     fastify: '^4.10.0 || ^5.0.0',
     name: '@spectator/fastify',
   });
