@@ -9,7 +9,7 @@ import { importSideEffects, NO_LISTENERS } from '../../../test-support/src/impor
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 
-const useEverything = (load: string) => `
+const useEverything = (load: (name: string) => string) => `
 const core = ${load('@spectator/core')};
 const ipc = ${load('@spectator/core/ipc')};
 const ipcClient = ${load('@spectator/core/ipc-client')};
