@@ -91,6 +91,9 @@ function byKey(a: Tag, b: Tag): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
+/** Tag values an {@link Id} keeps in fields of its own; ids with more keep one array. */
+const INLINE_VALUES = 4;
+
 /**
  * Where ids made by a registry find an equal key list to share (see {@link Id.keys}). @internal
  */
@@ -105,8 +108,9 @@ export interface KeyLists {
  * `withTag`/`withTags` return new ids.
  *
  * An id lives as long as its meter, so it keeps only the name, the sorted keys (a list shared
- * with the registry's other ids of the same keys) and the values; {@link Id.tags} and
- * {@link Id.key} are built from them when asked for.
+ * with the registry's other ids of the same keys) and the values (up to four in fields of its
+ * own, which cost less than an array); {@link Id.tags} and {@link Id.key} are built from them
+ * when asked for.
  *
  * @example
  * ```ts
@@ -119,8 +123,14 @@ export class Id {
   readonly name: string;
   /** @internal The tag keys, sorted. Never modified; may be shared with other ids. */
   readonly keys: readonly string[];
-  /** @internal The tag values, in the order of {@link Id.keys}. */
-  readonly values: readonly string[];
+  /**
+   * The tag values, in the order of {@link Id.keys} (see {@link Id.valueAt}): up to
+   * {@link INLINE_VALUES} of them in `v0`…`v3`, more as one array in `v0`.
+   */
+  private readonly v0: string | readonly string[] | undefined;
+  private readonly v1: string | undefined;
+  private readonly v2: string | undefined;
+  private readonly v3: string | undefined;
   /**
    * Set when the tags given could not be read (a getter or a `Proxy` trap threw): every meter
    * factory refuses such an id, and ids derived from it keep the problem. (`undefined` comes
@@ -131,7 +141,16 @@ export class Id {
   private constructor(name: string, tags: SortedTags, problem?: string) {
     this.name = name;
     this.keys = tags.keys;
-    this.values = tags.values;
+    const values = tags.values;
+    if (values.length > INLINE_VALUES) {
+      this.v0 = values;
+      this.v1 = this.v2 = this.v3 = undefined;
+    } else {
+      this.v0 = values[0];
+      this.v1 = values[1];
+      this.v2 = values[2];
+      this.v3 = values[3];
+    }
     if (problem !== undefined) this.problem = problem;
   }
 
@@ -171,9 +190,20 @@ export class Id {
       : new Id(id.name, id, typeof problem === 'string' ? problem : 'tags could not be read');
   }
 
+  /** @internal The value of the tag `keys[i]`. */
+  valueAt(i: number): string {
+    if (this.keys.length > INLINE_VALUES) return (this.v0 as readonly string[])[i]!;
+    return (i === 0 ? this.v0 : i === 1 ? this.v1 : i === 2 ? this.v2 : this.v3) as string;
+  }
+
+  /** @internal The tag values, in the order of {@link Id.keys} (a new array at each call). */
+  get values(): readonly string[] {
+    return this.keys.map((_, i) => this.valueAt(i));
+  }
+
   /** The tags sorted by key, as `[key, value]` pairs (a new array at each call). */
   get tags(): readonly Tag[] {
-    return this.keys.map((key, i) => [key, this.values[i]!] as const);
+    return this.keys.map((key, i) => [key, this.valueAt(i)] as const);
   }
 
   /**
@@ -183,7 +213,7 @@ export class Id {
   get key(): string {
     let key = keyPart(this.name);
     for (let i = 0; i < this.keys.length; i++) {
-      key += keyPart(this.keys[i]!) + keyPart(this.values[i]!);
+      key += keyPart(this.keys[i]!) + keyPart(this.valueAt(i));
     }
     return key;
   }
@@ -206,12 +236,10 @@ export class Id {
     if (other === this) return true;
     if (other.name !== this.name) return false;
     const keys = this.keys;
-    const values = this.values;
     const n = keys.length;
     if (other.keys.length !== n) return false;
     const otherKeys = other.keys;
-    const otherValues = other.values;
-    for (let i = 0; i < n; i++) if (otherValues[i] !== values[i]) return false;
+    for (let i = 0; i < n; i++) if (other.valueAt(i) !== this.valueAt(i)) return false;
     if (otherKeys === keys) return true;
     for (let i = 0; i < n; i++) if (otherKeys[i] !== keys[i]) return false;
     return true;
@@ -220,14 +248,14 @@ export class Id {
   /** The tags as a plain object. */
   tagsObject(): Record<string, string> {
     const tags: Record<string, string> = {};
-    for (let i = 0; i < this.keys.length; i++) tags[this.keys[i]!] = this.values[i]!;
+    for (let i = 0; i < this.keys.length; i++) tags[this.keys[i]!] = this.valueAt(i);
     return tags;
   }
 
   toString(): string {
     if (this.keys.length === 0) return this.name;
     const parts: string[] = [];
-    for (let i = 0; i < this.keys.length; i++) parts.push(`${this.keys[i]}=${this.values[i]}`);
+    for (let i = 0; i < this.keys.length; i++) parts.push(`${this.keys[i]}=${this.valueAt(i)}`);
     return `${this.name}{${parts.join(',')}}`;
   }
 

@@ -105,8 +105,7 @@ export class MeterMap {
 export function idHash(id: Id): number {
   let h = hashString(0x811c9dc5, id.name);
   const keys = id.keys;
-  const values = id.values;
-  for (let i = 0; i < keys.length; i++) h = hashString(hashString(h, keys[i]!), values[i]!);
+  for (let i = 0; i < keys.length; i++) h = hashString(hashString(h, keys[i]!), id.valueAt(i));
   // A small integer (31 bits): stored in the map without a heap number.
   return h & 0x3fffffff;
 }

@@ -75,7 +75,6 @@ export function publishLayout(
 export function layoutTags(layout: PublishLayout, id: Id): string[] | undefined {
   const keys = layout.keys;
   const sources = layout.sources;
-  const values = id.values;
   const tags: string[] = [];
   for (let i = 0; i < keys.length; i++) {
     const source = sources[i]!;
@@ -87,7 +86,7 @@ export function layoutTags(layout: PublishLayout, id: Id): string[] | undefined 
       if (name.length < MIN_NAME_LENGTH || name.length > MAX_NAME_LENGTH) return undefined;
       value = sanitizeAtlasString(name);
     } else {
-      const raw = values[source]!;
+      const raw = id.valueAt(source);
       if (raw.length < MIN_VALUE_LENGTH || raw.length > MAX_VALUE_LENGTH) return undefined;
       value = sanitizeAtlasString(raw);
     }
