@@ -73,10 +73,8 @@ describe('meter lookup (the factories’ fast path)', () => {
 
   it('finds a meter of a later shape whose values the first shape of the name never saw', () => {
     const lookup = new MeterLookup();
-    const short = new Counter(Id.create('requests', { aa: '1', bb: '2' }), { revive: () => {} });
-    const long = new Counter(Id.create('requests', { aa: '7', bb: '8', cc: '9' }), {
-      revive: () => {},
-    });
+    const short = new Counter(Id.create('requests', { aa: '1', bb: '2' }));
+    const long = new Counter(Id.create('requests', { aa: '7', bb: '8', cc: '9' }));
     lookup.set('requests', { aa: '1', bb: '2' }, short);
     lookup.set('requests', { aa: '7', bb: '8', cc: '9' }, long);
     expect(lookup.get('requests', { aa: '7', bb: '8', cc: '9' })).toBe(long);

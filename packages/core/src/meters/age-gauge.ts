@@ -1,7 +1,7 @@
 import type { Id } from '../ids/id.js';
 import type { Clock } from '../internal/clock.js';
 import { OP_MAX } from './ops.js';
-import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
+import { Meter, type MeasurementSink } from './meter.js';
 
 /**
  * Seconds since something last happened ("time since the last successful refresh"). Publishes
@@ -16,16 +16,21 @@ import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
  * ```
  */
 export class AgeGauge extends Meter {
-  readonly type = 'age-gauge' as const;
-  override readonly expires = false;
+  get type(): 'age-gauge' {
+    return 'age-gauge';
+  }
+
+  override get expires(): boolean {
+    return false;
+  }
+
   private lastReset: number;
 
   constructor(
     id: Id,
-    owner: MeterOwner,
     private readonly clock: Clock,
   ) {
-    super(id, owner);
+    super(id);
     this.lastReset = clock.wallTime();
   }
 

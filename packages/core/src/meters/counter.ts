@@ -13,7 +13,10 @@ import { Meter, type MeasurementSink } from './meter.js';
  * ```
  */
 export class Counter extends Meter {
-  readonly type = 'counter' as const;
+  get type(): 'counter' {
+    return 'counter';
+  }
+
   private count = 0;
 
   /** Adds `n` (default 1). Negative, NaN, infinite and non-number amounts are ignored. */

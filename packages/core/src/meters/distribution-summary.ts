@@ -11,8 +11,10 @@ import { Meter, isRecordable, type MeasurementSink } from './meter.js';
  * ```
  */
 export class DistributionSummary extends Meter {
-  readonly type: 'distribution-summary' | 'percentile-distribution-summary' =
-    'distribution-summary';
+  get type(): 'distribution-summary' | 'percentile-distribution-summary' {
+    return 'distribution-summary';
+  }
+
   protected count = 0;
   protected total = 0;
   protected totalOfSquares = 0;

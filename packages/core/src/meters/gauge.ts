@@ -12,7 +12,10 @@ import { Meter, type MeasurementSink } from './meter.js';
  * ```
  */
 export class Gauge extends Meter {
-  readonly type = 'gauge' as const;
+  get type(): 'gauge' {
+    return 'gauge';
+  }
+
   private current = NaN;
 
   /** Sets the value. `NaN` clears the gauge; infinities and non-numbers are ignored. */

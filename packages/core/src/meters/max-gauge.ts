@@ -12,7 +12,10 @@ import { Meter, type MeasurementSink } from './meter.js';
  * ```
  */
 export class MaxGauge extends Meter {
-  readonly type = 'max-gauge' as const;
+  get type(): 'max-gauge' {
+    return 'max-gauge';
+  }
+
   private max = NaN;
 
   /**

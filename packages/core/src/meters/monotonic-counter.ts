@@ -18,7 +18,10 @@ import { Meter, type MeasurementSink } from './meter.js';
  * ```
  */
 export class MonotonicCounter extends Meter {
-  readonly type = 'monotonic-counter' as const;
+  get type(): 'monotonic-counter' {
+    return 'monotonic-counter';
+  }
+
   /** The last sample (`NaN` before the first). */
   private previous = NaN;
   /** Increases accumulated since the last publish. */

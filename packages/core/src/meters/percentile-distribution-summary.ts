@@ -1,13 +1,16 @@
 import { OP_ADD } from './ops.js';
 import type { Id } from '../ids/id.js';
 import { DistributionSummary } from './distribution-summary.js';
-import type { MeasurementSink, MeterOwner } from './meter.js';
+import type { MeasurementSink } from './meter.js';
+import { percentileFromCounts, percentileTagValues } from './percentile-buckets.js';
 import {
-  PERCENTILE_BUCKET_COUNT,
-  percentileBucketIndex,
-  percentileFromCounts,
-  percentileTagValues,
-} from './percentile-buckets.js';
+  allCounts,
+  bucketIndex,
+  NO_COUNTS,
+  summaryBucketing,
+  widen,
+  type Bucketing,
+} from './bucket-window.js';
 
 const SUMMARY_TAGS = percentileTagValues('D');
 
@@ -17,7 +20,8 @@ export const DEFAULT_PERCENTILE_SUMMARY_RANGE = { min: 0, max: 2 ** 63 } as cons
 /**
  * A {@link DistributionSummary} that also counts amounts into Spectator's percentile buckets
  * (`statistic=percentile`, `percentile=D00XX`). Amounts are rounded to integers and clamped to
- * the range before bucketing.
+ * the range before bucketing. Only the buckets between the lowest and the highest one used are
+ * kept (see `bucket-window.ts`).
  *
  * @example
  * ```ts
@@ -26,24 +30,23 @@ export const DEFAULT_PERCENTILE_SUMMARY_RANGE = { min: 0, max: 2 ** 63 } as cons
  * ```
  */
 export class PercentileDistributionSummary extends DistributionSummary {
-  override readonly type = 'percentile-distribution-summary' as const;
-  private readonly buckets = new Float64Array(PERCENTILE_BUCKET_COUNT);
-  private readonly rangeMin: number;
-  private readonly rangeMax: number;
-  /** Buckets of the range's ends, computed once (clamped amounts need no bucket arithmetic). */
-  private readonly minIndex: number;
-  private readonly maxIndex: number;
+  override get type(): 'percentile-distribution-summary' {
+    return 'percentile-distribution-summary';
+  }
+
+  private readonly bucketing: Bucketing;
+  /** Counts of buckets `bucketStart` … `bucketStart + bucketCounts.length - 1`. */
+  private bucketCounts = NO_COUNTS;
+  private bucketStart = 0;
+
+  constructor(id: Id, range: { min: number; max: number }) {
+    super(id);
+    this.bucketing = summaryBucketing(range);
+  }
 
   /** The range amounts are bucketed in (fixed when the summary was created). */
-  readonly range: Readonly<{ min: number; max: number }>;
-
-  constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
-    super(id, owner);
-    this.range = Object.freeze({ min: range.min, max: range.max });
-    this.rangeMin = range.min;
-    this.rangeMax = range.max;
-    this.minIndex = percentileBucketIndex(range.min);
-    this.maxIndex = percentileBucketIndex(range.max);
+  get range(): Readonly<{ min: number; max: number }> {
+    return this.bucketing.range;
   }
 
   override record(amount: number): void {
@@ -54,28 +57,33 @@ export class PercentileDistributionSummary extends DistributionSummary {
     this.totalOfSquares += amount * amount;
     if (amount > this.max) this.max = amount;
     this.touch();
-    const rounded = Math.round(amount);
-    const index =
-      rounded <= this.rangeMin
-        ? this.minIndex
-        : rounded >= this.rangeMax
-          ? this.maxIndex
-          : percentileBucketIndex(rounded);
-    this.buckets[index]!++;
+    const index = bucketIndex(this.bucketing, Math.round(amount));
+    const counts = this.bucketCounts;
+    const slot = index - this.bucketStart;
+    if (slot >= 0 && slot < counts.length) counts[slot]!++;
+    else this.widen(index);
+  }
+
+  /** Grows the window of counts to take bucket `index` (see `bucket-window.ts`). */
+  private widen(index: number): void {
+    const window = widen(this.bucketCounts, this.bucketStart, index);
+    this.bucketCounts = window.counts;
+    this.bucketStart = window.start;
   }
 
   /** Estimated `p`th percentile (0–100) of the current interval's amounts; `NaN` when empty. */
   percentile(p: number): number {
-    return percentileFromCounts(this.buckets, p);
+    return percentileFromCounts(allCounts(this.bucketCounts, this.bucketStart), p);
   }
 
   override collect(reset: boolean, sink: MeasurementSink): void {
     super.collect(reset, sink);
-    const buckets = this.buckets;
-    for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
-      const n = buckets[i]!;
-      if (n > 0) sink('percentile', OP_ADD, n, SUMMARY_TAGS[i]);
+    const counts = this.bucketCounts;
+    const start = this.bucketStart;
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      if (n > 0) sink('percentile', OP_ADD, n, SUMMARY_TAGS[start + i]);
     }
-    if (reset) buckets.fill(0);
+    if (reset && counts.length > 0) counts.fill(0);
   }
 }

@@ -1,12 +1,15 @@
 import { OP_ADD } from './ops.js';
 import type { Id } from '../ids/id.js';
-import type { MeasurementSink, MeterOwner } from './meter.js';
+import type { MeasurementSink } from './meter.js';
+import { percentileFromCounts, percentileTagValues } from './percentile-buckets.js';
 import {
-  PERCENTILE_BUCKET_COUNT,
-  percentileBucketIndex,
-  percentileFromCounts,
-  percentileTagValues,
-} from './percentile-buckets.js';
+  allCounts,
+  bucketIndex,
+  NO_COUNTS,
+  timerBucketing,
+  widen,
+  type Bucketing,
+} from './bucket-window.js';
 import { Timer } from './timer.js';
 
 const TIMER_TAGS = percentileTagValues('T');
@@ -19,6 +22,7 @@ export const DEFAULT_PERCENTILE_TIMER_RANGE = { min: 0.01, max: 60 } as const;
  * can compute percentiles across every instance. Each non-empty bucket is published as a counter
  * with `statistic=percentile` and `percentile=T00XX`. Durations are bucketed in nanoseconds after
  * clamping to the range (default 10 ms … 60 s); the timer statistics use the real duration.
+ * Only the buckets between the lowest and the highest one used are kept (see `bucket-window.ts`).
  *
  * @example
  * ```ts
@@ -28,27 +32,23 @@ export const DEFAULT_PERCENTILE_TIMER_RANGE = { min: 0.01, max: 60 } as const;
  * ```
  */
 export class PercentileTimer extends Timer {
-  override readonly type = 'percentile-timer' as const;
-  private readonly buckets = new Float64Array(PERCENTILE_BUCKET_COUNT);
-  private readonly minNanos: number;
-  private readonly maxNanos: number;
-  /**
-   * Buckets of the range's ends, computed once: most durations of a fast service fall below the
-   * 10 ms floor, and those need no bucket arithmetic per record.
-   */
-  private readonly minIndex: number;
-  private readonly maxIndex: number;
+  override get type(): 'percentile-timer' {
+    return 'percentile-timer';
+  }
+
+  private readonly bucketing: Bucketing;
+  /** Counts of buckets `bucketStart` … `bucketStart + bucketCounts.length - 1`. */
+  private bucketCounts = NO_COUNTS;
+  private bucketStart = 0;
+
+  constructor(id: Id, range: { min: number; max: number }) {
+    super(id);
+    this.bucketing = timerBucketing(range);
+  }
 
   /** The range durations are bucketed in, seconds (fixed when the timer was created). */
-  readonly range: Readonly<{ min: number; max: number }>;
-
-  constructor(id: Id, owner: MeterOwner, range: { min: number; max: number }) {
-    super(id, owner);
-    this.range = Object.freeze({ min: range.min, max: range.max });
-    this.minNanos = Math.round(range.min * 1e9);
-    this.maxNanos = Math.round(range.max * 1e9);
-    this.minIndex = percentileBucketIndex(this.minNanos);
-    this.maxIndex = percentileBucketIndex(this.maxNanos);
+  get range(): Readonly<{ min: number; max: number }> {
+    return this.bucketing.range;
   }
 
   override record(seconds: number): void {
@@ -59,14 +59,18 @@ export class PercentileTimer extends Timer {
     this.totalOfSquares += seconds * seconds;
     if (seconds > this.max) this.max = seconds;
     this.touch();
-    const nanos = Math.round(seconds * 1e9);
-    const index =
-      nanos <= this.minNanos
-        ? this.minIndex
-        : nanos >= this.maxNanos
-          ? this.maxIndex
-          : percentileBucketIndex(nanos);
-    this.buckets[index]!++;
+    const index = bucketIndex(this.bucketing, Math.round(seconds * 1e9));
+    const counts = this.bucketCounts;
+    const slot = index - this.bucketStart;
+    if (slot >= 0 && slot < counts.length) counts[slot]!++;
+    else this.widen(index);
+  }
+
+  /** Grows the window of counts to take bucket `index` (see `bucket-window.ts`). */
+  private widen(index: number): void {
+    const window = widen(this.bucketCounts, this.bucketStart, index);
+    this.bucketCounts = window.counts;
+    this.bucketStart = window.start;
   }
 
   /**
@@ -74,16 +78,17 @@ export class PercentileTimer extends Timer {
    * seconds, interpolated within buckets as Java does. `NaN` when nothing was recorded.
    */
   percentile(p: number): number {
-    return percentileFromCounts(this.buckets, p) / 1e9;
+    return percentileFromCounts(allCounts(this.bucketCounts, this.bucketStart), p) / 1e9;
   }
 
   override collect(reset: boolean, sink: MeasurementSink): void {
     super.collect(reset, sink);
-    const buckets = this.buckets;
-    for (let i = 0; i < PERCENTILE_BUCKET_COUNT; i++) {
-      const n = buckets[i]!;
-      if (n > 0) sink('percentile', OP_ADD, n, TIMER_TAGS[i]);
+    const counts = this.bucketCounts;
+    const start = this.bucketStart;
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      if (n > 0) sink('percentile', OP_ADD, n, TIMER_TAGS[start + i]);
     }
-    if (reset) buckets.fill(0);
+    if (reset && counts.length > 0) counts.fill(0);
   }
 }

@@ -1,7 +1,7 @@
 import type { Id } from '../ids/id.js';
 import { describeThrown } from '../internal/describe-thrown.js';
 import { OP_MAX } from './ops.js';
-import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
+import { Meter, type MeasurementSink } from './meter.js';
 
 /**
  * A gauge whose value is sampled from a function at each publish (`statistic=gauge`, max op).
@@ -15,17 +15,21 @@ import { Meter, type MeasurementSink, type MeterOwner } from './meter.js';
  * ```
  */
 export class PolledGauge extends Meter {
-  readonly type = 'polled-gauge' as const;
-  override readonly expires = false;
+  get type(): 'polled-gauge' {
+    return 'polled-gauge';
+  }
+
+  override get expires(): boolean {
+    return false;
+  }
 
   constructor(
     id: Id,
-    owner: MeterOwner,
     private fn: () => number,
     private readonly onError: (gauge: PolledGauge, problem: string) => void,
     private readonly onRemove: (gauge: PolledGauge) => void,
   ) {
-    super(id, owner);
+    super(id);
   }
 
   /** Replaces the sampled function (the last registration for an id wins). */

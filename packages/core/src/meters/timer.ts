@@ -25,7 +25,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * ```
  */
 export class Timer extends Meter {
-  readonly type: 'timer' | 'percentile-timer' = 'timer';
+  get type(): 'timer' | 'percentile-timer' {
+    return 'timer';
+  }
+
   protected count = 0;
   protected totalTime = 0;
   protected totalOfSquares = 0;

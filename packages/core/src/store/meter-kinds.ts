@@ -10,7 +10,6 @@ import { Counter } from '../meters/counter.js';
 import { DistributionSummary } from '../meters/distribution-summary.js';
 import { Gauge } from '../meters/gauge.js';
 import { MaxGauge } from '../meters/max-gauge.js';
-import type { MeterOwner } from '../meters/meter.js';
 import { MonotonicCounter } from '../meters/monotonic-counter.js';
 import { PercentileDistributionSummary } from '../meters/percentile-distribution-summary.js';
 import { PercentileTimer } from '../meters/percentile-timer.js';
@@ -18,23 +17,18 @@ import { Timer } from '../meters/timer.js';
 
 /** The constructors a store uses for each meter type. */
 export interface MeterKinds {
-  Counter: new (id: Id, owner: MeterOwner) => Counter;
-  Gauge: new (id: Id, owner: MeterOwner) => Gauge;
-  MaxGauge: new (id: Id, owner: MeterOwner) => MaxGauge;
-  DistributionSummary: new (id: Id, owner: MeterOwner) => DistributionSummary;
-  Timer: new (id: Id, owner: MeterOwner) => Timer;
-  PercentileTimer: new (
-    id: Id,
-    owner: MeterOwner,
-    range: { min: number; max: number },
-  ) => PercentileTimer;
+  Counter: new (id: Id) => Counter;
+  Gauge: new (id: Id) => Gauge;
+  MaxGauge: new (id: Id) => MaxGauge;
+  DistributionSummary: new (id: Id) => DistributionSummary;
+  Timer: new (id: Id) => Timer;
+  PercentileTimer: new (id: Id, range: { min: number; max: number }) => PercentileTimer;
   PercentileDistributionSummary: new (
     id: Id,
-    owner: MeterOwner,
     range: { min: number; max: number },
   ) => PercentileDistributionSummary;
-  MonotonicCounter: new (id: Id, owner: MeterOwner) => MonotonicCounter;
-  AgeGauge: new (id: Id, owner: MeterOwner, clock: Clock) => AgeGauge;
+  MonotonicCounter: new (id: Id) => MonotonicCounter;
+  AgeGauge: new (id: Id, clock: Clock) => AgeGauge;
 }
 
 /** The ordinary meters, aggregated in process (what the Atlas output publishes). */

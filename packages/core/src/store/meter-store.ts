@@ -1,5 +1,6 @@
 import { clip } from '../ids/atlas-rules.js';
 import { Id, type Tags } from '../ids/id.js';
+import { SharedKeyLists } from '../ids/key-lists.js';
 import type { Clock } from '../internal/clock.js';
 import { describeThrown } from '../internal/describe-thrown.js';
 import type { RateLimitedLogger } from '../internal/rate-limited-logger.js';
@@ -111,6 +112,8 @@ export abstract class MeterStore {
   protected readonly access: StoreAccess;
   /** Registered meters; `maxMeters` caps the app's ones (`appMeters`), not the registry's own. */
   private readonly meterMap = new MeterMap();
+  /** The key lists of the ids this store makes, each distinct list kept once. */
+  private readonly keyLists = new SharedKeyLists();
   /**
    * Meters removed by expiry that the app may still hold, by id key: the factory hands such a
    * meter back rather than creating a second one for its id. Weak, so expiry still frees them.
@@ -134,19 +137,20 @@ export abstract class MeterStore {
   private readonly timerLookup = new MeterLookup();
   private readonly percentileTimerLookup = new MeterLookup();
   private readonly percentileSummaryLookup = new MeterLookup();
+  /** The wall time of the first sweep: meters keep their idle time relative to it. */
+  private timeBase: number | undefined;
   /** Percentile meters already warned about for another range: each is said once. */
   private readonly rangeWarned = new WeakSet<Meter>();
   // How each type is made: one function each, so that the slow path allocates no closure.
-  private readonly newCounter = (id: Id): Meter => new this.policy.kinds.Counter(id, this.owner);
-  private readonly newGauge = (id: Id): Meter => new this.policy.kinds.Gauge(id, this.owner);
-  private readonly newMaxGauge = (id: Id): Meter => new this.policy.kinds.MaxGauge(id, this.owner);
-  private readonly newSummary = (id: Id): Meter =>
-    new this.policy.kinds.DistributionSummary(id, this.owner);
-  private readonly newTimer = (id: Id): Meter => new this.policy.kinds.Timer(id, this.owner);
+  private readonly newCounter = (id: Id): Meter => new this.policy.kinds.Counter(id);
+  private readonly newGauge = (id: Id): Meter => new this.policy.kinds.Gauge(id);
+  private readonly newMaxGauge = (id: Id): Meter => new this.policy.kinds.MaxGauge(id);
+  private readonly newSummary = (id: Id): Meter => new this.policy.kinds.DistributionSummary(id);
+  private readonly newTimer = (id: Id): Meter => new this.policy.kinds.Timer(id);
   private readonly newMonotonicCounter = (id: Id): Meter =>
-    new this.policy.kinds.MonotonicCounter(id, this.owner);
+    new this.policy.kinds.MonotonicCounter(id);
   private readonly newAgeGauge = (id: Id): Meter =>
-    new this.policy.kinds.AgeGauge(id, this.owner, this.policy.clock);
+    new this.policy.kinds.AgeGauge(id, this.policy.clock);
 
   constructor(warnings: RateLimitedLogger) {
     this.warnings = warnings;
@@ -354,7 +358,6 @@ export abstract class MeterStore {
     const create = (id: Id) =>
       new PolledGauge(
         id,
-        this.owner,
         fn,
         // One key for every polled gauge, not one per gauge: 100k failing gauges (one per
         // closed connection, say) give one line a minute naming the first, with a count of the
@@ -379,9 +382,10 @@ export abstract class MeterStore {
 
   /** Removes a meter; a handle still held keeps working and re-registers on its next update. */
   remove(meter: Meter): void {
-    if (this.meterMap.get(meter.id.key) === meter) {
-      this.meterMap.delete(meter.id.key);
-      meter.expired = meter.type !== 'polled-gauge';
+    if (this.meterMap.get(meter.id) === meter) {
+      this.meterMap.delete(meter);
+      // A removed polled gauge is not updated: it has nothing to come back with.
+      if (meter.type !== 'polled-gauge') meter.expire(this.owner);
       this.clearLookups();
     }
   }
@@ -409,14 +413,17 @@ export abstract class MeterStore {
 
   private sweep(now: number, ttlMs: number, visit: (meter: Meter, updated: boolean) => void): void {
     let expiredAny = false;
+    // Whole milliseconds since the first sweep: a small integer in each meter, where the wall
+    // time (about 1.7e12) would be a boxed double of 16 bytes per meter.
+    const time = Math.floor(now - (this.timeBase ??= now));
     for (const meter of this.meterMap.values()) {
       const updated = meter.updated;
       if (updated) {
         meter.updated = false;
-        meter.idleSince = now;
-      } else if (meter.expires && now - meter.idleSince >= ttlMs) {
-        this.meterMap.delete(meter.id.key);
-        meter.expired = true;
+        meter.idleSince = time;
+      } else if (meter.expires && time - meter.idleSince >= ttlMs) {
+        this.meterMap.delete(meter);
+        meter.expire(this.owner);
         this.expiredHandles.set(meter.id.key, new WeakRef(meter));
         expiredAny = true;
         continue;
@@ -433,10 +440,9 @@ export abstract class MeterStore {
    * type meanwhile is that meter's: the handle is refused for good, as at creation.
    */
   private revive(meter: Meter): void {
-    const key = meter.id.key;
-    const current = this.meterMap.get(key);
+    const current = this.meterMap.get(meter.id);
     if (current !== undefined) {
-      meter.expired = false;
+      meter.unexpire();
       if (current !== meter) {
         this.rejectMeter(
           'type-mismatch',
@@ -454,9 +460,10 @@ export abstract class MeterStore {
       );
       return;
     }
-    meter.expired = false;
+    meter.unexpire();
+    const key = meter.id.key;
     if (this.expiredHandles.get(key)?.deref() === meter) this.expiredHandles.delete(key);
-    this.meterMap.set(key, meter);
+    this.meterMap.set(meter);
   }
 
   private clearLookups(): void {
@@ -486,8 +493,13 @@ export abstract class MeterStore {
     internal = false,
   ): Meter {
     const byName = typeof name === 'string';
-    // Id.create converts a non-string name without throwing (`String()` alone can throw).
-    const id = byName || !isId(name) ? Id.create(name as string, tags) : name;
+    // `createSharing` converts a non-string name without throwing (`String()` alone can throw).
+    const id =
+      byName || !isId(name)
+        ? Id.createSharing(name, tags, this.keyLists)
+        : name instanceof Id
+          ? name
+          : Id.adopt(name, this.keyLists);
     if (id.problem !== undefined) {
       const problem = id.problem;
       this.rejectMeter(
@@ -497,7 +509,7 @@ export abstract class MeterStore {
       return this.overflowMeter(type, create);
     }
     const existing =
-      this.meterMap.get(id.key) ??
+      this.meterMap.get(id) ??
       (this.expiredHandles.size > 0 ? this.adoptExpired(id.key, type) : undefined);
     if (existing !== undefined) {
       if (existing.type === type) {
@@ -536,7 +548,7 @@ export abstract class MeterStore {
     }
     const meter = create(id);
     meter.internal = internal;
-    this.meterMap.set(id.key, meter);
+    this.meterMap.set(meter);
     this.policy.attach(meter);
     if (byName) this.remember(lookup, name, tags, meter);
     return meter;
@@ -576,13 +588,13 @@ export abstract class MeterStore {
     id: Id,
     range: PercentileRange | undefined,
     defaults: { min: number; max: number },
-    kind: new (id: Id, owner: MeterOwner, range: { min: number; max: number }) => M,
+    kind: new (id: Id, range: { min: number; max: number }) => M,
   ): M {
     const resolved = resolveRange(range, defaults);
     if (resolved.problem) {
       this.warnings.warn('percentile-range', `${id.toString()}: ${resolved.problem}`);
     }
-    return new kind(id, this.owner, resolved);
+    return new kind(id, resolved);
   }
 
   /**
@@ -630,9 +642,9 @@ export abstract class MeterStore {
     // `revive`), counted as refused until there is room.
     if (!held.internal && this.meterMap.appMeters >= this.policy.maxMeters) return held;
     this.expiredHandles.delete(key);
-    held.expired = false;
+    held.unexpire();
     held.updated = true; // as a new meter would be: not expired again before its first publish
-    this.meterMap.set(key, held);
+    this.meterMap.set(held);
     return held;
   }
 

@@ -16,6 +16,7 @@ import {
   statisticsProblem,
   type PublishedTags,
 } from './publish-tags.js';
+import { layoutTags, publishLayout, type PublishLayout } from './publish-layout.js';
 import { SecretHeaders } from './request-headers.js';
 
 /** The configuration the Atlas output reads (the registry's resolved configuration has it all). */
@@ -65,7 +66,16 @@ export class AtlasOutput implements Output {
   private publisherSettings: AtlasOutputConfig | undefined;
   /** Publishers replaced by a configuration change whose last send is still finishing. */
   private readonly retired = new Set<AtlasPublisher>();
-  /** Each meter's published tags for the configuration in force (renewed on `reconfigure`). */
+  /**
+   * How the ids of each key list are published under the configuration in force (renewed on
+   * `reconfigure`); `null` for key lists whose ids are resolved in full. Keyed by the list itself,
+   * which the registry's ids share (see `Id.keys`), so that nothing is kept per meter.
+   */
+  private layouts = new WeakMap<readonly string[], PublishLayout | null>();
+  /**
+   * The published tags of the few meters a layout does not serve (a reserved tag key, a tag the
+   * aggregator rejects), resolved once per configuration: their verdicts and warnings need it.
+   */
   private published = new WeakMap<Meter, PublishedTags>();
   /** Meters already named by a warning about left-out measurements (see `warnInvalid`). */
   private readonly namedInvalid = new WeakSet<Meter>();
@@ -91,6 +101,7 @@ export class AtlasOutput implements Output {
   }
 
   reconfigure(): void {
+    this.layouts = new WeakMap();
     this.published = new WeakMap();
     const next = this.config();
     const made = this.publisherSettings;
@@ -220,12 +231,20 @@ export class AtlasOutput implements Output {
     const outgoing: OutgoingMeasurement[] = [];
     const invalidMeters: InvalidMeter[] = [];
     this.store.sweep(clock.wallTime(), meterTtlMs, (meter) => {
-      let published = this.published.get(meter);
-      if (published === undefined) {
-        published = resolvePublishTags(meter, atlasCommonTags, warnings);
-        this.published.set(meter, published);
+      const laidOut = this.layoutTags(meter.id, atlasCommonTags);
+      let tags: readonly string[];
+      let statistics: string | undefined;
+      let buckets: string | undefined;
+      if (laidOut !== undefined) {
+        tags = laidOut;
+      } else {
+        let published = this.published.get(meter);
+        if (published === undefined) {
+          published = resolvePublishTags(meter, atlasCommonTags, warnings);
+          this.published.set(meter, published);
+        }
+        ({ tags, statisticsProblem: statistics, bucketsProblem: buckets } = published);
       }
-      const { tags, statisticsProblem: statistics, bucketsProblem: buckets } = published;
       // A percentile bucket carries one more tag than the statistics: each group has its verdict.
       let problem: string | undefined;
       let invalid = 0;
@@ -246,6 +265,22 @@ export class AtlasOutput implements Output {
     });
     if (invalidMeters.length > 0) this.warnInvalid(invalidMeters);
     return outgoing;
+  }
+
+  /**
+   * The tags `id` is published with, built from the layout of its key list (made on first use);
+   * `undefined` when its meter is resolved in full (`resolvePublishTags`).
+   */
+  private layoutTags(
+    id: Id,
+    commonTags: Readonly<Record<string, string>>,
+  ): readonly string[] | undefined {
+    let layout = this.layouts.get(id.keys);
+    if (layout === undefined) {
+      layout = publishLayout(id.keys, commonTags) ?? null;
+      this.layouts.set(id.keys, layout);
+    }
+    return layout === null ? undefined : layoutTags(layout, id);
   }
 
   /**

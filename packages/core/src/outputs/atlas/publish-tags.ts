@@ -7,7 +7,11 @@ import type { Meter } from '../../meters/meter.js';
  * `statistic` and `percentile` by the meter type, `atlas.dstype` by the aggregator (from the op:
  * it replaces whatever a client sends).
  */
-const RESERVED_KEYS = new Set(['statistic', 'percentile', 'atlas.dstype']);
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  'statistic',
+  'percentile',
+  'atlas.dstype',
+]);
 
 // The tags the encoder adds to each measurement, as validation sees them: only their number and
 // lengths matter, so the longest statistic value stands for every statistic of the group.
@@ -68,6 +72,14 @@ export function statisticsProblem(
   return atlasTagsProblem([...pairs, STATISTIC_PAIR]);
 }
 
+/**
+ * Why the aggregator would reject the bucket counters of a percentile meter, given its published
+ * pairs (they carry one tag more than its statistics); `undefined` when it would not.
+ */
+export function bucketsProblem(pairs: readonly (readonly [string, string])[]): string | undefined {
+  return atlasTagsProblem([...pairs, BUCKET_STATISTIC_PAIR, PERCENTILE_PAIR]);
+}
+
 /** How a meter is published, computed once per meter and configuration by {@link resolvePublishTags}. */
 export interface PublishedTags {
   /** The flat `[k0, v0, k1, v1, …]` tags every measurement of the meter carries. */
@@ -110,7 +122,7 @@ export function resolvePublishTags(
   const statistics = statisticsProblem(pairs);
   const buckets =
     meter.type === 'percentile-timer' || meter.type === 'percentile-distribution-summary'
-      ? atlasTagsProblem([...pairs, BUCKET_STATISTIC_PAIR, PERCENTILE_PAIR])
+      ? bucketsProblem(pairs)
       : statistics;
   if (leftOut !== undefined && warnings !== undefined) {
     const what = leftOut.join(', ');

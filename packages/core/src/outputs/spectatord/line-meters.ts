@@ -14,7 +14,7 @@ import { Counter } from '../../meters/counter.js';
 import { DistributionSummary } from '../../meters/distribution-summary.js';
 import { Gauge } from '../../meters/gauge.js';
 import { MaxGauge } from '../../meters/max-gauge.js';
-import { isRecordable, type Meter, type MeterOwner } from '../../meters/meter.js';
+import { isRecordable, type Meter } from '../../meters/meter.js';
 import { MonotonicCounter } from '../../meters/monotonic-counter.js';
 import { PercentileDistributionSummary } from '../../meters/percentile-distribution-summary.js';
 import { PercentileTimer } from '../../meters/percentile-timer.js';
@@ -240,10 +240,9 @@ export class LineAgeGauge extends AgeGauge implements LineFields {
 
   constructor(
     id: Id,
-    owner: MeterOwner,
     readonly lineClock: Clock,
   ) {
-    super(id, owner, lineClock);
+    super(id, lineClock);
   }
 
   /** Also tells the agent (`A:<name>:<epoch seconds>`), which reports the age from then on. */
