@@ -5,8 +5,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Hang guards, not speed limits: a test that takes 3 s on a quiet machine takes 30 s while
+    // every package's suite runs at once on two busy cores.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
   },
 });

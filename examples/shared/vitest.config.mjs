@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.mjs'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Hang guards, not speed limits (see vitest.shared.ts).
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' },
   },
 });
