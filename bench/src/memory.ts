@@ -9,8 +9,12 @@
  * does; prom-client: one scrape; OpenTelemetry: one `collect()`); GC, snapshot again; divide the
  * difference by N. Repeated in several fresh processes; the median is reported.
  *
- * Not like-for-like: a Spectator percentile timer keeps 276 buckets (a 2.2 KB Float64Array) plus
- * 4 statistics; prom-client's default histogram 11 buckets; OpenTelemetry's 16 (+ min/max).
+ * Not like-for-like: a Spectator percentile timer has 276 buckets (it keeps counts only for the
+ * window of buckets its values reached) plus 4 statistics; prom-client's default histogram 11
+ * buckets; OpenTelemetry's 16 (+ min/max).
+ *
+ * Goals (issue 17): ahead of every peer, a counter at most 250 B and a percentile timer with one
+ * update at most 900 B per series.
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -24,6 +28,7 @@ import {
   summarize,
   table,
   fmtRatio,
+  type Goal,
   type ScenarioContext,
   type ScenarioReport,
 } from './harness.js';
@@ -185,6 +190,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
   }
   if (ctx.progress) process.stderr.write('\n');
   const sections: string[] = [];
+  const goals: Goal[] = [];
   for (const kind of KINDS) {
     const rows = LIBS.map((lib) => {
       const samples = perMeter.get(`${lib}/${kind}`)!;
@@ -192,6 +198,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
       return { lib, s };
     });
     const ours = rows.find((r) => r.lib === 'spectator')!;
+    goals.push(memoryGoal(kind, ours.s.median, rows));
     sections.push(
       `### ${kind === 'counter' ? `Counter (${counts.counter.toLocaleString('en')} series)` : `Percentile timer / histogram (${counts.timer.toLocaleString('en')} series)`}\n\n` +
         table(
@@ -204,7 +211,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
                   opentelemetry: 'OpenTelemetry counter',
                 }[lib]
               : {
-                  spectator: 'spectator percentile timer (276 buckets)',
+                  spectator: 'spectator percentile timer (276 buckets, counts kept as used)',
                   'prom-client': 'prom-client Histogram (11 buckets)',
                   opentelemetry: 'OpenTelemetry histogram (16 buckets)',
                 }[lib],
@@ -221,7 +228,28 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
     markdown:
       sections.join('\n\n') +
       `\n\nRetained JS heap + array buffers per series after GC, in steady state after one export (ours: one real publish to a local endpoint; prom-client: one scrape; OpenTelemetry: one collect, cumulative temporality), each series with 3 tags and one update, median of ${reps} fresh processes. Includes each library's lookup structures (ours: the id, its key string, the tag-lookup trie, the registry map).`,
-    goals: [],
+    goals,
+  };
+}
+
+/** Most bytes per series a goal allows (issue 17), besides being below every peer. */
+const MEMORY_BUDGET: Record<Kind, number> = { counter: 250, timer: 900 };
+
+function memoryGoal(kind: Kind, ours: number, rows: { lib: Lib; s: { median: number } }[]): Goal {
+  const peers = rows.filter((r) => r.lib !== 'spectator');
+  const smallestPeer = Math.min(...peers.map((r) => r.s.median));
+  const budget = MEMORY_BUDGET[kind];
+  const met = ours <= budget && ours < smallestPeer;
+  return {
+    goal: `memory per ${kind === 'counter' ? 'counter' : 'percentile timer'} series (3 tags, one update, after a publish), below every peer`,
+    target: `≤ ${formatBytes(budget)}`,
+    measured: formatBytes(ours),
+    detail:
+      peers.map((r) => `${r.lib} ${formatBytes(r.s.median)}`).join(', ') +
+      (met
+        ? ''
+        : `; missed: ${ours > budget ? `${formatBytes(ours - budget)} over` : 'a peer is smaller'}`),
+    met,
   };
 }
 
