@@ -57,6 +57,35 @@ describe('ids', () => {
     expect(id.name).toBe('42');
     expect(id.tagsObject()).toEqual({ n: '5' });
   });
+
+  // Regression (memory work): tagsObject() assigned each tag, and `o['__proto__'] = v` sets the
+  // prototype instead, so the tag vanished from tagsObject(), measurements() and adopted ids.
+  it('tagsObject() keeps a tag named __proto__ (regression: dropped)', () => {
+    const tags = JSON.parse('{"__proto__":"evil","route":"/a"}') as Record<string, string>;
+    const object = Id.create('req', tags).tagsObject();
+    expect(Object.keys(object)).toEqual(['__proto__', 'route']);
+    expect(Object.getPrototypeOf(object)).toBe(Object.prototype);
+    const r = new Registry({ logger: memoryLogger() });
+    r.counter('req', tags).increment();
+    expect(r.measurements().map((m) => Object.keys(m.tags).sort())).toEqual([
+      ['__proto__', 'route', 'statistic'],
+    ]);
+  });
+
+  // Regression (memory work): ids of an older copy of the package have no valueAt(), so equals()
+  // and remove() of such a meter threw.
+  it('an id of an older copy: equals() compares the canonical keys, remove() of its meter does nothing', () => {
+    const ours = Id.create('req', { a: '1' });
+    const older = { name: 'req', key: ours.key, tags: ours.tags } as unknown as Id;
+    expect(ours.equals(older)).toBe(true);
+    expect(Id.create('req', { a: '2' }).equals(older)).toBe(false);
+    const r = new Registry({ logger: memoryLogger() });
+    const counter = r.counter('req', { a: '1' });
+    expect(() =>
+      r.remove({ id: older, type: 'counter' } as unknown as typeof counter),
+    ).not.toThrow();
+    expect(r.counter('req', { a: '1' })).toBe(counter);
+  });
 });
 
 describe('Registry meter factories', () => {

@@ -234,6 +234,8 @@ export class Id {
   /** True when `other` has the same name and tags. */
   equals(other: Id): boolean {
     if (other === this) return true;
+    // An id of an older copy of this package has no `valueAt`; its canonical key says the same.
+    if (typeof (other as Partial<Id>).valueAt !== 'function') return other.key === this.key;
     if (other.name !== this.name) return false;
     const keys = this.keys;
     const n = keys.length;
@@ -248,7 +250,18 @@ export class Id {
   /** The tags as a plain object. */
   tagsObject(): Record<string, string> {
     const tags: Record<string, string> = {};
-    for (let i = 0; i < this.keys.length; i++) tags[this.keys[i]!] = this.valueAt(i);
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i]!;
+      // `tags['__proto__'] = v` would set the prototype (and drop the tag), not add a key.
+      if (key === '__proto__')
+        Object.defineProperty(tags, key, {
+          value: this.valueAt(i),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else tags[key] = this.valueAt(i);
+    }
     return tags;
   }
 

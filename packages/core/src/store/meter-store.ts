@@ -382,6 +382,8 @@ export abstract class MeterStore {
 
   /** Removes a meter; a handle still held keeps working and re-registers on its next update. */
   remove(meter: Meter): void {
+    // A meter of another copy of this package was never kept here (its id is not this copy's).
+    if (!(meter.id instanceof Id)) return;
     if (this.meterMap.get(meter.id) === meter) {
       this.meterMap.delete(meter);
       // A removed polled gauge is not updated: it has nothing to come back with.
