@@ -12,12 +12,18 @@ import {
 export interface TrackedResponseLike extends EndingResponseLike {
   readonly statusCode: number;
   getHeader(name: string): unknown;
-  on(event: 'close', listener: () => void): unknown;
+  /** `close` records the request; `finish` (HTTP/1) tells that it was delivered. */
+  on(event: 'close' | 'finish', listener: () => void): unknown;
 }
 
 /** The request fields the tracker reads: a Node `IncomingMessage` or `Http2ServerRequest`. */
 export interface TrackedRequestLike {
   readonly method?: string | undefined;
+  /**
+   * `1` on an HTTP/1 connection (Node's `IncomingMessage`), which needs no look for `stream`;
+   * anything else (`2`, absent) has `stream` read to tell the connection's protocol.
+   */
+  readonly httpVersionMajor?: number | undefined;
   /** Node's lower-cased header names: `content-length` and the Netflix headers are read. */
   readonly headers?: Readonly<Record<string, unknown>> | undefined;
   /**
@@ -75,8 +81,8 @@ export interface ServerTrackingOptions<Ctx> extends ServerMetricsOptions {
 export const SERVER_ERROR_STATUS = 500;
 
 /**
- * The request lifecycle every server adapter shares: hooks the response's `close` (one listener,
- * one closure per request), and when it fires records the request once through
+ * The request lifecycle every server adapter shares: hooks the response's `close` (and, on
+ * HTTP/1, its `finish`), and when `close` fires records the request once through
  * {@link IpcServerRecorder} with the final status, `cancelled` when the client went away, or
  * a 500 when the server cut the response short. User callbacks run inside `try`: one that
  * throws is warned about (through the registry's logger, once a minute at most) and the request
@@ -130,14 +136,30 @@ export class ServerRequestTracker<Ctx> {
     try {
       const exclude = this.exclude;
       if (exclude !== undefined && this.excluded(exclude, ctx)) return;
+      // Every field of req and res is read at most once per request, and only where needed: in
+      // a real Express app each request and response has a hidden class of its own (Express
+      // swaps their prototypes and adds `res.locals`), so every read misses its inline cache.
+      const req = this.reader.request(ctx);
       let peer: NetflixPeer | undefined;
       if (this.netflixHeaders) {
-        const headers = this.reader.request(ctx).headers;
+        const headers = req.headers;
         if (headers !== undefined && headers !== null) {
           if (measuredByIngress(headers)) return;
           peer = requestPeer(headers);
         }
       }
+      // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
+      // httpVersionMajor 2 for it (regression: such a request was recorded as http_2), so only
+      // the HTTP/2 stream proves HTTP/2; HTTP/1 requests (major 1) skip that absent field.
+      const http2 = req.httpVersionMajor !== 1 && isPresent(req.stream);
+      // HTTP/1: `finish` says the response was delivered, so its `close` needs no look at the
+      // response's state (`writableFinished` is a getter reading four fields). HTTP/2 compat
+      // responses emit `finish` even for a stream the client cancelled: judged at `close`.
+      let delivered = false;
+      if (!http2)
+        res.on('finish', () => {
+          delivered = true;
+        });
       // Negative until `begin` ran: a response we could not listen to is never counted in
       // flight, and a second `close` records nothing.
       let start = -1;
@@ -145,7 +167,7 @@ export class ServerRequestTracker<Ctx> {
         if (start < 0) return;
         const began = start;
         start = -1;
-        this.finish(ctx, res, began, peer);
+        this.finish(ctx, req, res, began, peer, http2, delivered);
       });
       start = this.recorder.begin(peer);
     } catch (error) {
@@ -154,30 +176,33 @@ export class ServerRequestTracker<Ctx> {
     }
   }
 
-  /** Records one closed request; always reaches the recorder, so inflight stays right. */
+  /**
+   * Records one closed request; always reaches the recorder, so inflight stays right.
+   * `delivered`: an HTTP/1 response emitted `finish`.
+   */
   private finish(
     ctx: Ctx,
+    req: TrackedRequestLike,
     res: TrackedResponseLike,
     start: number,
     peer: NetflixPeer | undefined,
+    http2: boolean,
+    delivered: boolean,
   ): void {
     let method = 'UNKNOWN';
     let status = 0;
-    let httpVersionMajor = 1;
+    const httpVersionMajor = http2 ? 2 : 1;
     let cancelled = false;
     let finished = false;
-    let req: TrackedRequestLike | undefined;
     try {
-      req = this.reader.request(ctx);
-      const ending = responseEnding(res, req.socket);
+      // Not delivered (or HTTP/2): the response's and the socket's state tell how it ended.
+      // `responseEnding` also knows an HTTP/1 response as finished when `finish` fired before
+      // the tracker listened.
+      const ending = delivered ? 'finished' : responseEnding(res, req.socket);
       finished = ending === 'finished';
       cancelled = ending === 'cancelled';
       method = req.method ?? 'UNKNOWN';
       status = ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
-      // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
-      // httpVersionMajor 2 for it (regression: such a request was recorded as http_2).
-      const stream = req.stream;
-      httpVersionMajor = stream !== undefined && stream !== null ? 2 : 1;
     } catch {
       // Unreadable fields keep their defaults; the request is still recorded.
     }
@@ -193,7 +218,7 @@ export class ServerRequestTracker<Ctx> {
     const tags = extraTags === undefined ? undefined : this.customTags(extraTags, ctx, res);
     let inbound: number | undefined;
     let outbound: number | undefined;
-    if (this.bodySizes && req !== undefined) {
+    if (this.bodySizes) {
       try {
         inbound = contentLength(req.headers?.['content-length']);
         // A HEAD, 204 or 304 response announces a length it does not send; a cut-short one did
@@ -271,6 +296,10 @@ export class ServerRequestTracker<Ctx> {
       return undefined;
     }
   }
+}
+
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 /**
