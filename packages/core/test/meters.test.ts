@@ -231,6 +231,26 @@ describe('PercentileTimer', () => {
     expect(t.percentile(99)).toBeLessThan(1.1);
   });
 
+  // Guards the bounds check of the window of bucket counts (`bucket-window.ts`): buckets
+  // below, inside and above the window, in an order that grows it both ways.
+  it('bucket window: counts each bucket once as the window grows down and up', () => {
+    const r = new Registry();
+    const t = r.percentileTimer('pt', {}, { min: 0.001, max: 10 });
+    const seconds = [0.05, 0.002, 5, 0.05, 0.002, 5, 0.3, 0.002];
+    for (const x of seconds) t.record(x);
+    const expected: Record<string, number> = {};
+    for (const x of seconds) {
+      const i = percentileBucketIndex(Math.round(x * 1e9));
+      const key = `percentile:T${i.toString(16).toUpperCase().padStart(4, '0')}`;
+      expected[key] = (expected[key] ?? 0) + 1;
+    }
+    const s = stats(r, 'pt');
+    const buckets = Object.fromEntries(
+      Object.entries(s).filter(([k]) => k.startsWith('percentile:')),
+    );
+    expect(buckets).toEqual(expected);
+  });
+
   it('returns NaN percentiles when empty and falls back to defaults for a bad range', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger });
@@ -252,6 +272,27 @@ describe('PercentileDistributionSummary', () => {
     expect(st['percentile:D0001']).toBe(1);
     expect(st.count).toBe(3);
     expect(s.percentile(100)).toBeGreaterThanOrEqual(16);
+  });
+});
+
+describe('PercentileDistributionSummary bucket window', () => {
+  // Guards the bounds check of the window of bucket counts (`bucket-window.ts`).
+  it('bucket window: counts each bucket once as the window grows down and up', () => {
+    const r = new Registry();
+    const s = r.percentileDistributionSummary('pds');
+    const amounts = [1000, 3, 90_000, 1000, 3, 90_000, 40, 3];
+    for (const x of amounts) s.record(x);
+    const expected: Record<string, number> = {};
+    for (const x of amounts) {
+      const i = percentileBucketIndex(x);
+      const key = `percentile:D${i.toString(16).toUpperCase().padStart(4, '0')}`;
+      expected[key] = (expected[key] ?? 0) + 1;
+    }
+    const st = stats(r, 'pds');
+    const buckets = Object.fromEntries(
+      Object.entries(st).filter(([k]) => k.startsWith('percentile:')),
+    );
+    expect(buckets).toEqual(expected);
   });
 });
 
