@@ -202,6 +202,22 @@ describe('Timer', () => {
   });
 });
 
+/** The published `percentile:…` statistics of meter `name`. */
+function bucketStats(registry: Registry, name: string): Record<string, number> {
+  const s = stats(registry, name);
+  return Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith('percentile:')));
+}
+
+/** What {@link bucketStats} should be after one value in each of the buckets `indices`. */
+function bucketTally(prefix: 'T' | 'D', indices: readonly number[]): Record<string, number> {
+  const tally: Record<string, number> = {};
+  for (const i of indices) {
+    const key = `percentile:${prefix}${i.toString(16).toUpperCase().padStart(4, '0')}`;
+    tally[key] = (tally[key] ?? 0) + 1;
+  }
+  return tally;
+}
+
 describe('PercentileTimer', () => {
   it('publishes timer statistics plus one T-bucket counter per non-empty bucket', () => {
     const r = new Registry();
@@ -238,17 +254,8 @@ describe('PercentileTimer', () => {
     const t = r.percentileTimer('pt', {}, { min: 0.001, max: 10 });
     const seconds = [0.05, 0.002, 5, 0.05, 0.002, 5, 0.3, 0.002];
     for (const x of seconds) t.record(x);
-    const expected: Record<string, number> = {};
-    for (const x of seconds) {
-      const i = percentileBucketIndex(Math.round(x * 1e9));
-      const key = `percentile:T${i.toString(16).toUpperCase().padStart(4, '0')}`;
-      expected[key] = (expected[key] ?? 0) + 1;
-    }
-    const s = stats(r, 'pt');
-    const buckets = Object.fromEntries(
-      Object.entries(s).filter(([k]) => k.startsWith('percentile:')),
-    );
-    expect(buckets).toEqual(expected);
+    const indices = seconds.map((x) => percentileBucketIndex(Math.round(x * 1e9)));
+    expect(bucketStats(r, 'pt')).toEqual(bucketTally('T', indices));
   });
 
   it('returns NaN percentiles when empty and falls back to defaults for a bad range', () => {
@@ -282,17 +289,7 @@ describe('PercentileDistributionSummary bucket window', () => {
     const s = r.percentileDistributionSummary('pds');
     const amounts = [1000, 3, 90_000, 1000, 3, 90_000, 40, 3];
     for (const x of amounts) s.record(x);
-    const expected: Record<string, number> = {};
-    for (const x of amounts) {
-      const i = percentileBucketIndex(x);
-      const key = `percentile:D${i.toString(16).toUpperCase().padStart(4, '0')}`;
-      expected[key] = (expected[key] ?? 0) + 1;
-    }
-    const st = stats(r, 'pds');
-    const buckets = Object.fromEntries(
-      Object.entries(st).filter(([k]) => k.startsWith('percentile:')),
-    );
-    expect(buckets).toEqual(expected);
+    expect(bucketStats(r, 'pds')).toEqual(bucketTally('D', amounts.map(percentileBucketIndex)));
   });
 });
 
