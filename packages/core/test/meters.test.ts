@@ -202,6 +202,22 @@ describe('Timer', () => {
   });
 });
 
+/** The published `percentile:…` statistics of meter `name`. */
+function bucketStats(registry: Registry, name: string): Record<string, number> {
+  const s = stats(registry, name);
+  return Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith('percentile:')));
+}
+
+/** What {@link bucketStats} should be after one value in each of the buckets `indices`. */
+function bucketTally(prefix: 'T' | 'D', indices: readonly number[]): Record<string, number> {
+  const tally: Record<string, number> = {};
+  for (const i of indices) {
+    const key = `percentile:${prefix}${i.toString(16).toUpperCase().padStart(4, '0')}`;
+    tally[key] = (tally[key] ?? 0) + 1;
+  }
+  return tally;
+}
+
 describe('PercentileTimer', () => {
   it('publishes timer statistics plus one T-bucket counter per non-empty bucket', () => {
     const r = new Registry();
@@ -231,6 +247,17 @@ describe('PercentileTimer', () => {
     expect(t.percentile(99)).toBeLessThan(1.1);
   });
 
+  // Guards the bounds check of the window of bucket counts (`bucket-window.ts`): buckets
+  // below, inside and above the window, in an order that grows it both ways.
+  it('bucket window: counts each bucket once as the window grows down and up', () => {
+    const r = new Registry();
+    const t = r.percentileTimer('pt', {}, { min: 0.001, max: 10 });
+    const seconds = [0.05, 0.002, 5, 0.05, 0.002, 5, 0.3, 0.002];
+    for (const x of seconds) t.record(x);
+    const indices = seconds.map((x) => percentileBucketIndex(Math.round(x * 1e9)));
+    expect(bucketStats(r, 'pt')).toEqual(bucketTally('T', indices));
+  });
+
   it('returns NaN percentiles when empty and falls back to defaults for a bad range', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger });
@@ -252,6 +279,17 @@ describe('PercentileDistributionSummary', () => {
     expect(st['percentile:D0001']).toBe(1);
     expect(st.count).toBe(3);
     expect(s.percentile(100)).toBeGreaterThanOrEqual(16);
+  });
+});
+
+describe('PercentileDistributionSummary bucket window', () => {
+  // Guards the bounds check of the window of bucket counts (`bucket-window.ts`).
+  it('bucket window: counts each bucket once as the window grows down and up', () => {
+    const r = new Registry();
+    const s = r.percentileDistributionSummary('pds');
+    const amounts = [1000, 3, 90_000, 1000, 3, 90_000, 40, 3];
+    for (const x of amounts) s.record(x);
+    expect(bucketStats(r, 'pds')).toEqual(bucketTally('D', amounts.map(percentileBucketIndex)));
   });
 });
 

@@ -59,8 +59,9 @@ export class PercentileDistributionSummary extends DistributionSummary {
     this.touch();
     const index = bucketIndex(this.bucketing, Math.round(amount));
     const counts = this.bucketCounts;
-    const slot = index - this.bucketStart;
-    if (slot >= 0 && slot < counts.length) counts[slot]!++;
+    // Unsigned, so one comparison covers both ends: a bucket below the window wraps to 2^32 - k.
+    const slot = (index - this.bucketStart) >>> 0;
+    if (slot < counts.length) counts[slot]!++;
     else this.widen(index);
   }
 
