@@ -100,3 +100,13 @@ process.stdout.write(${JSON.stringify(REPORT)} + JSON.stringify({ globalRegistry
 export const NO_LISTENERS: Readonly<Record<string, number>> = Object.fromEntries(
   EVENTS.map((e) => [e, 0]),
 );
+
+/** What {@link importSideEffects} sees of an import that used only a registry of the app's own. */
+export const NO_SIDE_EFFECTS = {
+  globalRegistry: false,
+  addedListeners: NO_LISTENERS,
+  stdout: '',
+  stderr: '',
+  publishRequests: 0,
+  exitCode: 0,
+} as const;

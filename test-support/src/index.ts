@@ -25,4 +25,9 @@ export {
   type ContractServerOptions,
   type ServedApp,
 } from './server-contract.js';
-export { importSideEffects, NO_LISTENERS, type ImportSideEffects } from './import-side-effects.js';
+export {
+  importSideEffects,
+  NO_LISTENERS,
+  NO_SIDE_EFFECTS,
+  type ImportSideEffects,
+} from './import-side-effects.js';

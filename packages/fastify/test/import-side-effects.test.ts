@@ -3,7 +3,7 @@
 // CommonJS) in a child process.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { importSideEffects, NO_LISTENERS } from '@spectator/test-support';
+import { importSideEffects, NO_SIDE_EFFECTS } from '@spectator/test-support';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 
@@ -36,14 +36,7 @@ describe('@spectator/fastify with an explicit registry', () => {
         `,
         { cwd },
       );
-      expect(seen).toMatchObject({
-        globalRegistry: false,
-        addedListeners: NO_LISTENERS,
-        stdout: '',
-        stderr: '',
-        publishRequests: 0,
-        exitCode: 0,
-      });
+      expect(seen).toMatchObject(NO_SIDE_EFFECTS);
     },
   );
 });

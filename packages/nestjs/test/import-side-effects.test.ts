@@ -4,7 +4,7 @@
 // package in a child process, decorators applied by hand (plain JavaScript).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { importSideEffects, NO_LISTENERS } from '@spectator/test-support';
+import { importSideEffects, NO_SIDE_EFFECTS } from '@spectator/test-support';
 
 const cwd = fileURLToPath(new URL('..', import.meta.url));
 
@@ -39,13 +39,6 @@ describe('@spectator/nestjs with an explicit registry', () => {
       `,
       { cwd },
     );
-    expect(seen).toMatchObject({
-      globalRegistry: false,
-      addedListeners: NO_LISTENERS,
-      stdout: '',
-      stderr: '',
-      publishRequests: 0,
-      exitCode: 0,
-    });
+    expect(seen).toMatchObject(NO_SIDE_EFFECTS);
   });
 });
