@@ -467,7 +467,9 @@ describe('fault injection', () => {
     await atlas.waitFor((s) => s.requests === 3);
     const started = Date.now();
     await atlas.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Without closeAllConnections() close() waits out the 30 s request timeout; the margin is
+    // for a busy machine, where a prompt close has been seen to take over a second.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(await hung).toBe('failed');
   });
 
@@ -492,7 +494,8 @@ describe('fault injection', () => {
     await post(atlas.publishUri, payload); // fetch keeps the socket alive
     const started = Date.now();
     await atlas.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Under the 5 s keep-alive timeout an idle socket would otherwise hold close() for.
+    expect(Date.now() - started).toBeLessThan(4000);
     await atlas.close(); // idempotent
   });
 });

@@ -270,7 +270,8 @@ describe('publishing to an Atlas aggregator', () => {
     atlas.respondWith({ hang: true, times: 1 });
     const started = Date.now();
     const result = await r.publish();
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Unbounded, the hang would last until the test's own timeout; the margin is for CI load.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ sent: 0, droppedBy: { 'http-error': 1 } });
     r.counter('calls').increment();
     expect(await r.publish()).toMatchObject({ sent: 2 }); // c plus spectator.measurements{dropped}
@@ -445,7 +446,8 @@ describe('configure() and stop() while a send is under way', () => {
     atlas.respondWith({ hang: true });
     const started = Date.now();
     const result = await r.publish();
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Retrying for the step would take 60 s; the margin is for CI load.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ sent: 0, requests: 1, droppedBy: { 'http-error': 1 } });
     expect(atlas.requests).toBe(1);
   });
