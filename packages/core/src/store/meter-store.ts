@@ -151,6 +151,10 @@ export abstract class MeterStore {
     new this.policy.kinds.MonotonicCounter(id);
   private readonly newAgeGauge = (id: Id): Meter =>
     new this.policy.kinds.AgeGauge(id, this.policy.clock);
+  private readonly newDefaultPercentileTimer = (id: Id): Meter =>
+    new this.policy.kinds.PercentileTimer(id, DEFAULT_PERCENTILE_TIMER_RANGE);
+  private readonly newDefaultPercentileSummary = (id: Id): Meter =>
+    new this.policy.kinds.PercentileDistributionSummary(id, DEFAULT_PERCENTILE_SUMMARY_RANGE);
 
   constructor(warnings: RateLimitedLogger) {
     this.warnings = warnings;
@@ -252,28 +256,27 @@ export abstract class MeterStore {
    */
   percentileTimer(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileTimer {
     try {
-      let timer: PercentileTimer | undefined;
-      if (typeof name === 'string') {
-        timer = this.percentileTimerLookup.get(name, tags) as PercentileTimer | undefined;
+      let timer: Meter | undefined;
+      if (typeof name === 'string') timer = this.percentileTimerLookup.get(name, tags);
+      timer ??= this.newPercentile(
+        this.percentileTimerLookup,
+        'percentile-timer',
+        name,
+        tags,
+        range,
+        DEFAULT_PERCENTILE_TIMER_RANGE,
+        this.policy.kinds.PercentileTimer,
+      );
+      if (range !== undefined) {
+        this.checkRange(timer as PercentileTimer, range, DEFAULT_PERCENTILE_TIMER_RANGE);
       }
-      timer ??= this.meter(this.percentileTimerLookup, 'percentile-timer', name, tags, (id) =>
-        this.newPercentileMeter(
-          id,
-          range,
-          DEFAULT_PERCENTILE_TIMER_RANGE,
-          this.policy.kinds.PercentileTimer,
-        ),
-      ) as PercentileTimer;
-      if (range !== undefined) this.checkRange(timer, range, DEFAULT_PERCENTILE_TIMER_RANGE);
-      return timer;
+      return timer as PercentileTimer;
     } catch (error) {
-      return this.unreadable('percentile-timer', name, error, (id) =>
-        this.newPercentileMeter(
-          id,
-          undefined,
-          DEFAULT_PERCENTILE_TIMER_RANGE,
-          this.policy.kinds.PercentileTimer,
-        ),
+      return this.unreadable(
+        'percentile-timer',
+        name,
+        error,
+        this.newDefaultPercentileTimer,
       ) as PercentileTimer;
     }
   }
@@ -287,36 +290,32 @@ export abstract class MeterStore {
     tags?: Tags,
     range?: PercentileRange,
   ): PercentileDistributionSummary {
-    const defaults = DEFAULT_PERCENTILE_SUMMARY_RANGE;
     try {
-      let summary: PercentileDistributionSummary | undefined;
-      if (typeof name === 'string') {
-        summary = this.percentileSummaryLookup.get(name, tags) as
-          PercentileDistributionSummary | undefined;
-      }
-      summary ??= this.meter(
+      let summary: Meter | undefined;
+      if (typeof name === 'string') summary = this.percentileSummaryLookup.get(name, tags);
+      summary ??= this.newPercentile(
         this.percentileSummaryLookup,
         'percentile-distribution-summary',
         name,
         tags,
-        (id) =>
-          this.newPercentileMeter(
-            id,
-            range,
-            defaults,
-            this.policy.kinds.PercentileDistributionSummary,
-          ),
-      ) as PercentileDistributionSummary;
-      if (range !== undefined) this.checkRange(summary, range, defaults);
-      return summary;
+        range,
+        DEFAULT_PERCENTILE_SUMMARY_RANGE,
+        this.policy.kinds.PercentileDistributionSummary,
+      );
+      if (range !== undefined) {
+        this.checkRange(
+          summary as PercentileDistributionSummary,
+          range,
+          DEFAULT_PERCENTILE_SUMMARY_RANGE,
+        );
+      }
+      return summary as PercentileDistributionSummary;
     } catch (error) {
-      return this.unreadable('percentile-distribution-summary', name, error, (id) =>
-        this.newPercentileMeter(
-          id,
-          undefined,
-          defaults,
-          this.policy.kinds.PercentileDistributionSummary,
-        ),
+      return this.unreadable(
+        'percentile-distribution-summary',
+        name,
+        error,
+        this.newDefaultPercentileSummary,
       ) as PercentileDistributionSummary;
     }
   }
@@ -583,6 +582,25 @@ export abstract class MeterStore {
         `${describeName(name)}: tags could not be read (${describeThrown(error, true)}); its updates are dropped`,
     );
     return this.overflowMeter(type, create);
+  }
+
+  /**
+   * The slow path of the percentile factories, apart so that the fast path creates no closure
+   * (with a closure over `range` in the factory every call allocated its context: bench
+   * scenario 3's dynamic-tag record took 72–81 ns, 64–67 ns without).
+   */
+  private newPercentile<M extends Meter>(
+    lookup: MeterLookup,
+    type: MeterType,
+    name: NameOrId,
+    tags: Tags | undefined,
+    range: PercentileRange | undefined,
+    defaults: { min: number; max: number },
+    kind: new (id: Id, range: { min: number; max: number }) => M,
+  ): Meter {
+    return this.meter(lookup, type, name, tags, (id) =>
+      this.newPercentileMeter(id, range, defaults, kind),
+    );
   }
 
   /** A new percentile meter of the range asked for (a bad one: the defaults, with a warning). */
