@@ -265,7 +265,8 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     // Attempts at about 0, 100, 300 ms; the next backoff (400 ms) would end past the deadline.
     expect(outcome.requests).toBeGreaterThanOrEqual(2);
     expect(outcome.requests).toBeLessThanOrEqual(3);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // 50 retries with backoff would take far longer; the margin is for CI load.
+    expect(Date.now() - started).toBeLessThan(10_000);
     await publisher.close();
   });
 
