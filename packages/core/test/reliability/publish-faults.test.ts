@@ -16,7 +16,7 @@ import {
   FaultProxy,
   mb,
   memoryAfterGc,
-  openTcpHandles,
+  fewestOpenTcpHandles,
   rawFaults,
   requestCuts,
   slope,
@@ -431,9 +431,9 @@ describe('many failing intervals of a started registry', () => {
       let tcpAfter = 0;
       try {
         await until(() => samples.length > 0, WAIT_MS);
-        tcpBefore = openTcpHandles();
+        tcpBefore = await fewestOpenTcpHandles();
         await until(() => samples.length > MEASURED / 4, WAIT_MS);
-        tcpAfter = openTcpHandles();
+        tcpAfter = await fewestOpenTcpHandles();
       } finally {
         clearInterval(recording);
       }
