@@ -255,30 +255,16 @@ export abstract class MeterStore {
    * one warning (the range cannot change: the buckets already counted would mean another thing).
    */
   percentileTimer(name: NameOrId, tags?: Tags, range?: PercentileRange): PercentileTimer {
-    try {
-      let timer: Meter | undefined;
-      if (typeof name === 'string') timer = this.percentileTimerLookup.get(name, tags);
-      timer ??= this.newPercentile(
-        this.percentileTimerLookup,
-        'percentile-timer',
-        name,
-        tags,
-        range,
-        DEFAULT_PERCENTILE_TIMER_RANGE,
-        this.policy.kinds.PercentileTimer,
-      );
-      if (range !== undefined) {
-        this.checkRange(timer as PercentileTimer, range, DEFAULT_PERCENTILE_TIMER_RANGE);
-      }
-      return timer as PercentileTimer;
-    } catch (error) {
-      return this.unreadable(
-        'percentile-timer',
-        name,
-        error,
-        this.newDefaultPercentileTimer,
-      ) as PercentileTimer;
-    }
+    return this.percentileMeter(
+      this.percentileTimerLookup,
+      'percentile-timer',
+      name,
+      tags,
+      range,
+      DEFAULT_PERCENTILE_TIMER_RANGE,
+      this.policy.kinds.PercentileTimer,
+      this.newDefaultPercentileTimer,
+    );
   }
 
   /**
@@ -290,34 +276,16 @@ export abstract class MeterStore {
     tags?: Tags,
     range?: PercentileRange,
   ): PercentileDistributionSummary {
-    try {
-      let summary: Meter | undefined;
-      if (typeof name === 'string') summary = this.percentileSummaryLookup.get(name, tags);
-      summary ??= this.newPercentile(
-        this.percentileSummaryLookup,
-        'percentile-distribution-summary',
-        name,
-        tags,
-        range,
-        DEFAULT_PERCENTILE_SUMMARY_RANGE,
-        this.policy.kinds.PercentileDistributionSummary,
-      );
-      if (range !== undefined) {
-        this.checkRange(
-          summary as PercentileDistributionSummary,
-          range,
-          DEFAULT_PERCENTILE_SUMMARY_RANGE,
-        );
-      }
-      return summary as PercentileDistributionSummary;
-    } catch (error) {
-      return this.unreadable(
-        'percentile-distribution-summary',
-        name,
-        error,
-        this.newDefaultPercentileSummary,
-      ) as PercentileDistributionSummary;
-    }
+    return this.percentileMeter(
+      this.percentileSummaryLookup,
+      'percentile-distribution-summary',
+      name,
+      tags,
+      range,
+      DEFAULT_PERCENTILE_SUMMARY_RANGE,
+      this.policy.kinds.PercentileDistributionSummary,
+      this.newDefaultPercentileSummary,
+    );
   }
 
   /** Get-or-create a {@link MonotonicCounter}. */
@@ -582,6 +550,33 @@ export abstract class MeterStore {
         `${describeName(name)}: tags could not be read (${describeThrown(error, true)}); its updates are dropped`,
     );
     return this.overflowMeter(type, create);
+  }
+
+  /**
+   * Both percentile factories: the lookup fast path, then the slow path, a warning for another
+   * range than the meter's, and the stand-in when reading the name, tags or range throws.
+   * `newDefault` is passed rather than made here: no closure may be created in this function
+   * (see {@link MeterStore.newPercentile}).
+   */
+  private percentileMeter<M extends PercentileTimer | PercentileDistributionSummary>(
+    lookup: MeterLookup,
+    type: MeterType,
+    name: NameOrId,
+    tags: Tags | undefined,
+    range: PercentileRange | undefined,
+    defaults: { min: number; max: number },
+    kind: new (id: Id, range: { min: number; max: number }) => M,
+    newDefault: (id: Id) => Meter,
+  ): M {
+    try {
+      let meter: Meter | undefined;
+      if (typeof name === 'string') meter = lookup.get(name, tags);
+      meter ??= this.newPercentile(lookup, type, name, tags, range, defaults, kind);
+      if (range !== undefined) this.checkRange(meter as M, range, defaults);
+      return meter as M;
+    } catch (error) {
+      return this.unreadable(type, name, error, newDefault) as M;
+    }
   }
 
   /**
