@@ -139,23 +139,62 @@ describe('tags that cannot be read (regression: the factory threw into the calle
     });
   });
 
-  it('the lookup fast path: tags that start throwing after the meter was cached are refused, not thrown', () => {
-    const { r } = newRegistry();
-    let explode = false;
-    const tags = {
-      route: '/a',
-      get status(): string {
-        if (explode) throw new Error('later');
-        return '200';
-      },
-    };
-    const meter = r.counter('fast.path', tags);
-    expect(r.counter('fast.path', tags)).toBe(meter); // served by the fast path
-    explode = true;
-    expect(() => r.counter('fast.path', tags).increment()).not.toThrow();
-    expect(r.counter('fast.path', tags).id.name).toBe('spectator.overflow');
-    expect(rejected(r, 'invalid-tags')).toBe(2);
-  });
+  // The factories with a lookup fast path, which runs outside their guard.
+  const CACHED = FACTORIES.filter(([type]) =>
+    [
+      'counter',
+      'gauge',
+      'maxGauge',
+      'distributionSummary',
+      'timer',
+      'percentileTimer',
+      'percentileDistributionSummary',
+    ].includes(type),
+  );
+
+  it.each(CACHED)(
+    '%s(), the lookup fast path: tags that start throwing after the meter was cached are refused, not thrown',
+    (_type, factory, update) => {
+      const { r } = newRegistry();
+      let explode = false;
+      const tags = {
+        route: '/a',
+        get status(): string {
+          if (explode) throw new Error('later');
+          return '200';
+        },
+      };
+      const meter = factory(r, 'fast.path', tags);
+      expect(factory(r, 'fast.path', tags)).toBe(meter); // served by the fast path
+      explode = true;
+      expect(() => update(factory(r, 'fast.path', tags))).not.toThrow();
+      expect(factory(r, 'fast.path', tags).id.name).toBe('spectator.overflow');
+      expect(rejected(r, 'invalid-tags')).toBe(2);
+      explode = false;
+      expect(factory(r, 'fast.path', tags)).toBe(meter); // and found again once readable
+    },
+  );
+
+  it.each(CACHED)(
+    "%s(), the lookup's other tag orders: tags that throw there are refused, not thrown",
+    (_type, factory, update) => {
+      const { r } = newRegistry();
+      // Two shapes for one name: the second is tried after the first's keys did not match.
+      const first = factory(r, 'two.orders', { route: '/a', status: '200' });
+      const second = { status: '200', route: '/a' };
+      expect(factory(r, 'two.orders', second)).toBe(first);
+      expect(factory(r, 'two.orders', second)).toBe(first); // served by the second shape
+      const hostile = {
+        status: '200',
+        get route(): string {
+          throw new Error('second shape');
+        },
+      };
+      expect(() => update(factory(r, 'two.orders', hostile))).not.toThrow();
+      expect(factory(r, 'two.orders', hostile).id.name).toBe('spectator.overflow');
+      expect(rejected(r, 'invalid-tags')).toBe(2);
+    },
+  );
 
   it('a name or a range that throws when read is refused or ignored, never thrown', () => {
     const { r, logger } = newRegistry();
