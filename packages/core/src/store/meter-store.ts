@@ -562,9 +562,10 @@ export abstract class MeterStore {
   }
 
   /**
-   * Both percentile factories past their fast path (taken when no range is passed): the lookup,
-   * then the slow path, a warning for another range than the meter's, and the stand-in when
-   * reading the name, tags or range throws.
+   * Both percentile factories past their fast path (taken when no range is passed): the lookup
+   * (for a call with a range; without one the fast path has just missed), then the slow path, a
+   * warning for another range than the meter's, and the stand-in when reading the name, tags or
+   * range throws.
    * `newDefault` is passed rather than made here: no closure may be created in this function
    * (see {@link MeterStore.newPercentile}).
    */
@@ -580,7 +581,7 @@ export abstract class MeterStore {
   ): M {
     try {
       let meter: Meter | undefined;
-      if (typeof name === 'string') meter = lookup.get(name, tags);
+      if (typeof name === 'string' && range !== undefined) meter = lookup.get(name, tags);
       meter ??= this.newPercentile(lookup, type, name, tags, range, defaults, kind);
       if (range !== undefined) this.checkRange(meter as M, range, defaults);
       return meter as M;
