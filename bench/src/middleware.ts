@@ -13,12 +13,14 @@
  *    differences (with_r − bare_r, same round).
  * 2. Isolated: the middleware function called directly with minimal fake req/res objects (event
  *    emitters with the fields the middlewares read, a real Express `Route` so route templating
- *    is exercised) that emit `finish` and `close`, against a pass-through middleware doing the
- *    same. This removes the framework's noise and measures what the middleware itself costs.
+ *    is exercised) that emit `finish` and `close` (and, for our middlewares, the diagnostics
+ *    channel messages Node's server publishes once subscribed: `announceRequest`), against a
+ *    pass-through middleware doing the same. This removes the framework's noise and measures what the middleware itself costs.
  *    The Express fakes are shaped as Express shapes every request (`expressShaped`): without
  *    that their hidden classes stay stable and every property read hits its inline cache, which
  *    a real Express app never allows.
  */
+import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Registry } from '@spectator/core';
@@ -165,6 +167,32 @@ export class FakeReq extends EventEmitter {
   }
 }
 
+/**
+ * What Node's HTTP/1 server publishes for each request once something subscribes (our trackers
+ * do): `http.server.request.start` before it emits `request`, and `http.server.response.finish`
+ * from the response's first `finish` listener. Only the cases of our middleware publish: an app
+ * pays for the messages only when it uses a subscriber.
+ */
+const requestStart = channel('http.server.request.start');
+const responseFinish = channel('http.server.response.finish');
+const FAKE_SERVER = {};
+
+/**
+ * Node's `http.server.request.start` for a fake request when `channels` is on; returns what
+ * `FakeRes.complete` needs to announce its finish (undefined when off).
+ */
+export function announceRequest(
+  channels: boolean,
+  req: FakeReq,
+  res: FakeRes,
+  socket: FakeSocket,
+): { req: FakeReq; socket: FakeSocket } | undefined {
+  if (!channels) return undefined;
+  if (requestStart.hasSubscribers)
+    requestStart.publish({ request: req, response: res, socket, server: FAKE_SERVER });
+  return { req, socket };
+}
+
 export class FakeRes extends EventEmitter {
   statusCode = 200;
   statusMessage = 'OK';
@@ -182,12 +210,23 @@ export class FakeRes extends EventEmitter {
   getHeader(_name: string): string | undefined {
     return undefined;
   }
-  /** What Node does when a response completes: finish, then close. */
-  complete(status: number): void {
+  /**
+   * What Node does when a response completes: finish, then close. Given `announced` (the request
+   * and socket, which Node's server holds as arguments, not read from the response), the finish
+   * is announced on `http.server.response.finish` first.
+   */
+  complete(status: number, announced?: { req: FakeReq; socket: FakeSocket }): void {
     this.statusCode = status;
     this.headersSent = true;
     this.writableEnded = true;
     this.finished = true;
+    if (announced !== undefined && responseFinish.hasSubscribers)
+      responseFinish.publish({
+        request: announced.req,
+        response: this,
+        socket: announced.socket,
+        server: FAKE_SERVER,
+      });
     this.emit('finish');
     this.writableFinished = true;
     this.emit('close');
@@ -248,6 +287,7 @@ export function isolatedExpressCase(
   mw: Middleware,
   app: unknown,
   refs: ExpressRouteRef[],
+  channels = false,
 ): BenchCase {
   const socket = new FakeSocket();
   const next = () => {};
@@ -261,10 +301,11 @@ export function isolatedExpressCase(
         const r = refs[i & 7]!;
         const req = new FakeReq(r.method, r.url, app, socket);
         const res = new FakeRes(req, socket);
+        const announced = announceRequest(channels, req, res, socket);
         shape(req, res);
         mw(req, res, next);
         req.route = r.route; // Express sets it when a route handles the request
-        res.complete(r.status);
+        res.complete(r.status, announced);
         s += res.statusCode;
       }
       return s;
@@ -277,6 +318,7 @@ export function isolatedKoaCase(
   group: BenchCase['group'],
   mw: KoaMiddleware,
   app: Koa,
+  channels = false,
 ): BenchCase {
   const socket = new FakeSocket();
   const templates = [
@@ -298,6 +340,7 @@ export function isolatedKoaCase(
         const r = REQUESTS[i & 7]!;
         const req = new FakeReq(r.method, r.url, undefined, socket);
         const res = new FakeRes(req, socket);
+        const announced = announceRequest(channels, req, res, socket);
         // A minimal Koa context: the fields a request-metrics middleware reads.
         const ctx = {
           app,
@@ -322,7 +365,7 @@ export function isolatedKoaCase(
           ctx.status = ctx.response.status = r.status;
           return Promise.resolve();
         });
-        res.complete(r.status);
+        res.complete(r.status, announced);
         s += ctx.status;
       }
       return s;
@@ -571,7 +614,14 @@ export async function run(
           ];
           if (oursIsoMw)
             isoCases.push(
-              isolatedExpressCase('@spectator/express middleware', 'ours', oursIsoMw, isoApp, refs),
+              isolatedExpressCase(
+                '@spectator/express middleware',
+                'ours',
+                oursIsoMw,
+                isoApp,
+                refs,
+                true,
+              ),
             );
           isoCases.push(
             isolatedExpressCase('express-prom-bundle middleware', 'peer', peerIso, isoApp, refs),
@@ -687,7 +737,9 @@ export async function run(
             isolatedKoaCase('pass-through async middleware', 'baseline', passThroughAgain, app),
           ];
           if (oursIsoMw)
-            isoCases.push(isolatedKoaCase('@spectator/koa middleware', 'ours', oursIsoMw, app));
+            isoCases.push(
+              isolatedKoaCase('@spectator/koa middleware', 'ours', oursIsoMw, app, true),
+            );
           isoCases.push(
             isolatedKoaCase(
               'prom-client middleware (bench-written peer)',

@@ -1,4 +1,10 @@
 import type { Tags } from '../ids/id.js';
+import {
+  announcedSocket,
+  followOnSocket,
+  listenToHttp1Channels,
+  type FollowedResponse,
+} from './http1-channels.js';
 import { measuredByIngress, requestPeer, type NetflixPeer } from './netflix-headers.js';
 import { checkServerTrackingOptions } from './server-options.js';
 import { IpcServerRecorder, type ServerMetricsOptions } from './server-recorder.js';
@@ -81,12 +87,15 @@ export interface ServerTrackingOptions<Ctx> extends ServerMetricsOptions {
 export const SERVER_ERROR_STATUS = 500;
 
 /**
- * The request lifecycle every server adapter shares: hooks the response's `close` (and, on
- * HTTP/1, its `finish`), and when `close` fires records the request once through
- * {@link IpcServerRecorder} with the final status, `cancelled` when the client went away, or
- * a 500 when the server cut the response short. User callbacks run inside `try`: one that
- * throws is warned about (through the registry's logger, once a minute at most) and the request
- * is recorded without it. Nothing here throws into the app, and the response is never touched.
+ * The request lifecycle every server adapter shares: records each request once through
+ * {@link IpcServerRecorder} when its response is done, with the final status, `cancelled` when
+ * the client went away, or a 500 when the server cut the response short. A request of Node's own
+ * HTTP/1 server, handed to `track` as it arrives, is followed through Node's diagnostics channels
+ * and its socket's `close` (`http1-channels.ts`); any other (HTTP/2, an injected request, one
+ * that reached `track` after others had arrived) through its response's `close` and `finish`.
+ * User callbacks run inside `try`: one that throws is warned about (through the registry's
+ * logger, once a minute at most) and the request is recorded without it. Nothing here throws
+ * into the app, and the response is never changed.
  *
  * @example
  * ```ts
@@ -106,6 +115,7 @@ export class ServerRequestTracker<Ctx> {
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
   private readonly netflixHeaders: boolean;
+  private readonly settleFollowed: (request: FollowedRequest<Ctx>, delivered: boolean) => void;
 
   /**
    * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
@@ -124,6 +134,17 @@ export class ServerRequestTracker<Ctx> {
     this.extraTags = options.extraTags;
     this.bodySizes = options.bodySizes === true;
     this.netflixHeaders = options.netflixHeaders !== false;
+    this.settleFollowed = (request, delivered) => {
+      const began = request.start;
+      request.start = -1;
+      try {
+        this.finish(request.ctx, request.req, request.res, began, request.peer, false, delivered);
+      } catch (error) {
+        // Called from Node's diagnostics channel or a socket's `close`: must not throw.
+        this.recorder.warn('track', () => `could not record a request: ${String(error)}`);
+      }
+    };
+    listenToHttp1Channels();
   }
 
   /**
@@ -147,6 +168,15 @@ export class ServerRequestTracker<Ctx> {
           if (measuredByIngress(headers)) return;
           peer = requestPeer(headers);
         }
+      }
+      // An HTTP/1 request Node's server just announced: followed on its socket through Node's
+      // channels, with nothing added to (or read from) the response (see http1-channels.ts).
+      const socket = announcedSocket(res);
+      if (socket !== undefined) {
+        const followed = new FollowedRequest(this.settleFollowed, ctx, req, res, peer);
+        followOnSocket(socket, followed);
+        followed.start = this.recorder.begin(peer);
+        return;
       }
       // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
       // httpVersionMajor 2 for it (regression: such a request was recorded as http_2), so only
@@ -295,6 +325,27 @@ export class ServerRequestTracker<Ctx> {
       );
       return undefined;
     }
+  }
+}
+
+/**
+ * One HTTP/1 request followed on its socket (see http1-channels.ts) until its response finishes
+ * or the connection closes; `record` (the tracker's) records it once.
+ */
+class FollowedRequest<Ctx> implements FollowedResponse {
+  /** Negative until `begin` ran, and once recorded. */
+  start = -1;
+
+  constructor(
+    private readonly record: (request: FollowedRequest<Ctx>, delivered: boolean) => void,
+    readonly ctx: Ctx,
+    readonly req: TrackedRequestLike,
+    readonly res: TrackedResponseLike,
+    readonly peer: NetflixPeer | undefined,
+  ) {}
+
+  settle(delivered: boolean): void {
+    if (this.start >= 0) this.record(this, delivered);
   }
 }
 

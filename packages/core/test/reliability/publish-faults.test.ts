@@ -396,7 +396,7 @@ describe('many failing intervals of a started registry', () => {
     '$name: memory grows by far less than a payload per interval, sockets stay flat, nothing is queued, the next healthy interval is delivered',
     async (loop) => {
       // Uncompressed, so that a payload kept after its failure weighs its full size.
-      const { registry: r } = newRegistry({ gzip: false, timeoutMs: HEALTHY_TIMEOUT_MS });
+      const { registry: r, logger } = newRegistry({ gzip: false, timeoutMs: HEALTHY_TIMEOUT_MS });
       const pad = 'x'.repeat(40);
       const meters = Array.from({ length: METERS }, (_, i) =>
         r.counter('load', { idx: `${i}.${pad}` }),
@@ -473,10 +473,22 @@ describe('many failing intervals of a started registry', () => {
       await atlas.waitFor((s) => s.find('load').length > 0, WAIT_MS);
       // Exactly the one increment of the healthy interval: no backlog of failed intervals.
       expect(atlas.find('load').map((m) => [m.tags.idx, m.value])).toEqual([[`0.${pad}`, 1]]);
+      // The drops of the last failing interval travel with the healthy one, under the fault's
+      // reason; or, on a loaded machine, as `other` when that interval could not start its request
+      // before its step's deadline (a fault's 200 ms, outlasted by collecting 5000 counters next to
+      // other test files; or handed to the healed publisher too late), which the log then says
+      // (regression: a run waited a minute for the fault's reason).
       await atlas.waitFor(
-        (s) => s.find('spectator.measurements', { id: 'dropped', error: loop.dropped }).length > 0,
+        (s) => s.find('spectator.measurements', { id: 'dropped' }).length > 0,
         WAIT_MS,
       );
+      const reasons = atlas
+        .find('spectator.measurements', { id: 'dropped' })
+        .map((m) => m.tags.error);
+      if (!reasons.includes(loop.dropped)) {
+        expect(reasons).toEqual(['other']);
+        expect(logger.lines.join('\n')).toMatch(/deadline passed|publisher closed before sending/);
+      }
       expect(guard.events).toEqual([]);
     },
     2 * WAIT_MS,

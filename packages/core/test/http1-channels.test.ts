@@ -1,0 +1,196 @@
+// The tracker follows requests of Node's own HTTP/1 server through Node's diagnostics channels
+// and the connection's `close`, adding nothing to the response (src/ipc/http1-channels.ts); any
+// request those cannot vouch for goes through the response's own events. Real servers, real
+// sockets: what Node publishes is what is tested.
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
+import { Registry } from '../src/registry/registry.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function serve(handler: Handler): Promise<number> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
+function tracker(registry = new Registry()): {
+  registry: Registry;
+  tracker: ServerRequestTracker<IncomingMessage>;
+} {
+  return {
+    registry,
+    tracker: new ServerRequestTracker<IncomingMessage>(
+      'channels-test',
+      { registry },
+      {
+        request: (req) => req,
+        path: (req) => req.url ?? '/',
+        routeTemplate: (req) => req.url,
+      },
+    ),
+  };
+}
+
+/** `endpoint status ipc.status` of every recorded call, one entry per request. */
+function calls(registry: Registry): string[] {
+  const out: string[] = [];
+  for (const m of registry.measurements()) {
+    if (m.name !== 'ipc.server.call' || m.tags.statistic !== 'count') continue;
+    const line = `${m.tags['ipc.endpoint']} ${m.tags['http.status'] ?? '-'} ${m.tags['ipc.status']}`;
+    for (let i = 0; i < m.value; i++) out.push(line);
+  }
+  return out.sort();
+}
+
+function get(port: number, path: string, agent: Agent | false = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ port, host: '127.0.0.1', path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Waits until `check` holds (what the server records happens after the client has its answer). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+const listeners = (res: ServerResponse) => res.listenerCount('close') + res.listenerCount('finish');
+
+describe('requests of Node’s HTTP/1 server, followed through its diagnostics channels', () => {
+  it('adds no listener to the response and records the request once, when it finished', async () => {
+    const { registry, tracker: t } = tracker();
+    const added: number[] = [];
+    const port = await serve((req, res) => {
+      const before = listeners(res);
+      t.track(req, res);
+      added.push(listeners(res) - before);
+      res.statusCode = req.url === '/created' ? 201 : 200;
+      res.end('ok');
+    });
+    expect(await get(port, '/ok')).toBe(200);
+    expect(await get(port, '/created')).toBe(201);
+    await until(() => calls(registry).length === 2);
+    expect(added).toEqual([0, 0]);
+    expect(calls(registry)).toEqual(['/created 201 success', '/ok 200 success']);
+  });
+
+  it('records a client that went away as cancelled and a response the server destroyed as a 500', async () => {
+    const { registry, tracker: t } = tracker();
+    let added = 0;
+    const port = await serve((req, res) => {
+      const before = listeners(res);
+      t.track(req, res);
+      added += listeners(res) - before;
+      res.writeHead(200);
+      res.write('part');
+      if (req.url === '/destroy') setTimeout(() => res.destroy(), 20);
+    });
+    // The client leaves after the first bytes.
+    await new Promise<void>((resolve) => {
+      const req = request({ port, host: '127.0.0.1', path: '/leave', agent: false }, (res) => {
+        res.once('data', () => req.destroy());
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.end();
+    });
+    await new Promise<void>((resolve) => {
+      const req = request({ port, host: '127.0.0.1', path: '/destroy', agent: false }, (res) => {
+        res.resume();
+        res.on('error', () => {});
+        res.on('close', () => resolve());
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+    await until(() => calls(registry).length === 2);
+    expect(added).toBe(0);
+    expect(calls(registry)).toEqual(['/destroy 500 unexpected_error', '/leave - cancelled']);
+  });
+
+  it('records pipelined requests on one connection once each, with their own status', async () => {
+    const { registry, tracker: t } = tracker();
+    const port = await serve((req, res) => {
+      t.track(req, res);
+      // The first answers last: Node still sends (and finishes) the responses in order.
+      if (req.url === '/slow') setTimeout(() => res.writeHead(201).end('slow'), 30);
+      else res.writeHead(202).end('fast');
+    });
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => /fast$/.test(received));
+    expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 201', 'HTTP/1.1 202']);
+    // Recorded as each finished, while the connection stays open.
+    await until(() => calls(registry).length === 2);
+    expect(calls(registry)).toEqual(['/fast 202 success', '/slow 201 success']);
+    socket.destroy();
+  });
+
+  it('follows a request that reached track after another was announced through its response', async () => {
+    const { registry, tracker: t } = tracker();
+    let second: (() => void) | undefined;
+    const secondArrived = new Promise<void>((resolve) => (second = resolve));
+    const added: Record<string, number> = {};
+    const port = await serve((req, res) => {
+      const track = () => {
+        const before = listeners(res);
+        t.track(req, res);
+        added[req.url!] = listeners(res) - before;
+        res.end('ok');
+      };
+      if (req.url === '/first') {
+        // Something asynchronous ran first (a body parser, an auth call): by the time the
+        // request is tracked, Node has announced another one.
+        void secondArrived.then(track);
+      } else {
+        track();
+        second!();
+      }
+    });
+    const first = get(port, '/first');
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([first, get(port, '/second')]);
+    await until(() => calls(registry).length === 2);
+    expect(added['/second']).toBe(0);
+    expect(added['/first']).toBeGreaterThan(0);
+    expect(calls(registry)).toEqual(['/first 200 success', '/second 200 success']);
+  });
+
+  it('records a request tracked by two trackers once in each', async () => {
+    const a = tracker();
+    const b = tracker();
+    const port = await serve((req, res) => {
+      a.tracker.track(req, res);
+      b.tracker.track(req, res);
+      res.end('ok');
+    });
+    // Over kept-alive connections: recorded as each finished, not when a connection closed.
+    const agent = new Agent({ keepAlive: true });
+    await Promise.all([get(port, '/x', agent), get(port, '/y', agent)]);
+    await until(() => calls(a.registry).length === 2 && calls(b.registry).length === 2);
+    agent.destroy();
+    expect(calls(a.registry)).toEqual(['/x 200 success', '/y 200 success']);
+    expect(calls(b.registry)).toEqual(['/x 200 success', '/y 200 success']);
+  });
+});
