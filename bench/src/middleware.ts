@@ -15,7 +15,8 @@
  *    emitters with the fields the middlewares read, a real Express `Route` so route templating
  *    is exercised) that emit `finish` and `close` (and, for our middlewares, the diagnostics
  *    channel messages Node's server publishes once subscribed: `announceRequest`), against a
- *    pass-through middleware doing the same. This removes the framework's noise and measures what the middleware itself costs.
+ *    pass-through middleware doing the same. This removes the framework's noise and measures
+ *    what the middleware itself costs.
  *    The Express fakes are shaped as Express shapes every request (`expressShaped`): without
  *    that their hidden classes stay stable and every property read hits its inline cache, which
  *    a real Express app never allows.
