@@ -98,24 +98,15 @@ function onResponseFinish(message: unknown): void {
     const res = m.response;
     if (announced !== undefined && announced.response === res) announced = undefined;
     const list = m.socket?.[FOLLOWED];
-    if (list === undefined || list.length === 0) return;
-    if (list.length === 1) {
-      // The usual case: one request in flight on the connection, one tracker.
-      const followed = list[0]!;
-      if (followed.res !== res) return;
-      list.pop();
-      followed.settle(true);
-      return;
-    }
-    for (let i = 0; i < list.length;) {
+    if (list === undefined) return;
+    // Settled in place, kept ones moved down: no array made per response (usually one entry).
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
       const followed = list[i]!;
-      if (followed.res === res) {
-        list.splice(i, 1);
-        followed.settle(true);
-      } else {
-        i++;
-      }
+      if (followed.res === res) followed.settle(true);
+      else list[kept++] = followed;
     }
+    list.length = kept;
   } catch {
     // A socket we cannot read: its requests are settled when it closes.
   }

@@ -115,7 +115,7 @@ export class ServerRequestTracker<Ctx> {
   private readonly extraTags: ServerTrackingOptions<Ctx>['extraTags'];
   private readonly bodySizes: boolean;
   private readonly netflixHeaders: boolean;
-  private readonly settleFollowed: (request: FollowedRequest<Ctx>, delivered: boolean) => void;
+  private readonly recordFollowed: FollowedRequest<Ctx>['record'];
 
   /**
    * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
@@ -134,9 +134,7 @@ export class ServerRequestTracker<Ctx> {
     this.extraTags = options.extraTags;
     this.bodySizes = options.bodySizes === true;
     this.netflixHeaders = options.netflixHeaders !== false;
-    this.settleFollowed = (request, delivered) => {
-      const began = request.start;
-      request.start = -1;
+    this.recordFollowed = (request, began, delivered) => {
       try {
         this.finish(request.ctx, request.req, request.res, began, request.peer, false, delivered);
       } catch (error) {
@@ -173,7 +171,7 @@ export class ServerRequestTracker<Ctx> {
       // channels, with nothing added to (or read from) the response (see http1-channels.ts).
       const socket = announcedSocket(res);
       if (socket !== undefined) {
-        const followed = new FollowedRequest(this.settleFollowed, ctx, req, res, peer);
+        const followed = new FollowedRequest(this.recordFollowed, ctx, req, res, peer);
         followOnSocket(socket, followed);
         followed.start = this.recorder.begin(peer);
         return;
@@ -337,7 +335,7 @@ class FollowedRequest<Ctx> implements FollowedResponse {
   start = -1;
 
   constructor(
-    private readonly record: (request: FollowedRequest<Ctx>, delivered: boolean) => void,
+    readonly record: (request: FollowedRequest<Ctx>, start: number, delivered: boolean) => void,
     readonly ctx: Ctx,
     readonly req: TrackedRequestLike,
     readonly res: TrackedResponseLike,
@@ -345,7 +343,10 @@ class FollowedRequest<Ctx> implements FollowedResponse {
   ) {}
 
   settle(delivered: boolean): void {
-    if (this.start >= 0) this.record(this, delivered);
+    const began = this.start;
+    if (began < 0) return;
+    this.start = -1;
+    this.record(this, began, delivered);
   }
 }
 
