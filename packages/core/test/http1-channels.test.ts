@@ -7,6 +7,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
 import { Registry } from '../src/registry/registry.js';
+import { until } from './support/until.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -68,10 +69,8 @@ function get(port: number, path: string, agent: Agent | false = false): Promise<
   });
 }
 
-/** Waits until `check` holds (what the server records happens after the client has its answer). */
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-}
+/** What the server records happens after the client has its answer: waited for, this long at most. */
+const RECORDED_MS = 5000;
 
 const listeners = (res: ServerResponse) => res.listenerCount('close') + res.listenerCount('finish');
 
@@ -88,7 +87,7 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     });
     expect(await get(port, '/ok')).toBe(200);
     expect(await get(port, '/created')).toBe(201);
-    await until(() => calls(registry).length === 2);
+    await until(() => calls(registry).length === 2, RECORDED_MS);
     expect(added).toEqual([0, 0]);
     expect(calls(registry)).toEqual(['/created 201 success', '/ok 200 success']);
   });
@@ -122,7 +121,7 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
       req.on('error', () => resolve());
       req.end();
     });
-    await until(() => calls(registry).length === 2);
+    await until(() => calls(registry).length === 2, RECORDED_MS);
     expect(added).toBe(0);
     expect(calls(registry)).toEqual(['/destroy 500 unexpected_error', '/leave - cancelled']);
   });
@@ -139,10 +138,12 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     let received = '';
     socket.on('data', (chunk) => (received += chunk.toString()));
     socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => /fast$/.test(received));
+    // Both bodies are chunked: each ends with its last chunk (regression: this waited for a body
+    // ending in `fast`, which never came, and timed out silently).
+    await until(() => received.split('\r\n0\r\n\r\n').length === 3, RECORDED_MS);
     expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 201', 'HTTP/1.1 202']);
     // Recorded as each finished, while the connection stays open.
-    await until(() => calls(registry).length === 2);
+    await until(() => calls(registry).length === 2, RECORDED_MS);
     expect(calls(registry)).toEqual(['/fast 202 success', '/slow 201 success']);
     socket.destroy();
   });
@@ -171,7 +172,7 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     const first = get(port, '/first');
     await new Promise((r) => setTimeout(r, 20));
     await Promise.all([first, get(port, '/second')]);
-    await until(() => calls(registry).length === 2);
+    await until(() => calls(registry).length === 2, RECORDED_MS);
     expect(added['/second']).toBe(0);
     expect(added['/first']).toBeGreaterThan(0);
     expect(calls(registry)).toEqual(['/first 200 success', '/second 200 success']);
@@ -188,7 +189,10 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     // Over kept-alive connections: recorded as each finished, not when a connection closed.
     const agent = new Agent({ keepAlive: true });
     await Promise.all([get(port, '/x', agent), get(port, '/y', agent)]);
-    await until(() => calls(a.registry).length === 2 && calls(b.registry).length === 2);
+    await until(
+      () => calls(a.registry).length === 2 && calls(b.registry).length === 2,
+      RECORDED_MS,
+    );
     agent.destroy();
     expect(calls(a.registry)).toEqual(['/x 200 success', '/y 200 success']);
     expect(calls(b.registry)).toEqual(['/x 200 success', '/y 200 success']);

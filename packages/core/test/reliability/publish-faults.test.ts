@@ -11,6 +11,7 @@ import type { DropReason, PublishResult } from '../../src/outputs/publish-result
 import type { RegistryConfig } from '../../src/registry/config.js';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';
+import { until } from '../support/until.js';
 import {
   CrashGuard,
   FaultProxy,
@@ -494,11 +495,3 @@ describe('many failing intervals of a started registry', () => {
     2 * WAIT_MS,
   );
 });
-
-async function until(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
