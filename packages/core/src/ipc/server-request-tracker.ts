@@ -333,6 +333,7 @@ export class ServerRequestTracker<Ctx> {
 class FollowedRequest<Ctx> implements FollowedResponse {
   /** Negative until `begin` ran, and once recorded. */
   start = -1;
+  nextOnSocket: FollowedResponse | undefined = undefined;
 
   constructor(
     readonly record: (request: FollowedRequest<Ctx>, start: number, delivered: boolean) => void,
