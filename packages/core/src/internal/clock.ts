@@ -13,16 +13,3 @@ export const systemClock: Clock = {
   wallTime: () => Date.now(),
   monotonicTime: () => performance.now(),
 };
-
-const hrtime = process.hrtime;
-
-/**
- * Monotonic milliseconds with sub-microsecond precision, for timing requests: only differences
- * mean anything. `process.hrtime()` rather than `performance.now()`: on Node 20 `now()` first
- * checks its receiver's brand (a `hasOwnProperty` on `performance`), which measured ~70 ns per
- * call in a loaded server, where a request takes two (bench/README "Where the time goes").
- */
-export function monotonicMillis(): number {
-  const t = hrtime();
-  return t[0] * 1e3 + t[1] / 1e6;
-}

@@ -1,4 +1,4 @@
-import { monotonicMillis } from '../internal/clock.js';
+import { performance } from 'node:perf_hooks';
 import type { Tags } from '../ids/id.js';
 import type { DistributionSummary } from '../meters/distribution-summary.js';
 import type { Timer } from '../meters/timer.js';
@@ -126,7 +126,7 @@ export class IpcServerRecorder {
    */
   begin(peer?: NetflixPeer): number {
     this.ipc.startInflight(peer);
-    return monotonicMillis();
+    return performance.now();
   }
 
   /**
@@ -166,7 +166,7 @@ export class IpcServerRecorder {
   ): void {
     this.ipc.endInflight(peer);
     try {
-      const seconds = (monotonicMillis() - start) / 1000;
+      const seconds = (performance.now() - start) / 1000;
       const meters =
         extraTags === undefined && (peer === undefined || !this.ipc.netflixHeaders)
           ? this.cachedMeters(method, status, endpoint, httpVersionMajor, cancelled)
