@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -488,6 +489,71 @@ describe('fault injection', () => {
     expect(res.headers.get('content-type')).toBe('application/json');
     await expect(res.json()).rejects.toThrow();
     expect(atlas.batches).toHaveLength(0);
+  });
+
+  /** Resolves once the endpoint has seen `n` publish requests arrive (headers, not bodies). */
+  const arrivals = (n: number): Promise<void> =>
+    new Promise((resolve) => {
+      const poll = (): void => (atlas.requests >= n ? resolve() : void setTimeout(poll, 5));
+      poll();
+    });
+
+  /** Starts a POST of `payload` and sends its headers and the first half of its body. */
+  function startSlowPost(): {
+    finish: () => Promise<number>;
+    abandon: () => void;
+  } {
+    const body = Buffer.from(payload);
+    const req = request(atlas.publishUri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    });
+    const status = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+    status.catch(() => undefined);
+    req.write(body.subarray(0, body.length >> 1));
+    return {
+      finish: () => {
+        req.end(body.subarray(body.length >> 1));
+        return status;
+      },
+      abandon: () => req.destroy(),
+    };
+  }
+
+  it('a request takes the fault set when it arrived, not when its body is in', async () => {
+    // Cleared while the body is on its way (a publisher timed out, then the test healed the
+    // endpoint): that request still misbehaves, and nothing is stored.
+    atlas.respondWith({ status: 503 });
+    const first = startSlowPost();
+    await arrivals(1);
+    atlas.respondWith(undefined);
+    expect(await first.finish()).toBe(503);
+    expect(atlas.batches).toHaveLength(0);
+    expect(atlas.find('requests')).toEqual([]);
+
+    // Set while the body is on its way: that request is answered normally, the next one not.
+    const second = startSlowPost();
+    await arrivals(2);
+    atlas.respondWith({ status: 500, times: 1 });
+    expect(await second.finish()).toBe(200);
+    expect((await post(atlas.publishUri, payload)).status).toBe(500);
+    expect((await post(atlas.publishUri, payload)).status).toBe(200);
+    expect(atlas.batches).toHaveLength(2);
+  });
+
+  it('a client gone before its body is in uses its share of times', async () => {
+    atlas.respondWith({ status: 503, times: 1 });
+    const gone = startSlowPost();
+    await arrivals(1);
+    gone.abandon();
+    expect((await post(atlas.publishUri, payload)).status).toBe(200);
+    expect(atlas.batches).toHaveLength(1);
   });
 
   it('close() also closes idle keep-alive connections', async () => {

@@ -4,8 +4,11 @@ import { send } from './responses.js';
 
 /**
  * Misbehaviour for the next publish requests (`times` of them, default: until
- * `respondWith(undefined)`). Faulted requests are counted in `requests` but stored nowhere: no
- * batch, no `'batch'` event. The body is always read first.
+ * `respondWith(undefined)`). A request takes the fault set when it arrives (its headers), so
+ * clearing or changing the fault does not affect requests already in; one refused for too many
+ * concurrent uploads takes none, one whose client goes away before its body is in uses its
+ * share of `times`. Faulted requests are counted in `requests` but stored nowhere: no batch, no
+ * `'batch'` event. The body is read first (up to the size limit), then the fault applied.
  * - `{ status, body?, headers? }`: that response verbatim (e.g. `503`, or `400` with a custom body).
  * - `{ hang: true }`: never answer; the request stays open until the client gives up or `close()`.
  * - `{ reset: true }`: destroy the socket without answering (the client sees a connection error).

@@ -1,8 +1,8 @@
 /**
- * `POST <path>`: the publish pipeline. Takes an upload slot, reads the body within the size
- * limit, applies a fault if one is set, undoes the `Content-Encoding`, decodes the batch as
- * the aggregator does (in slices, yielding to the event loop), stores what it accepted, keeps
- * the batch, and answers as the aggregator answers.
+ * `POST <path>`: the publish pipeline. Takes the fault set when the request arrives (if any)
+ * and an upload slot, reads the body within the size limit, applies the fault, undoes the
+ * `Content-Encoding`, decodes the batch as the aggregator does (in slices, yielding to the
+ * event loop), stores what it accepted, keeps the batch, and answers as the aggregator answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteTokens } from '../decode/byte-tokens.js';
@@ -14,7 +14,7 @@ import {
   type BatchLog,
   type ReceivedBatch,
 } from './batch-log.js';
-import { applyFault, type Faults } from './faults.js';
+import { applyFault, type AtlasDevFault, type Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 import { bodyEncoding, decompress, readBody } from './read-body.js';
 import { sendAccepted, sendDiagnostic, sendValidationFailure } from './responses.js';
@@ -65,15 +65,22 @@ export class PublishHandler {
       });
       return;
     }
+    // Decided on arrival, not once the body is in: a test that clears the fault while a slow
+    // client is still sending must not see that request stored.
+    const fault = this.ctx.faults.take();
     const release = await waiting;
     try {
-      await this.publish(req, res);
+      await this.publish(req, res, fault);
     } finally {
       release();
     }
   }
 
-  private async publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async publish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: AtlasDevFault | undefined,
+  ): Promise<void> {
     const { options, log } = this.ctx;
     const label = `POST ${options.path}`;
     const encodingHeader = req.headers['content-encoding'];
@@ -82,7 +89,6 @@ export class PublishHandler {
       log(`${label}: client aborted the request`);
       return;
     }
-    const fault = raw.kind === 'ok' ? this.ctx.faults.take() : undefined;
     if (fault !== undefined) {
       applyFault(fault, req, res, log, label);
       return;
