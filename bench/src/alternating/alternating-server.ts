@@ -1,0 +1,102 @@
+/**
+ * The server of the alternating measurement (started by `alternating.ts`, pinned to the server
+ * core):
+ *
+ *   node --import tsx src/alternating/alternating-server.ts <phaseMs> <seconds>
+ *
+ * One Koa app per variant (`bare`, `bare-again`, `pass-through`, `ours`), each built as
+ * scenario 8k builds it, behind one Node server whose request listener hands each request to the
+ * app of the current phase. Phases of `phaseMs` each; every cycle runs each variant once, in a
+ * new random order. After `seconds` of load (started by the parent writing a line on stdin) it
+ * prints one JSON line, `RESULT {"variants": [...], "cycles": [[µs of CPU per request, …], …]}`
+ * (`null` for a phase that got no request), and exits.
+ *
+ * Why in one process: a server's CPU per request moves by several percent from one process to
+ * the next and from one minute to the next on this host (scenario 8k's A/A floors); phases a
+ * fraction of a second apart in one process share both, so the difference between variants is
+ * the per-request cost of each app's middleware, against a floor of about 1% (the second bare
+ * app). What this cannot see is whatever a variant changes for the whole process (scenario 8k's
+ * job).
+ *
+ * Koa only: the same set-up with Express 5 apps (~170 µs of CPU per request here, as in
+ * scenario 8) gave phases ±10% apart within a cycle (two runs of 117 and 146 cycles, the second
+ * bare app +3.9% and +0.4% with quartiles ±10%), too wide to read; why was not investigated.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { koaApiApp } from '../throughput/koa-app.js';
+
+const VARIANTS = ['bare', 'bare-again', 'pass-through', 'ours'] as const;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function buildHandlers(): Promise<Handler[]> {
+  const { spectatorMiddleware } = await import('@spectator/koa');
+  const passThrough = (_ctx: unknown, next: () => Promise<unknown>) => next();
+  const middleware = [undefined, undefined, passThrough, spectatorMiddleware()];
+  return middleware.map((m) => koaApiApp(m).callback() as Handler);
+}
+
+function shuffled(n: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+async function main(): Promise<void> {
+  const phaseMs = Number(process.argv[2]);
+  const seconds = Number(process.argv[3]);
+  if (!(phaseMs > 0) || !(seconds > 0))
+    throw new Error('usage: alternating-server.ts <phaseMs> <seconds>');
+  const handlers = await buildHandlers();
+  let current = handlers[0]!;
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    current(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  console.log(`READY ${(server.address() as AddressInfo).port}`);
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+
+  // cycles[c][v]: µs of CPU per request of variant v in cycle c.
+  const cycles: number[][] = [];
+  let order = shuffled(handlers.length);
+  let slot = 0;
+  let row: number[] = [];
+  let cpu = process.cpuUsage();
+  let counted = requests;
+  const stopAt = Date.now() + seconds * 1000;
+  current = handlers[order[0]!]!;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = process.cpuUsage();
+      const used = now.user - cpu.user + (now.system - cpu.system);
+      row[order[slot]!] = requests > counted ? used / (requests - counted) : NaN;
+      cpu = now;
+      counted = requests;
+      if (++slot === order.length) {
+        cycles.push(row);
+        row = [];
+        slot = 0;
+        order = shuffled(handlers.length);
+        if (Date.now() >= stopAt) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+      }
+      current = handlers[order[slot]!]!;
+    }, phaseMs);
+  });
+  console.log(`RESULT ${JSON.stringify({ variants: VARIANTS, cycles })}`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
