@@ -81,7 +81,11 @@ export interface AtlasDevServer {
   waitFor(predicate: (server: AtlasDevServer) => boolean, timeoutMs?: number): Promise<void>;
   /** The next batch received after this call; rejects after `timeoutMs` (default 5000) or on close. */
   nextBatch(timeoutMs?: number): Promise<ReceivedBatch>;
-  /** Sets (or with `undefined` clears) the fault applied to the next publish requests. */
+  /**
+   * Sets (or with `undefined` clears) the fault applied to the next publish requests: those that
+   * arrive from now on (a request takes the fault set when its headers arrive, see
+   * {@link AtlasDevFault}).
+   */
   respondWith(fault: AtlasDevFault | undefined): void;
   /** Called synchronously with each stored batch, before the response is written. */
   on(event: 'batch', listener: (batch: ReceivedBatch) => void): this;
