@@ -26,14 +26,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { koaApiApp } from '../throughput/koa-app.js';
 
-const VARIANTS = ['bare', 'bare-again', 'pass-through', 'ours'] as const;
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-async function buildHandlers(): Promise<Handler[]> {
+/** Each variant's metrics middleware (`undefined`: none), in the order the figures list them. */
+async function variantMiddleware(): Promise<Record<string, unknown>> {
   const { spectatorMiddleware } = await import('@spectator/koa');
-  const passThrough = (_ctx: unknown, next: () => Promise<unknown>) => next();
-  const middleware = [undefined, undefined, passThrough, spectatorMiddleware()];
-  return middleware.map((m) => koaApiApp(m).callback() as Handler);
+  return {
+    bare: undefined,
+    'bare-again': undefined,
+    'pass-through': (_ctx: unknown, next: () => Promise<unknown>) => next(),
+    ours: spectatorMiddleware(),
+  };
 }
 
 function shuffled(n: number): number[] {
@@ -50,19 +53,26 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[3]);
   if (!(phaseMs > 0) || !(seconds > 0))
     throw new Error('usage: alternating-server.ts <phaseMs> <seconds>');
-  const handlers = await buildHandlers();
+  const middleware = await variantMiddleware();
+  const variants = Object.keys(middleware);
+  const handlers = variants.map((v) => koaApiApp(middleware[v]).callback() as Handler);
+  // Until the parent says go, requests go round the apps, so each one's code is compiled and
+  // warm before the first phase.
+  let warming = true;
   let current = handlers[0]!;
   let requests = 0;
   const server = createServer((req, res) => {
     requests++;
-    current(req, res);
+    (warming ? handlers[requests % handlers.length]! : current)(req, res);
   });
+  // A parent gone (its end of stdin closed) must not leave this server running.
+  process.stdin.once('end', () => process.exit(1));
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   console.log(`READY ${(server.address() as AddressInfo).port}`);
   await new Promise((resolve) => process.stdin.once('data', resolve));
 
-  // cycles[c][v]: µs of CPU per request of variant v in cycle c.
+  // cycles[c][v]: µs of CPU per request of variants[v] in cycle c.
   const cycles: number[][] = [];
   let order = shuffled(handlers.length);
   let slot = 0;
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
   let counted = requests;
   const stopAt = Date.now() + seconds * 1000;
   current = handlers[order[0]!]!;
+  warming = false;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const now = process.cpuUsage();
@@ -92,7 +103,7 @@ async function main(): Promise<void> {
       current = handlers[order[slot]!]!;
     }, phaseMs);
   });
-  console.log(`RESULT ${JSON.stringify({ variants: VARIANTS, cycles })}`);
+  console.log(`RESULT ${JSON.stringify({ variants, cycles })}`);
   process.exit(0);
 }
 

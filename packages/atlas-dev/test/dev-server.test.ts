@@ -556,6 +556,20 @@ describe('fault injection', () => {
     expect(atlas.batches).toHaveLength(1);
   });
 
+  it('a body over maxBodyBytes gets the fault too, and uses its share of times', async () => {
+    const small = await startAtlasDevServer({ maxBodyBytes: 1000 });
+    try {
+      small.respondWith({ status: 503, times: 1 });
+      expect((await post(small.publishUri, JSON.stringify([1, 'x'.repeat(2000)]))).status).toBe(
+        503,
+      );
+      expect(small.batches).toHaveLength(0);
+      expect((await post(small.publishUri, payload)).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('close() also closes idle keep-alive connections', async () => {
     await post(atlas.publishUri, payload); // fetch keeps the socket alive
     const started = Date.now();
