@@ -20,10 +20,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
-import { quantile, table } from './harness.js';
+import { summarize, table } from './harness.js';
 import { detectPinning, pinnedCommand, pinThisProcess } from './throughput/cpu-pinning.js';
 import { LoadDriver } from './throughput/load-driver-process.js';
 import { REQUEST_MIX } from './throughput/request-mix.js';
+import { pairedCell, signedPct } from './throughput/throughput-report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Cycles dropped at the start: the first phases still compile and warm each app. */
@@ -103,10 +104,6 @@ async function measure(seconds: number, phaseMs: number): Promise<Measured> {
   }
 }
 
-function pct(x: number): string {
-  return `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}%`;
-}
-
 function report(m: Measured): string {
   const bare = m.variants.indexOf('bare');
   // A phase that got no request (the server had no CPU at all) has no figure: its cycle goes.
@@ -117,17 +114,16 @@ function report(m: Measured): string {
     throw new Error(
       'no complete cycle after the warm-up: run longer (--seconds) or shorter phases',
     );
-  const lines = m.variants.map((variant, v) => {
-    const perRequest = rows.map((r) => r[v]!).sort((a, b) => a - b);
-    const paired = rows.map((r) => r[v]! / r[bare]! - 1).sort((a, b) => a - b);
-    return [
-      variant,
-      `${quantile(perRequest, 0.5).toFixed(2)} µs`,
-      v === bare
-        ? '—'
-        : `${pct(quantile(paired, 0.5))} [${pct(quantile(paired, 0.25))} … ${pct(quantile(paired, 0.75))}]`,
-    ];
-  });
+  const lines = m.variants.map((variant, v) => [
+    variant,
+    `${summarize(rows.map((r) => r[v]!)).median.toFixed(2)} µs`,
+    v === bare
+      ? '—'
+      : pairedCell(
+          rows.map((r) => 100 * (r[v]! / r[bare]! - 1)),
+          signedPct,
+        ),
+  ]);
   return [
     `Koa 3: ${rows.length} cycles (after ${WARMUP_CYCLES} dropped) of ${m.variants.length} phases`,
     table(

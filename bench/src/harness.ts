@@ -413,3 +413,17 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * 0 … n − 1 in a random order (Fisher–Yates). A fresh order every round: with a rotating order
+ * every configuration would always follow the same one, and whatever a server leaves behind
+ * when its load stops (closing sockets, a GC) would always fall on the same next one.
+ */
+export function shuffled(n: number, random: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}

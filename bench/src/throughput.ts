@@ -20,7 +20,7 @@
 import os from 'node:os';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { loadAdapter } from './adapters.js';
-import { rng, type ScenarioContext, type ScenarioReport } from './harness.js';
+import { rng, shuffled, type ScenarioContext, type ScenarioReport } from './harness.js';
 import type { Framework, ServerConfig } from './throughput/api-server.js';
 import { FRAMEWORKS } from './throughput/frameworks.js';
 import { detectPinning, pinThisProcess } from './throughput/cpu-pinning.js';
@@ -249,18 +249,4 @@ function debugLine(round: number, samples: readonly RunResult[][]): string {
     return `${Math.round((r.responses * 1000) / r.windowMs)}/s cpu ${(cpu * 100).toFixed(0)}% ${Math.round(r.responses / (r.serverCpuMs! / 1000))}/cpu-s p99 ${r.latency.p99.toFixed(1)}`;
   });
   return `round ${round}: ${cells.join(' | ')} load ${load()}`;
-}
-
-/**
- * 0 … n − 1 in a random order (Fisher–Yates). A fresh order every round: with a rotating order
- * every configuration would always follow the same one, and whatever a server leaves behind
- * when its load stops (closing sockets, a GC) would always fall on the same next one.
- */
-function shuffled(n: number, random: () => number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }

@@ -24,6 +24,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { shuffled } from '../harness.js';
 import { koaApiApp } from '../throughput/koa-app.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -37,15 +38,6 @@ async function variantMiddleware(): Promise<Record<string, unknown>> {
     'pass-through': (_ctx: unknown, next: () => Promise<unknown>) => next(),
     ours: spectatorMiddleware(),
   };
-}
-
-function shuffled(n: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }
 
 async function main(): Promise<void> {
@@ -74,7 +66,7 @@ async function main(): Promise<void> {
 
   // cycles[c][v]: µs of CPU per request of variants[v] in cycle c.
   const cycles: number[][] = [];
-  let order = shuffled(handlers.length);
+  let order = shuffled(handlers.length, Math.random);
   let slot = 0;
   let row: number[] = [];
   let cpu = process.cpuUsage();
@@ -93,7 +85,7 @@ async function main(): Promise<void> {
         cycles.push(row);
         row = [];
         slot = 0;
-        order = shuffled(handlers.length);
+        order = shuffled(handlers.length, Math.random);
         if (Date.now() >= stopAt) {
           clearInterval(timer);
           resolve();

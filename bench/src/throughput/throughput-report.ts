@@ -101,14 +101,15 @@ const int = (x: number) =>
   Number.isFinite(x) ? x.toLocaleString('en', { maximumFractionDigits: 0 }) : 'n/a';
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : 'n/a');
 const sign = (x: number) => (x > 0 ? '+' : x < 0 ? '−' : '');
-const signedPct = (x: number) =>
+/** A signed percentage (`+1.2%`, `−0.4%`), `n/a` when not finite. */
+export const signedPct = (x: number) =>
   Number.isFinite(x) ? `${sign(x)}${Math.abs(x).toFixed(1)}%` : 'n/a';
 const signedMs = (x: number) =>
   Number.isFinite(x) ? `${sign(x)}${Math.abs(x).toFixed(2)} ms` : 'n/a';
 const allFinite = (values: readonly number[]) => values.every(Number.isFinite);
 
 /** `median [q1 … q3]` of per-round differences. */
-function pairedCell(values: readonly number[], fmt: (x: number) => string): string {
+export function pairedCell(values: readonly number[], fmt: (x: number) => string): string {
   if (!allFinite(values)) return 'n/a';
   const s = summarize(values);
   return `${fmt(s.median)} [${fmt(s.q1)} … ${fmt(s.q3)}]`;
