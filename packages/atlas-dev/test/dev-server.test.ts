@@ -20,6 +20,7 @@ import {
 } from '../src/percentile-buckets.js';
 import { encode, manualClock, post, postJson, type Entry } from './support/payload.js';
 import { runNode } from './support/run-child.js';
+import { until } from './support/until.js';
 
 let atlas: AtlasDevServer;
 beforeEach(async () => {
@@ -491,13 +492,6 @@ describe('fault injection', () => {
     expect(atlas.batches).toHaveLength(0);
   });
 
-  /** Resolves once the endpoint has seen `n` publish requests arrive (headers, not bodies). */
-  const arrivals = (n: number): Promise<void> =>
-    new Promise((resolve) => {
-      const poll = (): void => (atlas.requests >= n ? resolve() : void setTimeout(poll, 5));
-      poll();
-    });
-
   /** Starts a POST of `payload` and sends its headers and the first half of its body. */
   function startSlowPost(): {
     finish: () => Promise<number>;
@@ -531,7 +525,7 @@ describe('fault injection', () => {
     // endpoint): that request still misbehaves, and nothing is stored.
     atlas.respondWith({ status: 503 });
     const first = startSlowPost();
-    await arrivals(1);
+    await until(() => atlas.requests >= 1); // its headers are in, not its body
     atlas.respondWith(undefined);
     expect(await first.finish()).toBe(503);
     expect(atlas.batches).toHaveLength(0);
@@ -539,7 +533,7 @@ describe('fault injection', () => {
 
     // Set while the body is on its way: that request is answered normally, the next one not.
     const second = startSlowPost();
-    await arrivals(2);
+    await until(() => atlas.requests >= 2);
     atlas.respondWith({ status: 500, times: 1 });
     expect(await second.finish()).toBe(200);
     expect((await post(atlas.publishUri, payload)).status).toBe(500);
@@ -550,7 +544,7 @@ describe('fault injection', () => {
   it('a client gone before its body is in uses its share of times', async () => {
     atlas.respondWith({ status: 503, times: 1 });
     const gone = startSlowPost();
-    await arrivals(1);
+    await until(() => atlas.requests >= 1); // its headers are in, not its body
     gone.abandon();
     expect((await post(atlas.publishUri, payload)).status).toBe(200);
     expect(atlas.batches).toHaveLength(1);

@@ -18,6 +18,7 @@ import {
 import { ByteTokens } from '../src/decode/byte-tokens.js';
 import { decodePayload } from '../src/decode/payload-decoder.js';
 import { encode, post, postJson, rawRequest, type Entry } from './support/payload.js';
+import { until } from './support/until.js';
 import { runNode } from './support/run-child.js';
 
 const MiB = 1024 * 1024;
@@ -43,18 +44,6 @@ function distinctSeries(from: number, count: number): Entry[] {
     0,
     1,
   ]);
-}
-
-/**
- * Resolves once `check()` holds, polling (for states no publish request has finished yet). The
- * deadline only turns a hang into a message: a busy machine may need many seconds.
- */
-async function until(check: () => boolean, timeoutMs = 45_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Deadline of a CLI child process: a bound on a hang, not on a slow machine. */
