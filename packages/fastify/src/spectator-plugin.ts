@@ -32,11 +32,12 @@ import fastifyPlugin from 'fastify-plugin';
 import {
   ServerRequestTracker,
   compileExclude,
+  fastifyRouting,
   optionError,
+  type FastifyConfigLike,
   type ServerRequestReader,
   type ServerTrackingOptions,
 } from '@spectator/core/ipc';
-import { fastifyRouting, type FastifyConfigLike } from './fastify-routing.js';
 import { routeTemplate } from './route-template.js';
 import type { RawRequest, SpectatorPluginOptions } from './types.js';
 

@@ -44,11 +44,12 @@ export interface SpectatorModuleOptions extends ServerMetricsOptions {
    */
   requestMetrics?: boolean;
   /**
-   * Requests to leave unrecorded, matched against the path without the query string: a path
-   * (`'/health'` covers `/health` and everything below it, compared as the platform routes
-   * paths: on Express in any case unless `case sensitive routing` is enabled, on Fastify
-   * case-sensitively unless created with `caseSensitive: false`), a RegExp, a predicate, or a
-   * list. Default: none.
+   * Requests to leave unrecorded, matched against the path the platform routes (without the
+   * query string; on Fastify also cut at `;` with `useSemicolonDelimiter`, `//` collapsed with
+   * `ignoreDuplicateSlashes`): a path (`'/health'` covers `/health` and everything below it,
+   * compared as the platform routes paths: on Express in any case unless `case sensitive
+   * routing` is enabled, on Fastify case-sensitively unless created with `caseSensitive:
+   * false`), a RegExp, a predicate, or a list. Default: none.
    */
   exclude?: ExcludeOption<IncomingMessage>;
   /**

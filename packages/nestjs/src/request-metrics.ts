@@ -28,9 +28,11 @@ import { AbstractHttpAdapter, type HttpAdapterHost } from '@nestjs/core';
 import type { Registry } from '@spectator/core';
 import {
   compileExclude,
+  fastifyRouting,
   pathWithoutQuery,
   routeName,
   ServerRequestTracker,
+  type FastifyConfigLike,
   type PathMatching,
   type ServerRequestReader,
   type ServerTrackingOptions,
@@ -134,6 +136,8 @@ export class SpectatorRequestMetrics implements OnModuleInit {
   private routeOf: (req: RawRequest) => string | undefined = () => undefined;
   /** How the installed platform routes paths, for `exclude` (Express's defaults until then). */
   private routing: Required<PathMatching<RawRequest>> = { caseSensitive: false, strict: false };
+  /** The path the installed platform routes for a URL as received, for `exclude`. */
+  private pathOf: (url: string | undefined) => string = pathWithoutQuery;
 
   constructor(
     options: SpectatorModuleOptions,
@@ -143,7 +147,7 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     if (options.requestMetrics === false) return;
     const reader: ServerRequestReader<RawRequest> = {
       request: (req) => req,
-      path: (req) => pathWithoutQuery(req.url),
+      path: (req) => this.pathOf(req.url),
       routeTemplate: (req) => this.routeOf(req),
       // Fastify passes its headers to writeHead(), where getHeader() cannot see them.
       responseHeader: (req, res, name) =>
@@ -216,7 +220,12 @@ export class SpectatorRequestMetrics implements OnModuleInit {
     tracker: ServerRequestTracker<RawRequest>,
   ): void {
     this.routeOf = fastifyRoute;
-    this.routing = fastifyRouting(adapter.getInstance?.());
+    // As @spectator/fastify reads them: case, trailing slash, `;`, duplicate slashes.
+    const config = (adapter.getInstance?.() as { initialConfig?: FastifyConfigLike } | undefined)
+      ?.initialConfig;
+    const routing = fastifyRouting(config);
+    this.routing = routing.matching;
+    this.pathOf = (url) => routing.path(url);
     trackServer(adapter, tracker);
     const onRequest = (request: FastifyRequestLike, reply: FastifyReplyLike): void => {
       let raw: RawRequest;
@@ -284,24 +293,6 @@ function appEnabled(app: unknown, setting: string): boolean {
     typeof enabled === 'function' &&
     (enabled as (name: string) => unknown).call(app, setting) === true
   );
-}
-
-/**
- * How a Fastify instance routes paths, from the options it was created with: case-sensitive
- * unless `caseSensitive: false`; a trailing slash makes another route unless
- * `ignoreTrailingSlash` (Fastify 5 reads it from `routerOptions` too).
- */
-function fastifyRouting(instance: unknown): Required<PathMatching<RawRequest>> {
-  const config = (instance as { initialConfig?: FastifyConfigLike } | undefined)?.initialConfig;
-  const ignoreTrailingSlash =
-    config?.routerOptions?.ignoreTrailingSlash ?? config?.ignoreTrailingSlash ?? false;
-  return { caseSensitive: config?.caseSensitive !== false, strict: ignoreTrailingSlash !== true };
-}
-
-interface FastifyConfigLike {
-  caseSensitive?: boolean;
-  ignoreTrailingSlash?: boolean;
-  routerOptions?: { ignoreTrailingSlash?: boolean };
 }
 
 /** The adapter implements `setOnRequestHook` (the base class's is a no-op). */

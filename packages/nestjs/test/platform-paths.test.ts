@@ -78,6 +78,45 @@ describe('Fastify inject() (no socket involved)', () => {
   });
 });
 
+describe('exclude on Fastify', () => {
+  it('leaves out what the router routes to the rule, with its options (as @spectator/fastify does)', async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    @Controller()
+    class HealthController {
+      @Get('health')
+      health(): string {
+        return 'ok';
+      }
+    }
+    @Module({
+      imports: [SpectatorModule.forRoot({ registry, exclude: '/health' })],
+      controllers: [HealthController, ThingsController],
+    })
+    class AppModule {}
+    const routerOptions = {
+      caseSensitive: false,
+      ignoreDuplicateSlashes: true,
+      useSemicolonDelimiter: true,
+    };
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule,
+      new FastifyAdapter({ routerOptions }),
+      { logger: false, abortOnError: false },
+    );
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    // Each of these is routed to /health by this app's router, so none is recorded.
+    for (const path of ['/health', '/HEALTH', '//health', '/health;v=1', '/health?x=1'])
+      expect((await fetch(`${url}${path}`)).status, path).toBe(200);
+    expect((await fetch(`${url}/things/1`)).status).toBe(200);
+    await app.close();
+    await registry.publish();
+    expect(decodedCallTags(atlas).map((t) => `${t['ipc.endpoint']} ${t['http.status']}`)).toEqual([
+      '_things__id 200',
+    ]);
+  });
+});
+
 /** An adapter whose request hook is the base class's no-op, as in custom (or older) adapters. */
 function withoutRequestHook<T extends AbstractHttpAdapter>(adapter: T): T {
   Object.defineProperty(adapter, 'setOnRequestHook', {

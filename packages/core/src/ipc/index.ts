@@ -1,9 +1,9 @@
 /**
  * `@spectator/core/ipc` — the request-recording logic shared by the server adapters
- * (`@spectator/express`, `@spectator/koa`, `@spectator/nestjs`) and the undici client: status
- * mapping, `http.method`, endpoint caps, inflight tracking, timing and option checks, as
- * `docs/ipc-metrics.md` in the repository describes. Adapters only extract what their framework
- * knows.
+ * (`@spectator/express`, `@spectator/koa`, `@spectator/fastify`, `@spectator/nestjs`) and the
+ * undici client: status mapping, `http.method`, endpoint caps, inflight tracking, timing and
+ * option checks, as `docs/ipc-metrics.md` in the repository describes. Adapters only extract what
+ * their framework knows.
  *
  * @packageDocumentation
  */
@@ -39,6 +39,7 @@ export {
   type NetflixPeer,
 } from './netflix-headers.js';
 export { compileExclude, type ExcludeOption, type PathMatching } from './request-filter.js';
+export { fastifyRouting, type FastifyRouting, type FastifyConfigLike } from './fastify-routing.js';
 export {
   ServerRequestTracker,
   SERVER_ERROR_STATUS,

@@ -10,6 +10,10 @@
  * `ignoreTrailingSlash`. Fastify 5 takes these from `routerOptions` (the top-level options are
  * deprecated there), Fastify 4 from the top level; `initialConfig` reports both with their
  * defaults.
+ *
+ * In core because two adapters serve Fastify apps: `@spectator/fastify` and `@spectator/nestjs`
+ * on Nest's Fastify platform, which must exclude the same requests. It reads the options
+ * structurally; core imports no Fastify.
  */
 /** The router settings of `initialConfig` this module reads. */
 interface RouterSettings {
