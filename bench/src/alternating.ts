@@ -1,17 +1,18 @@
 /**
- * The per-request cost of our Koa middleware in a real, loaded server, measured within one
- * process:
+ * The per-request cost of our Koa (or Express) middleware in a real, loaded server, measured
+ * within one process:
  *
- *   npx pnpm@10 bench:alternating [-- --seconds 120] [--phase-ms 250]
+ *   npx pnpm@10 bench:alternating [-- --seconds 120] [--phase-ms 250] [--framework koa|express]
  *
- * Scenario 8k compares server processes: its figures include what a configuration changes for a
- * whole process, and its noise floor (two identical bare processes) is 1–6% on this host. This
+ * Scenarios 8k and 8 compare server processes: their figures include what a configuration changes
+ * for a whole process, and their noise floor (two identical bare processes) is 1–7% on this host. This
  * measurement runs every configuration in one server process (`alternating/alternating-server.ts`)
  * under one autocannon load (scenario 8k's request mix, 10 connections, server and load pinned to
  * their own cores), switching between them every `--phase-ms`, and compares each phase's CPU per
  * request with the `bare` phase of the same cycle. Two separately built bare apps give the floor.
  * It does not write RESULTS.md and sets no goal: it tells how much of scenario 8k's loss is the
- * middleware's own work per request. Koa only (the server's comment says why). Time-driven work
+ * middleware's own work per request. Koa by default; Express's phases spread far wider (the
+ * server's comment says why), so its figures need several times the cycles. Time-driven work
  * (publishing every 3 s to the local Atlas endpoint) lands in whichever phase is running, a
  * random variant each time: it widens the spread instead of adding to one variant's figure.
  */
@@ -41,8 +42,12 @@ interface Measured {
   cycles: (number | null)[][];
 }
 
+/** The frameworks the alternating server can build, with the names the report gives them. */
+const FRAMEWORKS = { koa: 'Koa 3', express: 'Express 5' } as const;
+type Framework = keyof typeof FRAMEWORKS;
+
 /** Starts the server, loads it for `seconds`, and returns its per-cycle figures. */
-async function measure(seconds: number, phaseMs: number): Promise<Measured> {
+async function measure(framework: Framework, seconds: number, phaseMs: number): Promise<Measured> {
   const pinning = detectPinning();
   const unpin = pinning.enabled ? pinThisProcess(pinning.clientCpus!) : () => undefined;
   const atlas = await startAtlasDevServer();
@@ -60,6 +65,7 @@ async function measure(seconds: number, phaseMs: number): Promise<Measured> {
     path.join(here, 'alternating', 'alternating-server.ts'),
     String(phaseMs),
     String(seconds),
+    framework,
   ]);
   const server = spawn(file, args, { cwd: path.resolve(here, '..'), env, stdio: 'pipe' });
   server.stderr.pipe(process.stderr);
@@ -104,7 +110,7 @@ async function measure(seconds: number, phaseMs: number): Promise<Measured> {
   }
 }
 
-function report(m: Measured): string {
+function report(framework: Framework, m: Measured): string {
   const bare = m.variants.indexOf('bare');
   // A phase that got no request (the server had no CPU at all) has no figure: its cycle goes.
   const rows = m.cycles
@@ -125,7 +131,7 @@ function report(m: Measured): string {
         ),
   ]);
   return [
-    `Koa 3: ${rows.length} cycles (after ${WARMUP_CYCLES} dropped) of ${m.variants.length} phases`,
+    `${FRAMEWORKS[framework]}: ${rows.length} cycles (after ${WARMUP_CYCLES} dropped) of ${m.variants.length} phases`,
     table(
       ['variant', 'server CPU per request (median)', 'vs bare, same cycle: median [q1 … q3]'],
       lines,
@@ -135,6 +141,11 @@ function report(m: Measured): string {
 
 const seconds = Number(option('seconds', '120'));
 const phaseMs = Number(option('phase-ms', '250'));
+const framework = option('framework', 'koa');
 if (!(seconds > 0) || !(phaseMs >= 10))
   throw new Error('--seconds must be positive and --phase-ms at least 10');
-console.log(report(await measure(seconds, phaseMs)));
+if (!Object.hasOwn(FRAMEWORKS, framework))
+  throw new Error(`--framework must be one of ${Object.keys(FRAMEWORKS).join(', ')}`);
+console.log(
+  report(framework as Framework, await measure(framework as Framework, seconds, phaseMs)),
+);

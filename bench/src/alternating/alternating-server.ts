@@ -2,10 +2,10 @@
  * The server of the alternating measurement (started by `alternating.ts`, pinned to the server
  * core):
  *
- *   node --import tsx src/alternating/alternating-server.ts <phaseMs> <seconds>
+ *   node --import tsx src/alternating/alternating-server.ts <phaseMs> <seconds> [koa|express]
  *
- * One Koa app per variant (`bare`, `bare-again`, `pass-through`, `ours`), each built as
- * scenario 8k builds it, behind one Node server whose request listener hands each request to the
+ * One Koa (or Express) app per variant (`bare`, `bare-again`, `pass-through`, `ours`), each built
+ * as scenario 8k (or 8) builds it, behind one Node server whose request listener hands each request to the
  * app of the current phase. Phases of `phaseMs` each; every cycle runs each variant once, in a
  * new random order. After `seconds` of load (started by the parent writing a line on stdin) it
  * prints one JSON line, `RESULT {"variants": [...], "cycles": [[µs of CPU per request, …], …]}`
@@ -18,25 +18,42 @@
  * app). What this cannot see is whatever a variant changes for the whole process (scenario 8k's
  * job).
  *
- * Koa only: the same set-up with Express 5 apps (~170 µs of CPU per request here, as in
- * scenario 8) gave phases ±10% apart within a cycle (two runs of 117 and 146 cycles, the second
- * bare app +3.9% and +0.4% with quartiles ±10%), too wide to read; why was not investigated.
+ * Express 5 apps (~170–180 µs of CPU per request here, as in scenario 8) give phases ±10% apart
+ * within a cycle (quartiles of the second bare app ±10–12% in runs of 117–236 cycles), where
+ * Koa's are ±2–4%: the median of a few hundred cycles then tells a few percent, not one. Why the
+ * phases spread that much was not investigated.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { shuffled } from '../harness.js';
+import { expressApiApp } from '../throughput/express-app.js';
 import { koaApiApp } from '../throughput/koa-app.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Each variant's metrics middleware (`undefined`: none), in the order the figures list them. */
-async function variantMiddleware(): Promise<Record<string, unknown>> {
+/**
+ * Each variant's request handler: the framework's app with that variant's metrics middleware
+ * (none for the bare ones), in the order the figures list them.
+ */
+async function variantHandlers(framework: string): Promise<Record<string, Handler>> {
+  if (framework === 'express') {
+    const { spectatorMiddleware } = await import('@spectator/express');
+    const app = (metrics?: unknown) => expressApiApp(metrics) as unknown as Handler;
+    return {
+      bare: app(),
+      'bare-again': app(),
+      'pass-through': app((_req: unknown, _res: unknown, next: () => void) => next()),
+      ours: app(spectatorMiddleware()),
+    };
+  }
+  if (framework !== 'koa') throw new Error(`unknown framework ${framework}`);
   const { spectatorMiddleware } = await import('@spectator/koa');
+  const app = (metrics?: unknown) => koaApiApp(metrics).callback() as Handler;
   return {
-    bare: undefined,
-    'bare-again': undefined,
-    'pass-through': (_ctx: unknown, next: () => Promise<unknown>) => next(),
-    ours: spectatorMiddleware(),
+    bare: app(),
+    'bare-again': app(),
+    'pass-through': app((_ctx: unknown, next: () => Promise<unknown>) => next()),
+    ours: app(spectatorMiddleware()),
   };
 }
 
@@ -44,10 +61,10 @@ async function main(): Promise<void> {
   const phaseMs = Number(process.argv[2]);
   const seconds = Number(process.argv[3]);
   if (!(phaseMs > 0) || !(seconds > 0))
-    throw new Error('usage: alternating-server.ts <phaseMs> <seconds>');
-  const middleware = await variantMiddleware();
-  const variants = Object.keys(middleware);
-  const handlers = variants.map((v) => koaApiApp(middleware[v]).callback() as Handler);
+    throw new Error('usage: alternating-server.ts <phaseMs> <seconds> [koa|express]');
+  const byVariant = await variantHandlers(process.argv[4] ?? 'koa');
+  const variants = Object.keys(byVariant);
+  const handlers = Object.values(byVariant);
   // Until the parent says go, requests go round the apps, so each one's code is compiled and
   // warm before the first phase.
   let warming = true;
