@@ -5,16 +5,17 @@
  *   npx pnpm@10 bench:alternating [-- --seconds 120] [--phase-ms 250] [--framework koa|express]
  *
  * Scenarios 8k and 8 compare server processes: their figures include what a configuration changes
- * for a whole process, and their noise floor (two identical bare processes) is 1–7% on this host. This
- * measurement runs every configuration in one server process (`alternating/alternating-server.ts`)
- * under one autocannon load (scenario 8k's request mix, 10 connections, server and load pinned to
- * their own cores), switching between them every `--phase-ms`, and compares each phase's CPU per
- * request with the `bare` phase of the same cycle. Two separately built bare apps give the floor.
- * It does not write RESULTS.md and sets no goal: it tells how much of scenario 8k's loss is the
- * middleware's own work per request. Koa by default; Express's phases spread far wider (the
- * server's comment says why), so its figures need several times the cycles. Time-driven work
- * (publishing every 3 s to the local Atlas endpoint) lands in whichever phase is running, a
- * random variant each time: it widens the spread instead of adding to one variant's figure.
+ * for a whole process, and their noise floor (two identical bare processes) is 1–7% on this host.
+ * This measurement runs every configuration in one server process
+ * (`alternating/alternating-server.ts`) under one autocannon load (scenario 8k's request mix, 10
+ * connections, server and load pinned to their own cores), switching between them every
+ * `--phase-ms`, and compares each phase's CPU per request with the `bare` phase of the same cycle.
+ * Two separately built bare apps give the floor. It does not write RESULTS.md and sets no goal: it
+ * tells how much of scenario 8k's loss is the middleware's own work per request. Koa by default;
+ * Express's phases spread far wider (the server's comment says why), so its figures need several
+ * times the cycles. Time-driven work (publishing every 3 s to the local Atlas endpoint) lands in
+ * whichever phase is running, a random variant each time: it widens the spread instead of adding
+ * to one variant's figure.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';

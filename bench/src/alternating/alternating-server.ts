@@ -5,11 +5,11 @@
  *   node --import tsx src/alternating/alternating-server.ts <phaseMs> <seconds> [koa|express]
  *
  * One Koa (or Express) app per variant (`bare`, `bare-again`, `pass-through`, `ours`), each built
- * as scenario 8k (or 8) builds it, behind one Node server whose request listener hands each request to the
- * app of the current phase. Phases of `phaseMs` each; every cycle runs each variant once, in a
- * new random order. After `seconds` of load (started by the parent writing a line on stdin) it
- * prints one JSON line, `RESULT {"variants": [...], "cycles": [[µs of CPU per request, …], …]}`
- * (`null` for a phase that got no request), and exits.
+ * as scenario 8k (or 8) builds it, behind one Node server whose request listener hands each
+ * request to the app of the current phase. Phases of `phaseMs` each; every cycle runs each variant
+ * once, in a new random order. After `seconds` of load (started by the parent writing a line on
+ * stdin) it prints one JSON line, `RESULT {"variants": [...], "cycles": [[µs of CPU per request,
+ * …], …]}` (`null` for a phase that got no request), and exits.
  *
  * Why in one process: a server's CPU per request moves by several percent from one process to
  * the next and from one minute to the next on this host (scenario 8k's A/A floors); phases a
