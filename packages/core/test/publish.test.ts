@@ -273,6 +273,9 @@ describe('publishing to an Atlas aggregator', () => {
     // Unbounded, the hang would last until the test's own timeout; the margin is for CI load.
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ sent: 0, droppedBy: { 'http-error': 1 } });
+    // The endpoint heals: on two busy cores the timeout can fire before the request is written,
+    // which leaves the one hang for the next request (a request takes its fault when it arrives).
+    atlas.respondWith(undefined);
     // The fault's short timeout is not the healthy endpoint's: on two busy cores a healthy
     // publish took longer than 300 ms and was dropped (seen once).
     r.configure({ timeoutMs: 60_000 });
@@ -457,7 +460,9 @@ describe('configure() and stop() while a send is under way', () => {
     // Retrying for the step would take 60 s; the margin is for CI load.
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ sent: 0, requests: 1, droppedBy: { 'http-error': 1 } });
-    expect(atlas.requests).toBe(1);
+    // No retry reached the endpoint. At most one, not exactly one: on two busy cores the 300 ms
+    // timeout can fire before the request is written, and then none arrives (seen once).
+    expect(atlas.requests).toBeLessThanOrEqual(1);
   });
 });
 
