@@ -26,8 +26,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { shuffled } from '../harness.js';
-import { expressApiApp } from '../throughput/express-app.js';
-import { koaApiApp } from '../throughput/koa-app.js';
+import { nodeApiHandler } from '../throughput/node-api-handler.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -36,24 +35,13 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * (none for the bare ones), in the order the figures list them.
  */
 async function variantHandlers(framework: string): Promise<Record<string, Handler>> {
-  if (framework === 'express') {
-    const { spectatorMiddleware } = await import('@spectator/express');
-    const app = (metrics?: unknown) => expressApiApp(metrics) as unknown as Handler;
-    return {
-      bare: app(),
-      'bare-again': app(),
-      'pass-through': app((_req: unknown, _res: unknown, next: () => void) => next()),
-      ours: app(spectatorMiddleware()),
-    };
-  }
-  if (framework !== 'koa') throw new Error(`unknown framework ${framework}`);
-  const { spectatorMiddleware } = await import('@spectator/koa');
-  const app = (metrics?: unknown) => koaApiApp(metrics).callback() as Handler;
+  if (framework !== 'express' && framework !== 'koa')
+    throw new Error(`unknown framework ${framework}`);
   return {
-    bare: app(),
-    'bare-again': app(),
-    'pass-through': app((_ctx: unknown, next: () => Promise<unknown>) => next()),
-    ours: app(spectatorMiddleware()),
+    bare: await nodeApiHandler(framework, 'bare'),
+    'bare-again': await nodeApiHandler(framework, 'bare'),
+    'pass-through': await nodeApiHandler(framework, 'pass-through'),
+    ours: await nodeApiHandler(framework, 'ours'),
   };
 }
 

@@ -22,40 +22,15 @@
  * flush on the signal itself) and `--cpu-prof` writes its profile.
  */
 import { fstatSync } from 'node:fs';
-import { createServer, type RequestListener } from 'node:http';
-import { expressApiApp } from './express-app.js';
+import { createServer } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { fastifyApiApp } from './fastify-app.js';
-import { koaApiApp } from './koa-app.js';
+import { nodeApiHandler } from './node-api-handler.js';
 
 const FRAMEWORKS = ['express', 'koa', 'fastify'] as const;
 const CONFIGS = ['bare', 'pass-through', 'ours', 'prom-bundle', 'fastify-metrics'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 export type ServerConfig = (typeof CONFIGS)[number];
-
-async function metricsMiddleware(
-  framework: Exclude<Framework, 'fastify'>,
-  config: ServerConfig,
-): Promise<unknown> {
-  if (config === 'bare') return undefined;
-  // One more middleware layer doing nothing: what any metrics middleware pays the framework.
-  if (config === 'pass-through')
-    return framework === 'express'
-      ? (_req: unknown, _res: unknown, next: () => void) => next()
-      : (_ctx: unknown, next: () => Promise<unknown>) => next();
-  if (config === 'ours') {
-    const mod = (await import(
-      framework === 'express' ? '@spectator/express' : '@spectator/koa'
-    )) as {
-      spectatorMiddleware(): unknown;
-    };
-    return mod.spectatorMiddleware();
-  }
-  if (framework !== 'express' || config !== 'prom-bundle')
-    throw new Error(`${config} is not a ${framework} configuration`);
-  const { default: promBundle } = await import('express-prom-bundle');
-  return promBundle({ includeMethod: true, includePath: true });
-}
 
 /** What registers the Fastify configuration's plugin (or hook) before the routes. */
 async function fastifyPlugin(
@@ -97,12 +72,7 @@ async function main(): Promise<void> {
     // Fastify closes the server and its idle keep-alive connections.
     shutdown = () => void app.close();
   } else {
-    const metrics = await metricsMiddleware(framework, config);
-    const handler: RequestListener =
-      framework === 'express'
-        ? (expressApiApp(metrics) as unknown as RequestListener)
-        : koaApiApp(metrics).callback();
-    const server = createServer(handler);
+    const server = createServer(await nodeApiHandler(framework, config));
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       if (address === null || typeof address === 'string') throw new Error('no TCP address');
