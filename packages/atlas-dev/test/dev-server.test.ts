@@ -381,8 +381,9 @@ describe('waiting', () => {
   it('waitFor resolves once the predicate holds, nextBatch gives the next batch, on("batch") fires', async () => {
     const seen: number[] = [];
     atlas.on('batch', (b) => seen.push(b.status));
-    const waiting = atlas.waitFor((s) => s.find('done').length > 0, 2000);
-    const next = atlas.nextBatch(2000);
+    // Bounds on a hang: both resolve as the posts arrive, seconds later on a busy machine.
+    const waiting = atlas.waitFor((s) => s.find('done').length > 0, 60_000);
+    const next = atlas.nextBatch(60_000);
     await postJson(atlas.publishUri, encode([[{ name: 'first' }, 0, 1]]));
     expect((await next).measurements[0]!.name).toBe('first');
     await postJson(atlas.publishUri, encode([[{ name: 'done' }, 0, 1]]));
@@ -450,14 +451,18 @@ describe('fault injection', () => {
 
   it('{ hang } never answers; close() still finishes promptly', async () => {
     atlas.respondWith({ hang: true, times: 1 });
-    await expect(
-      fetch(atlas.publishUri, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: payload,
-        signal: AbortSignal.timeout(200),
-      }),
-    ).rejects.toThrow();
+    // Aborted once the endpoint has the request, not after a fixed time: on a busy machine a
+    // 200 ms timeout fired before the request arrived, which left the fault unused.
+    const abort = new AbortController();
+    const aborted = fetch(atlas.publishUri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: payload,
+      signal: abort.signal,
+    });
+    await atlas.waitFor((s) => s.requests === 1);
+    abort.abort();
+    await expect(aborted).rejects.toThrow();
     expect(atlas.requests).toBe(1);
     expect((await post(atlas.publishUri, payload)).status).toBe(200);
 

@@ -1,7 +1,12 @@
 // Finding (or installing) the Chromium the browser tests drive: Debian's `chromium` package,
-// installed with apt-get when missing (as root, else through `sudo -n`). Without one the tests
-// are skipped on a laptop and fail in CI (`CI` set) or with SPECTATOR_REQUIRE_BROWSER=1.
+// installed with apt-get when missing (as root, else through `sudo -n`), by one test file at a
+// time. Without one the tests are skipped on a laptop and fail in CI (`CI` set) or with
+// SPECTATOR_REQUIRE_BROWSER=1.
 import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -32,7 +37,11 @@ export async function installChromium(): Promise<string[]> {
   const root = process.getuid?.() === 0;
   if (!root && (await which('sudo')) === undefined) return ['not root and sudo not found'];
   const aptGet = async (args: string[]): Promise<boolean> => {
-    const [cmd, argv] = root ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
+    // Waits for dpkg's lock when another apt-get holds it, instead of failing at once.
+    const withLockWait = ['-o', 'DPkg::Lock::Timeout=300', ...args];
+    const [cmd, argv] = root
+      ? ['apt-get', withLockWait]
+      : ['sudo', ['-n', 'apt-get', ...withLockWait]];
     log.push(`$ ${cmd} ${argv.join(' ')}`);
     try {
       await exec(cmd, argv, {
@@ -61,8 +70,59 @@ export async function installChromium(): Promise<string[]> {
 export async function chromiumOrWhy(): Promise<{ path?: string; why: string }> {
   let path = await findChromium();
   if (path !== undefined) return { path, why: '' };
-  const log = await installChromium();
+  const log = await withInstallLock(async () =>
+    // Another test file may have installed it while this one waited.
+    (await findChromium()) === undefined ? installChromium() : [],
+  );
   path = await findChromium();
   if (path !== undefined) return { path, why: '' };
   return { why: `chromium is not installed and could not be installed:\n${log.join('\n')}` };
+}
+
+/** The lock's directory: `mkdir` either creates it or fails, atomically, across processes. */
+const INSTALL_LOCK = join(tmpdir(), 'spectator-chromium-install.lock');
+
+/**
+ * Runs `install` while no other process of these tests is installing. Vitest runs the browser
+ * test files in parallel workers; on a machine without Chromium both ran apt-get at once and
+ * the second failed on dpkg's lock, so its tests failed for want of a browser (regression: CI
+ * on a fresh machine; reproduced with two `chromiumOrWhy()` at once after `apt-get remove`).
+ */
+async function withInstallLock(install: () => Promise<string[]>): Promise<string[]> {
+  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await mkdir(INSTALL_LOCK);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (await lockIsStale()) {
+      await rm(INSTALL_LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) return [`gave up waiting for ${INSTALL_LOCK}`];
+    await sleep(500);
+  }
+  try {
+    await writeFile(join(INSTALL_LOCK, 'pid'), String(process.pid));
+    return await install();
+  } finally {
+    await rm(INSTALL_LOCK, { recursive: true, force: true });
+  }
+}
+
+/** Left by a process that died holding it (or by one that never wrote its pid in a minute). */
+async function lockIsStale(): Promise<boolean> {
+  try {
+    const pid = Number(await readFile(join(INSTALL_LOCK, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    if (code !== 'ENOENT') return false; // EPERM: alive, someone else's
+    const made = await stat(INSTALL_LOCK).catch(() => undefined);
+    return made !== undefined && Date.now() - made.mtimeMs > 60_000;
+  }
 }
