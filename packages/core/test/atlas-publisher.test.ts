@@ -227,11 +227,13 @@ describe('retries: only when the batch provably did not reach the aggregator', (
   // aggregator processed it after our timeout, and the retry delivered it again: the aggregator
   // summed the counter three times.
   it('a response slower than timeoutMs: one request, dropped as http-error, not retried', async () => {
-    slow = await startSlowEndpoint(600);
-    const outcome = await publisherFor(slow.uri, 200).send(five(), 5, Date.now() + 10_000);
+    // A timeout a busy machine writes the request within: with 200 ms, the timeout fired once
+    // before undici had sent it (two busy loops), and a request not provably sent is retried.
+    slow = await startSlowEndpoint(3000);
+    const outcome = await publisherFor(slow.uri, 2000).send(five(), 5, Date.now() + 10_000);
     expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'http-error', requests: 1 });
     expect(outcome.error).toMatch(/not retried: the request was sent/);
-    await pause(800); // past the endpoint's late answer: nothing more arrives
+    await pause(1500); // past the endpoint's late answer: nothing more arrives
     expect(slow.requests).toBe(1);
     expect(slow.arrivals).toBe(1);
     expect(slow.total('requests')).toBe(5);
