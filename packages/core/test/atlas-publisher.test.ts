@@ -13,6 +13,7 @@ import { encodeBatchBytes } from '../src/outputs/atlas/encode-batch.js';
 import { OP_ADD } from '../src/meters/ops.js';
 import type { OutgoingMeasurement } from '../src/outputs/atlas/outgoing-measurement.js';
 import { startSlowEndpoint, type SlowEndpoint } from './support/slow-endpoint.js';
+import { SENT_BEFORE_TIMEOUT_MS } from './support/timeouts.js';
 
 const payload = () =>
   encodeBatchBytes([
@@ -227,10 +228,13 @@ describe('retries: only when the batch provably did not reach the aggregator', (
   // aggregator processed it after our timeout, and the retry delivered it again: the aggregator
   // summed the counter three times.
   it('a response slower than timeoutMs: one request, dropped as http-error, not retried', async () => {
-    // A timeout a busy machine writes the request within: with 200 ms, the timeout fired once
-    // before undici had sent it (two busy loops), and a request not provably sent is retried.
-    slow = await startSlowEndpoint(3000);
-    const outcome = await publisherFor(slow.uri, 2000).send(five(), 5, Date.now() + 10_000);
+    // The request must be sent before the timeout: one not provably sent is rightly retried.
+    slow = await startSlowEndpoint(SENT_BEFORE_TIMEOUT_MS + 1000);
+    const outcome = await publisherFor(slow.uri, SENT_BEFORE_TIMEOUT_MS).send(
+      five(),
+      5,
+      Date.now() + 10_000,
+    );
     expect(outcome).toMatchObject({ sent: 0, dropped: 5, reason: 'http-error', requests: 1 });
     expect(outcome.error).toMatch(/not retried: the request was sent/);
     await pause(1500); // past the endpoint's late answer: nothing more arrives

@@ -9,6 +9,7 @@ import { Registry } from '../src/registry/registry.js';
 import { FakeClock, memoryLogger } from './support/fake-clock.js';
 import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from './support/aggregator-rules.js';
 import { startSlowEndpoint } from './support/slow-endpoint.js';
+import { PATIENT_TIMEOUT_MS, SENT_BEFORE_TIMEOUT_MS } from './support/timeouts.js';
 
 let atlas: AtlasDevServer;
 let registry: Registry | undefined;
@@ -278,7 +279,7 @@ describe('publishing to an Atlas aggregator', () => {
     atlas.respondWith(undefined);
     // The fault's short timeout is not the healthy endpoint's: on two busy cores a healthy
     // publish took longer than 300 ms and was dropped (seen once).
-    r.configure({ timeoutMs: 60_000 });
+    r.configure({ timeoutMs: PATIENT_TIMEOUT_MS });
     r.counter('calls').increment();
     expect(await r.publish()).toMatchObject({ sent: 2 }); // c plus spectator.measurements{dropped}
   });
@@ -452,10 +453,9 @@ describe('configure() and stop() while a send is under way', () => {
   });
 
   it('publish() with a long stepMs is bounded by timeoutMs: a retry only if it fits (regression: retried for the whole step)', async () => {
-    // A timeout long enough for the request to be written on a busy machine (with 300 ms, on two
-    // busy cores it fired before the request left, and none arrived: seen once), short against
-    // the step: publish() ends within it, so no retry fits whatever its length.
-    const r = newRegistry({ stepMs: 60_000, timeoutMs: 2000 });
+    // Short against the step: publish() ends within its timeout, so no retry fits whatever its
+    // length.
+    const r = newRegistry({ stepMs: 60_000, timeoutMs: SENT_BEFORE_TIMEOUT_MS });
     r.counter('calls').increment();
     atlas.respondWith({ hang: true });
     const started = Date.now();

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';
-import { heapAfterGc, mb, PATIENT_TIMEOUT_MS } from './support.js';
+import { heapAfterGc, mb } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 const DISTINCT = 100_000;
 

@@ -7,7 +7,8 @@ import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import type { Meter } from '../../src/meters/meter.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';
-import { forceGc, PATIENT_TIMEOUT_MS } from './support.js';
+import { forceGc } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 const TTL = 60_000;
 let atlas: AtlasDevServer;

@@ -12,7 +12,8 @@ import type { PublishResult } from '../../src/outputs/publish-result.js';
 import { Registry } from '../../src/registry/registry.js';
 import { AGGREGATOR_ATLAS_KEYS, AGGREGATOR_NF_KEYS } from '../support/aggregator-rules.js';
 import { memoryLogger } from '../support/fake-clock.js';
-import { CrashGuard, PATIENT_TIMEOUT_MS, prng } from './support.js';
+import { CrashGuard, prng } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.FUZZ_CASES ?? 6000);

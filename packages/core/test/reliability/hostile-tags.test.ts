@@ -12,6 +12,7 @@ import type { Tags } from '../../src/ids/id.js';
 import { Registry } from '../../src/registry/registry.js';
 import { memoryLogger } from '../support/fake-clock.js';
 import { CrashGuard, mb, memoryAfterGc, slope } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 const guard = new CrashGuard();
 beforeAll(() => guard.install());
@@ -58,7 +59,7 @@ describe('attack: hostile tags in a flood of factory calls', () => {
     const atlas = await startAtlasDevServer();
     const logger = memoryLogger();
     // Not a test of timeouts: a publish to the endpoint in this busy process is never cut short.
-    const r = new Registry({ uri: atlas.publishUri, logger, timeoutMs: 60_000 });
+    const r = new Registry({ uri: atlas.publishUri, logger, timeoutMs: PATIENT_TIMEOUT_MS });
     const failures: string[] = [];
     const heap: [number, number][] = [];
     let valid = 0;

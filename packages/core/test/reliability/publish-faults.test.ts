@@ -23,6 +23,7 @@ import {
   slope,
   type RawFault,
 } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 const guard = new CrashGuard();
 beforeAll(() => guard.install());
@@ -52,12 +53,6 @@ function newRegistry(config: RegistryConfig = {}) {
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * `timeoutMs` of the healthy publishes that follow a fault: a healthy publish must be delivered
- * however slow the machine, so its timeout is one no loaded machine reaches. (The faults keep
- * their own timeouts: a test of a timeout uses an endpoint that hangs, never a slow machine.)
- */
-const HEALTHY_TIMEOUT_MS = 60_000;
 /**
  * Deadline of a wait for something the registry will do (an interval, a delivery): only a broken
  * registry reaches it, so it is as long as the test's own timeout allows; it turns a hang into a
@@ -274,7 +269,7 @@ describe('one failing interval, then a healthy one', () => {
     // short timeout is not the healthy endpoint's: a slow machine may need more).
     atlas.respondWith(undefined);
     proxy.set(undefined);
-    r.configure({ timeoutMs: HEALTHY_TIMEOUT_MS });
+    r.configure({ timeoutMs: PATIENT_TIMEOUT_MS });
     r.counter('after').increment();
     const healthy = await r.publish();
     expect(healthy).toMatchObject({ dropped: 0, errors: [] });
@@ -298,7 +293,7 @@ describe('one failing interval, then a healthy one', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const { registry: r } = newRegistry({
       uri: `http://127.0.0.1:${port}/api/v4/update`,
-      timeoutMs: HEALTHY_TIMEOUT_MS, // for the delivery once the endpoint is up
+      timeoutMs: PATIENT_TIMEOUT_MS, // for the delivery once the endpoint is up
     });
     for (let i = 0; i < BATCH; i++) r.counter('load', { idx: String(i) }).increment();
     const failed = await r.publish();
@@ -354,7 +349,7 @@ describe('many failing intervals of a started registry', () => {
    * reaches, and no retries, so each interval ends with the answer's drop reason rather than a
    * timeout; faults that never answer time out quickly.
    */
-  const ANSWERED = { stepMs: 100, timeoutMs: HEALTHY_TIMEOUT_MS, maxRetries: 0 } as const;
+  const ANSWERED = { stepMs: 100, timeoutMs: PATIENT_TIMEOUT_MS, maxRetries: 0 } as const;
   const UNANSWERED = { stepMs: 100, timeoutMs: 200 } as const;
 
   const loops: {
@@ -397,7 +392,7 @@ describe('many failing intervals of a started registry', () => {
     '$name: memory grows by far less than a payload per interval, sockets stay flat, nothing is queued, the next healthy interval is delivered',
     async (loop) => {
       // Uncompressed, so that a payload kept after its failure weighs its full size.
-      const { registry: r, logger } = newRegistry({ gzip: false, timeoutMs: HEALTHY_TIMEOUT_MS });
+      const { registry: r, logger } = newRegistry({ gzip: false, timeoutMs: PATIENT_TIMEOUT_MS });
       const pad = 'x'.repeat(40);
       const meters = Array.from({ length: METERS }, (_, i) =>
         r.counter('load', { idx: `${i}.${pad}` }),
@@ -469,7 +464,7 @@ describe('many failing intervals of a started registry', () => {
       await until(() => intervals > seen + 1, WAIT_MS);
       atlas.respondWith(undefined);
       proxy.set(undefined);
-      r.configure({ uri: proxy.uri, timeoutMs: HEALTHY_TIMEOUT_MS });
+      r.configure({ uri: proxy.uri, timeoutMs: PATIENT_TIMEOUT_MS });
       meters[0]!.increment();
       await atlas.waitFor((s) => s.find('load').length > 0, WAIT_MS);
       // Exactly the one increment of the healthy interval: no backlog of failed intervals.

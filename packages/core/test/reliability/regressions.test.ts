@@ -8,7 +8,8 @@ import type { Tags } from '../../src/ids/id.js';
 import { MeterLookup } from '../../src/store/meter-lookup.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FakeClock, memoryLogger } from '../support/fake-clock.js';
-import { heapAfterGc, mb, PATIENT_TIMEOUT_MS } from './support.js';
+import { heapAfterGc, mb } from './support.js';
+import { PATIENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 let atlas: AtlasDevServer;
 beforeAll(async () => {

@@ -75,14 +75,6 @@ export function slope(points: readonly (readonly [x: number, y: number])[]): num
   return slopes.length % 2 === 1 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
 }
 
-/**
- * `timeoutMs` of the registries of tests that are not about timeouts. The local endpoint runs in
- * the test's own process, which a loaded machine can keep from answering for seconds; a publish
- * cut short there counts its batch as dropped (`http-error`) and fails a test about something
- * else. Tests of timeouts use an endpoint that hangs, never a slow machine.
- */
-export const PATIENT_TIMEOUT_MS = 60_000;
-
 /** Megabytes, one decimal, for printed figures. */
 export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
