@@ -26,6 +26,10 @@ interface InPage {
   readonly document: { readonly body: { readonly dataset: Record<string, string | undefined> } };
   readonly __pwned?: number;
 }
+/** The page's legend rows, counted in the page. */
+interface LegendRows {
+  readonly document: { querySelectorAll(selector: string): { readonly length: number } };
+}
 /** Marks the page as redrawing, so that waiting for it to settle waits for the next draw. */
 const LOADING = (): void => {
   (globalThis as unknown as InPage).document.body.dataset.state = 'loading';
@@ -144,11 +148,17 @@ afterAll(async () => {
   await atlas?.close();
 });
 
-/** A fresh page at `path` of `base`, or a skip (laptop) / failure (CI) without a browser. */
+/**
+ * A fresh page at `path` of `base`, or a skip (laptop) / failure (CI) without a browser.
+ * Auto-refresh is switched off unless asked for: its redraw every 5 s, started between a
+ * test's action and its reading, would be read as the action's outcome (CI saw a refresh
+ * turn `drawn` back into `loading`).
+ */
 async function open(
   ctx: { skip(note?: string): void },
   path: string,
   base = fabricatedUrl,
+  autoRefresh = false,
 ): Promise<Page> {
   if (browser === undefined) {
     if (browserRequired)
@@ -160,17 +170,20 @@ async function open(
   page.setDefaultTimeout(TIMEOUT_MS);
   page.on('dialog', (d) => void d.dismiss());
   await page.goto(`${base}${path}`);
+  if (!autoRefresh) await page.uncheck('#auto');
   return page;
 }
 
-/** Waits until the page has drawn (or failed), and returns which. */
+/**
+ * Waits until the page has drawn (or failed), and returns which: the state that ended the
+ * wait, read in the same evaluation (a second read could see the next redraw begin).
+ */
 async function settled(page: Page): Promise<string> {
-  await page.waitForFunction(() =>
-    ['drawn', 'error', 'empty'].includes(
-      (globalThis as unknown as InPage).document.body.dataset.state ?? '',
-    ),
-  );
-  return page.evaluate(() => (globalThis as unknown as InPage).document.body.dataset.state ?? '');
+  const ended = await page.waitForFunction(() => {
+    const state = (globalThis as unknown as InPage).document.body.dataset.state ?? '';
+    return ['drawn', 'error', 'empty'].includes(state) ? state : false;
+  });
+  return String(await ended.jsonValue());
 }
 
 /** Selects `value` in `select` and waits for the redraw. */
@@ -280,6 +293,7 @@ describe('graph page in headless Chromium', () => {
 
       const again = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
       await again.goto(link);
+      await again.uncheck('#auto');
       expect(await settled(again)).toBe('drawn');
       expect(await again.inputValue('#expr')).toBe(q);
       expect(await legend(again)).toEqual(['DE per minute', 'NL per minute', 'US per minute']);
@@ -378,6 +392,37 @@ describe('graph page in headless Chromium', () => {
         'Showing the first 20 of 30 lines: the page draws at most 20.',
       );
       await shoot(page, 'graph-bounded');
+      await page.close();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'auto-refresh: a series published after the page was drawn appears without a reload',
+    async (ctx) => {
+      const probe = (id: string): Promise<{ status: number }> =>
+        postJson(
+          atlas.publishUri,
+          encode([[{ name: 'refresh.probe', id, statistic: 'count' }, 0, 1]]),
+        );
+      if (browser !== undefined) {
+        expect((await probe('first')).status).toBe(200);
+        // The graph ends at the last whole step.
+        await new Promise((resolve) => setTimeout(resolve, STEP));
+      }
+      const q = 'name,refresh.probe,:eq,(,id,),:by';
+      const page = await open(ctx, `/?s=e-1m&q=${encodeURIComponent(q)}`, atlas.url, true);
+      expect(await settled(page)).toBe('drawn');
+      expect(await legend(page)).toEqual(['first']);
+      expect((await probe('second')).status).toBe(200);
+      // No action of the test's: only the page's own redraw (every 5 s) can add the line.
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as LegendRows).document.querySelectorAll(
+            '.u-legend .u-series:not(:first-child)',
+          ).length === 2,
+      );
+      expect(await legend(page)).toEqual(['first', 'second']);
       await page.close();
     },
     TIMEOUT_MS,
