@@ -279,13 +279,13 @@ describe('soak', () => {
       });
       const withMetrics = eld(m);
       const without = eld(b);
-      // Per round: the two phases ran back to back, under the same neighbours.
-      const ratios = m.map((p, round) => p.rps / b[round]!.rps);
-      const ratio = median(ratios);
+      // Median over the rounds of with / without: a round's two phases ran back to back, under
+      // the same neighbours.
+      const pairedRatio = (pick: (p: Phase) => number) =>
+        median(m.map((p, round) => pick(p) / pick(b[round]!)));
+      const ratio = pairedRatio((p) => p.rps);
       const cpuPerRequest = (p: Phase) => (p.cpuMs * 1000) / Math.max(1, p.served);
-      // Per round too: the two phases of a round ran back to back, under the same neighbours.
-      const cpuRatios = m.map((p, round) => cpuPerRequest(p) / cpuPerRequest(b[round]!));
-      const cpuRatio = median(cpuRatios);
+      const cpuRatio = pairedRatio(cpuPerRequest);
       const delivered = atlas
         .find('ipc.server.call', { statistic: 'count' })
         .reduce((total, x) => total + x.value, 0);
