@@ -114,15 +114,23 @@ async function withInstallLock(install: () => Promise<string[]>): Promise<string
 
 /** Left by a process that died holding it (or by one that never wrote its pid in a minute). */
 async function lockIsStale(): Promise<boolean> {
+  let pid: number | undefined;
   try {
-    const pid = Number(await readFile(join(INSTALL_LOCK, 'pid'), 'utf8'));
+    pid = Number(await readFile(join(INSTALL_LOCK, 'pid'), 'utf8'));
+  } catch {
+    // No pid file yet.
+  }
+  // An empty or half-written file is no pid: `Number('')` is 0, and `kill(0, 0)` would signal
+  // this process's own group and read as a live holder.
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) {
+    const made = await stat(INSTALL_LOCK).catch(() => undefined);
+    return made !== undefined && Date.now() - made.mtimeMs > 60_000;
+  }
+  try {
     process.kill(pid, 0);
     return false;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') return true;
-    if (code !== 'ENOENT') return false; // EPERM: alive, someone else's
-    const made = await stat(INSTALL_LOCK).catch(() => undefined);
-    return made !== undefined && Date.now() - made.mtimeMs > 60_000;
+    // ESRCH: the holder is gone; EPERM: alive, someone else's.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
