@@ -88,6 +88,17 @@ describe('IpcServerRecorder', () => {
     expect(inflight?.value).toBe(2);
   });
 
+  it('records an empty endpoint as unknown (an empty tag value would get the call refused)', () => {
+    const registry = new Registry();
+    const recorder = new IpcServerRecorder('spectator-test', { registry });
+    recorder.end(recorder.begin(), { ...outcome, endpoint: '' });
+    const calls = registry
+      .measurements()
+      .filter((m) => m.name === 'ipc.server.call' && m.tags.statistic === 'count');
+    expect(calls.map((m) => [m.tags['ipc.endpoint'], m.value])).toEqual([['unknown', 1]]);
+    expect(registry.measurements().some((m) => m.name === 'spectator.meters.rejected')).toBe(false);
+  });
+
   it('caps distinct endpoints, also for requests with extra tags (regression: extraTags bypassed the cap)', () => {
     const registry = new Registry();
     const recorder = new IpcServerRecorder('spectator-test', {

@@ -190,12 +190,13 @@ export class IpcRecorder {
   }
 
   /**
-   * The `ipc.endpoint` to record for `name`: `unknown` for none (never counted against the cap),
-   * the name itself among the first `maxEndpoints` distinct ones (shortened to Atlas's
-   * 120-character limit when longer, see `boundedValue`), `_overflow` after.
+   * The `ipc.endpoint` to record for `name`: `unknown` for none or an empty one (never counted
+   * against the cap; the aggregator rejects an empty value, which would lose the call), the name
+   * itself among the first `maxEndpoints` distinct ones (shortened to Atlas's 120-character limit
+   * when longer, see `boundedValue`), `_overflow` after.
    */
   endpoint(name: string | undefined): string {
-    return name === undefined ? UNKNOWN_ENDPOINT : this.endpoints.value(name);
+    return name === undefined || name === '' ? UNKNOWN_ENDPOINT : this.endpoints.value(name);
   }
 
   /** `ipc.status` of a call that ended with `httpStatus`, or `cancelled`. */
