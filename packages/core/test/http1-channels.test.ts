@@ -2,7 +2,14 @@
 // and the connection's `close`, adding nothing to the response (src/ipc/http1-channels.ts); any
 // request those cannot vouch for goes through the response's own events. Real servers, real
 // sockets: what Node publishes is what is tested.
-import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingMessage,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
@@ -16,8 +23,8 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-async function serve(handler: Handler): Promise<number> {
-  const server = createServer(handler);
+async function serve(handler: Handler, options: ServerOptions = {}): Promise<number> {
+  const server = createServer(options, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(
     () =>
@@ -176,6 +183,71 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     expect(added['/second']).toBe(0);
     expect(added['/first']).toBeGreaterThan(0);
     expect(calls(registry)).toEqual(['/first 200 success', '/second 200 success']);
+  });
+
+  // Regression: Node never emits `close` on a pipelined response still queued behind another
+  // (it never got the socket) when the connection drops; only its request closes. Such a request
+  // tracked through its response's events was never recorded, and stayed counted in flight.
+  it('records a pipelined request still waiting its turn when the connection drops', async () => {
+    const { registry, tracker: t } = tracker();
+    let tracked = 0;
+    const port = await serve((req, res) => {
+      // Tracked after the whole pipeline was announced: the first two through their events.
+      setImmediate(() => {
+        t.track(req, res);
+        tracked++;
+        if (req.url !== '/slow') res.end('queued behind /slow');
+      });
+    });
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(
+      'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /queued HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'GET /last HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    await until(() => tracked === 3, RECORDED_MS);
+    socket.destroy();
+    await until(() => calls(registry).length === 3, RECORDED_MS);
+    expect(calls(registry)).toEqual([
+      '/last - cancelled',
+      '/queued - cancelled',
+      '/slow - cancelled',
+    ]);
+  });
+
+  // Regression: Node's server answers a request it gave up on itself (408 after its request
+  // timeout, 400 for a malformed body) and destroys the socket with that error, which was read
+  // as the client going away (`cancelled`, no status).
+  it('records what Node answered when it gave up on a request: 408 timeout, 400 bad_request', async () => {
+    const { registry, tracker: t } = tracker();
+    const port = await serve(
+      (req, res) => {
+        t.track(req, res);
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      },
+      // Node checks its timeouts every connectionsCheckingInterval.
+      { requestTimeout: 300, headersTimeout: 200, connectionsCheckingInterval: 20 },
+    );
+    const answers: string[] = [];
+    const send = (text: string) =>
+      new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          answers.push(received.split('\r\n')[0]!);
+          resolve();
+        });
+        socket.write(text);
+      });
+    // Half a body, then nothing.
+    await send('POST /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
+    await send('POST /bad-chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    expect(answers).toEqual(['HTTP/1.1 408 Request Timeout', 'HTTP/1.1 400 Bad Request']);
+    await until(() => calls(registry).length === 2, RECORDED_MS);
+    expect(calls(registry)).toEqual(['/bad-chunk 400 bad_request', '/slow-body 408 timeout']);
   });
 
   it('records a request tracked by two trackers once in each', async () => {

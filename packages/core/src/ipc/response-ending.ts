@@ -19,6 +19,8 @@ export interface EndingResponseLike {
   readonly errored?: unknown;
   /** The response's connection, while it has one. */
   readonly socket?: object | null | undefined;
+  /** The app has sent the status line and headers. */
+  readonly headersSent?: boolean | undefined;
   /** HTTP/2 compat: the stream, whose `rstCode` says who reset it. */
   readonly stream?: { readonly rstCode?: number | undefined } | undefined;
 }
@@ -29,6 +31,8 @@ export interface EndingSocketLike {
   readonly readableEnded?: boolean | undefined;
   /** The connection failed (ECONNRESET when the client reset it). */
   readonly errored?: unknown;
+  /** The connection is gone. */
+  readonly destroyed?: boolean | undefined;
 }
 
 /** HTTP/2 `NGHTTP2_NO_ERROR`: the stream closed normally. */
@@ -40,8 +44,9 @@ const H2_CANCEL = 8;
 /**
  * Tells, at the response's `close`, whether it was delivered, whether the client went away
  * (`cancelled` in IPC terms), or whether the server cut it short (an error after the headers
- * were sent: a failed stream, `res.destroy()`, Express's final handler destroying the socket) —
- * which must not be blamed on the client.
+ * were sent: a failed stream, `res.destroy()`, Express's final handler destroying the socket;
+ * or Node's server giving up on the request, see {@link nodeRefusalStatus}) — which must not be
+ * blamed on the client.
  *
  * `socket` is the request's (`req.socket`): whether the client closed its side tells a client
  * that went away from a server that dropped the connection. HTTP/2 compat responses emit
@@ -91,8 +96,36 @@ function injectedAndEnded(res: EndingResponseLike): boolean {
 function peerEnding(socket: EndingSocketLike | null | undefined): ResponseEnding {
   // Without a socket to ask, a response that did not finish is taken as the client's doing.
   if (socket === undefined || socket === null) return 'cancelled';
-  // The client closed (FIN) or reset (an error) its side; otherwise the server destroyed it.
-  return socket.readableEnded === true || hasError(socket.errored) ? 'cancelled' : 'server-error';
+  // The client closed its side (FIN).
+  if (socket.readableEnded === true) return 'cancelled';
+  // Node's server gave up on the request itself (its timeout, a malformed body): not the client.
+  if (nodeRefusalStatus(socket) !== undefined) return 'server-error';
+  // The client reset the connection (an error); otherwise the server destroyed it.
+  return hasError(socket.errored) ? 'cancelled' : 'server-error';
+}
+
+/**
+ * The status Node's HTTP/1 server answers by itself when it gives up on a request it has already
+ * handed to the app (its `socketOnError`, before it destroys the socket with that error): `408`
+ * when its `requestTimeout` passed, `431` or `413` when the headers or a chunk's extensions were
+ * too large, `400` for any other parse error (a malformed chunked body); `undefined` when the
+ * socket's error is none of these (a client's reset, say). Node writes that answer only while the
+ * app has sent no headers.
+ *
+ * @example
+ * ```ts
+ * nodeRefusalStatus(req.socket); // 408 after the server's requestTimeout
+ * ```
+ */
+export function nodeRefusalStatus(socket: EndingSocketLike | null | undefined): number | undefined {
+  const errored = socket?.errored;
+  if (typeof errored !== 'object' || errored === null) return undefined;
+  const code = (errored as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413;
+  return code.startsWith('HPE_') ? 400 : undefined;
 }
 
 function hasError(value: unknown): boolean {

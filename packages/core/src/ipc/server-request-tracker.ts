@@ -9,6 +9,7 @@ import { measuredByIngress, requestPeer, type NetflixPeer } from './netflix-head
 import { checkServerTrackingOptions } from './server-options.js';
 import { IpcServerRecorder, type ServerMetricsOptions } from './server-recorder.js';
 import {
+  nodeRefusalStatus,
   responseEnding,
   type EndingResponseLike,
   type EndingSocketLike,
@@ -39,6 +40,8 @@ export interface TrackedRequestLike {
   readonly stream?: unknown;
   /** Tells whether the client closed the connection of a response cut short. */
   readonly socket?: EndingSocketLike | null | undefined;
+  /** `close` tells of a pipelined request whose connection dropped while it waited its turn. */
+  on?(event: 'close', listener: () => void): unknown;
 }
 
 /**
@@ -191,12 +194,20 @@ export class ServerRequestTracker<Ctx> {
       // Negative until `begin` ran: a response we could not listen to is never counted in
       // flight, and a second `close` records nothing.
       let start = -1;
-      res.on('close', () => {
+      const settle = () => {
         if (start < 0) return;
         const began = start;
         start = -1;
         this.finish(ctx, req, res, began, peer, http2, delivered);
-      });
+      };
+      res.on('close', settle);
+      // A pipelined HTTP/1 response still waiting behind another when its connection drops
+      // never gets a socket, so never emits `close`: only its request does (regression: such a
+      // request was never recorded, and stayed counted in flight).
+      if (!http2 && typeof req.on === 'function')
+        req.on('close', () => {
+          if (res.socket === null && req.socket?.destroyed === true) settle();
+        });
       start = this.recorder.begin(peer);
     } catch (error) {
       // Metrics must never fail a request; this one goes unrecorded.
@@ -230,7 +241,7 @@ export class ServerRequestTracker<Ctx> {
       finished = ending === 'finished';
       cancelled = ending === 'cancelled';
       method = req.method ?? 'UNKNOWN';
-      status = ending === 'server-error' ? SERVER_ERROR_STATUS : res.statusCode;
+      status = ending === 'server-error' ? serverErrorStatus(req, res) : res.statusCode;
     } catch {
       // Unreadable fields keep their defaults; the request is still recorded.
     }
@@ -349,6 +360,16 @@ class FollowedRequest<Ctx> implements FollowedResponse {
     this.start = -1;
     this.record(this, began, delivered);
   }
+}
+
+/**
+ * The status of a response the server side cut short: the one Node's server answered itself when
+ * it gave up on the request before the app sent headers (`408` for its request timeout, `400`
+ * for a malformed body…), else {@link SERVER_ERROR_STATUS}.
+ */
+function serverErrorStatus(req: TrackedRequestLike, res: TrackedResponseLike): number {
+  const refused = res.headersSent === true ? undefined : nodeRefusalStatus(req.socket);
+  return refused ?? SERVER_ERROR_STATUS;
 }
 
 function isPresent(value: unknown): boolean {
