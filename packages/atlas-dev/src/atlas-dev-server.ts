@@ -170,7 +170,9 @@ class DevServer implements AtlasDevServer {
       routes,
       log: this.log,
     };
-    this.server = createServer((req, res) => {
+    // Node checks the request and headers timeouts on this interval (default 30 s, so a 30 s
+    // timeout fired after up to 60 s).
+    this.server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
       void dispatch(router, req, res);
     });
     this.server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -76,6 +76,23 @@ export function isRestrictedKey(key: string): boolean {
 }
 
 /**
+ * Most characters of a key or value quoted in a refusal message. The aggregator quotes them
+ * whole; past this (far over every limit above) a hostile batch could make each of its 100 kept
+ * refusals copy a string-table entry of megabytes, twice, into memory and into the answer.
+ */
+export const MAX_QUOTED_LENGTH = 512;
+
+/**
+ * `s` as a refusal message quotes it: whole up to {@link MAX_QUOTED_LENGTH} characters, cut
+ * there with `…` after. The message still gives the true length where it matters.
+ *
+ * @example `quoted('v'.repeat(600)).length` // 513
+ */
+export function quoted(s: string): string {
+  return s.length > MAX_QUOTED_LENGTH ? `${s.slice(0, MAX_QUOTED_LENGTH)}…` : s;
+}
+
+/**
  * Why the aggregator refuses this key/value pair (its wording), or `undefined` when it passes.
  * The value of `name` has its own length limits; the rules run in the aggregator's order and
  * the first that fails answers.
@@ -84,12 +101,12 @@ export function isRestrictedKey(key: string): boolean {
  */
 export function tagRuleProblem(key: string, value: string): string | undefined {
   if (key.length > KEY_LENGTH.max)
-    return `key too long: [${key}] (${key.length} > ${KEY_LENGTH.max})`;
+    return `key too long: [${quoted(key)}] (${key.length} > ${KEY_LENGTH.max})`;
   if (key.length < KEY_LENGTH.min)
     return `key too short: [${key}] (${key.length} < ${KEY_LENGTH.min})`;
   const limits = key === 'name' ? NAME_LENGTH : VALUE_LENGTH;
   if (value.length > limits.max) {
-    return `value too long: ${key} = [${value}] (${value.length} > ${limits.max})`;
+    return `value too long: ${key} = [${quoted(value)}] (${value.length} > ${limits.max})`;
   }
   if (value.length < limits.min) {
     return `value too short: ${key} = [${value}] (${value.length} < ${limits.min})`;

@@ -178,6 +178,26 @@ describe('publish endpoint', () => {
     ]);
   });
 
+  // Regression: refusals quoted whole values, twice each, so one 7 KB gzipped batch whose
+  // string table held a 7 MB value used by 150 measurements got a 73 MB answer and left ~1 GB
+  // on the heap.
+  it('a refusal quotes at most 512 characters of a key or value, with the true length', async () => {
+    const huge = 'v'.repeat(200_000);
+    const payload = encode([
+      [{ name: 'ok', statistic: 'count' }, 0, 1],
+      ...Array.from({ length: 20 }, (): Entry => [{ name: 'huge', k2: huge }, 0, 1]),
+    ]);
+    const res = await postJson(atlas.publishUri, payload, true);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { errorCount: number; message: string[] };
+    expect(body.errorCount).toBe(20);
+    const cut = `${'v'.repeat(512)}…`;
+    expect(body.message[0]).toBe(
+      `value too long: k2 = [${cut}] (200000 > 120) (tags={"name":"huge","atlas.dstype":"sum","k2":"${cut}"})`,
+    );
+    expect(JSON.stringify(body).length).toBeLessThan(body.message.length * 1500);
+  });
+
   it('every measurement rejected: 400 type error with errorCount, nothing stored', async () => {
     const payload = encode([
       [{ name: 'x', statistic: 'count' }, 0, 1],
@@ -284,6 +304,59 @@ describe('publish endpoint', () => {
 
   it('rejects a path without a leading slash', async () => {
     await expect(startAtlasDevServer({ path: 'api' })).rejects.toThrow(/path must start with/);
+  });
+});
+
+describe('cross-site requests', () => {
+  /** A request with browser headers, through node:http (which sends any Origin it is given). */
+  function send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${atlas.url}${path}`, { method, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  const publish = JSON.stringify(encode([[{ name: 'injected', statistic: 'count' }, 0, 1]]));
+  const host = () => `127.0.0.1:${atlas.port}`;
+
+  // Regression: the Host check stops other sites reading answers, not sending requests; a page
+  // on any site could publish series or start costly queries with a text/plain POST or a GET.
+  it.each([
+    ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site same-site', { 'sec-fetch-site': 'same-site' }],
+    ['another Origin', { origin: 'https://evil.example' }],
+    ['the same host on another port', { origin: 'http://127.0.0.1:1' }],
+    ['Origin null (a sandboxed page)', { origin: 'null' }],
+  ])('refuses a browser request from another site: %s', async (_, headers) => {
+    const post = { 'content-type': 'text/plain', ...headers };
+    expect(await send('POST', new URL(atlas.publishUri).pathname, post, publish)).toBe(403);
+    expect(await send('GET', '/api/series', headers)).toBe(403);
+    expect(atlas.batches).toHaveLength(0);
+  });
+
+  it('answers its own pages (same origin), typed URLs and clients that send no Origin', async () => {
+    const path = new URL(atlas.publishUri).pathname;
+    const json = { 'content-type': 'application/json' };
+    const sameOrigin = { origin: `http://${host()}`, 'sec-fetch-site': 'same-origin' };
+    expect(await send('POST', path, { ...json, ...sameOrigin }, publish)).toBe(200);
+    expect(await send('POST', path, json, publish)).toBe(200);
+    expect(await send('GET', '/api/series', sameOrigin)).toBe(200);
+    expect(await send('GET', '/api/series', { 'sec-fetch-site': 'none' })).toBe(200);
+    expect(
+      await send('GET', '/api/series', {
+        origin: `http://localhost:${atlas.port}`,
+        host: `LOCALHOST:${atlas.port}`,
+      }),
+    ).toBe(200);
+    expect(atlas.batches).toHaveLength(2);
   });
 });
 
@@ -410,6 +483,16 @@ describe('waiting', () => {
     );
   });
 
+  // Regression: setTimeout fires at once past 2^31 - 1 ms, so such a wait rejected after 1 ms.
+  it('refuses a timeout setTimeout cannot keep', async () => {
+    for (const ms of [Infinity, 2 ** 31, -1, NaN]) {
+      await expect(atlas.nextBatch(ms)).rejects.toThrow(
+        /timeoutMs must be a number in 0…2147483647/,
+      );
+      await expect(atlas.waitFor(() => false, ms)).rejects.toThrow(/timeoutMs/);
+    }
+  });
+
   it('nextBatch times out, and pending waits reject on close', async () => {
     await expect(atlas.nextBatch(50)).rejects.toThrow(/nextBatch timed out after 50 ms/);
     const pending = atlas.waitFor(() => false, 10_000);
@@ -447,6 +530,26 @@ describe('fault injection', () => {
     atlas.respondWith(undefined);
     expect((await post(atlas.publishUri, payload)).status).toBe(200);
     expect(() => atlas.respondWith({ status: 42 })).toThrow(/status/);
+  });
+
+  // Regression: `times: 0` applied the fault once; a 1xx status left the client with no final
+  // answer; 204 and 304 were sent with a length and no body.
+  it('refuses a fault no publisher could be answered with, and answers 204 and 304 without a body', async () => {
+    expect(() => atlas.respondWith({ status: 503, times: 0 })).toThrow(
+      /times must be a positive integer/,
+    );
+    expect(() => atlas.respondWith({ status: 503, times: 1.5 })).toThrow(/times/);
+    for (const status of [100, 101, 103, 199, 600])
+      expect(() => atlas.respondWith({ status })).toThrow(/status must be an integer in 200…599/);
+    expect((await post(atlas.publishUri, payload)).status).toBe(200);
+    for (const status of [204, 304]) {
+      atlas.respondWith({ status, body: 'ignored', times: 1 });
+      const res = await post(atlas.publishUri, payload);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-length')).toBeNull();
+      expect(await res.text()).toBe('');
+    }
+    expect(atlas.batches).toHaveLength(1);
   });
 
   it('{ hang } never answers; close() still finishes promptly', async () => {

@@ -19,6 +19,7 @@ import {
   MISSING_NAME,
   PERCENTILE_ROLLUP_KEYS,
   isRestrictedKey,
+  quoted,
   replaceInvalidCharacters,
   tagRuleProblem,
   tooManyUserTags,
@@ -134,9 +135,12 @@ function sortedDedup(flat: readonly string[]): [string, string][] {
   return out;
 }
 
-/** A tag map as the aggregator's JSON encoder writes it into a message. */
+/**
+ * A tag map as the aggregator's JSON encoder writes it into a message, each key and value cut
+ * as `quoted` cuts them.
+ */
 const encodeTags = (pairs: readonly (readonly [string, string])[]): string =>
-  `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  `{${pairs.map(([k, v]) => `${JSON.stringify(quoted(k))}:${JSON.stringify(quoted(v))}`).join(',')}}`;
 
 /** Java's `(int)` of a JSON number as Jackson converts it for `getIntValue()`. */
 function javaInt(type: TokenType, source: TokenSource): number {

@@ -33,18 +33,19 @@ export class Faults {
   /** Sets (or clears) the fault; throws a `TypeError` for a status or `times` out of range. */
   set(fault: AtlasDevFault | undefined): void {
     if (fault !== undefined) {
+      // A final status only: a 1xx answer leaves the client waiting for one (101 would even
+      // switch protocols).
       if (
         'status' in fault &&
-        (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599)
+        (!Number.isInteger(fault.status) || fault.status < 200 || fault.status > 599)
       ) {
         throw new TypeError(
-          `respondWith: status must be an integer in 100…599, got ${fault.status}`,
+          `respondWith: status must be an integer in 200…599, got ${fault.status}`,
         );
       }
-      if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times >= 0)) {
-        throw new TypeError(
-          `respondWith: times must be a non-negative integer, got ${fault.times}`,
-        );
+      // `times: 0` would apply the fault once (a request counts it down before it is checked).
+      if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times >= 1)) {
+        throw new TypeError(`respondWith: times must be a positive integer, got ${fault.times}`);
       }
     }
     this.fault = fault;
@@ -81,6 +82,12 @@ export function applyFault(
     send(res, 400, GARBAGE_BODY, { 'content-type': 'application/json' });
   } else {
     log(`${label}: fault status ${fault.status}`);
+    if (fault.status === 204 || fault.status === 304) {
+      // No body, and no length announcing one: HTTP forbids both for these statuses.
+      res.writeHead(fault.status, { ...fault.headers });
+      res.end();
+      return;
+    }
     send(res, fault.status, fault.body ?? '', {
       'content-type': 'text/plain; charset=utf-8',
       ...fault.headers,

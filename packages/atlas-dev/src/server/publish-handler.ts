@@ -16,7 +16,7 @@ import {
 } from './batch-log.js';
 import { applyFault, type AtlasDevFault, type Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
-import { bodyEncoding, decompress, readBody } from './read-body.js';
+import { BODY_STALL_MS, bodyEncoding, decompress, readBody } from './read-body.js';
 import { sendAccepted, sendDiagnostic, sendValidationFailure } from './responses.js';
 import type { UploadSlots } from './upload-slots.js';
 
@@ -87,6 +87,13 @@ export class PublishHandler {
     const raw = await readBody(req, options.maxBodyBytes);
     if (raw.kind === 'aborted') {
       log(`${label}: client aborted the request`);
+      return;
+    }
+    if (raw.kind === 'stalled') {
+      log(`${label} 408: the body stalled (nothing for ${BODY_STALL_MS / 1000} s)`);
+      sendDiagnostic(res, 408, `request body stalled: nothing received for ${BODY_STALL_MS} ms`, {
+        connection: 'close',
+      });
       return;
     }
     if (fault !== undefined) {

@@ -3,13 +3,28 @@ import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate } from 'node:zlib';
 
 export type Body =
-  { kind: 'ok'; data: Buffer } | { kind: 'too-large'; bytes: number } | { kind: 'aborted' };
+  | { kind: 'ok'; data: Buffer }
+  | { kind: 'too-large'; bytes: number }
+  | { kind: 'aborted' }
+  | { kind: 'stalled' };
+
+/**
+ * How long a body may send nothing before it is given up. A publisher writes its whole body at
+ * once; a client trickling a byte every few seconds holds an upload slot and memory, and the
+ * server's own request timeout only fires after up to twice its 30 s.
+ */
+export const BODY_STALL_MS = 5000;
 
 /**
  * The body of `req`, or `too-large` as soon as it (or its `Content-Length`) passes `max`
- * bytes — what was read so far is let go — or `aborted` when the client went away.
+ * bytes — what was read so far is let go — `aborted` when the client went away, or `stalled`
+ * when no byte came for `stallMs`.
  */
-export function readBody(req: IncomingMessage, max: number): Promise<Body> {
+export function readBody(
+  req: IncomingMessage,
+  max: number,
+  stallMs = BODY_STALL_MS,
+): Promise<Body> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
@@ -19,13 +34,17 @@ export function readBody(req: IncomingMessage, max: number): Promise<Body> {
     let chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const stalled = (): void => finish({ kind: 'stalled' });
+    const stall = setTimeout(stalled, stallMs);
     const finish = (b: Body): void => {
       if (done) return;
       done = true;
+      clearTimeout(stall);
       resolve(b);
     };
     req.on('data', (chunk: Buffer) => {
       if (done) return;
+      stall.refresh();
       size += chunk.length;
       if (size > max) {
         chunks = [];

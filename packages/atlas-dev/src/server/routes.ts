@@ -1,10 +1,12 @@
 /**
  * Which handler answers a request: the `Host` check first (403 for a name this endpoint is
- * not reached under), then one route per path (or per path and what lies under it) — the
+ * not reached under), the cross-site check (403 for a request a browser sent from another
+ * site), then one route per path (or per path and what lies under it) — the
  * publish path, the pages and their files, the series, graph and tags APIs — with `405` for
  * another method and the aggregator's `404` for any other path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { crossSiteProblem } from './cross-site.js';
 import { send, sendDiagnostic } from './responses.js';
 
 export interface Route {
@@ -51,6 +53,19 @@ export async function dispatch(
       `Host "${req.headers.host ?? ''}" is not accepted: this endpoint answers to localhost, 127.0.0.1 and [::1] ` +
         '(and the host it was bound to, and allowedHosts / --allow-host), which keeps other web sites from ' +
         'reading it through DNS rebinding.\n',
+    );
+    return;
+  }
+  const crossSite = crossSiteProblem(req.headers);
+  if (crossSite !== undefined) {
+    req.resume();
+    router.log(`${method} refused: a cross-site request (${crossSite})`);
+    send(
+      res,
+      403,
+      `cross-site request refused (${crossSite}): this endpoint answers its own pages and ` +
+        'clients that send no Origin (publishers, curl), which keeps other web sites from ' +
+        'sending it data or queries.\n',
     );
     return;
   }

@@ -5,6 +5,9 @@ import type { ReceivedBatch } from './batch-log.js';
 /** Internal event: a publish request was handled (stored, refused or faulted). */
 const CHANGED = Symbol('changed');
 
+/** The longest delay `setTimeout` keeps (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export class Waiters<Subject> {
   private readonly events = new EventEmitter();
   private readonly closers = new Set<(err: Error) => void>();
@@ -96,6 +99,14 @@ export class Waiters<Subject> {
     onEvent: (resolve: (value: T) => void, arg: unknown) => void,
     timeoutMessage: () => string,
   ): Promise<T> {
+    // setTimeout fires at once for a delay past 2^31 − 1 ms (or Infinity), with only a warning.
+    if (!(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(
+        new TypeError(
+          `timeoutMs must be a number in 0…${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}`,
+        ),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);

@@ -1,0 +1,60 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readBody, type Body } from '../src/server/read-body.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+/** A server that reads one request's body with `stallMs`, and what it read. */
+async function bodyServer(stallMs: number): Promise<{ port: number; read: Promise<Body> }> {
+  let delivered!: (body: Body) => void;
+  const read = new Promise<Body>((resolve) => (delivered = resolve));
+  server = createServer((req, res) => {
+    void readBody(req, 1 << 20, stallMs).then((body) => {
+      delivered(body);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, read };
+}
+
+describe('readBody', () => {
+  // Regression: a client sending a byte now and then held an upload slot until the server's
+  // request timeout, which Node checks every 30 s (so up to a minute).
+  it('gives up a body that sends nothing for stallMs', async () => {
+    const { port, read } = await bodyServer(200);
+    const req = request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      headers: { 'content-length': 10 },
+    });
+    req.on('error', () => undefined);
+    req.write('12345');
+    expect(await read).toEqual({ kind: 'stalled' });
+    req.destroy();
+  });
+
+  it('reads a body that keeps coming, however slowly overall', async () => {
+    const { port, read } = await bodyServer(60_000);
+    const req = request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      headers: { 'content-length': 10 },
+    });
+    req.on('error', () => undefined);
+    req.write('12345');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    req.end('67890');
+    const body = await read;
+    expect(body.kind).toBe('ok');
+    expect(body.kind === 'ok' && body.data.toString()).toBe('1234567890');
+  });
+});
