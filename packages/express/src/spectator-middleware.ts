@@ -1,12 +1,13 @@
 import {
   ServerRequestTracker,
   compileExclude,
+  expressRouteTemplate,
   pathWithoutQuery,
+  primeExpressRoutes,
   type PathMatching,
   type ServerRequestReader,
   type ServerTrackingOptions,
 } from '@spectator/core/ipc';
-import { primeRoutes, routeTemplate } from './route-template.js';
 import type {
   ExpressRequestLike,
   ExpressResponseLike,
@@ -67,7 +68,7 @@ export function spectatorMiddleware<
 
   return function spectatorExpressMiddleware(req: Req, res: Res, next: NextFunctionLike): void {
     try {
-      primeRoutes(req.app);
+      primeExpressRoutes(req.app);
     } catch {
       // Unreadable app: routes are named when first seen instead.
     }
@@ -93,9 +94,12 @@ function appEnabled(app: unknown, setting: string): boolean {
   );
 }
 
-/** How the tracker reads an Express request. */
+/**
+ * How the tracker reads an Express request. The route template, with the mount paths of the
+ * routers it sits under, is core's `expressRouteTemplate` (shared with `@spectator/nestjs`).
+ */
 const reader: ServerRequestReader<ExpressRequestLike> = {
   request: (req) => req,
   path: (req) => pathWithoutQuery(req.originalUrl ?? req.url),
-  routeTemplate,
+  routeTemplate: expressRouteTemplate,
 };

@@ -1,21 +1,22 @@
 import type { Request, Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { express4MountPath, pathName, templateFromMatch } from '../src/path-names.js';
-import { primeRoutes, routeTemplate } from '../src/route-template.js';
+import { expressRouteTemplate, primeExpressRoutes } from '@spectator/core/ipc';
 import { EXPRESS_MAJORS, serve, send, type Running } from './helpers.js';
 
-// Template extraction on the unsanitized strings: each route answers with what routeTemplate()
-// computes for it, through real Express routing.
-describe.each(EXPRESS_MAJORS)('routeTemplate, Express $major', ({ major, express }) => {
+// Template extraction on the unsanitized strings: each route answers with what core's
+// expressRouteTemplate() (the middleware's reader) computes for it, through real Express routing.
+// Its pure parts (Express 4 RegExp read-back, router 2.0–2.2 layers) are tested in core's
+// test/express-route-template.test.ts.
+describe.each(EXPRESS_MAJORS)('expressRouteTemplate, Express $major', ({ major, express }) => {
   let running: Running;
   const answer = (req: Request, res: Response): void => {
-    res.send(routeTemplate(req) ?? '<none>');
+    res.send(expressRouteTemplate(req) ?? '<none>');
   };
 
   beforeAll(async () => {
     const app = express();
     app.use((req, _res, next) => {
-      primeRoutes(req.app);
+      primeExpressRoutes(req.app);
       next();
     });
     app.get('/', answer);
@@ -89,99 +90,6 @@ describe.each(EXPRESS_MAJORS)('routeTemplate, Express $major', ({ major, express
   });
 });
 
-describe('express4MountPath (path-to-regexp 0.1.x output read back)', () => {
-  const keys = (...names: (string | number)[]) => names.map((name) => ({ name }));
-  it.each([
-    // path-to-regexp 0.1.10+ (Express 4.21+)
-    ['^\\/api\\/?(?=\\/|$)', keys(), '/api'],
-    ['^\\/api(?:\\/([^/]+?))\\/?(?=\\/|$)', keys('v'), '/api/:v'],
-    ['^\\/api(?:\\/([^/]+?))?\\/?(?=\\/|$)', keys('v'), '/api/:v?'],
-    ['^\\/file-(?:((?:(?!\\/|\\/file-).)+?))\\/?(?=\\/|$)', keys('id'), '/file-:id'],
-    ['^\\/x(?:\\/(\\d+))\\/?(?=\\/|$)', keys('id'), '/x/:id(\\d+)'],
-    ['^\\/x\\/(.*)\\/?(?=\\/|$)', keys(0), '/x/*'],
-    ['^\\/s(?:\\/([^/]+?)((?:[/].+?)?))\\/?(?=\\/|$)', keys('p', 0), '/s/:p*'],
-    ['^\\/f(?:\\.([^/\\.]+?))\\/?(?=\\/|$)', keys('ext'), '/f.:ext'],
-    ['^\\/a\\.b\\/?(?=\\/|$)', keys(), '/a.b'],
-    // path-to-regexp 0.1.7 (Express 4.17–4.20)
-    ['^\\/api\\/(?:([^\\/]+?))\\/?(?=\\/|$)', keys('v'), '/api/:v'],
-    ['^\\/api(?:\\/([^\\/]+?))?\\/?(?=\\/|$)', keys('v'), '/api/:v?'],
-  ])('%s → %s', (source, k, expected) => {
-    expect(express4MountPath(new RegExp(source, 'i'), k)).toBe(expected);
-  });
-
-  it('reads arrays of paths', () => {
-    const re = new RegExp('^\\/a\\/?(?=\\/|$)|^\\/b(?:\\/([^/]+?))\\/?(?=\\/|$)', 'i');
-    expect(express4MountPath(re, keys('id'))).toBe('(/a|/b/:id)');
-  });
-
-  it('gives up (undefined) on shapes it does not know', () => {
-    expect(express4MountPath(/^\/ab?c\/?(?=\/|$)/i, [])).toBeUndefined();
-    expect(express4MountPath(/^\/re\/(\d+)/, keys(0))).toBeUndefined();
-    expect(express4MountPath(/^\/api(?:\/([^/]+?))\/?(?=\/|$)/i, [])).toBeUndefined(); // key count mismatch
-  });
-});
-
-describe('pathName', () => {
-  it('names strings, regexes and arrays stably', () => {
-    expect(pathName('/users/:id')).toBe('/users/:id');
-    expect(pathName(/^\/re\/(\d+)$/)).toBe('/re/(\\d+)');
-    expect(pathName(['/a', ['/b', '/a']])).toBe('(/a|/b)');
-    expect(pathName(['/only'])).toBe('/only');
-    expect(pathName(42)).toBeUndefined();
-  });
-});
-
-describe('router 2.0–2.2 layers (Express 5.0/5.1 lockfiles)', () => {
-  // Those layers keep the path as given in `layer.path` only until their first match, which
-  // overwrites `path` and `params` (no `rawPath`). Simulated here with objects of that shape.
-  function v22Layer(path: unknown, handle: unknown, route?: unknown) {
-    return {
-      handle,
-      route,
-      name: 'x',
-      keys: [],
-      params: undefined as unknown,
-      path,
-      slash: false,
-      matchers: [],
-    };
-  }
-  function router(stack: unknown[]) {
-    return Object.assign(() => {}, { stack });
-  }
-
-  it('reads the path of layers that have not matched yet', () => {
-    const route = { path: '/items/:id' };
-    const inner = router([v22Layer('/items/:id', () => {}, route)]);
-    const app = { router: router([v22Layer('/api/:v', inner)]) };
-    primeRoutes(app);
-    expect(routeTemplate({ route, app })).toBe('/api/:v/items/:id');
-  });
-
-  it('reconstructs a layer that already matched from its params', () => {
-    const route = { path: '/items/:id' };
-    const inner = router([v22Layer('/items/:id', () => {}, route)]);
-    const mount = v22Layer('/api/v1', inner);
-    mount.params = { v: 'v1' };
-    const app = { router: router([mount]) };
-    expect(routeTemplate({ route, app })).toBe('/api/:v/items/:id');
-  });
-
-  it('falls back to /* for a layer whose last match failed', () => {
-    const route = { path: '/items' };
-    const inner = router([v22Layer('/items', () => {}, route)]);
-    const app = { router: router([v22Layer(undefined, inner)]) };
-    expect(routeTemplate({ route, app })).toBe('/*/items');
-  });
-
-  it('templateFromMatch replaces param values and splats', () => {
-    expect(templateFromMatch('/api/v1/x', { v: 'v1' })).toBe('/api/:v/x');
-    expect(templateFromMatch('/files/a/b/c', { rest: ['a', 'b', 'c'] })).toBe('/files/*rest');
-    expect(templateFromMatch('/u/caf%C3%A9', { name: 'café' })).toBe('/u/:name');
-    expect(templateFromMatch('/plain', {})).toBe('/plain');
-  });
-});
-
 describe.each(EXPRESS_MAJORS)('a router shared by two apps, Express $major', ({ express }) => {
   // Each route keeps the template of the first app that named it; the other app's requests must
   // still get their own prefix (regression guard for that per-route slot).
@@ -189,12 +97,12 @@ describe.each(EXPRESS_MAJORS)('a router shared by two apps, Express $major', ({ 
   let second: Running;
   const shared = express.Router();
   shared.get('/items/:id', (req: Request, res: Response) => {
-    res.json({ template: routeTemplate(req), keys: Object.keys(req.route as object) });
+    res.json({ template: expressRouteTemplate(req), keys: Object.keys(req.route as object) });
   });
   const frozen = express.Router();
   frozen.get('/f/:id', (req: Request, res: Response) => {
     Object.freeze(req.route);
-    res.send(routeTemplate(req) ?? '<none>');
+    res.send(expressRouteTemplate(req) ?? '<none>');
   });
 
   beforeAll(async () => {
@@ -233,22 +141,5 @@ describe.each(EXPRESS_MAJORS)('a router shared by two apps, Express $major', ({ 
 
   it('names a frozen route too, on every request', async () => {
     for (let i = 0; i < 2; i++) expect((await send(`${first.url}/f/${i}`)).body).toBe('/f/:id');
-  });
-});
-
-describe('routeTemplate edge cases', () => {
-  it('is undefined without a route and never throws on odd input', () => {
-    expect(routeTemplate({})).toBeUndefined();
-    expect(routeTemplate({ route: 'x' })).toBeUndefined();
-    expect(routeTemplate({ route: { path: '/r' } })).toBe('/r');
-    const hostile = {
-      get _router(): unknown {
-        throw new Error('no');
-      },
-      get router(): unknown {
-        throw new Error('no');
-      },
-    };
-    expect(routeTemplate({ route: { path: '/r/:id' }, app: hostile })).toBe('/r/:id');
   });
 });

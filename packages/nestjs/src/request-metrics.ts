@@ -16,11 +16,12 @@
  * body-parser error, a middleware, the platform itself) the status recorded is the one the
  * client got, exactly once.
  *
- * The route template is the platform's own, read when the response is done: Express's
- * `req.route.path` (named by core's `routeName`, as the Express adapter names it) and Fastify's
- * `request.routeOptions.url`. Nest registers routes with the
- * global prefix, URI version and `RouterModule` path already applied, so both read
- * `/api/v1/users/:id`.
+ * The route template is the platform's own, read when the response is done. Express: core's
+ * `expressRouteTemplate`, the one `@spectator/express` reads, which joins `req.route.path` to the
+ * mount paths of the routers and sub-apps the route sits under (an Express router mounted on the
+ * Nest app's Express instance, `app.use('/legacy', router)`, gives `/legacy/users/:id`). Fastify:
+ * `request.routeOptions.url`. Nest registers its own routes with the global prefix, URI version
+ * and `RouterModule` path already applied, so both read `/api/v1/users/:id`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger, type OnModuleInit } from '@nestjs/common';
@@ -28,9 +29,10 @@ import { AbstractHttpAdapter, type HttpAdapterHost } from '@nestjs/core';
 import type { Registry } from '@spectator/core';
 import {
   compileExclude,
+  expressRouteTemplate,
   fastifyRouting,
   pathWithoutQuery,
-  routeName,
+  primeExpressRoutes,
   ServerRequestTracker,
   type FastifyConfigLike,
   type PathMatching,
@@ -109,10 +111,27 @@ interface ServerLike {
   ): unknown;
 }
 
-/** The route Express dispatched to, named as every adapter names routes. */
+/**
+ * The route Express dispatched to, with the mount paths above it: the template
+ * `@spectator/express` gives the same route.
+ */
 function expressRoute(req: RawRequest): string | undefined {
   if (req[UNMATCHED] === true) return undefined;
-  return routeName(req.route?.path);
+  return expressRouteTemplate(req);
+}
+
+/**
+ * Indexes the routes of the Express app a request reached, before the app routes it (so Express
+ * 5.0/5.1's router 2.0–2.2 layers are read while they still hold the paths they were given, as
+ * `@spectator/express` does from its middleware). Before Express's own init, `req.app` is not
+ * set yet: then the adapter's instance.
+ */
+function primeExpress(req: RawRequest, instance: unknown): void {
+  try {
+    primeExpressRoutes(req.app ?? instance);
+  } catch {
+    // Unreadable app: routes are named when first seen instead.
+  }
 }
 
 function fastifyRoute(req: RawRequest): string | undefined {
@@ -205,10 +224,11 @@ export class SpectatorRequestMetrics implements OnModuleInit {
       next();
     });
     if (hasRequestHook(adapter)) {
-      chainRequestHook(adapter, (req, res) =>
-        tracker.track(req as RawRequest, res as ServerResponse),
-      );
-    } else if (!trackServer(adapter, tracker)) {
+      chainRequestHook(adapter, (req, res) => {
+        primeExpress(req as RawRequest, instance);
+        tracker.track(req as RawRequest, res as ServerResponse);
+      });
+    } else if (!trackServer(adapter, tracker, (req) => primeExpress(req, instance))) {
       this.logger.warn(
         'no request hook and no HTTP server to listen on; requests are not recorded',
       );
@@ -264,10 +284,15 @@ export class SpectatorRequestMetrics implements OnModuleInit {
 /**
  * Follows every request from the HTTP server's `request` event, ahead of the platform's own
  * listener: on Fastify, the only place that sees the requests Fastify answers before any hook
- * (a malformed URL's 400, a too-long one's 414, 503 while closing). False when there is no
- * server to listen on.
+ * (a malformed URL's 400, a too-long one's 414, 503 while closing). `before` runs first for
+ * each request (on Express, indexing the app's routes). False when there is no server to listen
+ * on.
  */
-function trackServer(adapter: HttpAdapterLike, tracker: ServerRequestTracker<RawRequest>): boolean {
+function trackServer(
+  adapter: HttpAdapterLike,
+  tracker: ServerRequestTracker<RawRequest>,
+  before?: (req: RawRequest) => void,
+): boolean {
   const server = adapter.getHttpServer?.() as ServerLike | undefined;
   if (server === undefined || server === null || typeof server.prependListener !== 'function') {
     return false;
@@ -278,6 +303,7 @@ function trackServer(adapter: HttpAdapterLike, tracker: ServerRequestTracker<Raw
     } catch {
       // A frozen request object: the hook times it instead.
     }
+    before?.(req);
     tracker.track(req, res);
   });
   return true;

@@ -25,6 +25,7 @@ import {
 const APP_SOURCE = `
 import 'reflect-metadata';
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   Controller, Get, Injectable, Module, Param, UseGuards, VersioningType, type CanActivate,
@@ -97,6 +98,16 @@ async function serve(platform: string): Promise<number[]> {
   );
   app.setGlobalPrefix('api');
   app.enableVersioning({ type: VersioningType.URI });
+  if (platform === 'express') {
+    // An Express router mounted on Nest's Express instance (Express 4 under Nest 10, 5 after),
+    // from the express that Nest's platform package resolves.
+    const platformRequire = createRequire(
+      createRequire(process.cwd() + '/').resolve('@nestjs/platform-express'),
+    );
+    const router = platformRequire('express').Router();
+    router.get('/users/:id', (_req: unknown, res: { send(body: string): void }) => res.send('ok'));
+    app.getHttpAdapter().getInstance().use('/legacy/:v', router);
+  }
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const statuses: number[] = [];
@@ -109,6 +120,7 @@ async function serve(platform: string): Promise<number[]> {
   ]) {
     statuses.push(await get(port, path));
   }
+  if (platform === 'express') statuses.push(await get(port, '/legacy/v2/users/7'));
   await app.close(); // no publish(): the module flushes the registry it started
   return statuses;
 }
@@ -181,7 +193,15 @@ describe('the built package on every NestJS major of the peer range', () => {
       );
       expect(Number(result.version.split('.')[0])).toBe(major);
       for (const platform of PLATFORMS) {
-        expect(result.statuses[platform]).toEqual([200, 200, 403, 404, 400]);
+        const express = platform === 'express';
+        expect(result.statuses[platform]).toEqual([
+          200,
+          200,
+          403,
+          404,
+          400,
+          ...(express ? [200] : []),
+        ]);
         const call = (tags: Record<string, string>): number =>
           decodedCount(atlas, 'ipc.server.call', { owner: 'spectator-nestjs', platform, ...tags });
         expect(call({ 'ipc.endpoint': '_api_v1_users__id', 'http.status': '200' })).toBe(2);
@@ -195,7 +215,11 @@ describe('the built package on every NestJS major of the peer range', () => {
         expect(call({ 'ipc.endpoint': 'unknown', 'http.status': '404' })).toBe(1);
         // Fastify answers a malformed URL before any hook (regression: never recorded there).
         expect(call({ 'ipc.endpoint': 'unknown', 'http.status': '400' })).toBe(1);
-        expect(call({})).toBe(5);
+        // The mounted Express router's route, with its mount path (Express 4 read back on Nest 10).
+        expect(call({ 'ipc.endpoint': '_legacy__v_users__id', 'http.status': '200' })).toBe(
+          express ? 1 : 0,
+        );
+        expect(call({})).toBe(express ? 6 : 5);
         expect(decodedCount(atlas, 'UsersController.find', { platform, result: 'success' })).toBe(
           2,
         );

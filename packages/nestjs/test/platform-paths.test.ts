@@ -11,6 +11,7 @@ import { AbstractHttpAdapter, NestFactory, RouterModule } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from '@spectator/core';
+import express, { type Express, type Request, type Response } from 'express';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpectatorModule } from '../src/index.js';
@@ -206,3 +207,76 @@ describe('routes added to the Express instance itself', () => {
     ).toEqual(['__a__b_ 2', '_re___d__ 1']); // (/a|/b) and /re/(\d+), sanitized
   });
 });
+
+// Regression: on Express the module read only `req.route.path`, so a route of an Express router
+// mounted on the Nest app's Express instance lost its mount path, and `/legacy/v1/users/:id`,
+// `/legacy/v2/users/:id` and a Nest controller's `/users/:id` were all recorded as one series
+// `_users__id`. They are named as @spectator/express names them (core's expressRouteTemplate).
+@Controller('users')
+class UsersController {
+  @Get(':id')
+  get(@Param('id') id: string): { id: string } {
+    return { id };
+  }
+}
+
+describe.each([
+  ['with', (adapter: ExpressAdapter) => adapter],
+  ['without', withoutRequestHook],
+] as const)(
+  'Express routers and sub-apps mounted on the Nest app, %s a request hook',
+  (_, hook) => {
+    it('carry their mount paths in ipc.endpoint, one series per mount', async () => {
+      const registry = new Registry({ uri: atlas.publishUri });
+      @Module({
+        imports: [SpectatorModule.forRoot({ registry })],
+        controllers: [UsersController],
+      })
+      class AppModule {}
+      const app = await NestFactory.create(AppModule, hook(new ExpressAdapter()), {
+        logger: false,
+        abortOnError: false,
+      });
+      const answer = (req: Request, res: Response): void => {
+        res.json({ id: req.params.id });
+      };
+      const usersRouter = (): express.Router => express.Router().get('/users/:id', answer);
+      const instance = app.getHttpAdapter().getInstance() as Express;
+      instance.use('/legacy/v1', usersRouter());
+      instance.use('/legacy/v2', usersRouter());
+      const tenants = express.Router({ mergeParams: true });
+      tenants.use('/admin', usersRouter());
+      instance.use('/tenants/:tenant', tenants);
+      const sub = express();
+      sub.get('/users/:id', answer);
+      instance.use('/sub', sub);
+      await app.listen(0, '127.0.0.1');
+      const url = await app.getUrl();
+      for (const path of [
+        '/users/1',
+        '/legacy/v1/users/2',
+        '/legacy/v2/users/3',
+        '/legacy/v2/users/4',
+        '/tenants/acme/admin/users/5',
+        '/sub/users/6',
+      ]) {
+        const res = await fetch(`${url}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(((await res.json()) as { id: string }).id, path).toBe(path.slice(-1));
+      }
+      await app.close();
+      await registry.publish();
+      expect(
+        decodedCallTags(atlas)
+          .map((t) => `${t['ipc.endpoint']} ${decodedCount(atlas, 'ipc.server.call', t)}`)
+          .sort(),
+      ).toEqual([
+        '_legacy_v1_users__id 1',
+        '_legacy_v2_users__id 2',
+        '_sub_users__id 1',
+        '_tenants__tenant_admin_users__id 1',
+        '_users__id 1',
+      ]);
+    });
+  },
+);

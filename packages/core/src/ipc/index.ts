@@ -40,6 +40,7 @@ export {
 } from './netflix-headers.js';
 export { compileExclude, type ExcludeOption, type PathMatching } from './request-filter.js';
 export { fastifyRouting, type FastifyRouting, type FastifyConfigLike } from './fastify-routing.js';
+export { expressRouteTemplate, primeExpressRoutes } from './express-route-template.js';
 export {
   ServerRequestTracker,
   SERVER_ERROR_STATUS,

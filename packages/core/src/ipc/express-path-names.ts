@@ -1,9 +1,9 @@
 /**
  * Turns what Express keeps about a path (the string, RegExp or array given to `get`/`use`/`route`,
  * or, for Express 4 mounts, only the compiled RegExp) into a bounded `ipc.endpoint` fragment.
- * Pure functions; results are cached by the caller (`route-template.ts`).
+ * Pure functions; results are cached by the caller (`express-route-template.ts`).
  */
-import { regexName, routeName } from '@spectator/core/ipc';
+import { regexName, routeName } from './route-name.js';
 
 /**
  * Name of a path as given to Express (a string, RegExp or array; see core's `routeName`, which

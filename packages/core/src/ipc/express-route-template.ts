@@ -1,6 +1,11 @@
 /**
  * The route template (`/api/:v/items/:id`) of the request Express routed.
  *
+ * In core because two adapters serve Express apps: `@spectator/express` and `@spectator/nestjs`
+ * on Nest's Express platform (whose own routes, and any Express router mounted on its instance,
+ * must read the same). It reads apps, routers, layers and routes structurally; core imports no
+ * Express.
+ *
  * How: Express sets `req.route` to the `Route` object whose handler runs, and `Route.path` is the
  * path exactly as registered (`/items/:id`). What it does not keep per request is the path of the
  * routers that route is mounted under (`app.use('/api/:v', router)`). Instead of patching Express
@@ -14,12 +19,13 @@
  *
  * The mount path of each router layer comes from:
  * - router ≥ 2.3 (Express 5): `layer.rawPath`, the path as given to `use`;
- * - Express 4: the `layer.regexp` path-to-regexp 0.1.x compiled, read back (`path-names.ts`);
- *   unrecognised shapes are named by their RegExp source;
+ * - Express 4: the `layer.regexp` path-to-regexp 0.1.x compiled, read back
+ *   (`express-path-names.ts`); unrecognised shapes are named by their RegExp source;
  * - router 2.0–2.2 (Express 5.0/5.1 lockfiles): `layer.path`, which holds the path as given only
  *   until the layer first matches. The tree is therefore walked when the first request reaches
- *   the middleware, before it reaches any later layer; layers added afterwards are named from
- *   their last match (`templateFromMatch`), or `/*` when even that is unknown.
+ *   the adapter (Express middleware, Nest request hook), before it reaches any later layer;
+ *   layers added afterwards are named from their last match (`templateFromMatch`), or `/*` when
+ *   even that is unknown.
  *
  * A `Route` reachable through several mount paths (a router mounted twice) is named with the
  * alternatives, `(/v1/items/:id|/v2/items/:id)`; a route found in no walked tree (a router
@@ -33,7 +39,7 @@ import {
   mountPart,
   pathName,
   templateFromMatch,
-} from './path-names.js';
+} from './express-path-names.js';
 
 /** What this module reads from an Express app, router, layer and route. */
 interface RouterLike {
@@ -72,26 +78,43 @@ let lastRoutes: WeakMap<object, string> | undefined;
  * replaces cost ~20 ns more per request. Non-enumerable: spreads, `Object.assign` and
  * `Object.keys` do not see it.
  */
-const CACHED_TEMPLATE = Symbol('@spectator/express route template');
+const CACHED_TEMPLATE = Symbol('@spectator/core express route template');
 interface CachedTemplate {
   readonly app: object;
   readonly template: string;
 }
 
 /**
- * Indexes `app`'s routes the first time it is seen. Called by the middleware before `next()`, so
- * router 2.0–2.2 layers after the middleware are read while they still hold their paths.
+ * Indexes `app`'s routes the first time it is seen. Called by the adapter as a request reaches it
+ * (the Express middleware before `next()`, Nest's request hook), so router 2.0–2.2 layers after
+ * it are read while they still hold their paths.
+ *
+ * @example
+ * ```ts
+ * app.use((req, _res, next) => {
+ *   primeExpressRoutes(req.app);
+ *   next();
+ * });
+ * ```
  */
-export function primeRoutes(app: unknown): void {
+export function primeExpressRoutes(app: unknown): void {
   if (app === lastApp || (typeof app !== 'function' && (typeof app !== 'object' || app === null)))
     return;
   if (!appRoutes.has(app)) indexApp(app);
 }
 
 /**
- * Template of the route that handled `req`, or `undefined` when no route matched. Never throws.
+ * Template of the route that handled `req` (an Express request, read when its response is done),
+ * with the mount paths of the routers and sub-apps it sits under: `/api/:v/items/:id`.
+ * `undefined` when no route matched. Never throws.
+ *
+ * @example
+ * ```ts
+ * app.get('/users', (req, res) => res.send(expressRouteTemplate(req))); // under /api/:v:
+ * // → '/api/:v/users'
+ * ```
  */
-export function routeTemplate(req: { route?: unknown; app?: unknown }): string | undefined {
+export function expressRouteTemplate(req: { route?: unknown; app?: unknown }): string | undefined {
   const route = req.route;
   if (typeof route !== 'object' || route === null) return undefined;
   const cached = (route as { [CACHED_TEMPLATE]?: CachedTemplate })[CACHED_TEMPLATE];
@@ -99,7 +122,7 @@ export function routeTemplate(req: { route?: unknown; app?: unknown }): string |
   return templateOf(route, req.app);
 }
 
-/** {@link routeTemplate} for a route not yet named for this app: the app's map, else its tree. */
+/** {@link expressRouteTemplate} of a route not yet named for this app: its map, else its tree. */
 function templateOf(route: object, app: unknown): string | undefined {
   if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) {
     return joinRoute('', pathName((route as { path?: unknown }).path) ?? '');
@@ -125,8 +148,9 @@ function templateOf(route: object, app: unknown): string | undefined {
 }
 
 /**
- * Stores `template` on `route` for {@link routeTemplate}'s next read. The first app to name a
- * route keeps the slot: a router shared by two apps would otherwise redefine it per request.
+ * Stores `template` on `route` for {@link expressRouteTemplate}'s next read. The first app to
+ * name a route keeps the slot: a router shared by two apps would otherwise redefine it per
+ * request.
  */
 function remember(route: object, app: object, template: string): void {
   if (Object.prototype.hasOwnProperty.call(route, CACHED_TEMPLATE)) return;
