@@ -1,6 +1,6 @@
 /**
- * The Fastify plugin: two hooks into Fastify over core's `ServerRequestTracker`, the request
- * lifecycle the Express, Koa and Nest adapters share.
+ * The Fastify plugin: the server's `request` event and two Fastify hooks over core's
+ * `ServerRequestTracker`, the request lifecycle the Express, Koa and Nest adapters share.
  *
  * Where it hooks, and why. Timing starts at the HTTP server's `request` event (our listener
  * prepended, so ahead of Fastify's own), because Fastify answers some requests before any hook
@@ -8,18 +8,22 @@
  * 503 while the app closes. The `onRequest` hook, the first hook Fastify runs for a request
  * (its not-found handler's included), only tells which Fastify request and reply the Node
  * request became, so that the route template and the reply's headers can be read when the
- * response is done. Requests the server never sees (`inject()`) are timed from that hook. The
- * tracker records when Node's response emits `close`: after it finished, or alone when cut short
- * (`cancelled` when the client went away, a 500 when the server cut it), so whatever produced
- * the response — a handler, an error handler, a hook, a body parser, the not-found handler,
- * Fastify's router — the status recorded is the one the client got, exactly once.
+ * response is done. Requests the server never sees (`inject()`) are timed from that hook. An
+ * `onRequest` hook added before ours (an auth or rate-limit plugin registered first) may answer
+ * the request itself, and Fastify then runs no later `onRequest` hook: the `onSend` hook, which
+ * runs for every reply Fastify sends (a hook's, an error handler's, a handler's) before its head
+ * is written, tells it then (and times an injected request from there). The tracker records
+ * when Node's response emits `close`: after it finished, or alone when cut short (`cancelled`
+ * when the client went away, a 500 when the server cut it), so whatever produced the response —
+ * a handler, an error handler, a hook, a body parser, the not-found handler, Fastify's router —
+ * the status recorded is the one the client got, exactly once.
  *
- * Encapsulation. The plugin is wrapped by `fastify-plugin`, so its hook is added to the context
- * it is registered in rather than to a context of its own; Fastify adds a hook added to a context
- * to every context below it, those of plugins registered earlier included. Registered on the
- * root instance (the usual way) it therefore sees every route of the app and listens to the
- * server. Registered inside an encapsulated plugin, it records only the requests routed to that
- * plugin's routes and not-found handler, timed from the hook: the server's `request` event
+ * Encapsulation. The plugin is wrapped by `fastify-plugin`, so its hooks are added to the
+ * context it is registered in rather than to a context of its own; Fastify adds a hook added to
+ * a context to every context below it, those of plugins registered earlier included. Registered
+ * on the root instance (the usual way) it therefore sees every route of the app and listens to
+ * the server. Registered inside an encapsulated plugin, it records only the requests routed to
+ * that plugin's routes and not-found handler, timed from its hooks: the server's `request` event
  * carries requests of the whole app.
  *
  * One request, one record: the first hook to see a Node request leaves its reply on it (under a
@@ -51,7 +55,7 @@ import type { RawRequest, SpectatorPluginOptions } from './types.js';
  */
 export const OWNER = 'spectator-fastify';
 
-/** The reply of a Node request, once our hook saw it; `null` while only the server has. */
+/** The reply of a Node request, once one of our hooks saw it; `null` while only the server has. */
 const REPLY = Symbol.for('@spectator/fastify.reply');
 /** Set on the context the plugin was registered in (children inherit it through prototypes). */
 const INSTALLED = Symbol.for('@spectator/fastify.installed');
@@ -89,23 +93,48 @@ function spectatorFastify(
   }
   (instance as { [INSTALLED]?: boolean })[INSTALLED] = true;
   if (isRootContext(instance)) listenToServer(instance.server, tracker);
+  // The first hook to see the request marks it: normally `onRequest`, which runs for every
+  // request Fastify routes, ahead of parsing. An `onRequest` hook registered before the plugin
+  // (an auth or rate-limit plugin) may answer first, and Fastify then runs no later `onRequest`
+  // hook: `onSend` still runs for that reply, before its head is written (so before the tracker
+  // reads the route). For every other request it is one comparison.
   instance.addHook('onRequest', (request, reply, next) => {
     try {
-      const raw = request.raw as TrackedRequest;
-      const seen = raw[REPLY];
-      if (seen === null) {
-        raw[REPLY] = reply; // timed since the server's `request` event
-      } else if (seen === undefined) {
-        // Not seen by the server (`inject()`), or the plugin is not on the root context.
-        raw[REPLY] = reply;
-        tracker.track(raw, reply.raw);
-      }
+      markReply(request.raw as TrackedRequest, reply, tracker);
     } catch {
       // A request object we cannot mark: recorded by the server's listener, without its route.
     }
     next();
   });
+  instance.addHook('onSend', (request, reply, payload, next) => {
+    try {
+      const raw = request.raw as TrackedRequest;
+      if (raw[REPLY] !== reply) markReply(raw, reply, tracker);
+    } catch {
+      // As in onRequest.
+    }
+    next(null, payload);
+  });
   done();
+}
+
+/**
+ * Leaves `reply` on its Node request, unless a hook already did; a request the server's listener
+ * did not track (`inject()`, or the plugin is not on the root context) is tracked from here.
+ */
+function markReply(
+  raw: TrackedRequest,
+  reply: FastifyReply,
+  tracker: ServerRequestTracker<TrackedRequest>,
+): void {
+  const seen = raw[REPLY];
+  if (seen === null) {
+    raw[REPLY] = reply; // timed since the server's `request` event
+  } else if (seen === undefined) {
+    // Not seen by the server (`inject()`), or the plugin is not on the root context.
+    raw[REPLY] = reply;
+    tracker.track(raw, reply.raw);
+  }
 }
 
 /**
@@ -203,7 +232,9 @@ function listenToServer(server: unknown, tracker: ServerRequestTracker<TrackedRe
  * after a streamed body ended; `ipc.status=cancelled` when the client went away;
  * `http.status=500` when the server cut the response short. Answers Fastify makes before any
  * hook (a malformed URL's 400, a too-long parameter's 414, 503 while closing) are recorded too,
- * as `unknown`; `inject()` requests are recorded from the `onRequest` hook. Fastify 4.10+ and 5.
+ * as `unknown`; `inject()` requests are recorded from the `onRequest` hook. A reply sent by an
+ * `onRequest` hook that runs before the plugin's (auth, rate limits) is recorded with its route's
+ * template too (seen from `onSend`). Fastify 4.10+ and 5.
  * It never changes the reply, never handles errors, and never throws into a request; invalid
  * options make `app.ready()` reject with a `SpectatorConfigError` (`ERR_SPECTATOR_INVALID_NUMBER`,
  * `ERR_SPECTATOR_INVALID_OPTION`, also for registering it twice in one context).

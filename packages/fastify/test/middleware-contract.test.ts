@@ -13,7 +13,7 @@ import { fastifyPair, registerOnFake, runRequest } from './fake-fastify.js';
 import { MetricsHarness } from './helpers.js';
 
 // The plugin's contract with plain objects shaped like what Node and Fastify hand it (the
-// server's `request` event, then the `onRequest` hook), for what real sockets cannot easily
+// server's `request` event, then the `onRequest` and `onSend` hooks), for what real sockets cannot easily
 // produce (HTTP/2 versions, event orders, hostile objects): the cases every adapter shares
 // (@spectator/test-support), then Fastify's own. Assertions still go through the Atlas dev
 // endpoint.
@@ -33,9 +33,11 @@ describe('middleware contract', () => {
     return (res, call = {}) => runRequest(app, res, call);
   });
 
-  it('calls the hook’s done exactly once per request, also when it cannot read the request', async () => {
+  it('calls each hook’s done exactly once per request, also when it cannot read the request', async () => {
     const app = registerOnFake({ registry: h.registry });
-    expect(runRequest(app, new FakeResponse(), { route: '/a' })).toBe(1);
+    expect([app.hooks.length, app.sendHooks.length]).toEqual([1, 1]);
+    // onRequest's and onSend's
+    expect(runRequest(app, new FakeResponse(), { route: '/a' })).toBe(2);
     let done = 0;
     const hostile = Object.defineProperty({}, 'raw', {
       get() {
@@ -44,6 +46,23 @@ describe('middleware contract', () => {
     });
     app.hooks[0]!(hostile, {}, () => done++);
     expect(done).toBe(1);
+    // onSend passes the payload on unchanged.
+    const sent: unknown[] = [];
+    app.sendHooks[0]!(hostile, {}, 'body', (...args) => sent.push(args));
+    expect(sent).toEqual([[null, 'body']]);
+  });
+
+  it('marks a reply an earlier onRequest hook sent from onSend: recorded once with its route, with a server or without (inject)', async () => {
+    for (const server of [true, false]) {
+      const app = registerOnFake({ registry: h.registry }, { server });
+      const res = new FakeResponse();
+      expect(runRequest(app, res, { route: '/users/:id', onRequest: false })).toBe(1);
+      res.complete();
+    }
+    await h.recorded(2);
+    expect(h.callCount()).toBe(2);
+    expect(h.callCount({ 'ipc.endpoint': '_users__id' })).toBe(2);
+    expect(h.inflightCount()).toBe(2);
   });
 
   it('never throws on hostile request, reply and response objects', async () => {
