@@ -255,6 +255,35 @@ describe('bounds', () => {
       /257 data expressions, more than 256/,
     );
   });
+
+  it('refuses nested :avg past 1000 nodes with a 400 where it is built', async () => {
+    // Regression: 40 :avg (132 characters) ran the process out of heap, 23 took 2.4 s.
+    const q = `name,ipc.server.call,:eq${',:avg'.repeat(40)}`;
+    const res = await get(`/api/v1/graph?q=${encodeURIComponent(q)}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      message:
+        'IllegalArgumentException: the expression has 1456 nodes, more than 1000 (a ' +
+        'sub-expression counts each time it is used, as the argument of a nested :avg does) ' +
+        '(at token 8, character 50)',
+      position: { text: ':avg', token: 8, offset: 50, length: 4 },
+    });
+  });
+
+  it('refuses a csv answer of more than 32 MiB with a 400', async () => {
+    // Regression: %f writes 1e308 in 316 characters; 1000 such lines made a 435 MiB body.
+    // 200 lines of 1440 datapoints are some 90 MB.
+    const q = Array<string>(200).fill('1e308').join(',');
+    const res = await get(`/api/v1/graph?q=${q}&s=e-1d&w=1440&format=csv`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      'IllegalArgumentException: the csv answer would be larger than 32 MiB; narrow the query, ' +
+        'shorten the time range or use a larger step',
+    );
+    // The same in json is a few MB.
+    expect((await get(`/api/v1/graph?q=${q}&s=e-1d&w=1440&format=json`)).status).toBe(200);
+  });
 });
 
 describe('graphRoutes', () => {

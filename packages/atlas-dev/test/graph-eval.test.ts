@@ -1,8 +1,11 @@
 // The local Atlas's evaluation, on hand-built stores: every expected value is worked out by hand
 // in the comments from what the payloads hold (step 5 s unless said otherwise).
 import { describe, expect, it } from 'vitest';
+import type { GraphEvalContext } from '../src/graph/eval-data.js';
+import { evaluate } from '../src/graph/evaluate.js';
 import { evaluateGraph, type GraphResult } from '../src/graph/evaluate-graph.js';
 import { GraphRequestError } from '../src/graph/expr-error.js';
+import { parseExpression } from '../src/graph/interpreter.js';
 import type { SeriesStoreReader } from '../src/store/series-store.js';
 import { percentileTimerStep, type Entry } from './support/payload.js';
 import { T0, storeOf } from './support/graph-store.js';
@@ -236,5 +239,90 @@ describe('bounds', () => {
         maxInputSeries: 1,
       }),
     ).toThrow(GraphRequestError);
+  });
+});
+
+describe('bounds on what evaluation computes', () => {
+  /** The error `f` throws. */
+  function failure(f: () => unknown): GraphRequestError {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof GraphRequestError) return err;
+      throw err;
+    }
+    throw new Error('expected a GraphRequestError');
+  }
+
+  /** An evaluation context over the store's three steps with these bounds. */
+  const context = (
+    maxEvalLines: number,
+    maxEvalValues = Infinity,
+    source = store,
+  ): GraphEvalContext => ({
+    source,
+    window: { stepMs: STEP, startMs: T0, count: 3 },
+    maxInputSeries: 10_000,
+    inputSeries: 0,
+    maxEvalLines,
+    maxEvalValues,
+    evalLines: 0,
+  });
+  const expr = parseExpression('name,requests,:eq,(,ep,),:by,1,:add,2,:mul')[0]!.expr;
+
+  it('counts the lines of every sub-expression, and refuses past the bound', () => {
+    // :by 2, 1 1, :add 2, 2 1, :mul 2
+    const ctx = context(8);
+    expect(evaluate(expr, ctx)).toHaveLength(2);
+    expect(ctx.evalLines).toBe(8);
+    expect(failure(() => evaluate(expr, context(7))).message).toBe(
+      'the expression computes more than 7 lines (counting those of every sub-expression); ' +
+        'narrow the query',
+    );
+    // 8 lines of 3 datapoints
+    expect(() => evaluate(expr, context(8, 24))).not.toThrow();
+    expect(failure(() => evaluate(expr, context(8, 23))).message).toMatch(
+      /^the expression computes more than 23 values \(lines × 3 datapoints/,
+    );
+  });
+
+  it(':percentiles counts a line per group and percentile before computing them', () => {
+    // Regression: a group per series times 100 percentiles allocated them all (2.5 GB for
+    // 2000 series over 1440 datapoints), then the spread of 200,000 lines threw a RangeError.
+    const buckets = Array.from({ length: 2000 }, (_, i): Entry => [
+      { name: 'lat', id: `i${i}`, statistic: 'percentile', percentile: 'T0042' },
+      0,
+      1,
+    ]);
+    const s = storeOf(STEP, [buckets]);
+    const pcts = Array.from({ length: 100 }, (_, i) => i).join(',');
+    const q = `name,lat,:eq,(,id,),:by,(,${pcts},),:percentiles`;
+    const err = failure(() =>
+      evaluateGraph(q, { s: String(T0), e: String(T0 + STEP) }, s, { maxLines: 1_000_000 }),
+    );
+    expect(err.message).toBe(
+      'the expression computes more than 100000 lines (counting those of every ' +
+        'sub-expression); narrow the query',
+    );
+    // The same counted in a context: the 2000 bucket lines, then 2000 × 100 at once.
+    const ctx = context(150_000, Infinity, s);
+    expect(() => evaluate(parseExpression(q)[0]!.expr, ctx)).toThrow(/more than 150000 lines/);
+    expect(ctx.evalLines).toBe(2000 + 200_000);
+  });
+
+  it('refuses queries of more than 2048 nodes in all, a shared one counted per use', () => {
+    // Regression: 256 data expressions sharing a 1300-node query (nested :avg) scanned the
+    // store 256 times, each series tested against all 1300 nodes: a minute at 10,000 series.
+    // A query of 71 nodes, nested :avg 5 times: 32 data expressions read it.
+    const query = `name,requests,:eq${Array.from({ length: 35 }, (_, i) => `,k${i},v,:eq,:or`).join('')}`;
+    const err = failure(() => graph(`${query}${',:avg'.repeat(5)}`));
+    expect(err.message).toBe(
+      "the queries of the expression's data expressions have 2272 nodes in all, more than " +
+        '2048 (each is tested against every stored series; a query read by several data ' +
+        'expressions, as with :avg, counts for each)',
+    );
+    // Nested 4 times (16 reads, 1136 nodes), within the bound: an average of the average.
+    const r = graph(`${query}${',:avg'.repeat(4)}`);
+    expect([...r.lines[0]!.values]).toEqual([4.5, 12, NaN]);
   });
 });

@@ -2,7 +2,8 @@
 // Atlas's "Output Formats" documentation and the json of its JsonGraphEngine test.
 import { describe, expect, it } from 'vitest';
 import type { GraphResult } from '../src/graph/evaluate-graph.js';
-import { formatGraph, isoTime } from '../src/graph/graph-output.js';
+import { GraphRequestError } from '../src/graph/expr-error.js';
+import { formatGraph, isoTime, MAX_ANSWER_BYTES } from '../src/graph/graph-output.js';
 import { javaDouble, javaFixed6 } from '../src/graph/java-number-format.js';
 
 const offset = { 'atlas.offset': '0w' };
@@ -60,6 +61,45 @@ describe('csv and txt', () => {
         .split('\n')
         .slice(0, 2),
     ).toEqual(['"timestamp"', '2012-01-01T08:56:00Z']);
+  });
+});
+
+describe('the size of an answer', () => {
+  /** `n` lines of 1441 datapoints, each `v`. */
+  const constant = (n: number, v: number): GraphResult => {
+    const values = new Float64Array(1441).fill(v);
+    return {
+      window: { stepMs: 60_000, startMs: Date.UTC(2024, 0, 1), count: 1441 },
+      lines: Array.from({ length: n }, (_, i) => ({ label: `l${i}`, tags: {}, values })),
+    };
+  };
+
+  it('refuses a csv answer larger than 32 MiB: %f writes 1e308 in 316 characters', () => {
+    // Regression: 1000 such lines made a body of 435 MiB, built as one string; 100 are 44 MiB.
+    expect(MAX_ANSWER_BYTES).toBe(32 * 1024 * 1024);
+    const huge = constant(100, 1e308);
+    expect(() => formatGraph(huge, 'csv')).toThrow(GraphRequestError);
+    expect(() => formatGraph(huge, 'txt')).toThrow(
+      'the txt answer would be larger than 32 MiB; narrow the query, shorten the time range or ' +
+        'use a larger step',
+    );
+    // json writes it as 1.0E308: 7 characters.
+    expect(formatGraph(huge, 'json').length).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('refuses a json answer larger than 32 MiB', () => {
+    // 1000 lines of 1441 values of 24 characters ("-3.141592653589793E-300,").
+    expect(() => formatGraph(constant(1000, -Math.PI * 1e-300), 'json')).toThrow(
+      /^the json answer would be larger than 32 MiB/,
+    );
+  });
+
+  it('the largest usual graph is well within it: 1000 lines of 1441 rates', () => {
+    const csv = formatGraph(constant(1000, 123.456789), 'csv').split('\n');
+    // The header, 1441 rows, the final newline; a row is the time then 1000 × ",123.456789".
+    expect(csv).toHaveLength(1443);
+    expect(csv[1]).toBe(`2024-01-01T00:01:00Z${',123.456789'.repeat(1000)}`);
+    expect(csv.join('\n').length).toBeLessThan(MAX_ANSWER_BYTES / 2);
   });
 });
 

@@ -23,6 +23,41 @@ import {
 import { exactKeys, labelString, matches } from './query.js';
 import type { StoredSeries } from '../store/series-store.js';
 
+/**
+ * An evaluation's context with bounds on what it computes, not only on what it reads: binary
+ * math repeats a line set at every level and `:percentiles` multiplies one, so the lines read
+ * (bounded by `maxInputSeries`) do not bound the lines made from them.
+ */
+export interface GraphEvalContext extends EvalContext {
+  /** Lines one request's evaluation may compute, counting those of every sub-expression. */
+  readonly maxEvalLines: number;
+  /** Values (lines × datapoints) it may compute, likewise. */
+  readonly maxEvalValues: number;
+  /** Lines computed so far by this request (each holding a value per datapoint). */
+  evalLines: number;
+}
+
+/**
+ * Counts `n` more lines before they are allocated.
+ * @throws GraphRequestError when they would take the request past its bounds
+ */
+export function reserveLines(ctx: GraphEvalContext, n: number): void {
+  ctx.evalLines += n;
+  if (ctx.evalLines > ctx.maxEvalLines) {
+    throw new GraphRequestError(
+      `the expression computes more than ${ctx.maxEvalLines} lines (counting those of every ` +
+        'sub-expression); narrow the query',
+    );
+  }
+  if (ctx.evalLines * ctx.window.count > ctx.maxEvalValues) {
+    throw new GraphRequestError(
+      `the expression computes more than ${ctx.maxEvalValues} values (lines × ` +
+        `${ctx.window.count} datapoints, counting those of every sub-expression); narrow the ` +
+        'query, shorten the time range or use a larger step',
+    );
+  }
+}
+
 const COMBINE: Record<AggregateName, (a: number, b: number) => number> = {
   sum: addNaN,
   count: countNaN,
@@ -125,7 +160,7 @@ function select(expr: DataExpr, ctx: EvalContext): StoredSeries[] {
  * Evaluates a data expression over the graph window: one line for an aggregate (`NO DATA` when
  * nothing matched with a value in the window), one per group for `:by`, sorted by label.
  */
-export function evalData(expr: DataExpr, ctx: EvalContext): EvalSeries[] {
+export function evalData(expr: DataExpr, ctx: GraphEvalContext): EvalSeries[] {
   const af = expr.kind === 'aggregate' ? expr : expr.af;
   const found = select(expr, ctx);
   const length =
@@ -150,11 +185,15 @@ export function evalData(expr: DataExpr, ctx: EvalContext): EvalSeries[] {
   for (const [label, series] of groups) {
     const combined = combine(series, af.fn, span, stepSeconds);
     if (combined === undefined) continue;
+    reserveLines(ctx, 1);
     // The first series decides whether the line is a rate or a gauge, as in Atlas.
     const rate = (series[0] as StoredSeries).op === 0;
     const values = consolidate(combined, span, af.fn, rate, ctx.window.count);
     out.push({ tags: pickTags((series[0] as StoredSeries).tags, keys), label, values });
   }
-  if (out.length === 0 && expr.kind === 'aggregate') return [noData(ctx)];
+  if (out.length === 0 && expr.kind === 'aggregate') {
+    reserveLines(ctx, 1);
+    return [noData(ctx)];
+  }
   return out.sort((a, b) => compareStrings(a.label as string, b.label as string));
 }

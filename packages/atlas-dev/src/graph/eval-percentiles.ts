@@ -8,8 +8,8 @@ import { PERCENTILE_BUCKET_COUNT, percentilesFromCounts } from '../percentile-bu
 import { GraphRequestError } from './expr-error.js';
 import type { PercentilesExpr } from './expr.js';
 import { keyString } from './expr.js';
-import { evalData } from './eval-data.js';
-import { canonicalTags, noData, type EvalContext, type EvalSeries } from './eval-series.js';
+import { evalData, reserveLines, type GraphEvalContext } from './eval-data.js';
+import { canonicalTags, noData, type EvalSeries } from './eval-series.js';
 import { javaDouble } from './java-number-format.js';
 import { labelString } from './query.js';
 
@@ -21,8 +21,9 @@ function percentileText(p: number): string {
   return p < 10 ? `  ${s}` : p < 100 ? ` ${s}` : s;
 }
 
+/** A group's lines (the caller has counted them): one per percentile, or `NO DATA`. */
 function estimate(
-  ctx: EvalContext,
+  ctx: GraphEvalContext,
   pcts: readonly number[],
   baseLabel: string,
   data: readonly EvalSeries[],
@@ -70,11 +71,16 @@ function estimate(
 }
 
 /** Evaluates `:percentiles`: for each group, one line per percentile. */
-export function evalPercentiles(e: PercentilesExpr, ctx: EvalContext): EvalSeries[] {
+export function evalPercentiles(e: PercentilesExpr, ctx: GraphEvalContext): EvalSeries[] {
   const inner = evalData(e.expr, ctx);
   if (inner.length === 0) return [];
+  // A group's lines: one per percentile, or one NO DATA line.
+  const perGroup = Math.max(1, e.pcts.length);
   const groupKeys = e.expr.keys.filter((k) => k !== 'percentile');
-  if (groupKeys.length === 0) return estimate(ctx, e.pcts, labelString(e.expr.af.query), inner);
+  if (groupKeys.length === 0) {
+    reserveLines(ctx, perGroup);
+    return estimate(ctx, e.pcts, labelString(e.expr.af.query), inner);
+  }
   const groups = new Map<string, EvalSeries[]>();
   for (const s of inner) {
     const key = canonicalTags(s.tags, 'percentile');
@@ -82,6 +88,9 @@ export function evalPercentiles(e: PercentilesExpr, ctx: EvalContext): EvalSerie
     if (group === undefined) groups.set(key, [s]);
     else group.push(s);
   }
+  // Counted before any is allocated: a group per series (`:by` on an id) times 100 percentiles
+  // allocated gigabytes before the graph's line limit was checked.
+  reserveLines(ctx, groups.size * perGroup);
   return [...groups.values()].flatMap((group) => {
     const tags = (group[0] as EvalSeries).tags;
     return estimate(ctx, e.pcts, keyString(groupKeys, tags) as string, group);

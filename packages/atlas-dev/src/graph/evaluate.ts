@@ -14,7 +14,7 @@ import {
   type MathAggregateExpr,
   type TimeSeriesExpr,
 } from './expr.js';
-import { evalData } from './eval-data.js';
+import { evalData, reserveLines, type GraphEvalContext } from './eval-data.js';
 import { evalPercentiles } from './eval-percentiles.js';
 import {
   addNaN,
@@ -24,7 +24,6 @@ import {
   noData,
   pickTags,
   toLabel,
-  type EvalContext,
   type EvalSeries,
 } from './eval-series.js';
 import { javaDouble } from './java-number-format.js';
@@ -74,7 +73,7 @@ function single(matches: EvalSeries[] | undefined): EvalSeries | undefined {
  * Binary math: the side with the larger grouping drives, each of its lines is combined with the
  * other side's line of the same group key (lines without one are dropped), keeping its tags.
  */
-function evalBinary(e: BinaryExpr, ctx: EvalContext): EvalSeries[] {
+function evalBinary(e: BinaryExpr, ctx: GraphEvalContext): EvalSeries[] {
   const left = evaluate(e.a, ctx);
   const right = evaluate(e.b, ctx);
   const rightKeys = finalGrouping(e.b);
@@ -84,21 +83,26 @@ function evalBinary(e: BinaryExpr, ctx: EvalContext): EvalSeries[] {
     const byKey = index(e.b, right);
     for (const t1 of left) {
       const t2 = single(byKey.get(joinKey(groupByKey(e.b, t1.tags))));
-      if (t2 !== undefined) out.push({ tags: t1.tags, values: apply(e.op, t1.values, t2.values) });
+      if (t2 === undefined) continue;
+      reserveLines(ctx, 1);
+      out.push({ tags: t1.tags, values: apply(e.op, t1.values, t2.values) });
     }
   } else {
     const byKey = index(e.a, left);
     for (const t2 of right) {
       const t1 = single(byKey.get(joinKey(groupByKey(e.a, t2.tags))));
-      if (t1 !== undefined) out.push({ tags: t2.tags, values: apply(e.op, t1.values, t2.values) });
+      if (t1 === undefined) continue;
+      reserveLines(ctx, 1);
+      out.push({ tags: t2.tags, values: apply(e.op, t1.values, t2.values) });
     }
   }
   return out;
 }
 
 /** All lines combined into one, keeping the tags the first data expression's query pins. */
-function evalMathAggregate(e: MathAggregateExpr, ctx: EvalContext): EvalSeries[] {
+function evalMathAggregate(e: MathAggregateExpr, ctx: GraphEvalContext): EvalSeries[] {
   const lines = evaluate(e.expr, ctx);
+  reserveLines(ctx, 1);
   const head = lines[0];
   if (head === undefined) return [noData(ctx)];
   const first = dataExprs(e.expr)[0];
@@ -118,14 +122,15 @@ function evalMathAggregate(e: MathAggregateExpr, ctx: EvalContext): EvalSeries[]
 
 /**
  * The lines of `e` over the context's window.
- * @throws GraphRequestError when the data read exceeds the context's bounds
+ * @throws GraphRequestError when the data read or the lines computed exceed the context's bounds
  */
-export function evaluate(e: TimeSeriesExpr, ctx: EvalContext): EvalSeries[] {
+export function evaluate(e: TimeSeriesExpr, ctx: GraphEvalContext): EvalSeries[] {
   switch (e.kind) {
     case 'aggregate':
     case 'group-by':
       return evalData(e, ctx);
     case 'constant': {
+      reserveLines(ctx, 1);
       const v = javaDouble(e.v);
       return [
         { tags: { name: v }, label: v, values: new Float64Array(ctx.window.count).fill(e.v) },

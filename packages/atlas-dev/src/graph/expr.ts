@@ -2,7 +2,8 @@
  * The expressions a graph is evaluated from (Atlas's `DataExpr`, `MathExpr`, `StyleExpr`) and
  * what Atlas derives from their shape: grouping, the key a series joins on, the data they read.
  */
-import { and, type Query } from './query.js';
+import { GraphRequestError } from './expr-error.js';
+import { and, isQuery, type Query } from './query.js';
 
 /** How series combine: Atlas's `:sum`, `:count`, `:min`, `:max`. */
 export type AggregateName = 'sum' | 'count' | 'min' | 'max';
@@ -72,11 +73,118 @@ export interface StyleExpr {
   readonly legend?: string;
 }
 
-/** The keys of a binary expression's side with the larger grouping (left when equal). */
-function useLeftGrouping(e: BinaryExpr): boolean {
-  const right = finalGrouping(e.b);
-  const left = new Set(finalGrouping(e.a));
-  return right.every((k) => left.has(k));
+/**
+ * The most nodes an expression may have, a sub-expression counted each time it is used (see
+ * {@link exprSize}).
+ */
+export const MAX_EXPR_NODES = 1000;
+
+const sizes = new WeakMap<TimeSeriesExpr, number>();
+
+/**
+ * The nodes of `e` as a walk of it visits them: a sub-expression used several times counts each
+ * time. `:avg` uses its argument three times (its sum, its count, its display), so nesting it
+ * triples the size: 40 `:avg`s are some 3^40 nodes in 132 characters. Remembered per node, so
+ * computing it costs the nodes actually built, not the walk.
+ */
+export function exprSize(e: TimeSeriesExpr): number {
+  let n = sizes.get(e);
+  if (n !== undefined) return n;
+  switch (e.kind) {
+    case 'binary':
+      n = 1 + exprSize(e.a) + exprSize(e.b);
+      break;
+    case 'math-aggregate':
+      n = 1 + exprSize(e.expr);
+      break;
+    case 'percentiles':
+      n = 2;
+      break;
+    case 'named':
+      n =
+        1 + exprSize(e.evalExpr) + (isQuery(e.display) ? 0 : exprSize(e.display as TimeSeriesExpr));
+      break;
+    default:
+      n = 1;
+  }
+  sizes.set(e, n);
+  return n;
+}
+
+/**
+ * `e`, once its size is known to be within {@link MAX_EXPR_NODES}: every word's result is checked
+ * as it is built, so no walk of an expression (its data expressions, `:by` across it, its
+ * evaluation, its legend) can be longer than that.
+ * @throws GraphRequestError past the bound
+ */
+export function boundedExpr(e: TimeSeriesExpr): TimeSeriesExpr {
+  const n = exprSize(e);
+  if (n > MAX_EXPR_NODES) {
+    throw new GraphRequestError(
+      `the expression has ${n} nodes, more than ${MAX_EXPR_NODES} (a sub-expression counts ` +
+        'each time it is used, as the argument of a nested :avg does)',
+    );
+  }
+  return e;
+}
+
+const querySizes = new WeakMap<Query, number>();
+
+/** The nodes of a query: each is tested against every stored series a data expression scans. */
+export function querySize(q: Query): number {
+  let n = querySizes.get(q);
+  if (n !== undefined) return n;
+  switch (q.kind) {
+    case 'and':
+    case 'or':
+      n = 1 + querySize(q.q1) + querySize(q.q2);
+      break;
+    case 'not':
+      n = 1 + querySize(q.q);
+      break;
+    default:
+      n = 1;
+  }
+  querySizes.set(q, n);
+  return n;
+}
+
+/** The query a data expression reads. */
+export const dataQuery = (d: DataExpr): Query => (d.kind === 'aggregate' ? d.query : d.af.query);
+
+const groupings = new WeakMap<TimeSeriesExpr, readonly string[] | null>();
+
+/**
+ * The keys of the grouped expression whose lines `e`'s lines are (in binary math, the side with
+ * the larger grouping, left when equal), `null` when that is an ungrouped one. Remembered per
+ * node: binary math asks at every level of a chain, and asking both sides afresh each time
+ * doubled the work per level (22 levels of `,1,:add` took 0.4 s, 30 would take 90 s).
+ */
+function grouping(e: TimeSeriesExpr): readonly string[] | null {
+  let g = groupings.get(e);
+  if (g !== undefined) return g;
+  switch (e.kind) {
+    case 'group-by':
+      g = e.keys;
+      break;
+    case 'percentiles':
+      g = e.expr.keys;
+      break;
+    case 'binary': {
+      const left = grouping(e.a);
+      const right = grouping(e.b);
+      const leftKeys = new Set(left);
+      g = (right ?? []).every((k) => leftKeys.has(k)) ? left : right;
+      break;
+    }
+    case 'named':
+      g = grouping(e.evalExpr);
+      break;
+    default:
+      g = null;
+  }
+  groupings.set(e, g);
+  return g;
 }
 
 export function isGrouped(e: TimeSeriesExpr): boolean {
@@ -95,18 +203,7 @@ export function isGrouped(e: TimeSeriesExpr): boolean {
 
 /** The keys the result lines are grouped by (`finalGrouping`). */
 export function finalGrouping(e: TimeSeriesExpr): readonly string[] {
-  switch (e.kind) {
-    case 'group-by':
-      return e.keys;
-    case 'percentiles':
-      return e.expr.keys;
-    case 'binary':
-      return useLeftGrouping(e) ? finalGrouping(e.a) : finalGrouping(e.b);
-    case 'named':
-      return finalGrouping(e.evalExpr);
-    default:
-      return [];
-  }
+  return grouping(e) ?? [];
 }
 
 /** Atlas's group key of a tag set: `(k1=v1 k2=v2)`; `undefined` when a key is missing. */
@@ -130,18 +227,8 @@ export function groupByKey(
   e: TimeSeriesExpr,
   tags: Readonly<Record<string, string>>,
 ): string | null | undefined {
-  switch (e.kind) {
-    case 'group-by':
-      return keyString(e.keys, tags) ?? null;
-    case 'percentiles':
-      return groupByKey(e.expr, tags);
-    case 'binary':
-      return useLeftGrouping(e) ? groupByKey(e.a, tags) : groupByKey(e.b, tags);
-    case 'named':
-      return groupByKey(e.evalExpr, tags);
-    default:
-      return undefined;
-  }
+  const keys = grouping(e);
+  return keys === null ? undefined : (keyString(keys, tags) ?? null);
 }
 
 /** The data expressions `e` reads, in order. */

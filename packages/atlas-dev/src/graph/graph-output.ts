@@ -5,7 +5,38 @@
  * values with `NaN` quoted, notices).
  */
 import type { GraphResult } from './evaluate-graph.js';
+import { GraphRequestError } from './expr-error.js';
 import { javaDouble, javaFixed6 } from './java-number-format.js';
+
+/**
+ * The largest answer written, in bytes of UTF-8. Usual graphs are far below it (1000 lines of
+ * 1440 datapoints of `%f` rates are some 15 MiB), but `%f` writes 1e308 in 316 characters: a
+ * few lines of huge values would otherwise make a body of hundreds of MiB, built in memory.
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/** Parts of an answer, refused as soon as they add up to more than {@link MAX_ANSWER_BYTES}. */
+class Answer {
+  private readonly parts: string[] = [];
+  private bytes = 0;
+
+  constructor(private readonly format: string) {}
+
+  add(part: string): void {
+    this.bytes += Buffer.byteLength(part);
+    if (this.bytes > MAX_ANSWER_BYTES) {
+      throw new GraphRequestError(
+        `the ${this.format} answer would be larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; ` +
+          'narrow the query, shorten the time range or use a larger step',
+      );
+    }
+    this.parts.push(part);
+  }
+
+  text(): string {
+    return this.parts.join('');
+  }
+}
 
 /** The formats the local graph API writes, and their content types. */
 export const GRAPH_FORMATS = {
@@ -34,13 +65,13 @@ function timestamps(result: GraphResult): number[] {
  */
 export function formatSeparated(result: GraphResult, separator: ',' | '\t'): string {
   const header = ['"timestamp"', ...result.lines.map((l) => `"${l.label.replaceAll('"', '""')}"`)];
-  const rows = [header.join(separator)];
+  const rows = new Answer(separator === ',' ? 'csv' : 'txt');
+  rows.add(`${header.join(separator)}\n`);
   timestamps(result).forEach((t, k) => {
-    rows.push(
-      [isoTime(t), ...result.lines.map((l) => javaFixed6(l.values[k] as number))].join(separator),
-    );
+    const values = result.lines.map((l) => javaFixed6(l.values[k] as number));
+    rows.add(`${[isoTime(t), ...values].join(separator)}\n`);
   });
-  return `${rows.join('\n')}\n`;
+  return rows.text();
 }
 
 /** A number as Jackson writes a double, non-finite ones quoted (`"NaN"`). */
@@ -52,21 +83,28 @@ function jsonNumber(v: number): string {
 /** `json` (also `std.json`: the same here, as `NaN` is quoted in both). */
 export function formatJson(result: GraphResult): string {
   const { startMs, stepMs } = result.window;
+  const answer = new Answer('json');
   const metrics = result.lines.map((l) => {
     const keys = Object.keys(l.tags).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(l.tags[k])}`).join(',')}}`;
   });
-  const values = timestamps(result).map(
-    (_, k) => `[${result.lines.map((l) => jsonNumber(l.values[k] as number)).join(',')}]`,
-  );
-  return (
+  answer.add(
     `{"start":${startMs + stepMs},"step":${stepMs},` +
-    `"legend":[${result.lines.map((l) => JSON.stringify(l.label)).join(',')}],` +
-    `"metrics":[${metrics.join(',')}],"values":[${values.join(',')}],"notices":[]}`
+      `"legend":[${result.lines.map((l) => JSON.stringify(l.label)).join(',')}],` +
+      `"metrics":[${metrics.join(',')}],"values":[`,
   );
+  timestamps(result).forEach((_, k) => {
+    const row = `[${result.lines.map((l) => jsonNumber(l.values[k] as number)).join(',')}]`;
+    answer.add(k === 0 ? row : `,${row}`);
+  });
+  answer.add('],"notices":[]}');
+  return answer.text();
 }
 
-/** The answer body for `format`. */
+/**
+ * The answer body for `format`.
+ * @throws GraphRequestError when it would be larger than {@link MAX_ANSWER_BYTES}
+ */
 export function formatGraph(result: GraphResult, format: GraphFormat): string {
   switch (format) {
     case 'csv':

@@ -5,6 +5,7 @@
  */
 import { GraphRequestError } from './expr-error.js';
 import {
+  boundedExpr,
   finalGrouping,
   groupAcross,
   isGrouped,
@@ -48,7 +49,11 @@ function variant<const P extends readonly Param<unknown>[]>(
 }
 
 const q = (v: Query): Value => ({ t: 'query', v });
-const x = (v: TimeSeriesExpr): Value => ({ t: 'expr', v });
+/**
+ * Every expression a word pushes goes through here: one that shares sub-expressions (`:avg`)
+ * can double at each word, so its size is bounded as it is built, before anything walks it.
+ */
+const x = (v: TimeSeriesExpr): Value => ({ t: 'expr', v: boundedExpr(v) });
 
 function keyValueWord(make: (k: string, v: string) => Query): Variant[] {
   return [variant([str, str], (k, v) => q(make(k, v)))];
