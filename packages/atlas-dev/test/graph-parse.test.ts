@@ -3,8 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import { GraphRequestError } from '../src/graph/expr-error.js';
 import { tokenize, unescapeToken } from '../src/graph/expr-tokens.js';
+import {
+  exprSize,
+  finalGrouping,
+  groupByKey,
+  MAX_EXPR_NODES,
+  type TimeSeriesExpr,
+} from '../src/graph/expr.js';
 import { parseExpression, parseQuery } from '../src/graph/interpreter.js';
 import { simpleLegends } from '../src/graph/simple-legends.js';
+import { matches } from '../src/graph/query.js';
 
 /** The error `expression` fails with. */
 function failure(expression: string): GraphRequestError {
@@ -148,6 +156,65 @@ describe('errors carry the failing token’s position', () => {
   });
 });
 
+describe('expressions that share a sub-expression cannot grow exponentially', () => {
+  const avgs = (n: number): string => `name,a,:eq${',:avg'.repeat(n)}`;
+
+  it('counts a shared sub-expression each time it is used: :avg uses its argument 3 times', () => {
+    // div(sum, count) of a query, named: 4; then 1 + (1 + 2 × (1 + 4)) + 4 (display) = 16.
+    expect(exprSize(parseExpression(avgs(1))[0]!.expr)).toBe(4);
+    expect(exprSize(parseExpression(avgs(2))[0]!.expr)).toBe(16);
+    expect(exprSize(parseExpression(avgs(5))[0]!.expr)).toBe(484);
+  });
+
+  it(`refuses a word whose result has more than ${MAX_EXPR_NODES} nodes, where it is built`, () => {
+    // Regression: 40 :avg (132 characters) are 3^40 nodes; walking them ran out of heap.
+    for (const n of [6, 40]) {
+      const err = failure(avgs(n));
+      expect(err.message).toBe(
+        'the expression has 1456 nodes, more than 1000 (a sub-expression counts each time it ' +
+          'is used, as the argument of a nested :avg does)',
+      );
+      // The sixth :avg, the first over the bound.
+      expect(err.position).toMatchObject({ token: 8, text: ':avg' });
+    }
+    // :by across the nested macro copies it whole: bounded as well.
+    expect(() => parseExpression(`${avgs(5)},(,k,),:by`)).not.toThrow();
+    // Math over two bounded sides: 484 + 484 + 1, then + 52 + 1.
+    expect(exprSize(parseExpression(`${avgs(5)},${avgs(5)},:add`)[0]!.expr)).toBe(969);
+    expect(failure(`${avgs(5)},${avgs(5)},:add,${avgs(3)},:add`).message).toMatch(
+      /^the expression has 1022 nodes, more than 1000/,
+    );
+  });
+
+  it('a long chain without sharing is bounded too', () => {
+    expect(() => parseExpression(`name,a,:eq${',1,:add'.repeat(499)}`)).not.toThrow();
+    expect(failure(`name,a,:eq${',1,:add'.repeat(500)}`).message).toMatch(
+      /has 1001 nodes, more than 1000/,
+    );
+  });
+
+  it('the grouping of a chain of binary math is worked out once per node', () => {
+    // Regression: each level asked both sides afresh, then its chosen side again: 2^depth
+    // visits (30 levels of ,1,:add would take 90 s). Counted here by the reads of `a`.
+    let reads = 0;
+    let e: TimeSeriesExpr = parseExpression('name,a,:eq,(,k,),:by')[0]!.expr;
+    const depth = 20;
+    for (let i = 0; i < depth; i++) {
+      const node = { kind: 'binary', op: 'add', a: e, b: { kind: 'constant', v: 1 } } as const;
+      e = new Proxy(node, {
+        get: (t, p) => {
+          if (p === 'a') reads++;
+          return t[p as keyof typeof t];
+        },
+      });
+    }
+    expect(finalGrouping(e)).toEqual(['k']);
+    expect(groupByKey(e, { k: 'v' })).toBe('(k=v)');
+    expect(groupByKey(e, {})).toBeNull();
+    expect(reads).toBe(depth);
+  });
+});
+
 describe('regexes from the URL cannot stall the endpoint', () => {
   it.each([
     ['(a+)+$', /repeated group/],
@@ -195,5 +262,92 @@ describe('simple legends', () => {
   it('macros read as the sum of their query', () => {
     expect(legends('name,lat,:eq,:dist-avg')).toEqual(['lat']);
     expect(legends('name,lat,:eq,:dist-avg,(,k,),:by')).toEqual(['$(k)']);
+  });
+});
+
+describe('regexes and numbers: what a reviewer stalled the endpoint with', () => {
+  /** A regex in the stack language: its commas escaped (a comma separates tokens). */
+  const re = (pattern: string): string => `name,${pattern.replaceAll(',', '\\u002c')},:re`;
+  const WAYS = /it could try more than 262144 ways to match a value/;
+
+  it.each([
+    // 11.5 s against one 60-character value: `?` and `{n}` were not counted as quantifiers.
+    ['(.?){24}.{24}!', /repeated group/],
+    ['(a?){2}', /repeated group/],
+    ['(x|y){2}', /repeated group/],
+    ['(a{2})+', /repeated group/],
+    // The alternation one group deeper, and a count written with leading zeros.
+    ['((a|aa))*b', /repeated group/],
+    [`(a|aa){${'0'.repeat(40)}30}`, /repeated group/],
+    ['a?'.repeat(11), /more than 10 quantifiers/],
+    // Bounded repetitions multiply: 200 ms a value.
+    ['.{0,120}'.repeat(4) + '!', WAYS],
+    // No quantifier at all: 2^30 ways, a minute a value.
+    ['(a|aa)'.repeat(30) + 'b', WAYS],
+    // Within 10 quantifiers and 3 unbounded ones: 2 s a value.
+    ['.?'.repeat(7) + '.*.*.*!', WAYS],
+    ['.*a.*b.*c', WAYS],
+    // A second branch is tried at every position of the value.
+    ['x|.*a.*b', WAYS],
+  ])('refuses %s', (pattern, why) => {
+    expect(failure(re(pattern)).message).toMatch(why);
+  });
+
+  it('accepts the ordinary ones', () => {
+    for (const pattern of [
+      'ab.*',
+      '^/users/.*',
+      '(get|post)',
+      '(?:get|post|put|delete)',
+      '(?<verb>get|post)',
+      '.*foo.*bar.*',
+      '.*a.*b(c|d)',
+      'v\\d+(\\.\\d+)?',
+      '\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}',
+      'a{3}b.{24}',
+      'a*?b',
+      '(a|aa)'.repeat(18) + 'b',
+    ]) {
+      expect(() => parseExpression(re(pattern)), pattern).not.toThrow();
+    }
+  });
+
+  it('bounds the regex work of one request (values tested × (pattern length + 16)); the next starts afresh', async () => {
+    const pattern = `v${'x'.repeat(239)}`;
+    const q = parseQuery(`id,${pattern},:re`);
+    // Distinct values, so that none is answered from the values already tested.
+    let tested = 0;
+    let refused: unknown;
+    try {
+      for (; tested < 300_000; tested++) matches(q, { id: `i${tested}` });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(GraphRequestError);
+    expect((refused as Error).message).toMatch(/^the regexes of the request passed its budget/);
+    expect(tested).toBe(2 ** 26 / (pattern.length + 16));
+    await Promise.resolve();
+    expect(matches(q, { id: pattern })).toBe(true);
+  });
+
+  it('a number word longer than 1000 characters is not read as a number', () => {
+    const constant = (word: string): unknown => parseExpression(word)[0]!.expr;
+    expect(constant(`${'0'.repeat(999)}1`)).toEqual({ kind: 'constant', v: 1 });
+    expect(failure(`${'0'.repeat(1000)}1`).message).toMatch(
+      /^expecting time series expr, found String/,
+    );
+    // The forms read are unchanged by the pattern that splits a run of digits one way only.
+    const forms = ['1.', '.5', '1e3', '+2.5e-1d', '-3f', '7D', 'NaN', '-Infinity'];
+    expect(forms.map((w) => (constant(w) as { v: number }).v)).toEqual([
+      1,
+      0.5,
+      1000,
+      0.25,
+      -3,
+      7,
+      NaN,
+      -Infinity,
+    ]);
+    expect(failure(`${'1'.repeat(8000)}x`).message).toMatch(/found String/);
   });
 });

@@ -6,13 +6,25 @@
  */
 import { DecodeFailure } from './tokens.js';
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?$/;
+/**
+ * A longer string is refused before any pattern reads it: the limit Jackson puts on a JSON
+ * number (`StreamReadConstraints`), which the payload's numbers already have. Java's
+ * `parseDouble` itself has none; nothing a client sends comes near it.
+ */
+const MAX_NUMBER_LENGTH = 1000;
+// A run of digits splits one way only (`\d+(?:\.\d*)?`, not `\d+\.?\d*`): a long run that then
+// fails is read once, not once per split (quadratic in its length).
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?$/;
 const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)[fFdD]?$/;
 const SPECIAL = /^([+-]?)(NaN|Infinity)$/;
 
 function numberFormat(detail: string): DecodeFailure {
   return new DecodeFailure(400, 'NumberFormatException', detail);
 }
+
+/** `NumberFormatException`'s detail, the input cut at 100 characters. */
+const forInput = (text: string): string =>
+  `For input string: "${text.length > 100 ? `${text.slice(0, 100)}…` : text}"`;
 
 /** Java's `String.trim()`: every character up to U+0020 at either end. */
 function javaTrim(s: string): string {
@@ -43,7 +55,8 @@ function hexValue(sign: string, whole: string, fraction: string, exponent: strin
 export function parseJavaDouble(text: string): number {
   if (text === 'NaN') return NaN;
   const s = javaTrim(text);
-  if (s === '') throw numberFormat(text === '' ? 'empty String' : `For input string: "${text}"`);
+  if (s === '') throw numberFormat(text === '' ? 'empty String' : forInput(text));
+  if (s.length > MAX_NUMBER_LENGTH) throw numberFormat(forInput(text));
   const special = SPECIAL.exec(s);
   if (special) {
     if (special[2] === 'NaN') return NaN;
@@ -54,5 +67,5 @@ export function parseJavaDouble(text: string): number {
   if (hex && (hex[2] !== '' || (hex[3] ?? '') !== '')) {
     return hexValue(hex[1]!, hex[2]!, hex[3] ?? '', hex[4]!);
   }
-  throw numberFormat(`For input string: "${text.length > 100 ? `${text.slice(0, 100)}…` : text}"`);
+  throw numberFormat(forInput(text));
 }

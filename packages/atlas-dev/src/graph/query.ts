@@ -77,46 +77,205 @@ export function inQuery(k: string, vs: readonly string[]): Query {
 }
 
 const MAX_PATTERN = 256;
+const MAX_QUANTIFIERS = 10;
 const MAX_UNBOUNDED = 3;
+/** A stored tag value has at most 255 characters (the `name` limit; other values 120). */
+const MAX_VALUE_LENGTH = 255;
+/**
+ * The most ways a pattern may have to try one value, estimated by {@link PatternShape}: two
+ * unbounded repetitions before a literal and a few alternatives (`.*a.*b(c|d)`), or a dozen
+ * two-way choices. At this bound the worst 255-character values measured take about 1 ms each
+ * (alternations and bounded repetitions backtrack at up to ~50 ns a way); `(.?){24}` took 11 s.
+ */
+const MAX_WAYS = 2 ** 18;
 const MAX_SEEN = 10_000;
 
 /**
- * Refuses what makes a backtracking regex engine run for minutes on a short value (the endpoint
- * answers any local page, so `q` is untrusted): backreferences, a repeated group that holds a
- * repetition or an alternation (`(a+)+`, `(a|aa)*`), more than a few unbounded repetitions.
+ * How a piece of a pattern can match: `ways` it may be tried in when more of the pattern follows
+ * (each failure after it tries the next), `lastWays` when it ends the pattern (a repetition
+ * there is taken as it first matches: nothing after it can fail), `choice` when it holds a
+ * quantifier or an alternation.
+ */
+interface Shape {
+  readonly ways: number;
+  readonly lastWays: number;
+  readonly choice: boolean;
+}
+
+const PLAIN: Shape = { ways: 1, lastWays: 1, choice: false };
+
+/**
+ * The shape of a JavaScript pattern (no `u` flag), read far enough to bound its backtracking: a
+ * sequence multiplies the ways of its parts, an alternation adds those of its branches, a
+ * repetition tries as many lengths as a stored value allows. It errs high (it ignores that the
+ * parts of one value add up to its length); that holds only while no group repeated more than
+ * once holds a choice, which is refused.
+ */
+class PatternShape {
+  private i = 0;
+  quantifiers = 0;
+  unbounded = 0;
+  problem: string | undefined;
+  readonly ways: number;
+
+  constructor(private readonly v: string) {
+    const branches = this.branches();
+    // An unmatched `)` makes the pattern invalid; read on past it all the same.
+    while (this.i < v.length) {
+      this.i++;
+      branches.push(...this.branches());
+    }
+    // `^` goes before the pattern as a whole, so only its first branch is anchored (`^a|b`):
+    // the others are tried at every position of the value.
+    const [first, ...rest] = branches;
+    this.ways =
+      (first?.lastWays ?? 1) + (MAX_VALUE_LENGTH + 1) * rest.reduce((n, b) => n + b.lastWays, 0);
+  }
+
+  private branches(): Shape[] {
+    const out = [this.sequence()];
+    while (this.v[this.i] === '|') {
+      this.i++;
+      out.push(this.sequence());
+    }
+    return out;
+  }
+
+  private sequence(): Shape {
+    let ways = 1;
+    let before = 1;
+    let last = PLAIN;
+    let choice = false;
+    while (this.i < this.v.length && this.v[this.i] !== '|' && this.v[this.i] !== ')') {
+      before = ways;
+      last = this.term();
+      ways *= last.ways;
+      choice ||= last.choice;
+    }
+    return { ways, lastWays: before * last.lastWays, choice };
+  }
+
+  private term(): Shape {
+    const atom = this.atom();
+    const q = this.quantifier();
+    if (q === undefined) return atom;
+    if (this.v[this.i] === '?') this.i++; // lazy: the same lengths, tried in another order
+    const [min, max] = q;
+    this.quantifiers++;
+    if (max === Infinity) this.unbounded++;
+    // A group repeated more than once that holds a choice can split a value in exponentially
+    // many ways (`(a+)+`, `(a|aa)*`, `(.?){24}`); at most once (`(x|y)?`), it adds one way.
+    if (max > 1 && atom.choice) {
+      this.problem ??= 'a repeated group holds a quantifier or an alternation';
+    }
+    if (max <= 1) {
+      const skip = min === 0 ? 1 : 0;
+      return {
+        ways: max === 0 ? 1 : atom.ways + skip,
+        lastWays: max === 0 ? 1 : atom.lastWays + skip,
+        choice: true,
+      };
+    }
+    const lengths = Math.max(
+      1,
+      Math.min(max, MAX_VALUE_LENGTH) - Math.min(min, MAX_VALUE_LENGTH) + 1,
+    );
+    return { ways: lengths * atom.ways, lastWays: atom.lastWays, choice: true };
+  }
+
+  /** `[min, max]` of the quantifier at the cursor (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`). */
+  private quantifier(): [number, number] | undefined {
+    const c = this.v[this.i];
+    if (c === '*' || c === '+' || c === '?') {
+      this.i++;
+      return c === '*' ? [0, Infinity] : c === '+' ? [1, Infinity] : [0, 1];
+    }
+    if (c !== '{') return undefined;
+    // Anything else after `{` is a literal brace (no `u` flag).
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.v.slice(this.i));
+    if (m === null) return undefined;
+    this.i += m[0].length;
+    const min = Number(m[1]);
+    return [min, m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3])];
+  }
+
+  private atom(): Shape {
+    const v = this.v;
+    const c = v[this.i];
+    if (c === '\\') {
+      if (/[1-9k]/.test(v[this.i + 1] ?? '')) this.problem ??= 'backreferences are not supported';
+      this.i += 2;
+    } else if (c === '[') {
+      // A class is one character, whatever it holds; `[]` and `[^]` end at their first `]`.
+      this.i++;
+      while (this.i < v.length && v[this.i] !== ']') this.i += v[this.i] === '\\' ? 2 : 1;
+      this.i++;
+    } else if (c === '(') {
+      this.i++;
+      let lookaround = false;
+      if (v[this.i] === '?') {
+        // `(?:`, `(?<name>`, or a lookaround `(?=`, `(?!`, `(?<=`, `(?<!`.
+        this.i++;
+        const next = v[this.i] === '<' ? v[this.i + 1] : v[this.i];
+        lookaround = next === '=' || next === '!';
+      }
+      const branches = this.branches();
+      if (v[this.i] === ')') this.i++;
+      const lastWays = branches.reduce((n, b) => n + b.lastWays, 0);
+      const choice = branches.length > 1 || branches.some((b) => b.choice);
+      // A lookaround ends where its content first matches, and is never re-entered.
+      if (lookaround) return { ways: lastWays, lastWays, choice };
+      return { ways: branches.reduce((n, b) => n + b.ways, 0), lastWays, choice };
+    } else {
+      this.i++;
+    }
+    return PLAIN;
+  }
+}
+
+/**
+ * Refuses what makes a backtracking regex engine run for seconds on a short value (the endpoint
+ * answers any local page, so `q` is untrusted): backreferences, a group repeated more than once
+ * that holds a quantifier or an alternation (`(a+)+`, `(a|aa)*`, `(.?){24}`), more than 10
+ * quantifiers or 3 unbounded ones, and patterns whose quantifiers and alternations multiply to
+ * more than {@link MAX_WAYS} ways to try a value (`.{0,120}` four times, `(a|aa)` 20 times).
  */
 function unsafeRegex(v: string): string | undefined {
   if (v.length > MAX_PATTERN) return `longer than ${MAX_PATTERN} characters`;
-  const groups: { repeats: boolean }[] = [];
-  let unbounded = 0;
-  let lastGroup: { repeats: boolean } | undefined;
-  for (let i = 0; i < v.length; i++) {
-    const c = v[i] as string;
-    let closed: { repeats: boolean } | undefined;
-    if (c === '\\') {
-      if (/[1-9k]/.test(v[i + 1] ?? '')) return 'backreferences are not supported';
-      i++;
-    } else if (c === '[') {
-      for (i++; i < v.length && v[i] !== ']'; i++) if (v[i] === '\\') i++;
-    } else if (c === '(') {
-      groups.push({ repeats: false });
-    } else if (c === ')') {
-      closed = groups.pop();
-    } else if (c === '|') {
-      const g = groups.at(-1);
-      if (g !== undefined) g.repeats = true;
-    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d+,\d*\}/.test(v.slice(i)))) {
-      const bound = /^\{\d+,(\d*)\}/.exec(v.slice(i));
-      const isUnbounded = c !== '{' || bound?.[1] === '';
-      if (isUnbounded && ++unbounded > MAX_UNBOUNDED) {
-        return `more than ${MAX_UNBOUNDED} unbounded repetitions`;
-      }
-      if (lastGroup?.repeats) return 'a repeated group holds a repetition or an alternation';
-      for (const g of groups) g.repeats = true;
-    }
-    lastGroup = closed;
+  const shape = new PatternShape(v);
+  if (shape.problem !== undefined) return shape.problem;
+  if (shape.quantifiers > MAX_QUANTIFIERS) return `more than ${MAX_QUANTIFIERS} quantifiers`;
+  if (shape.unbounded > MAX_UNBOUNDED) {
+    return `more than ${MAX_UNBOUNDED} unbounded repetitions`;
+  }
+  if (shape.ways > MAX_WAYS) {
+    return `it could try more than ${MAX_WAYS} ways to match a value (its repetitions and alternations multiply)`;
   }
   return undefined;
+}
+
+/**
+ * The regex work one request may do: each value a regex is tested against costs the pattern's
+ * length plus {@link WORK_PER_TEST}, past {@link MAX_REGEX_WORK} the request is refused (a
+ * `400`). The graph and tags handlers match synchronously, so the work counted until the next
+ * microtask is one request's, and a new request starts from nothing.
+ */
+const MAX_REGEX_WORK = 2 ** 26;
+const WORK_PER_TEST = 16;
+let regexWork = 0;
+
+function chargeRegexWork(q: Extract<Query, { kind: 're' | 'reic' }>): void {
+  if (regexWork === 0) {
+    queueMicrotask(() => {
+      regexWork = 0;
+    });
+  }
+  regexWork += q.v.length + WORK_PER_TEST;
+  if (regexWork > MAX_REGEX_WORK) {
+    throw new GraphRequestError(
+      `the regexes of the request passed its budget of ${MAX_REGEX_WORK} (values tested × (pattern length + ${WORK_PER_TEST})); narrow the query`,
+    );
+  }
 }
 
 /**
@@ -140,6 +299,7 @@ export function regexQuery(kind: 're' | 'reic', k: string, v: string): Query {
 function testRegex(q: Extract<Query, { kind: 're' | 'reic' }>, value: string): boolean {
   let hit = q.seen.get(value);
   if (hit === undefined) {
+    chargeRegexWork(q);
     hit = q.pattern.test(value);
     if (q.seen.size < MAX_SEEN) q.seen.set(value, hit);
   }

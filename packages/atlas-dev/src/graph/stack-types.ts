@@ -22,12 +22,18 @@ export type Item = Value & { readonly at: Token };
 /** Atlas's `maxStackSize`: a bound on the stack and on a list. */
 export const MAX_STACK = 1024;
 
-const NUMBER = /^[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?$/;
+/**
+ * A run of digits splits one way only (`\d+(?:\.\d*)?`, not `\d+\.?\d*`): a long run that
+ * then fails is read once, not once per split (quadratic in its length).
+ */
+const NUMBER = /^[+-]?(?:NaN|Infinity|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)[fFdD]?$/;
+/** The longest number read, as for a publish payload (Jackson's default limit on a number). */
+const MAX_NUMBER_LENGTH = 1000;
 
 /** A string as Java's `Double.parseDouble` reads it (the subset people write); else undefined. */
 function parseDouble(s: string): number | undefined {
   const t = s.trim();
-  if (!NUMBER.test(t)) return undefined;
+  if (t.length > MAX_NUMBER_LENGTH || !NUMBER.test(t)) return undefined;
   return Number(t.replace(/[fFdD]$/, '').replace(/^\+/, ''));
 }
 
