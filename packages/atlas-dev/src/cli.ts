@@ -18,6 +18,7 @@ import {
 import { formatBatch } from './format-table.js';
 import { SERIES_API_PATH } from './page/paths.js';
 import { isLoopbackName } from './server/host-check.js';
+import { seriesLimit } from './store/series-store.js';
 import { escapeControl, escapeLines } from './terminal-text.js';
 
 const DEFAULT_PORT = 7101;
@@ -171,7 +172,7 @@ async function main(argv: string[]): Promise<void> {
       if (server.store.droppedMeasurements > dropped) {
         dropped = server.store.droppedMeasurements;
         process.stdout.write(
-          `series limit (${server.store.maxSeries}) reached: ${dropped} measurements of new series dropped so far\n\n`,
+          `series limit (${seriesLimit(server.store.maxSeries)}) reached: ${dropped} measurements of new series dropped so far\n\n`,
         );
       }
     });

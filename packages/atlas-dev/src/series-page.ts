@@ -11,7 +11,7 @@ import { GRAPH_PAGE_PATH, TABLE_PAGE_PATH } from './page/paths.js';
 import type { ReceivedBatch } from './server/batch-log.js';
 import { selectMeters, type MeterSource } from './page/select-meters.js';
 import { stepTimelines } from './page/step-timelines.js';
-import { SeriesStore } from './store/series-store.js';
+import { seriesLimit, SeriesStore } from './store/series-store.js';
 import {
   formatNumber,
   summarizeSeries,
@@ -230,7 +230,7 @@ export function renderSeriesPage(
   ].join(' · ');
   const dropped =
     store.droppedMeasurements > 0
-      ? `<p class="meta warn">${store.droppedMeasurements} measurements of new series dropped: the series limit (${store.maxSeries}) was reached</p>\n`
+      ? `<p class="meta warn">${store.droppedMeasurements} measurements of new series dropped: the series limit (${seriesLimit(store.maxSeries)}) was reached</p>\n`
       : '';
 
   const body: string[] = [];

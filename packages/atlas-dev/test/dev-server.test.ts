@@ -1162,7 +1162,7 @@ describe('spectator-atlas-dev CLI and the series limit', () => {
       },
     });
     expect(result.stdout).toContain(
-      'series limit (2) reached: 3 measurements of new series dropped so far',
+      'series limit (2 series, or 32M characters of tags) reached: 3 measurements of new series dropped so far',
     );
     expect(result.stdout).toMatch(
       /closed \(1 publish requests received, 3 measurements dropped at the series limit\)/,

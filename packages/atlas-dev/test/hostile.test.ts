@@ -17,6 +17,7 @@ import {
 } from '@spectator/atlas-dev';
 import { ByteTokens } from '../src/decode/byte-tokens.js';
 import { decodePayload } from '../src/decode/payload-decoder.js';
+import { textFilter } from '../src/page/select-meters.js';
 import { encode, post, postJson, rawRequest, type Entry } from './support/payload.js';
 import { until } from './support/until.js';
 import { runNode } from './support/run-child.js';
@@ -210,7 +211,7 @@ describe('what it keeps', () => {
     expect(atlas.store.size).toBe(1000);
     expect(atlas.store.droppedMeasurements).toBe(2000);
     expect(atlas.batches[0]!.warnings.join('\n')).toMatch(
-      /2000 measurements of new series not stored: the series limit \(1000\) is reached/,
+      /2000 measurements of new series not stored: the series limit \(1000 series, or 32M characters of tags\) is reached/,
     );
     const api = (await (await fetch(`${atlas.url}/api/series?limit=10&offset=990`)).json()) as {
       total: number;
@@ -222,7 +223,7 @@ describe('what it keeps', () => {
     expect(api.series).toHaveLength(10);
     const html = await (await fetch(atlas.tableUrl)).text();
     expect(html).toContain(
-      '2000 measurements of new series dropped: the series limit (1000) was reached',
+      '2000 measurements of new series dropped: the series limit (1000 series, or 32M characters of tags) was reached',
     );
   });
 
@@ -459,4 +460,60 @@ describe('Host header (DNS rebinding)', () => {
     },
     2 * CHILD_MS,
   );
+});
+
+describe('input that costs time per character or per word', () => {
+  /** One add of `value` (a string) to name=count, statistic=count. */
+  const batch = (value: string): unknown[] => [
+    ...[3, 'count', 'name', 'statistic'],
+    ...[2, 1, 0, 2, 0, 0, value],
+  ];
+
+  // Regression: a value of 100,000 digits and an `x`, sent as a string (a few hundred bytes
+  // gzipped), blocked the event loop 11.8 s: the decimal pattern split the digits every way.
+  it('a value string longer than 1000 characters is a NumberFormatException, read by no pattern', async () => {
+    const atlas = await start();
+    const res = await postJson(atlas.publishUri, batch(`${'1'.repeat(100_000)}x`), true);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      message: `NumberFormatException: For input string: "${'1'.repeat(100)}…"`,
+    });
+    // The bound: 1000 characters are read (surrounding white space aside), 1001 are not.
+    const read = decodeAtlasPayload(batch(`  ${'0'.repeat(999)}1 `));
+    expect(read.ok && read.measurements.map((m) => m.value)).toEqual([1]);
+    expect(decodeAtlasPayload(batch(`${'0'.repeat(1000)}1`))).toMatchObject({
+      ok: false,
+      status: 400,
+      error: `NumberFormatException: For input string: "${'0'.repeat(100)}…"`,
+      acceptedCount: 0,
+    });
+  });
+
+  // Regression: a filter of 7000 words made 7000 patterns, each tested against every one of
+  // 50,000 series: 12.7 s.
+  it('the text filter (table, /api/series) uses at most 32 distinct words of its first 512 characters', async () => {
+    const text = `name=m,${Array.from({ length: 40 }, (_, i) => `k${i}=v`).join(',')} add`;
+    const has = (q: string): boolean | undefined => textFilter(q)?.(text);
+    const present = Array.from({ length: 32 }, (_, i) => `k${i}=`).join(' ');
+    expect(has(present)).toBe(true);
+    expect(has(`absent ${present}`)).toBe(false);
+    // A 33rd distinct word is not used.
+    expect(has(`${present} absent`)).toBe(true);
+    // A word given again counts once: the word after 100 of them is still used.
+    expect(has(`${'k0= '.repeat(100)}absent`)).toBe(false);
+    // Nothing past the first 512 characters is read.
+    expect(has(`k0=${' '.repeat(600)}absent`)).toBe(true);
+
+    const atlas = await start();
+    await postJson(atlas.publishUri, encode([[{ name: 'ipc.server', status: '200' }, 0, 1]]));
+    const q = `${'ipc+'.repeat(2000)}absent`;
+    const api = (await (await fetch(`${atlas.url}/api/series?q=${q}`)).json()) as {
+      total: number;
+    };
+    expect(api.total).toBe(1);
+    expect(await (await fetch(`${atlas.tableUrl}?q=${q}`)).text()).toContain(
+      'showing 1 of 1 meters',
+    );
+  });
 });

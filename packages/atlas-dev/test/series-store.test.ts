@@ -9,7 +9,7 @@ import {
   type AtlasDevServer,
   type SeriesStoreReader,
 } from '@spectator/atlas-dev';
-import { SeriesStore as SourceStore } from '../src/store/series-store.js';
+import { MAX_TAG_TEXT, SeriesStore as SourceStore } from '../src/store/series-store.js';
 import { StepRing } from '../src/store/step-ring.js';
 import { encode, manualClock, postJson } from './support/payload.js';
 
@@ -123,6 +123,23 @@ describe('SeriesStore', () => {
     expect(store.size).toBe(3);
     expect(store.droppedMeasurements).toBe(7);
     expect(store.entries()[0]!.total).toBe(2);
+  });
+
+  // Regression: only the number of series was bounded; 50,000 series with tags of the
+  // aggregator's longest lengths took ~920 MB.
+  it('at most MAX_TAG_TEXT characters of tags: measurements of further new series are dropped and counted', () => {
+    const store = new SeriesStore();
+    const long = 'v'.repeat(100_000);
+    let kept = 0;
+    for (let i = 0; i < 400; i++) if (store.add({ name: 'c', id: `i${i}`, long }, 0, 1, T0)) kept++;
+    // Each series' text is ~100,025 characters: 335 fit in 32 MiB.
+    expect(kept).toBe(Math.floor(MAX_TAG_TEXT / store.entries()[0]!.text.length));
+    expect(store.size).toBe(kept);
+    expect(store.droppedMeasurements).toBe(400 - kept);
+    expect(store.add({ name: 'c', id: 'i0', long }, 0, 1, T0)).toBe(true); // existing: counted
+    expect(store.add({ name: 'short' }, 0, 1, T0)).toBe(true); // still room for a short one
+    store.clear();
+    expect(store.add({ name: 'c', id: 'i399', long }, 0, 1, T0)).toBe(true);
   });
 
   it('values the aggregator ignores (not finite, adds of 0 or less) make the series but change nothing', () => {

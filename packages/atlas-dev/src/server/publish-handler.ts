@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteTokens } from '../decode/byte-tokens.js';
 import { decodePayload, type DecodeResult } from '../decode/payload-decoder.js';
-import type { SeriesStore } from '../store/series-store.js';
+import { seriesLimit, type SeriesStore } from '../store/series-store.js';
 import {
   estimateBatchBytes,
   MAX_KEPT_REJECTED,
@@ -183,7 +183,7 @@ export class PublishHandler {
     const notStored = this.ctx.store.droppedMeasurements - dropped;
     if (notStored > 0) {
       warnings.push(
-        `${notStored} measurements of new series not stored: the series limit (${this.ctx.store.maxSeries}) is reached`,
+        `${notStored} measurements of new series not stored: the series limit (${seriesLimit(this.ctx.store.maxSeries)}) is reached`,
       );
     }
     const status = result.ok

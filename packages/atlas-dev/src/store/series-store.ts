@@ -2,8 +2,8 @@
  * What the endpoint keeps of what it received, as time series: per series (its full tag set,
  * `name` and `statistic` included, and its op) the values per fixed step over a bounded window
  * (add-op values within a step summed, max-op values keeping the largest), and the running
- * totals since the start. Bounded: at most `maxSeries` series; measurements of further new
- * series are dropped and counted. Values the aggregator ignores (not finite, adds of 0 or
+ * totals since the start. Bounded: at most `maxSeries` series and {@link MAX_TAG_TEXT}
+ * characters of their tags; measurements of further new series are dropped and counted. Values the aggregator ignores (not finite, adds of 0 or
  * less) create the series but change no value, as in the aggregator.
  *
  * `SeriesStoreReader` is the read interface for the graph API and any other reader.
@@ -79,6 +79,21 @@ export interface SeriesEntry {
 export const DEFAULT_STEP_MS = 5000;
 export const DEFAULT_HISTORY_STEPS = 240;
 export const DEFAULT_MAX_SERIES = 50_000;
+
+/**
+ * Most characters of tag text (`name=…,k=v,… add`) the store keeps over all its series. A series
+ * keeps its tags several times over (its tags, its text, its key, its meter's key), so at the
+ * series limit tags of the aggregator's longest lengths took ~920 MB; this bounds that to a few
+ * hundred MB, where ordinary series (a few hundred characters each) never reach it.
+ */
+export const MAX_TAG_TEXT = 32 * 1024 * 1024;
+
+/**
+ * The store's limits as warnings name them.
+ * @example `seriesLimit(50_000)` // '50000 series, or 32M characters of tags'
+ */
+export const seriesLimit = (maxSeries: number): string =>
+  `${maxSeries} series, or ${MAX_TAG_TEXT / 2 ** 20}M characters of tags`;
 
 class Entry implements SeriesEntry {
   /** The sum of no adds is 0; the largest of no values is not known. */
@@ -196,6 +211,8 @@ export class SeriesStore implements SeriesStoreReader {
   private newestStep = -Infinity;
   private oldestStep = Infinity;
   private dropped = 0;
+  /** Characters of tag text (and keys unlike it) of the series kept: see {@link MAX_TAG_TEXT}. */
+  private tagText = 0;
   /** Series in text order, and those added since it was sorted (the order never changes). */
   private sortedEntries: Entry[] = [];
   private newEntries: Entry[] = [];
@@ -216,7 +233,10 @@ export class SeriesStore implements SeriesStoreReader {
     return this.byKey.size;
   }
 
-  /** Measurements of new series not kept because `maxSeries` series already were. */
+  /**
+   * Measurements of new series not kept because `maxSeries` series already were, or their tags
+   * would have passed {@link MAX_TAG_TEXT}.
+   */
   get droppedMeasurements(): number {
     return this.dropped;
   }
@@ -248,7 +268,7 @@ export class SeriesStore implements SeriesStoreReader {
 
   /**
    * Records one measurement received at `atMs` (epoch ms). Returns false when it was dropped
-   * (a new series past `maxSeries`).
+   * (a new series past `maxSeries` or {@link MAX_TAG_TEXT}).
    */
   add(tags: Readonly<Record<string, string>>, op: AtlasOp, value: number, atMs: number): boolean {
     const keys = Object.keys(tags).sort();
@@ -260,10 +280,12 @@ export class SeriesStore implements SeriesStoreReader {
     const key = plain ? text : JSON.stringify([op, ...keys.map((k) => [k, tags[k]])]);
     let entry = this.byKey.get(key);
     if (entry === undefined) {
-      if (this.byKey.size >= this.maxSeries) {
+      const chars = this.tagText + text.length + (plain ? 0 : key.length);
+      if (this.byKey.size >= this.maxSeries || chars > MAX_TAG_TEXT) {
         this.dropped++;
         return false;
       }
+      this.tagText = chars;
       entry = this.create(key, tags, op, text, keys);
     }
     entry.updates++;
@@ -388,6 +410,7 @@ export class SeriesStore implements SeriesStoreReader {
     this.newestStep = -Infinity;
     this.oldestStep = Infinity;
     this.dropped = 0;
+    this.tagText = 0;
     this.sortedEntries = [];
     this.newEntries = [];
   }
