@@ -24,33 +24,31 @@ async function bodyServer(stallMs: number): Promise<{ port: number; read: Promis
   return { port: (server.address() as AddressInfo).port, read };
 }
 
+/** A POST of 10 bytes to a {@link bodyServer} with `stallMs`, of which 5 are sent. */
+async function halfPost(stallMs: number) {
+  const { port, read } = await bodyServer(stallMs);
+  const req = request({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    headers: { 'content-length': 10 },
+  });
+  req.on('error', () => undefined);
+  req.write('12345');
+  return { req, read };
+}
+
 describe('readBody', () => {
   // Regression: a client sending a byte now and then held an upload slot until the server's
   // request timeout, which Node checks every 30 s (so up to a minute).
   it('gives up a body that sends nothing for stallMs', async () => {
-    const { port, read } = await bodyServer(200);
-    const req = request({
-      port,
-      host: '127.0.0.1',
-      method: 'POST',
-      headers: { 'content-length': 10 },
-    });
-    req.on('error', () => undefined);
-    req.write('12345');
+    const { req, read } = await halfPost(200);
     expect(await read).toEqual({ kind: 'stalled' });
     req.destroy();
   });
 
   it('reads a body that keeps coming, however slowly overall', async () => {
-    const { port, read } = await bodyServer(60_000);
-    const req = request({
-      port,
-      host: '127.0.0.1',
-      method: 'POST',
-      headers: { 'content-length': 10 },
-    });
-    req.on('error', () => undefined);
-    req.write('12345');
+    const { req, read } = await halfPost(60_000);
     await new Promise((resolve) => setTimeout(resolve, 50));
     req.end('67890');
     const body = await read;

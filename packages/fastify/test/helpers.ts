@@ -28,4 +28,16 @@ export class MetricsHarness extends Harness<FastifyInstance> {
     this.onStop(() => app.close());
     return url;
   }
+
+  /** `http.status ipc.status endpoint` of every request recorded, one per request, sorted. */
+  callLines(): string[] {
+    return this.calls()
+      .flatMap((m) =>
+        Array.from(
+          { length: m.value },
+          () => `${m.tags['http.status']} ${m.tags['ipc.status']} ${m.tags['ipc.endpoint']}`,
+        ),
+      )
+      .sort();
+  }
 }

@@ -50,17 +50,7 @@ describe.each(FASTIFY_MAJORS)('Fastify $major responses', ({ major, fastify }) =
     return app;
   }
 
-  /** `http.status ipc.status endpoint` of every request recorded, sorted. */
-  const recorded = () =>
-    h
-      .calls()
-      .flatMap((m) =>
-        Array.from(
-          { length: m.value },
-          () => `${m.tags['http.status']} ${m.tags['ipc.status']} ${m.tags['ipc.endpoint']}`,
-        ),
-      )
-      .sort();
+  const recorded = () => h.callLines();
 
   it('records the status the error handlers sent, with the route template', async () => {
     const app = await appWith();

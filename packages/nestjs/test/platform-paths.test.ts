@@ -37,6 +37,12 @@ class ThingsController {
   }
 }
 
+/** `endpoint count` of every recorded call series, sorted. */
+const endpointCounts = (atlas: AtlasDevServer): string[] =>
+  decodedCallTags(atlas)
+    .map((t) => `${t['ipc.endpoint']} ${decodedCount(atlas, 'ipc.server.call', t)}`)
+    .sort();
+
 function appModule(registry: Registry): Type {
   @Module({ imports: [SpectatorModule.forRoot({ registry })], controllers: [ThingsController] })
   class AppModule {}
@@ -200,11 +206,7 @@ describe('routes added to the Express instance itself', () => {
       expect((await fetch(`${url}${path}`)).status).toBe(200);
     await app.close();
     await registry.publish();
-    expect(
-      decodedCallTags(atlas)
-        .map((t) => `${t['ipc.endpoint']} ${decodedCount(atlas, 'ipc.server.call', t)}`)
-        .sort(),
-    ).toEqual(['__a__b_ 2', '_re___d__ 1']); // (/a|/b) and /re/(\d+), sanitized
+    expect(endpointCounts(atlas)).toEqual(['__a__b_ 2', '_re___d__ 1']); // (/a|/b) and /re/(\d+), sanitized
   });
 });
 
@@ -266,11 +268,7 @@ describe.each([
       }
       await app.close();
       await registry.publish();
-      expect(
-        decodedCallTags(atlas)
-          .map((t) => `${t['ipc.endpoint']} ${decodedCount(atlas, 'ipc.server.call', t)}`)
-          .sort(),
-      ).toEqual([
+      expect(endpointCounts(atlas)).toEqual([
         '_legacy_v1_users__id 1',
         '_legacy_v2_users__id 2',
         '_sub_users__id 1',
