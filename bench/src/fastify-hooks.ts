@@ -44,6 +44,12 @@ import {
 import { loadAdapter } from './adapters.js';
 
 type Hook = (request: unknown, reply: unknown, done: () => void) => void;
+type SendHook = (
+  request: unknown,
+  reply: unknown,
+  payload: unknown,
+  done: (err: null, payload: unknown) => void,
+) => void;
 type Listener = (req: unknown, res: unknown) => void;
 type Plugin = (instance: unknown, options: unknown, done?: (err?: Error) => void) => unknown;
 
@@ -63,6 +69,8 @@ const ROUTES = [
 interface Hooks {
   listener?: Listener;
   onRequest: Hook[];
+  /** Run as a reply is sent, before the response is written (ours marks the reply there). */
+  onSend: SendHook[];
   onResponse: Hook[];
   onRoute: ((route: { method: string; url: string }) => void)[];
 }
@@ -105,7 +113,7 @@ function metricsOptions(histogramOnly: boolean) {
 
 /** Registers `plugin` on a stand-in root instance and returns what it added. */
 async function registerOnStandIn(plugin: Plugin, options: unknown): Promise<Hooks> {
-  const hooks: Hooks = { onRequest: [], onResponse: [], onRoute: [] };
+  const hooks: Hooks = { onRequest: [], onSend: [], onResponse: [], onRoute: [] };
   const instance = {
     initialConfig: {},
     server: { prependListener: (_event: string, l: Listener) => void (hooks.listener = l) },
@@ -132,8 +140,9 @@ async function registerOnStandIn(plugin: Plugin, options: unknown): Promise<Hook
 
 /**
  * The request lifecycle of the hooks, per request: the server's `request` listener, the
- * `onRequest` hooks, the response completing (`finish`, `close`), the `onResponse` hooks (Fastify
- * runs them on `finish`; after it here, which changes nothing for the plugins measured).
+ * `onRequest` hooks, the `onSend` hooks (as the reply is sent), the response completing
+ * (`finish`, `close`), the `onResponse` hooks (Fastify runs them on `finish`; after it here,
+ * which changes nothing for the plugins measured).
  */
 function isolatedFastifyCase(name: string, group: BenchCase['group'], hooks: Hooks): BenchCase {
   const socket = new FakeSocket();
@@ -141,7 +150,9 @@ function isolatedFastifyCase(name: string, group: BenchCase['group'], hooks: Hoo
   // Shared, not a closure per request: the fakes should cost as little as they can.
   const getHeader = () => undefined;
   const routeOptions = REQUESTS.map((r, i) => ({ method: r.method, url: ROUTES[i], config: {} }));
-  const { listener, onRequest, onResponse } = hooks;
+  const { listener, onRequest, onSend, onResponse } = hooks;
+  const payload = 'ok';
+  const sent = () => {};
   return {
     name,
     group,
@@ -163,6 +174,7 @@ function isolatedFastifyCase(name: string, group: BenchCase['group'], hooks: Hoo
         const reply = { raw: res, request, statusCode: 200, getHeader };
         for (let h = 0; h < onRequest.length; h++) onRequest[h]!(request, reply, next);
         reply.statusCode = r.status;
+        for (let h = 0; h < onSend.length; h++) onSend[h]!(request, reply, payload, sent);
         res.complete(r.status);
         for (let h = 0; h < onResponse.length; h++) onResponse[h]!(request, reply, next);
         s += res.statusCode;
@@ -198,9 +210,15 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
   const peerIso = metricsOptions(false);
   const peerIsoHistogram = metricsOptions(true);
 
-  const passThrough: Hooks = { onRequest: [(_q, _r, done) => done()], onResponse: [], onRoute: [] };
+  const passThrough: Hooks = {
+    onRequest: [(_q, _r, done) => done()],
+    onSend: [],
+    onResponse: [],
+    onRoute: [],
+  };
   const passThroughAgain: Hooks = {
     onRequest: [(_q, _r, done) => done()],
+    onSend: [],
     onResponse: [],
     onRoute: [],
   };

@@ -350,6 +350,12 @@ describe('cross-site requests', () => {
     expect(await send('POST', path, json, publish)).toBe(200);
     expect(await send('GET', '/api/series', sameOrigin)).toBe(200);
     expect(await send('GET', '/api/series', { 'sec-fetch-site': 'none' })).toBe(200);
+    // A link followed from another site (the developer's app on another port, a wiki) opens a
+    // page; a form posted from there is still refused.
+    const link = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' };
+    expect(await send('GET', '/', link)).toBe(200);
+    expect(await send('GET', '/', { ...link, 'sec-fetch-site': 'same-site' })).toBe(200);
+    expect(await send('POST', path, { ...json, ...link }, publish)).toBe(403);
     expect(
       await send('GET', '/api/series', {
         origin: `http://localhost:${atlas.port}`,
@@ -1162,7 +1168,7 @@ describe('spectator-atlas-dev CLI and the series limit', () => {
       },
     });
     expect(result.stdout).toContain(
-      'series limit (2 series, or 32M characters of tags) reached: 3 measurements of new series dropped so far',
+      'series limit (2 series, or 1280 characters of tags) reached: 3 measurements of new series dropped so far',
     );
     expect(result.stdout).toMatch(
       /closed \(1 publish requests received, 3 measurements dropped at the series limit\)/,

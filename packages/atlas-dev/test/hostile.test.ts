@@ -211,7 +211,7 @@ describe('what it keeps', () => {
     expect(atlas.store.size).toBe(1000);
     expect(atlas.store.droppedMeasurements).toBe(2000);
     expect(atlas.batches[0]!.warnings.join('\n')).toMatch(
-      /2000 measurements of new series not stored: the series limit \(1000 series, or 32M characters of tags\) is reached/,
+      /2000 measurements of new series not stored: the series limit \(1000 series, or 640000 characters of tags\) is reached/,
     );
     const api = (await (await fetch(`${atlas.url}/api/series?limit=10&offset=990`)).json()) as {
       total: number;
@@ -223,7 +223,7 @@ describe('what it keeps', () => {
     expect(api.series).toHaveLength(10);
     const html = await (await fetch(atlas.tableUrl)).text();
     expect(html).toContain(
-      '2000 measurements of new series dropped: the series limit (1000 series, or 32M characters of tags) was reached',
+      '2000 measurements of new series dropped: the series limit (1000 series, or 640000 characters of tags) was reached',
     );
   });
 

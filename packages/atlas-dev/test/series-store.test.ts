@@ -9,7 +9,7 @@ import {
   type AtlasDevServer,
   type SeriesStoreReader,
 } from '@spectator/atlas-dev';
-import { MAX_TAG_TEXT, SeriesStore as SourceStore } from '../src/store/series-store.js';
+import { SeriesStore as SourceStore, TAG_TEXT_PER_SERIES } from '../src/store/series-store.js';
 import { StepRing } from '../src/store/step-ring.js';
 import { encode, manualClock, postJson } from './support/payload.js';
 
@@ -127,19 +127,40 @@ describe('SeriesStore', () => {
 
   // Regression: only the number of series was bounded; 50,000 series with tags of the
   // aggregator's longest lengths took ~920 MB.
-  it('at most MAX_TAG_TEXT characters of tags: measurements of further new series are dropped and counted', () => {
-    const store = new SeriesStore();
-    const long = 'v'.repeat(100_000);
+  it('at most maxSeries × 640 characters of tags: measurements of further new series are dropped and counted', () => {
+    const store = new SeriesStore({ maxSeries: 1000 });
+    expect(store.maxTagText).toBe(1000 * TAG_TEXT_PER_SERIES);
+    const long = 'v'.repeat(10_000);
     let kept = 0;
-    for (let i = 0; i < 400; i++) if (store.add({ name: 'c', id: `i${i}`, long }, 0, 1, T0)) kept++;
-    // Each series' text is ~100,025 characters: 335 fit in 32 MiB.
-    expect(kept).toBe(Math.floor(MAX_TAG_TEXT / store.entries()[0]!.text.length));
+    for (let i = 0; i < 100; i++) if (store.add({ name: 'c', id: `i${i}`, long }, 0, 1, T0)) kept++;
+    // Each series' text is ~10,020 characters: 63 fit in 640,000.
+    expect(kept).toBe(Math.floor(store.maxTagText / store.entries()[0]!.text.length));
     expect(store.size).toBe(kept);
-    expect(store.droppedMeasurements).toBe(400 - kept);
+    expect(store.droppedMeasurements).toBe(100 - kept);
     expect(store.add({ name: 'c', id: 'i0', long }, 0, 1, T0)).toBe(true); // existing: counted
     expect(store.add({ name: 'short' }, 0, 1, T0)).toBe(true); // still room for a short one
     store.clear();
-    expect(store.add({ name: 'c', id: 'i399', long }, 0, 1, T0)).toBe(true);
+    expect(store.add({ name: 'c', id: 'i99', long }, 0, 1, T0)).toBe(true);
+  });
+
+  it('ordinary series reach maxSeries, not the tag budget', () => {
+    const store = new SeriesStore({ maxSeries: 2000 });
+    // An IPC timer bucket, ~250 characters of tags.
+    const tags = (i: number) => ({
+      name: 'ipc.server.call',
+      'http.method': 'get',
+      'http.status': '200',
+      'ipc.endpoint': `/api/v1/customers/:customerId/orders/${i}`,
+      'ipc.protocol': 'http_1',
+      'ipc.result': 'success',
+      'ipc.status': 'success',
+      owner: 'spectator-express',
+      percentile: 'T0042',
+      statistic: 'percentile',
+    });
+    for (let i = 0; i < 2000; i++) expect(store.add(tags(i), 0, 1, T0)).toBe(true);
+    expect(store.add(tags(2000), 0, 1, T0)).toBe(false);
+    expect(store.size).toBe(2000);
   });
 
   it('values the aggregator ignores (not finite, adds of 0 or less) make the series but change nothing', () => {

@@ -215,6 +215,39 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     ]);
   });
 
+  // Review: Node closes a request once its body is read, so a queued request whose body a body
+  // parser read while it waited had closed long before its connection dropped.
+  it('records a queued pipelined request whose body was read while it waited', async () => {
+    const { registry, tracker: t } = tracker();
+    let bodies = 0;
+    const port = await serve((req, res) => {
+      setImmediate(() => {
+        t.track(req, res);
+        req.resume();
+        req.on('end', () => {
+          bodies++;
+          if (req.url !== '/slow') res.end('queued behind /slow');
+        });
+      });
+    });
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const post = (path: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`;
+    socket.write(post('/slow') + post('/queued') + post('/last'));
+    await until(() => bodies === 3, RECORDED_MS);
+    // Their requests have closed, the connection has not.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls(registry)).toEqual([]);
+    socket.destroy();
+    await until(() => calls(registry).length === 3, RECORDED_MS);
+    expect(calls(registry)).toEqual([
+      '/last - cancelled',
+      '/queued - cancelled',
+      '/slow - cancelled',
+    ]);
+  });
+
   // Regression: Node's server answers a request it gave up on itself (408 after its request
   // timeout, 400 for a malformed body) and destroys the socket with that error, which was read
   // as the client going away (`cancelled`, no status).

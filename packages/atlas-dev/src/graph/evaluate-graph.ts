@@ -13,6 +13,7 @@ import { graphWindow, type GraphTimeParams, type GraphWindow } from './graph-tim
 import { parseExpression } from './interpreter.js';
 import type { SeriesStoreReader } from '../store/series-store.js';
 import { simpleLegends } from './simple-legends.js';
+import { startRegexBudget } from './query.js';
 
 /** One line of a graph. */
 export interface GraphLine {
@@ -101,6 +102,7 @@ export function evaluateGraph(
   options: EvaluateGraphOptions = {},
 ): GraphResult {
   const { now = Date.now(), maxInputSeries = 10_000, maxLines = 1000 } = options;
+  startRegexBudget();
   const exprs = simpleLegends(parseExpression(q));
   const data = exprs.flatMap((s) => dataExprs(s.expr));
   if (data.length > MAX_DATA_EXPRESSIONS) {

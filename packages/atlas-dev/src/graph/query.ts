@@ -163,10 +163,12 @@ class PatternShape {
     const [min, max] = q;
     this.quantifiers++;
     if (max === Infinity) this.unbounded++;
-    // A group repeated more than once that holds a choice can split a value in exponentially
-    // many ways (`(a+)+`, `(a|aa)*`, `(.?){24}`); at most once (`(x|y)?`), it adds one way.
-    if (max > 1 && atom.choice) {
-      this.problem ??= 'a repeated group holds a quantifier or an alternation';
+    // A group repeated without bound that holds a choice can split a value in exponentially
+    // many ways (`(a+)+`, `(a|aa)*`): refused. Repeated a fixed number of times, each repetition
+    // chooses again: its ways multiply (below), so `(.?){24}` (2^24) is refused by their count
+    // and `(\d{1,3}\.){3}` (27) is not; at most once (`(x|y)?`), it adds one way.
+    if (max === Infinity && atom.choice) {
+      this.problem ??= 'a group repeated without bound holds a quantifier or an alternation';
     }
     if (max <= 1) {
       const skip = min === 0 ? 1 : 0;
@@ -180,7 +182,13 @@ class PatternShape {
       1,
       Math.min(max, MAX_VALUE_LENGTH) - Math.min(min, MAX_VALUE_LENGTH) + 1,
     );
-    return { ways: lengths * atom.ways, lastWays: atom.lastWays, choice: true };
+    // Each repetition but the last chooses again before the last one's choices are tried.
+    const earlier = atom.choice && max !== Infinity ? atom.ways ** (max - 1) : 1;
+    return {
+      ways: lengths * earlier * atom.ways,
+      lastWays: earlier * atom.lastWays,
+      choice: true,
+    };
   }
 
   /** `[min, max]` of the quantifier at the cursor (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`). */
@@ -235,10 +243,11 @@ class PatternShape {
 
 /**
  * Refuses what makes a backtracking regex engine run for seconds on a short value (the endpoint
- * answers any local page, so `q` is untrusted): backreferences, a group repeated more than once
- * that holds a quantifier or an alternation (`(a+)+`, `(a|aa)*`, `(.?){24}`), more than 10
+ * answers any local page, so `q` is untrusted): backreferences, a group repeated without bound
+ * that holds a quantifier or an alternation (`(a+)+`, `(a|aa)*`), more than 10
  * quantifiers or 3 unbounded ones, and patterns whose quantifiers and alternations multiply to
- * more than {@link MAX_WAYS} ways to try a value (`.{0,120}` four times, `(a|aa)` 20 times).
+ * more than {@link MAX_WAYS} ways to try a value (`.{0,120}` four times, `(a|aa)` 20 times,
+ * `(.?){24}`).
  */
 function unsafeRegex(v: string): string | undefined {
   if (v.length > MAX_PATTERN) return `longer than ${MAX_PATTERN} characters`;
@@ -263,6 +272,14 @@ function unsafeRegex(v: string): string | undefined {
 const MAX_REGEX_WORK = 2 ** 26;
 const WORK_PER_TEST = 16;
 let regexWork = 0;
+
+/**
+ * Starts a request's regex budget afresh: called as the graph and tags APIs begin, so requests
+ * handled in one turn of the event loop (pipelined ones parsed from one read) do not share it.
+ */
+export function startRegexBudget(): void {
+  regexWork = 0;
+}
 
 function chargeRegexWork(q: Extract<Query, { kind: 're' | 'reic' }>): void {
   if (regexWork === 0) {

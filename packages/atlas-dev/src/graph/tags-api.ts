@@ -7,7 +7,7 @@
 import { errorResponse, type ApiResponse } from './api-response.js';
 import { GraphRequestError } from './expr-error.js';
 import { parseQuery } from './interpreter.js';
-import { matches, tagValue } from './query.js';
+import { matches, startRegexBudget, tagValue } from './query.js';
 import type { SeriesStoreReader, StoredSeries } from '../store/series-store.js';
 
 /** Atlas's `tags.max-limit`. */
@@ -93,6 +93,7 @@ export function tagsApi(
   params: URLSearchParams,
   source: SeriesStoreReader,
 ): ApiResponse {
+  startRegexBudget();
   try {
     const limit = parseLimit(params.get('limit'));
     const offset = params.get('offset') ?? '';

@@ -9,17 +9,26 @@
 /**
  * Why a request comes from another site (a browser's `Sec-Fetch-Site` of `cross-site` or
  * `same-site`, or an `Origin` other than the scheme, host and port the request was sent to), or
- * `undefined`.
+ * `undefined`. A link followed to one of the pages (a `GET` or `HEAD` the browser makes as a
+ * navigation, from the developer's own app on another port or from a wiki) is let through: the
+ * other site cannot read what it opens, and a page asks for its data itself, same-origin.
  *
- * @example `crossSiteProblem({ host: '127.0.0.1:7101', origin: 'https://evil.example' })` // 'Origin https://evil.example'
+ * @example `crossSiteProblem('GET', { host: '127.0.0.1:7101', origin: 'https://evil.example' })` // 'Origin https://evil.example'
  */
-export function crossSiteProblem(headers: {
-  readonly host?: string | undefined;
-  readonly origin?: string | undefined;
-  readonly 'sec-fetch-site'?: string | string[] | undefined;
-}): string | undefined {
+export function crossSiteProblem(
+  method: string,
+  headers: {
+    readonly host?: string | undefined;
+    readonly origin?: string | undefined;
+    readonly 'sec-fetch-site'?: string | string[] | undefined;
+    readonly 'sec-fetch-mode'?: string | string[] | undefined;
+  },
+): string | undefined {
   const site = headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return `Sec-Fetch-Site ${site}`;
+  const navigation =
+    (method === 'GET' || method === 'HEAD') && headers['sec-fetch-mode'] === 'navigate';
+  if ((site === 'cross-site' || site === 'same-site') && !navigation)
+    return `Sec-Fetch-Site ${site}`;
   const origin = headers.origin;
   if (origin === undefined) return undefined;
   const problem = `Origin ${origin.slice(0, 100)}`;

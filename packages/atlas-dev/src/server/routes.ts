@@ -56,7 +56,7 @@ export async function dispatch(
     );
     return;
   }
-  const crossSite = crossSiteProblem(req.headers);
+  const crossSite = crossSiteProblem(method, req.headers);
   if (crossSite !== undefined) {
     req.resume();
     router.log(`${method} refused: a cross-site request (${crossSite})`);

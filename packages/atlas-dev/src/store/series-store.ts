@@ -2,7 +2,7 @@
  * What the endpoint keeps of what it received, as time series: per series (its full tag set,
  * `name` and `statistic` included, and its op) the values per fixed step over a bounded window
  * (add-op values within a step summed, max-op values keeping the largest), and the running
- * totals since the start. Bounded: at most `maxSeries` series and {@link MAX_TAG_TEXT}
+ * totals since the start. Bounded: at most `maxSeries` series and `maxTagText`
  * characters of their tags; measurements of further new series are dropped and counted. Values the aggregator ignores (not finite, adds of 0 or
  * less) create the series but change no value, as in the aggregator.
  *
@@ -81,19 +81,20 @@ export const DEFAULT_HISTORY_STEPS = 240;
 export const DEFAULT_MAX_SERIES = 50_000;
 
 /**
- * Most characters of tag text (`name=…,k=v,… add`) the store keeps over all its series. A series
- * keeps its tags several times over (its tags, its text, its key, its meter's key), so at the
- * series limit tags of the aggregator's longest lengths took ~920 MB; this bounds that to a few
- * hundred MB, where ordinary series (a few hundred characters each) never reach it.
+ * Characters of tag text (`name=…,k=v,… add`) the store keeps per series on average: its budget
+ * is `maxSeries` times this. A series keeps its tags several times over (its tags, its text, its
+ * key, its meter's key), so at the series limit, tags of the aggregator's longest lengths took
+ * ~920 MB; the budget bounds that to a few hundred MB at the default limit, where an ordinary
+ * series (an IPC timer's bucket, ~250 characters) stays well under it and never meets it first.
  */
-export const MAX_TAG_TEXT = 32 * 1024 * 1024;
+export const TAG_TEXT_PER_SERIES = 640;
 
 /**
  * The store's limits as warnings name them.
- * @example `seriesLimit(50_000)` // '50000 series, or 32M characters of tags'
+ * @example `seriesLimit(50_000)` // '50000 series, or 32000000 characters of tags'
  */
 export const seriesLimit = (maxSeries: number): string =>
-  `${maxSeries} series, or ${MAX_TAG_TEXT / 2 ** 20}M characters of tags`;
+  `${maxSeries} series, or ${maxSeries * TAG_TEXT_PER_SERIES} characters of tags`;
 
 class Entry implements SeriesEntry {
   /** The sum of no adds is 0; the largest of no values is not known. */
@@ -199,6 +200,8 @@ export class SeriesStore implements SeriesStoreReader {
   readonly stepMs: number;
   readonly historySteps: number;
   readonly maxSeries: number;
+  /** Characters of tag text kept over all series at most (see {@link TAG_TEXT_PER_SERIES}). */
+  readonly maxTagText: number;
   private readonly byKey = new Map<string, Entry>();
   /** Per name, its meters (tag sets without `statistic`/`percentile`) in arrival order. */
   private readonly byName = new Map<string, Entry[][]>();
@@ -211,7 +214,7 @@ export class SeriesStore implements SeriesStoreReader {
   private newestStep = -Infinity;
   private oldestStep = Infinity;
   private dropped = 0;
-  /** Characters of tag text (and keys unlike it) of the series kept: see {@link MAX_TAG_TEXT}. */
+  /** Characters of tag text (and keys unlike it) of the series kept: see `maxTagText`. */
   private tagText = 0;
   /** Series in text order, and those added since it was sorted (the order never changes). */
   private sortedEntries: Entry[] = [];
@@ -226,6 +229,7 @@ export class SeriesStore implements SeriesStoreReader {
       100_000,
     );
     this.maxSeries = positiveInteger('maxSeries', options.maxSeries ?? DEFAULT_MAX_SERIES);
+    this.maxTagText = this.maxSeries * TAG_TEXT_PER_SERIES;
   }
 
   /** Distinct series kept. */
@@ -235,7 +239,7 @@ export class SeriesStore implements SeriesStoreReader {
 
   /**
    * Measurements of new series not kept because `maxSeries` series already were, or their tags
-   * would have passed {@link MAX_TAG_TEXT}.
+   * would have passed `maxTagText`.
    */
   get droppedMeasurements(): number {
     return this.dropped;
@@ -268,7 +272,7 @@ export class SeriesStore implements SeriesStoreReader {
 
   /**
    * Records one measurement received at `atMs` (epoch ms). Returns false when it was dropped
-   * (a new series past `maxSeries` or {@link MAX_TAG_TEXT}).
+   * (a new series past `maxSeries` or `maxTagText`).
    */
   add(tags: Readonly<Record<string, string>>, op: AtlasOp, value: number, atMs: number): boolean {
     const keys = Object.keys(tags).sort();
@@ -281,7 +285,7 @@ export class SeriesStore implements SeriesStoreReader {
     let entry = this.byKey.get(key);
     if (entry === undefined) {
       const chars = this.tagText + text.length + (plain ? 0 : key.length);
-      if (this.byKey.size >= this.maxSeries || chars > MAX_TAG_TEXT) {
+      if (this.byKey.size >= this.maxSeries || chars > this.maxTagText) {
         this.dropped++;
         return false;
       }

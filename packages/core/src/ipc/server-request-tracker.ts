@@ -202,11 +202,11 @@ export class ServerRequestTracker<Ctx> {
       };
       res.on('close', settle);
       // A pipelined HTTP/1 response still waiting behind another when its connection drops
-      // never gets a socket, so never emits `close`: only its request does (regression: such a
-      // request was never recorded, and stayed counted in flight).
+      // never gets a socket, so never emits `close` (regression: such a request was never
+      // recorded, and stayed counted in flight).
       if (!http2 && typeof req.on === 'function')
         req.on('close', () => {
-          if (res.socket === null && req.socket?.destroyed === true) settle();
+          if (start >= 0) settleIfQueued(req, res, settle);
         });
       start = this.recorder.begin(peer);
     } catch (error) {
@@ -362,14 +362,48 @@ class FollowedRequest<Ctx> implements FollowedResponse {
   }
 }
 
+/** A request's socket, as {@link settleIfQueued} listens to it. */
+interface QueueSocket extends EndingSocketLike {
+  once?(event: 'close', listener: () => void): unknown;
+  off?(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * At the `close` of a request not yet recorded: when its response is still queued behind another
+ * on the connection (no socket yet, not finished; a finished one has let its socket go too),
+ * settles it once the connection is gone — now, or, when the request closed because its body was
+ * read while it waited (Node closes a request then), at the connection's `close`, unless the
+ * response got the socket and closed first.
+ */
+function settleIfQueued(
+  req: TrackedRequestLike,
+  res: TrackedResponseLike,
+  settle: () => void,
+): void {
+  if (res.socket !== null || res.writableFinished === true) return;
+  const socket = req.socket as QueueSocket | null | undefined;
+  if (socket === null || socket === undefined) return;
+  if (socket.destroyed === true) {
+    settle();
+    return;
+  }
+  if (typeof socket.once !== 'function') return;
+  const dropped = () => {
+    if (res.socket === null) settle();
+  };
+  socket.once('close', dropped);
+  res.on('close', () => socket.off?.('close', dropped));
+}
+
 /**
  * The status of a response the server side cut short: the one Node's server answered itself when
  * it gave up on the request before the app sent headers (`408` for its request timeout, `400`
  * for a malformed body…), else {@link SERVER_ERROR_STATUS}.
  */
 function serverErrorStatus(req: TrackedRequestLike, res: TrackedResponseLike): number {
-  const refused = res.headersSent === true ? undefined : nodeRefusalStatus(req.socket);
-  return refused ?? SERVER_ERROR_STATUS;
+  // Node answers for the response that holds the connection, never for one queued behind it.
+  const answered = res.headersSent !== true && res.socket !== null && res.socket !== undefined;
+  return (answered ? nodeRefusalStatus(req.socket) : undefined) ?? SERVER_ERROR_STATUS;
 }
 
 function isPresent(value: unknown): boolean {
