@@ -237,7 +237,14 @@ export class ServerRequestTracker<Ctx> {
       // Not delivered (or HTTP/2): the response's and the socket's state tell how it ended.
       // `responseEnding` also knows an HTTP/1 response as finished when `finish` fired before
       // the tracker listened.
-      const ending = delivered ? 'finished' : responseEnding(res, req.socket);
+      // A pipelined response still queued when its connection went (it never had the socket)
+      // was never answered, whoever closed the connection: cancelled. (Node 24 shows a client's
+      // close differently on the socket than Node 20, so the socket cannot tell here.)
+      const ending = delivered
+        ? 'finished'
+        : !http2 && res.socket === null && res.writableFinished !== true
+          ? 'cancelled'
+          : responseEnding(res, req.socket);
       finished = ending === 'finished';
       cancelled = ending === 'cancelled';
       method = req.method ?? 'UNKNOWN';
