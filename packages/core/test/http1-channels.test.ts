@@ -10,7 +10,7 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerRequestTracker } from '../src/ipc/server-request-tracker.js';
 import { Registry } from '../src/registry/registry.js';
@@ -74,6 +74,32 @@ function get(port: number, path: string, agent: Agent | false = false): Promise<
       .on('error', reject)
       .end();
   });
+}
+
+/** One connection sending `lines` (`GET /x`, or `POST /x` with a 5-byte body) pipelined. */
+function pipeline(port: number, lines: string[]): Socket {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(
+    lines
+      .map((line) =>
+        line.startsWith('POST')
+          ? `${line} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`
+          : `${line} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      )
+      .join(''),
+  );
+  return socket;
+}
+
+/** The three requests of a dropped pipeline, each recorded once as cancelled. */
+async function expectAllCancelled(registry: Registry): Promise<void> {
+  await until(() => calls(registry).length === 3, RECORDED_MS);
+  expect(calls(registry)).toEqual([
+    '/last - cancelled',
+    '/queued - cancelled',
+    '/slow - cancelled',
+  ]);
 }
 
 /** What the server records happens after the client has its answer: waited for, this long at most. */
@@ -199,20 +225,10 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
         if (req.url !== '/slow') res.end('queued behind /slow');
       });
     });
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    socket.write(
-      'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /queued HTTP/1.1\r\nHost: x\r\n\r\n' +
-        'GET /last HTTP/1.1\r\nHost: x\r\n\r\n',
-    );
+    const socket = pipeline(port, ['GET /slow', 'GET /queued', 'GET /last']);
     await until(() => tracked === 3, RECORDED_MS);
     socket.destroy();
-    await until(() => calls(registry).length === 3, RECORDED_MS);
-    expect(calls(registry)).toEqual([
-      '/last - cancelled',
-      '/queued - cancelled',
-      '/slow - cancelled',
-    ]);
+    await expectAllCancelled(registry);
   });
 
   // Review: Node closes a request once its body is read, so a queued request whose body a body
@@ -230,22 +246,13 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
         });
       });
     });
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    const post = (path: string) =>
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`;
-    socket.write(post('/slow') + post('/queued') + post('/last'));
+    const socket = pipeline(port, ['POST /slow', 'POST /queued', 'POST /last']);
     await until(() => bodies === 3, RECORDED_MS);
     // Their requests have closed, the connection has not.
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(calls(registry)).toEqual([]);
     socket.destroy();
-    await until(() => calls(registry).length === 3, RECORDED_MS);
-    expect(calls(registry)).toEqual([
-      '/last - cancelled',
-      '/queued - cancelled',
-      '/slow - cancelled',
-    ]);
+    await expectAllCancelled(registry);
   });
 
   // Regression: Node's server answers a request it gave up on itself (408 after its request
