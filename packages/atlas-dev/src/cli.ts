@@ -172,7 +172,7 @@ async function main(argv: string[]): Promise<void> {
       if (server.store.droppedMeasurements > dropped) {
         dropped = server.store.droppedMeasurements;
         process.stdout.write(
-          `series limit (${seriesLimit(server.store.maxSeries)}) reached: ${dropped} measurements of new series dropped so far\n\n`,
+          `series limit (${seriesLimit(server.store)}) reached: ${dropped} measurements of new series dropped so far\n\n`,
         );
       }
     });

@@ -43,6 +43,7 @@ export interface SeriesPageStore extends MeterSource {
   readonly newest: number;
   readonly oldest: number;
   readonly maxSeries: number;
+  readonly maxTagText: number;
   readonly droppedMeasurements: number;
 }
 
@@ -230,7 +231,7 @@ export function renderSeriesPage(
   ].join(' · ');
   const dropped =
     store.droppedMeasurements > 0
-      ? `<p class="meta warn">${store.droppedMeasurements} measurements of new series dropped: the series limit (${seriesLimit(store.maxSeries)}) was reached</p>\n`
+      ? `<p class="meta warn">${store.droppedMeasurements} measurements of new series dropped: the series limit (${seriesLimit(store)}) was reached</p>\n`
       : '';
 
   const body: string[] = [];

@@ -183,7 +183,7 @@ export class PublishHandler {
     const notStored = this.ctx.store.droppedMeasurements - dropped;
     if (notStored > 0) {
       warnings.push(
-        `${notStored} measurements of new series not stored: the series limit (${seriesLimit(this.ctx.store.maxSeries)}) is reached`,
+        `${notStored} measurements of new series not stored: the series limit (${seriesLimit(this.ctx.store)}) is reached`,
       );
     }
     const status = result.ok

@@ -34,8 +34,7 @@ export function readBody(
     let chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    const stalled = (): void => finish({ kind: 'stalled' });
-    const stall = setTimeout(stalled, stallMs);
+    const stall = setTimeout(() => finish({ kind: 'stalled' }), stallMs);
     const finish = (b: Body): void => {
       if (done) return;
       done = true;

@@ -2,9 +2,10 @@
  * What the endpoint keeps of what it received, as time series: per series (its full tag set,
  * `name` and `statistic` included, and its op) the values per fixed step over a bounded window
  * (add-op values within a step summed, max-op values keeping the largest), and the running
- * totals since the start. Bounded: at most `maxSeries` series and `maxTagText`
- * characters of their tags; measurements of further new series are dropped and counted. Values the aggregator ignores (not finite, adds of 0 or
- * less) create the series but change no value, as in the aggregator.
+ * totals since the start. Bounded: at most `maxSeries` series and `maxTagText` characters of
+ * their tags; measurements of further new series are dropped and counted. Values the aggregator
+ * ignores (not finite, adds of 0 or less) create the series but change no value, as in the
+ * aggregator.
  *
  * `SeriesStoreReader` is the read interface for the graph API and any other reader.
  */
@@ -90,11 +91,13 @@ export const DEFAULT_MAX_SERIES = 50_000;
 export const TAG_TEXT_PER_SERIES = 640;
 
 /**
- * The store's limits as warnings name them.
- * @example `seriesLimit(50_000)` // '50000 series, or 32000000 characters of tags'
+ * A store's limits as warnings name them.
+ * @example `seriesLimit(new SeriesStore())` // '50000 series, or 32000000 characters of tags'
  */
-export const seriesLimit = (maxSeries: number): string =>
-  `${maxSeries} series, or ${maxSeries * TAG_TEXT_PER_SERIES} characters of tags`;
+export const seriesLimit = (store: {
+  readonly maxSeries: number;
+  readonly maxTagText: number;
+}): string => `${store.maxSeries} series, or ${store.maxTagText} characters of tags`;
 
 class Entry implements SeriesEntry {
   /** The sum of no adds is 0; the largest of no values is not known. */

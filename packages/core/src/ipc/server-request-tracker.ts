@@ -408,9 +408,10 @@ function settleIfQueued(
  * for a malformed body…), else {@link SERVER_ERROR_STATUS}.
  */
 function serverErrorStatus(req: TrackedRequestLike, res: TrackedResponseLike): number {
-  // Node answers for the response that holds the connection, never for one queued behind it.
-  const answered = res.headersSent !== true && res.socket !== null && res.socket !== undefined;
-  return (answered ? nodeRefusalStatus(req.socket) : undefined) ?? SERVER_ERROR_STATUS;
+  // Node answers for the response that holds the connection; one queued behind it (no socket)
+  // is `cancelled` before this is asked (see `finish`).
+  const refused = res.headersSent === true ? undefined : nodeRefusalStatus(req.socket);
+  return refused ?? SERVER_ERROR_STATUS;
 }
 
 function isPresent(value: unknown): boolean {
