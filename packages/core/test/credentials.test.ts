@@ -43,6 +43,9 @@ function printed(r: Registry, logger: { lines: string[] }, more: unknown[] = [])
     ...logger.lines,
     JSON.stringify(r.config),
     inspect(r.config, { depth: 5 }),
+    // The registry itself, down to its publisher (regression: it kept the credentials in a
+    // plain field, which a logger walking objects would print).
+    inspect(r, { depth: 12 }),
     String(r.config.headers),
     ...more.map((x) => JSON.stringify(x)),
   ].join('\n');
@@ -110,6 +113,23 @@ describe('a user and password in the uri (regression: printed everywhere, never 
       'ignoring SPECTATOR_URI: not http(s): ftp://[redacted]@host/x',
       'ignoring SPECTATOR_URI: not a URL: http://[redacted]@host/x',
     ]);
+  });
+
+  it('a uri written without its scheme keeps its password out of warnings and errors (regression: printed whole)', () => {
+    const logger = memoryLogger();
+    // Parses as a URL of scheme `admin:`, with no userinfo.
+    configFromEnv({ SPECTATOR_URI: 'admin:s3cret@aggr:7101/api/v4/update' }, logger);
+    // Does not parse (`_` in a scheme).
+    configFromEnv({ SPECTATOR_URI: 'svc_atlas:s3cret@aggr/x' }, logger);
+    configFromEnv({ SPECTATOR_URI: '//u:s3cret@aggr/x' }, logger);
+    expect(logger.lines).toEqual([
+      'ignoring SPECTATOR_URI: not http(s): [redacted]@aggr:7101/api/v4/update',
+      'ignoring SPECTATOR_URI: not a URL: [redacted]@aggr/x',
+      'ignoring SPECTATOR_URI: not a URL: //[redacted]@aggr/x',
+    ]);
+    expect(() => new Registry({ uri: 'svc_atlas:s3cret@aggr/x' })).toThrow(
+      'uri is not a URL: [redacted]@aggr/x',
+    );
   });
 
   it('a new uri without userinfo drops the credentials; configure() with new ones sends those', async () => {
@@ -227,6 +247,8 @@ describe('redaction helpers', () => {
     expect(redactUri('http://atlas:7101/api/v4/update')).toBe('http://atlas:7101/api/v4/update');
     expect(redactUri('http://me:p@ss@host:7101/x')).toBe('http://[redacted]@host:7101/x');
     expect(redactUri('not a url at all')).toBe('not a url at all');
+    expect(redactUri('me:pa ss@host/x')).toBe('[redacted]@host/x');
+    expect(redactUri('http://atlas/api/@v4')).toBe('http://atlas/api/@v4'); // a URL: its parser decides
   });
 
   it('redactText removes userinfo from any URL in a message and every given secret', () => {

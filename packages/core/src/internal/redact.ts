@@ -14,31 +14,45 @@ export const REDACTED = '[redacted]';
  */
 const USERINFO_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)[^\s]*@/gi;
 
+/**
+ * The userinfo of a uri that is not an http(s) URL: everything up to its last `@`, after an
+ * optional `scheme://` or `//`. A uri written without its scheme (`user:secret@host/…`) parses
+ * as a URL of scheme `user:`, or not at all (`svc_atlas:secret@host`), with no userinfo either
+ * way: the `@` is what tells. Whitespace included: the whole string is the uri.
+ */
+const USERINFO_IN_URI = /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[\s\S]*@/i;
+
 /** Literal secrets shorter than this are not searched for in messages (they would match anywhere). */
 const MIN_SECRET_LENGTH = 4;
 
 /**
  * The uri without its userinfo, for messages: `http://user:secret@host:7101/api` →
- * `http://[redacted]@host:7101/api`. Works on strings that are not valid URLs too (everything
- * between `://` and the last `@` is treated as userinfo), since a malformed uri is exactly what
- * an error message shows.
+ * `http://[redacted]@host:7101/api`. Works on strings that are not http(s) URLs too (everything
+ * up to the last `@`, after an optional `scheme://` or `//`, is treated as userinfo: a uri that
+ * lost its `http://` keeps its password out of the message too), since a malformed uri is exactly
+ * what an error message shows.
  *
  * @example
  * ```ts
  * redactUri('http://me:s3cret@atlas:7101/api/v4/update'); // 'http://[redacted]@atlas:7101/api/v4/update'
  * redactUri('http://atlas:7101/api/v4/update');           // unchanged
+ * redactUri('me:s3cret@atlas:7101/api/v4/update');        // '[redacted]@atlas:7101/api/v4/update'
  * ```
  */
 export function redactUri(uri: string): string {
+  let url: URL | undefined;
   try {
-    const url = new URL(uri);
+    url = new URL(uri);
+  } catch {
+    // Not a URL: judged by its text below.
+  }
+  if (url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')) {
     if (url.username === '' && url.password === '') return uri;
     url.username = '';
     url.password = '';
     return url.href.replace('//', `//${REDACTED}@`);
-  } catch {
-    return redactText(uri);
   }
+  return uri.replace(USERINFO_IN_URI, `$1${REDACTED}@`);
 }
 
 /**

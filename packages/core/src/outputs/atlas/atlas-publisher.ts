@@ -25,6 +25,9 @@ export interface BatchOutcome {
   unsent?: true;
 }
 
+/** Connections a publisher keeps to the endpoint: a step sends up to this many batches at once. */
+export const PUBLISH_CONNECTIONS = 4;
+
 export interface AtlasPublisherOptions {
   /** The publish uri, without userinfo (credentials travel in `headers`). */
   uri: string;
@@ -195,11 +198,15 @@ export class AtlasPublisher {
   /** The attempts under way, which a graceful close() lets finish. */
   private readonly attempts = new Set<Promise<unknown>>();
 
-  /** Strings never to be shown in an outcome's error: header values, credentials. */
-  private readonly secrets: readonly string[];
+  /**
+   * Strings never to be shown in an outcome's error: header values, credentials. A `#` field, as
+   * in `SecretHeaders`: printing the registry (`util.inspect`, a logger that walks objects) must
+   * not show them (regression: a plain field did).
+   */
+  readonly #secrets: readonly string[];
 
   constructor(private readonly options: AtlasPublisherOptions) {
-    this.secrets = options.headers?.secrets() ?? [];
+    this.#secrets = options.headers?.secrets() ?? [];
   }
 
   /**
@@ -215,7 +222,7 @@ export class AtlasPublisher {
   async send(payload: Buffer, count: number, deadline: number): Promise<BatchOutcome> {
     const outcome = await this.sendOnce(payload, count, deadline);
     // Error texts come from undici and the network: no credential of ours may be in them.
-    if (outcome.error !== undefined) outcome.error = redactText(outcome.error, this.secrets);
+    if (outcome.error !== undefined) outcome.error = redactText(outcome.error, this.#secrets);
     return outcome;
   }
 
@@ -391,7 +398,7 @@ export class AtlasPublisher {
       const { Agent } = await this.loadUndici();
       if (this.closed) return undefined;
       this.agent ??= new Agent({
-        connections: 4,
+        connections: PUBLISH_CONNECTIONS,
         keepAliveTimeout: 30_000,
         connect: { timeout: this.options.timeoutMs },
       });
