@@ -148,7 +148,51 @@ describe('publishing to an Atlas aggregator', () => {
     for (let i = 0; i < 8; i++) r.counter('calls', { idx: String(i) }).increment();
     const result = await r.publish();
     expect(result).toMatchObject({ sent: 8, requests: 3 });
-    expect(atlas.batches.map((b) => b.measurements.length)).toEqual([3, 3, 2]);
+    // Sent at once: they may arrive in any order.
+    expect(atlas.batches.map((b) => b.measurements.length).sort()).toEqual([2, 3, 3]);
+  });
+
+  it("sends a step's batches four at a time, as Java sends them together (regression: one after another)", async () => {
+    // An endpoint that answers nothing until told: sent one after another, the second batch
+    // would never leave.
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const held: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const fourArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const endpoint = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        held.push(() => {
+          inFlight--;
+          res.end();
+        });
+        if (held.length === 4) arrived();
+      });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = endpoint.address() as AddressInfo;
+      const r = newRegistry({
+        uri: `http://127.0.0.1:${port}/api/v4/update`,
+        batchSize: 1,
+        timeoutMs: PATIENT_TIMEOUT_MS,
+      });
+      for (let i = 0; i < 6; i++) r.counter('calls', { idx: String(i) }).increment();
+      const publishing = r.publish();
+      await fourArrived;
+      // Answer as they come from now on.
+      const answerAll = setInterval(() => held.splice(0).forEach((answer) => answer()), 5);
+      const result = await publishing;
+      clearInterval(answerAll);
+      expect(result).toMatchObject({ sent: 6, dropped: 0, requests: 6 });
+      expect(mostInFlight).toBe(4);
+    } finally {
+      endpoint.closeAllConnections();
+      await new Promise((resolve) => endpoint.close(resolve));
+    }
   });
 
   it('counts measurements a 400 with errorCount rejected, and the rest as sent', async () => {
@@ -435,7 +479,7 @@ describe('configure() and stop() while a send is under way', () => {
   it('stop() waits for the rest of a background send within its deadline; nothing arrives after it resolves', async () => {
     const endpoint = await startSlowEndpoint(200);
     try {
-      // One measurement per request: the tick's send is three requests in a row.
+      // One measurement per request: the tick's send is three requests.
       const r = newRegistry({ uri: endpoint.uri, stepMs: 300, batchSize: 1, timeoutMs: 3000 });
       for (const key of ['a', 'b', 'c']) r.counter('latency', { key }).increment(5);
       r.start();

@@ -7,7 +7,7 @@ import { AGGREGATING_KINDS } from '../../store/meter-kinds.js';
 import type { StoreAccess } from '../../store/meter-store.js';
 import type { Output } from '../output.js';
 import { emptyPublishResult, type DropReason, type PublishResult } from '../publish-result.js';
-import { AtlasPublisher, type BatchOutcome } from './atlas-publisher.js';
+import { AtlasPublisher, PUBLISH_CONNECTIONS, type BatchOutcome } from './atlas-publisher.js';
 import { encodeBatchBytes } from './encode-batch.js';
 import type { OutgoingMeasurement } from './outgoing-measurement.js';
 import {
@@ -121,26 +121,29 @@ export class AtlasOutput implements Output {
   async step(deadline: () => number): Promise<PublishResult> {
     const result = emptyPublishResult();
     const config = this.config();
-    if (config.uri === undefined) {
+    const uri = config.uri;
+    if (uri === undefined) {
       result.skipped = 'no-uri';
       return result;
     }
     const outgoing = this.collect(result, config);
-    for (let start = 0; start < outgoing.length; start += config.batchSize) {
-      const batch = outgoing.slice(start, start + config.batchSize);
-      // Per batch: a stop() that began meanwhile bounds the rest of this step.
-      const outcome = await this.sendBatch(encodeBatchBytes(batch), batch.length, deadline());
-      result.requests += outcome.requests;
-      result.sent += outcome.sent;
-      if (outcome.dropped > 0) drop(result, outcome.reason ?? 'other', outcome.dropped);
-      if (outcome.error !== undefined) {
-        result.errors.push(outcome.error);
-        this.store.warnings.warn(
-          `publish:${outcome.reason ?? 'other'}`,
-          `publish to ${config.uri} failed: ${outcome.error}`,
-        );
+    // Up to PUBLISH_CONNECTIONS batches at once, as Java sends a step's batches together and
+    // waits for all (regression: sent one after another, a slow aggregator pushed a step's last
+    // batches past its deadline, and a clean stop() dropped them). Each is encoded when its turn
+    // comes, so at most that many payloads are held.
+    const { batchSize } = config;
+    let next = 0;
+    const sendRest = async (): Promise<void> => {
+      while (next < outgoing.length) {
+        const batch = outgoing.slice(next, next + batchSize);
+        next += batchSize;
+        // Per batch: a stop() that began meanwhile bounds the rest of this step.
+        const outcome = await this.sendBatch(encodeBatchBytes(batch), batch.length, deadline());
+        this.count(result, outcome, uri);
       }
-    }
+    };
+    const senders = Math.min(PUBLISH_CONNECTIONS, Math.ceil(outgoing.length / batchSize));
+    await Promise.all(Array.from({ length: senders }, sendRest));
     if (result.sent > 0)
       this.store.internalCounter('spectator.measurements', { id: 'sent' }).add(result.sent);
     for (const [reason, n] of Object.entries(result.droppedBy)) {
@@ -151,6 +154,20 @@ export class AtlasOutput implements Output {
       }
     }
     return result;
+  }
+
+  /** Adds one batch's outcome to the step's result; a failure is warned about (rate-limited). */
+  private count(result: PublishResult, outcome: BatchOutcome, uri: string): void {
+    result.requests += outcome.requests;
+    result.sent += outcome.sent;
+    if (outcome.dropped > 0) drop(result, outcome.reason ?? 'other', outcome.dropped);
+    if (outcome.error !== undefined) {
+      result.errors.push(outcome.error);
+      this.store.warnings.warn(
+        `publish:${outcome.reason ?? 'other'}`,
+        `publish to ${uri} failed: ${outcome.error}`,
+      );
+    }
   }
 
   endBy(deadline: number): void {
