@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startAtlasDevServer } from '@spectator/atlas-dev';
-import { configFromEnv } from '../src/global/env-config.js';
+import { autoStartFromEnv, configFromEnv } from '../src/global/env-config.js';
 import { DEFAULT_CONFIG, resolveConfig } from '../src/registry/config.js';
 import { Registry } from '../src/registry/registry.js';
 import { runNode } from './support/run-child.js';
@@ -120,6 +120,31 @@ describe('the process-global registry', () => {
     });
     expect([on.stdout.trim(), off.stdout.trim()]).toEqual(['true', 'false']);
     expect(on.code).toBe(0); // the unref'd timer does not keep the process alive
+  });
+
+  it('reads SPECTATOR_DISABLE_AUTO_START_GLOBAL as the other switches (regression: only an exact `1` disabled it, silently)', () => {
+    const logger = memoryLogger();
+    const starts = (value: string | undefined) =>
+      autoStartFromEnv({ SPECTATOR_DISABLE_AUTO_START_GLOBAL: value }, logger);
+    expect([undefined, '', '0', 'false', ' no '].map(starts)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['1', 'true', ' TRUE ', 'yes', 'on'].map(starts)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(logger.lines).toEqual([]);
+    expect(starts('disabled')).toBe(true);
+    expect(logger.lines).toEqual([
+      'ignoring SPECTATOR_DISABLE_AUTO_START_GLOBAL=disabled: want 1 or 0; the global registry starts',
+    ]);
   });
 
   it('configure({ commonTags }) merges key by key over SPECTATOR_COMMON_TAGS; undefined removes one (regression: replaced them)', async () => {

@@ -36,6 +36,28 @@ function parseSwitch(text: string): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Whether the global registry starts publishing when created: yes unless
+ * `SPECTATOR_DISABLE_AUTO_START_GLOBAL` is `1` (or `true`/`on`/`yes`, any case, trimmed, as the
+ * other switches read). A value it cannot read is warned about and leaves auto-start on (the
+ * documented default), rather than passing for either silently.
+ *
+ * @example
+ * ```ts
+ * autoStartFromEnv({ SPECTATOR_DISABLE_AUTO_START_GLOBAL: 'true' }, console); // false
+ * ```
+ */
+export function autoStartFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): boolean {
+  const text = env.SPECTATOR_DISABLE_AUTO_START_GLOBAL?.trim();
+  if (!text) return true;
+  const disabled = parseSwitch(text);
+  if (disabled === undefined)
+    logger.warn(
+      `ignoring SPECTATOR_DISABLE_AUTO_START_GLOBAL=${clip(text)}: want 1 or 0; the global registry starts`,
+    );
+  return disabled !== true;
+}
+
 function commonTagsFromEnv(text: string, logger: SpectatorLogger): Record<string, string> {
   const commonTags: Record<string, string> = {};
   const problems: string[] = [];

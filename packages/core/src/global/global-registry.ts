@@ -4,7 +4,7 @@ import type { Meter } from '../meters/meter.js';
 import type { PercentileRange } from '../meters/percentile-range.js';
 import type { RegistryConfig } from '../registry/config.js';
 import { Registry, type NameOrId } from '../registry/registry.js';
-import { configFromEnv } from './env-config.js';
+import { autoStartFromEnv, configFromEnv } from './env-config.js';
 import { installExitFlush } from './exit-flush.js';
 
 /**
@@ -19,7 +19,7 @@ type GlobalHolder = { [GLOBAL_REGISTRY_KEY]?: Registry };
 /**
  * Returns the process-global registry, creating it on first use: configured from the
  * environment as it is at that moment, flushed at exit, and started unless
- * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`. Adapters call it when they are given no `registry`.
+ * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`). Adapters call it when they are given no `registry`.
  */
 export function getGlobalRegistry(): Registry {
   const holder = globalThis as GlobalHolder;
@@ -28,7 +28,7 @@ export function getGlobalRegistry(): Registry {
   const registry = new Registry(configFromEnv(process.env, consoleLogger));
   holder[GLOBAL_REGISTRY_KEY] = registry;
   installExitFlush(registry);
-  if (process.env.SPECTATOR_DISABLE_AUTO_START_GLOBAL !== '1') registry.start();
+  if (autoStartFromEnv(process.env, consoleLogger)) registry.start();
   return registry;
 }
 
@@ -137,7 +137,7 @@ Object.setPrototypeOf(LazyGlobalRegistry.prototype, Registry.prototype);
  * environment, read then: load a `.env` file before the first use, or pass the values to
  * `configure()`. `GlobalRegistry.configure({...})` merges more: keys left out (or `undefined`)
  * keep their value, and `commonTags` merge key by key over the environment's. It starts
- * publishing when created unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1`, never keeps the process
+ * publishing when created unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`), never keeps the process
  * alive, and flushes the last interval (within `timeoutMs`) on `beforeExit` and on SIGTERM/SIGINT
  * when the app has no handler of its own.
  *
