@@ -1052,6 +1052,22 @@ describe('ipcStatusForError', () => {
     ['TLS: unknown CA', coded('UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), 'access_denied'],
     ['TLS: OpenSSL alert', coded('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), 'access_denied'],
     [
+      'TLS: handshake alert reported as EPROTO (regression: connection_error)',
+      Object.assign(
+        coded(
+          'EPROTO',
+          'write EPROTO 40E7:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure',
+        ),
+        { syscall: 'write' },
+      ),
+      'access_denied',
+    ],
+    [
+      'a protocol error outside TLS',
+      Object.assign(coded('EPROTO'), { syscall: 'read' }),
+      'connection_error',
+    ],
+    [
       'TLS to a proxy',
       new undici.errors.SecureProxyConnectionError(coded('CERT_REVOKED')),
       'access_denied',

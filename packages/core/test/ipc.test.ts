@@ -216,6 +216,22 @@ describe('IpcServerRecorder edge cases', () => {
     expect(registry.measurements().some((m) => m.name === 'other')).toBe(false);
   });
 
+  it('drops nf.* and atlas.* keys from extra tags: the environment owns them (regression: nf.tenant lost the request its meter)', () => {
+    const registry = new Registry({ commonTags: { 'nf.app': 'shop' } });
+    const recorder = new IpcServerRecorder('spectator-test', { registry });
+    recorder.end(recorder.begin(), {
+      ...outcome,
+      endpoint: '/x',
+      extraTags: { tenant: 'acme', 'nf.tenant': 'a', 'nf.app': 'other', 'atlas.x': 'y' },
+    });
+    const [tags] = callTags(registry);
+    expect(tags).toMatchObject({ tenant: 'acme', 'ipc.status': 'success' });
+    expect(Object.keys(tags!).filter((k) => /^(nf|atlas)\./.test(k))).toEqual([]);
+    expect(registry.measurements().filter((m) => m.name === 'spectator.meters.rejected')).toEqual(
+      [],
+    );
+  });
+
   // One code per kind of mistake, as the undici client and the Nest module give it (regression:
   // the server said ERR_SPECTATOR_INVALID_OPTION for a maxEndpoints the client called
   // ERR_SPECTATOR_INVALID_NUMBER).

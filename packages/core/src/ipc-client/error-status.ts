@@ -108,6 +108,15 @@ const BAD_REQUEST_CODES = new Set([
   'ERR_OUT_OF_RANGE',
 ]);
 
+/**
+ * An `EPROTO` error carrying OpenSSL's text (`write EPROTO …:SSL routines:…:sslv3 alert handshake
+ * failure`): how Node reports some handshake failures, without an `ERR_SSL_` code.
+ */
+function isTlsMessage(error: object): boolean {
+  const message: unknown = (error as { message?: unknown }).message;
+  return typeof message === 'string' && /ssl|tls/i.test(message);
+}
+
 function classifyOne(error: unknown): IpcStatus | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const { name, code, syscall } = error as { name?: unknown; code?: unknown; syscall?: unknown };
@@ -118,7 +127,12 @@ function classifyOne(error: unknown): IpcStatus | undefined {
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return 'timeout';
     if (CANCELLED_CODES.has(code)) return 'cancelled';
-    if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'))
+    if (
+      TLS_CODES.has(code) ||
+      code.startsWith('ERR_TLS_') ||
+      code.startsWith('ERR_SSL_') ||
+      (code === 'EPROTO' && isTlsMessage(error))
+    )
       return 'access_denied';
     if (CONNECTION_CODES.has(code) || code.startsWith('HPE_') || code.startsWith('UND_ERR_SOCKS5'))
       return 'connection_error';

@@ -331,7 +331,7 @@ export class IpcRecorder {
 
   /**
    * The extra tags a call may add: string keys of 2 to 60 characters (what the aggregator
-   * accepts) that are no meter or IPC key, non-empty string values bounded per key, at most
+   * accepts) that are no meter, IPC, `nf.*` or `atlas.*` key, non-empty string values bounded per key, at most
    * {@link MAX_EXTRA_TAG_KEYS} distinct keys (later ones left out, warned about once).
    */
   boundExtraTags(extraTags: Tags): Record<string, string> {
@@ -382,7 +382,13 @@ interface Inflight {
   count: number;
 }
 
-/** A key an extra tag may use: not a meter's own key, not an IPC key, 2 to 60 characters. */
+/**
+ * A key an extra tag may use: not a meter's own key, not an IPC key, not under Atlas's reserved
+ * prefixes, 2 to 60 characters. `nf.*` and `atlas.*` belong to the environment: the aggregator
+ * drops a measurement with any other key under them (regression: every request with
+ * `nf.tenant` lost its meter), and an allowed one (`nf.app`) would beat the common tag and move
+ * the series to another app.
+ */
 function isExtraTagKey(key: string): boolean {
   return (
     key.length >= 2 &&
@@ -391,6 +397,8 @@ function isExtraTagKey(key: string): boolean {
     key !== 'owner' &&
     key !== 'id' &&
     !key.startsWith('ipc.') &&
-    !key.startsWith('http.')
+    !key.startsWith('http.') &&
+    !key.startsWith('nf.') &&
+    !key.startsWith('atlas.')
   );
 }
