@@ -2,14 +2,15 @@
  * Records every HTTP request a Nest app serves through core's `ServerRequestTracker`, the
  * request lifecycle the Express and Koa adapters use too: this file only installs the hooks.
  *
- * Where it hooks, and why. Express: timing starts in the HTTP adapter's request hook
- * (`setOnRequestHook`, Nest's hook "for instrumentation"), the first Express middleware (ahead
- * of body parsers, CORS and Nest middleware). Fastify: timing starts at the HTTP server's
- * `request` event (our listener prepended), because Fastify answers some requests before any
- * hook runs (a malformed URL's 400, a too-long one's 414, 503 while closing); the first
- * `onRequest` hook only tells which Fastify request (and so route) it became. Requests that never
- * pass through the server (`inject()`) are timed from that hook. Adapters without a request hook
- * (Nest 10, custom ones) are timed from the server's `request` event on both platforms. The
+ * Where it hooks, and why. On both platforms timing starts at the HTTP server's `request` event
+ * (our listener prepended), ahead of anything the platform runs. Express: Nest's request hook
+ * (`setOnRequestHook`, its hook "for instrumentation") is installed with `use()`, after whatever
+ * an Express instance handed to `new ExpressAdapter(server)` already had, so only requests that
+ * reach the app through another server (serverless, a server of the app's own) are timed from
+ * that hook. Fastify answers some requests before any hook runs (a malformed URL's 400, a
+ * too-long one's 414, 503 while closing); its first `onRequest` hook only tells which Fastify
+ * request (and so route) it became, and times requests that never pass through the server
+ * (`inject()`). The
  * tracker records when Node's response emits `close` (after it finished, or alone when cut short:
  * `cancelled` when the client went away, a 500 when the server cut it), so whatever produced the
  * response (a handler, a guard, a pipe, an exception filter, the 404 handler, a
@@ -223,12 +224,20 @@ export class SpectatorRequestMetrics implements OnModuleInit {
       req[UNMATCHED] = true;
       next();
     });
+    // The server's `request` event first: Nest installs its request hook with `use()`, after
+    // whatever an Express instance given to `new ExpressAdapter(server)` already had (regression:
+    // its routes and middlewares answered requests that were never recorded). The hook times
+    // the requests that reach the app through another server (serverless, a server of the
+    // app's own).
+    const listening = trackServer(adapter, tracker, (req) => primeExpress(req, instance));
     if (hasRequestHook(adapter)) {
       chainRequestHook(adapter, (req, res) => {
-        primeExpress(req as RawRequest, instance);
-        tracker.track(req as RawRequest, res as ServerResponse);
+        const raw = req as RawRequest;
+        if (raw[TRACKED] === true) return;
+        primeExpress(raw, instance);
+        tracker.track(raw, res as ServerResponse);
       });
-    } else if (!trackServer(adapter, tracker, (req) => primeExpress(req, instance))) {
+    } else if (!listening) {
       this.logger.warn(
         'no request hook and no HTTP server to listen on; requests are not recorded',
       );

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   Controller,
   Get,
@@ -207,6 +209,43 @@ describe('routes added to the Express instance itself', () => {
     await app.close();
     await registry.publish();
     expect(endpointCounts(atlas)).toEqual(['__a__b_ 2', '_re___d__ 1']); // (/a|/b) and /re/(\d+), sanitized
+  });
+});
+
+describe('an Express instance handed to the adapter', () => {
+  it('has the routes it already had recorded (regression: Nest adds its request hook after them, and they went unrecorded)', async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    const server = express();
+    server.get('/pre', (_req, res) => void res.send('ok'));
+    const app = await NestFactory.create(appModule(registry), new ExpressAdapter(server), {
+      logger: false,
+      abortOnError: false,
+    });
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    expect((await fetch(`${url}/pre`)).status).toBe(200);
+    expect((await fetch(`${url}/things/5`)).status).toBe(200);
+    await app.close();
+    await registry.publish();
+    expect(endpointCounts(atlas)).toEqual(['_pre 1', '_things__id 1']);
+  });
+
+  it("served by a server of the app's own, is recorded once, from Nest's request hook", async () => {
+    const registry = new Registry({ uri: atlas.publishUri });
+    const app = await NestFactory.create(appModule(registry), new ExpressAdapter(), {
+      logger: false,
+      abortOnError: false,
+    });
+    await app.init();
+    const own = createServer(app.getHttpAdapter().getInstance() as Express);
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const { port } = own.address() as AddressInfo;
+    expect((await fetch(`http://127.0.0.1:${port}/things/5`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
+    await new Promise((resolve) => own.close(resolve));
+    await app.close();
+    await registry.publish();
+    expect(endpointCounts(atlas)).toEqual(['_things__id 1', 'unknown 1']);
   });
 });
 
