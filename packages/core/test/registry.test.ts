@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SpectatorConfigError } from '../src/errors.js';
 import { Id } from '../src/ids/id.js';
 import { Registry } from '../src/registry/registry.js';
@@ -85,6 +85,22 @@ describe('ids', () => {
       r.remove({ id: older, type: 'counter' } as unknown as typeof counter),
     ).not.toThrow();
     expect(r.counter('req', { a: '1' })).toBe(counter);
+  });
+});
+
+describe('ids with many tags', () => {
+  it('withTag reads the id it extends once (regression: each of its n values built a new array of n, quadratic)', () => {
+    const tags: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) tags[`k${i}`] = `v${i}`;
+    const id = Id.create('n', tags);
+    const reads = vi.spyOn(Id.prototype, 'values', 'get');
+    try {
+      const extended = id.withTag('extra', 'x');
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(extended.tagsObject()).toEqual({ ...tags, extra: 'x' });
+    } finally {
+      reads.mockRestore();
+    }
   });
 });
 
@@ -299,6 +315,52 @@ describe('Registry configuration', () => {
     const result = await r.stop();
     expect(result.skipped).toBe('no-uri');
     expect(logger.lines).toEqual([]);
+  });
+});
+
+describe('remove(), and the names of the registry\'s own meters', () => {
+  it('remove(): the factory hands the held meter back, and it keeps recording (regression: a second meter, and the handle refused as another type)', () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger });
+    const c = r.counter('req');
+    r.remove(c);
+    expect(r.counter('req')).toBe(c);
+    c.increment();
+    expect(r.measurements()).toEqual([
+      { name: 'req', tags: { statistic: 'count' }, op: 'add', value: 1 },
+    ]);
+    expect(logger.lines).toEqual([]);
+  });
+
+  it("an app meter holding a name of the registry's own as another type: refusals go uncounted, never recurse (regression: a RangeError out of increment())", () => {
+    const logger = memoryLogger();
+    const r = new Registry({ logger });
+    r.gauge('spectator.meters.rejected', { reason: 'type-mismatch' }).set(1);
+    const held = r.counter('held');
+    r.remove(held);
+    r.gauge('held').set(2); // the id is a gauge's now: the held counter is refused when used
+    expect(() => held.increment()).not.toThrow();
+    expect(() => r.counter('held').increment()).not.toThrow(); // the factory's refusal too
+    expect(logger.lines.join('\n')).toContain(
+      "spectator.meters.rejected{reason=type-mismatch} is the app's gauge; the registry's own counter of that name is not recorded",
+    );
+    expect(r.measurements().map((m) => `${m.name} ${m.tags.statistic} ${m.value}`)).toEqual([
+      'spectator.meters.rejected gauge 1',
+      'held gauge 2',
+    ]);
+  });
+
+  it('a tag getter answering differently per read does not put its meter under another value (regression: later calls with that value got it)', () => {
+    const r = new Registry({ logger: memoryLogger() });
+    let reads = 0;
+    const shifty = r.counter('req', {
+      get kk() {
+        return reads++ === 0 ? 'a' : 'b';
+      },
+    });
+    expect(shifty.id.tagsObject()).toEqual({ kk: 'a' });
+    expect(r.counter('req', { kk: 'b' }).id.tagsObject()).toEqual({ kk: 'b' });
+    expect(r.counter('req', { kk: 'a' })).toBe(shifty);
   });
 });
 

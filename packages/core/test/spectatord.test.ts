@@ -622,6 +622,20 @@ describe('SpectatorD output: chosen once, before the first meter', () => {
     registry.counter('late').increment();
     expect(registry.writtenLines()).toEqual(['c:late:1']);
   });
+
+  it("the registry's own counters are made again for the new output (regression: spectator.meters.rejected kept the old one's kind, and its refusals were never written)", () => {
+    const registry = new Registry({ logger: memoryLogger(), maxMeters: 1 });
+    registry.counter('one').increment();
+    registry.counter('two').increment(); // refused while the output is Atlas
+    registry.remove([...registry.meters()].find((m) => m.id.name === 'one')!);
+    registry.configure({ output: 'memory' });
+    registry.counter('late').increment();
+    registry.counter('later').increment(); // refused: past maxMeters
+    expect(registry.writtenLines()).toEqual([
+      'c:late:1',
+      'c:spectator.meters.rejected,reason=max-meters:1',
+    ]);
+  });
 });
 
 describe('SpectatorD output: number formatting', () => {

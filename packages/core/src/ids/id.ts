@@ -62,7 +62,10 @@ function normalizeTags(
     if (pairs.length === 0) return NO_TAGS;
   } else {
     const merged = new Map<string, string>();
-    for (let i = 0; i < base.keys.length; i++) merged.set(base.keys[i]!, base.values[i]!);
+    // `values` is read once: on an Id it is a getter making a new array (regression: read per
+    // tag, withTag on an id of n tags made n arrays of n values).
+    const baseValues = base.values;
+    for (let i = 0; i < base.keys.length; i++) merged.set(base.keys[i]!, baseValues[i]!);
     for (const key in extra) {
       const value = extra[key];
       if (value === undefined || value === null) continue;

@@ -88,6 +88,7 @@ export class Registry extends MeterStore {
       this.outputInForce = this.newOutput();
       // Lines already written go where they were meant to go.
       void previous.close(Date.now() + next.timeoutMs).catch(() => undefined);
+      this.forgetOwnMeters();
     } else {
       this.outputInForce.reconfigure();
     }

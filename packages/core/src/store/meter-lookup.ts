@@ -139,12 +139,19 @@ export class MeterLookup {
 
   set(name: string, tags: object | undefined, meter: Meter): void {
     const keys: string[] = [];
+    const values: (string | number)[] = [];
     if (typeof tags === 'object' && tags !== null) {
+      // The tags the meter's id was made of (the slow path's own read): the values read here
+      // must be those. A getter or `Proxy` answering differently per read would otherwise put
+      // this meter under another id's value (regression: later calls with that value got it).
+      const made = meter.id.tagsObject();
       for (const key in tags) {
         const value = (tags as Record<string, unknown>)[key];
         // NaN never equals itself: a path under it could not be found again.
         if (!cacheable(value) || value !== value) return;
+        if (!Object.hasOwn(made, key) || made[key] !== String(value)) return;
         keys.push(key);
+        values.push(value);
       }
     }
     const head = this.roots.get(name);
@@ -169,13 +176,7 @@ export class MeterLookup {
       shape.tree = meter;
       return;
     }
-    shape.tree = withPath(
-      (shape.tree as Level | undefined) ?? [undefined],
-      keys,
-      0,
-      tags as Record<string, string | number>,
-      meter,
-    );
+    shape.tree = withPath((shape.tree as Level | undefined) ?? [undefined], values, 0, meter);
   }
 
   /** Forgets every path (after meters expire, so no path leads to a removed meter). */
@@ -225,27 +226,21 @@ function walk(shape: Shape, tags: unknown): Meter | undefined | typeof NO_MATCH 
 }
 
 /**
- * `level` (of key `keys[depth]`) with the path of `values` to `meter` added, keeping a meter
- * already there: the level itself or, when it had to grow, its replacement.
+ * `level` (of the shape's key at `depth`) with the path of `values` (one per key, in the shape's
+ * order) to `meter` added, keeping a meter already there: the level itself or, when it had to
+ * grow, its replacement.
  */
 function withPath(
   level: Level,
-  keys: readonly string[],
+  values: readonly (string | number)[],
   depth: number,
-  values: Record<string, string | number>,
   meter: Meter,
 ): Level {
-  const value = values[keys[depth]!]!;
+  const value = values[depth]!;
   const child = childOf(level, value);
-  if (depth === keys.length - 1)
+  if (depth === values.length - 1)
     return child === undefined ? withChild(level, value, meter) : level;
-  const next = withPath(
-    (child as Level | undefined) ?? [undefined],
-    keys,
-    depth + 1,
-    values,
-    meter,
-  );
+  const next = withPath((child as Level | undefined) ?? [undefined], values, depth + 1, meter);
   return next === child ? level : withChild(level, value, next);
 }
 

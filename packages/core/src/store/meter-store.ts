@@ -362,10 +362,29 @@ export abstract class MeterStore {
     if (!(meter.id instanceof Id)) return;
     if (this.meterMap.get(meter.id) === meter) {
       this.meterMap.delete(meter);
-      // A removed polled gauge is not updated: it has nothing to come back with.
-      if (meter.type !== 'polled-gauge') meter.expire(this.owner);
+      // A removed polled gauge is not updated: it has nothing to come back with. Any other is
+      // kept for the factory to hand back, as after expiry (regression: the factory made a second
+      // meter for the id, and the held handle's updates were refused as another type's).
+      if (meter.type !== 'polled-gauge') {
+        meter.expire(this.owner);
+        this.expiredHandles.set(meter.id.key, new WeakRef(meter));
+      }
       this.clearLookups();
     }
+  }
+
+  /**
+   * After the registry changed its output (allowed while only its own meters exist): forgets those
+   * meters and the refusals' stand-ins, made of the old output's kinds, so that they are made
+   * again for the new one (regression: `spectator.meters.rejected` kept recording into the old
+   * output).
+   */
+  protected forgetOwnMeters(): void {
+    for (const meter of [...this.meterMap.values()]) this.meterMap.delete(meter);
+    this.expiredHandles.clear();
+    this.overflowMeters.clear();
+    this.rejectedCounters.clear();
+    this.clearLookups();
   }
 
   /** Every registered meter. */
@@ -493,6 +512,17 @@ export abstract class MeterStore {
       if (existing.type === type) {
         if (byName) this.remember(lookup, name, tags, existing);
         return existing;
+      }
+      if (internal) {
+        // The app took one of the registry's own names for another type. Counting the refusal
+        // would ask for a registry meter again (regression: endless recursion, and a
+        // RangeError out of an app's increment()).
+        this.warnings.warn(
+          'internal-name',
+          () =>
+            `${id.toString()} is the app's ${existing.type}; the registry's own ${type} of that name is not recorded`,
+        );
+        return this.overflowMeter(type, create);
       }
       this.rejectMeter(
         'type-mismatch',
@@ -694,7 +724,8 @@ export abstract class MeterStore {
       // Kept for good: expiry of an idle counter only unregisters it, and its next increment
       // registers it again (internal meters bypass the cap).
       rejected = this.internalCounter('spectator.meters.rejected', { reason });
-      this.rejectedCounters.set(reason, rejected);
+      // A stand-in (the app holds that name as another type) is asked for again next time.
+      if (rejected !== this.overflowMeters.get('counter')) this.rejectedCounters.set(reason, rejected);
     }
     rejected.increment();
   }
