@@ -292,21 +292,24 @@ describe('SpectatorD output: lines', () => {
 
   // Regression (a one-character name written): the thin clients write no meter whose name is
   // shorter than 2 characters; the agent would publish it, and Atlas reject it.
-  it('does not write a meter whose name is not 2…255 characters or which has more than 20 user tags: refused, counted, warned', () => {
+  it('does not write a meter whose name is not 2…255 characters or which has more than 20 user tags (the statistic the agent adds counted): refused, counted, warned', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
     registry.counter('n'.repeat(256)).increment();
     registry.counter('n').increment();
     registry.gauge('g').set(1);
     const many: Record<string, string> = {};
-    for (let i = 0; i < 20; i++) many[`tag${i}`] = 'v';
-    registry.counter('wide', many).increment(); // name + 20 tags = 21 user tags
+    for (let i = 0; i < 19; i++) many[`tag${i}`] = 'v';
+    // Regression (written, then dropped by the aggregator): name + statistic + 19 tags = 21.
+    registry.counter('wide', many).increment();
     registry.counter('wide', { ...many, 'nf.app': 'a' }).increment(); // still 21: nf.* do not count
+    // Regression (written, then dropped): a key under `nf.` the aggregator does not know.
+    registry.counter('reserved', { 'nf.foo': 'x' }).increment();
     registry.counter('ok').increment();
     registry.counter('nn').increment(); // 2 characters: written
     const refusal = 'c:spectator.meters.rejected,reason=invalid-id:1';
     expect(registry.writtenLines()).toEqual([
-      ...Array<string>(5).fill(refusal),
+      ...Array<string>(6).fill(refusal),
       'c:ok:1',
       'c:nn:1',
     ]);
@@ -320,8 +323,8 @@ describe('SpectatorD output: lines', () => {
     const logger = memoryLogger();
     const registry = new Registry({ output: 'memory', logger });
     const many: Record<string, string> = {};
-    for (let i = 0; i < 19; i++) many[`tag${i}`] = 'v';
-    const wide = registry.counter('wide', many); // name + 19 = 20: written
+    for (let i = 0; i < 18; i++) many[`tag${i}`] = 'v';
+    const wide = registry.counter('wide', many); // name + statistic + 18 = 20: written
     wide.increment();
     registry.configure({ commonTags: { team: 'core' } }); // now 21
     wide.increment();

@@ -2,32 +2,16 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 /**
- * The `id` of V8's young-generation mark collector (GC kind 2), which V8 renamed with its
- * rewrite: `minorMarkCompact` up to V8 11 (Node 20, `--minor-mc`), `minorMarkSweep` from V8 12
- * (Node 22, `--minor-ms`; `v8.GCProfiler` reports it as `MinorMarkSweep`, which Netflix's
- * module tags `minorMarkSweep`). The flag the process was started with decides when there is
- * one. Exported for tests.
- */
-export function minorCollectorId(v8Version: string, flags: string): string {
-  if (/--minor[-_]ms\b/.test(flags)) return 'minorMarkSweep';
-  if (/--minor[-_]mc\b/.test(flags)) return 'minorMarkCompact';
-  return Number.parseInt(v8Version, 10) >= 12 ? 'minorMarkSweep' : 'minorMarkCompact';
-}
-
-/**
- * `id` tag of `nodejs.gc.pause` per GC kind, as Netflix's module names them (V8's `GCType`
- * names in camel case). The numbers are V8's `GCType` bits, which Node reports as the `gc`
- * performance entry's `detail.kind` (`perf_hooks.constants`: `NODE_PERFORMANCE_GC_MINOR` = 1,
- * `…_MAJOR` = 4, `…_INCREMENTAL` = 8, `…_WEAKCB` = 16). 2 has no constant: it is V8's
- * young-generation mark collector, only used with `--minor-mc` / `--minor-ms`; its name depends
- * on the V8 version (see {@link minorCollectorId}).
+ * `id` tag of `nodejs.gc.pause` per GC kind, as Netflix's module names them (its native
+ * `gcTypeToStr`: V8's `GCType` names in camel case). The numbers are V8's `GCType` bits, which
+ * Node reports as the `gc` performance entry's `detail.kind` (`perf_hooks.constants`:
+ * `NODE_PERFORMANCE_GC_MINOR` = 1, `…_MAJOR` = 4, `…_INCREMENTAL` = 8, `…_WEAKCB` = 16). Any other
+ * kind is `unknown`, as there: 2, V8's young-generation mark collector (`--minor-mc` /
+ * `--minor-ms`), which Netflix's module does not name (regression: tagged `minorMarkSweep` /
+ * `minorMarkCompact`, which its dashboards never see).
  */
 export const GC_KIND_IDS: Readonly<Record<number, string>> = Object.freeze({
   1: 'scavenge',
-  2: minorCollectorId(
-    process.versions.v8,
-    [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '),
-  ),
   4: 'markSweepCompact',
   8: 'incrementalMarking',
   16: 'processWeakCallbacks',
@@ -36,8 +20,6 @@ export const GC_KIND_IDS: Readonly<Record<number, string>> = Object.freeze({
 /** The same ids keyed by `v8.GCProfiler`'s `gcType` names. */
 const GC_PROFILER_IDS: Readonly<Record<string, string>> = Object.freeze({
   Scavenge: 'scavenge',
-  MinorMarkCompact: 'minorMarkCompact',
-  MinorMarkSweep: 'minorMarkSweep',
   MarkSweepCompact: 'markSweepCompact',
   IncrementalMarking: 'incrementalMarking',
   ProcessWeakCallbacks: 'processWeakCallbacks',

@@ -11,6 +11,7 @@
  * `name`; each kind of problem gets its own rate-limited warning.
  */
 import {
+  atlasTagProblem,
   isRestrictedKey,
   MAX_USER_TAGS,
   METER_TAG_KEYS,
@@ -136,10 +137,23 @@ export function buildLinePrefix(
   for (const key in commonTags) add(key, commonTags[key]!);
   for (const [key, value] of id.tags) add(key, value);
   for (const key in ownTags) add(key, ownTags[key]!);
-  let userTags = 1; // the name counts as one, as in Atlas's rule
-  for (const key of merged.keys()) if (!isRestrictedKey(key)) userTags++;
+  // The agent adds `statistic` to every measurement it publishes; with the name, both count as
+  // user tags in Atlas's rule (regression: only the name was counted, so an id of 19 tags was
+  // written and every measurement of it dropped by the aggregator).
+  let userTags = 2;
+  for (const [key, { value }] of merged) {
+    if (!isRestrictedKey(key)) userTags++;
+    // The aggregator drops every measurement with another key under `nf.` or `atlas.`.
+    else {
+      const problem = atlasTagProblem(key, value);
+      if (problem !== undefined) return { problem, ...notes };
+    }
+  }
   if (userTags > MAX_USER_TAGS) {
-    return { problem: `more than ${MAX_USER_TAGS} user tags (${userTags})`, ...notes };
+    return {
+      problem: `more than ${MAX_USER_TAGS} user tags (${userTags}, the name and statistic included)`,
+      ...notes,
+    };
   }
   let prefix = `${symbol}:${sanitizeAtlasString(name)}`;
   const keys = [...merged.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -166,8 +166,9 @@ export class SpectatordOutput implements LineLink, Output {
   }
 
   /**
-   * Why an id can never be written (its name is not 2…255 characters, or it has more than 20
-   * user tags with the common tags), or `undefined`. Tags that are merely left out of its lines
+   * Why an id can never be written (its name is not 2…255 characters, it has more than 20 user
+   * tags with the common tags and the agent's `statistic`, or a key under `nf.`/`atlas.` the
+   * aggregator refuses), or `undefined`. Tags that are merely left out of its lines
    * (and warned about when written) do not count.
    */
   idProblem(id: Id): string | undefined {
