@@ -318,7 +318,7 @@ describe('Registry configuration', () => {
   });
 });
 
-describe('remove(), and the names of the registry\'s own meters', () => {
+describe("remove(), and the names of the registry's own meters", () => {
   it('remove(): the factory hands the held meter back, and it keeps recording (regression: a second meter, and the handle refused as another type)', () => {
     const logger = memoryLogger();
     const r = new Registry({ logger });

@@ -439,7 +439,7 @@ describe('GC kinds', () => {
       atlas.find('nodejs.gc.pause', { statistic: 'count' }).map((m) => m.tags.id),
     );
     expect(ids).toContain('unknown');
-    expect([...ids].filter((id) => id.startsWith('minor'))).toEqual([]);
+    expect([...ids].filter((id) => id?.startsWith('minor'))).toEqual([]);
   });
 });
 

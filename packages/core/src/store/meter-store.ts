@@ -725,7 +725,8 @@ export abstract class MeterStore {
       // registers it again (internal meters bypass the cap).
       rejected = this.internalCounter('spectator.meters.rejected', { reason });
       // A stand-in (the app holds that name as another type) is asked for again next time.
-      if (rejected !== this.overflowMeters.get('counter')) this.rejectedCounters.set(reason, rejected);
+      if (rejected !== this.overflowMeters.get('counter'))
+        this.rejectedCounters.set(reason, rejected);
     }
     rejected.increment();
   }
