@@ -140,7 +140,7 @@ export interface RegistryConfig {
   outputFlushMs?: number;
   /**
    * SpectatorD mode: size bound of one batch (one datagram), bytes, 512…65507. Default 32 KiB
-   * for loopback, unix, stdout and memory; 1472 for a UDP agent on another host.
+   * for loopback, unix, stdout and memory; 1232 for a UDP agent on another host.
    */
   outputBatchBytes?: number;
 }
