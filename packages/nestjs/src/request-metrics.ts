@@ -10,12 +10,11 @@
  * that hook. Fastify answers some requests before any hook runs (a malformed URL's 400, a
  * too-long one's 414, 503 while closing); its first `onRequest` hook only tells which Fastify
  * request (and so route) it became, and times requests that never pass through the server
- * (`inject()`). The
- * tracker records when Node's response emits `close` (after it finished, or alone when cut short:
- * `cancelled` when the client went away, a 500 when the server cut it), so whatever produced the
- * response (a handler, a guard, a pipe, an exception filter, the 404 handler, a
- * body-parser error, a middleware, the platform itself) the status recorded is the one the
- * client got, exactly once.
+ * (`inject()`). The tracker records when Node's response emits `close` (after it finished, or
+ * alone when cut short: `cancelled` when the client went away, a 500 when the server cut it), so
+ * whatever produced the response (a handler, a guard, a pipe, an exception filter, the 404
+ * handler, a body-parser error, a middleware, the platform itself) the status recorded is the one
+ * the client got, exactly once.
  *
  * The route template is the platform's own, read when the response is done. Express: core's
  * `expressRouteTemplate`, the one `@spectator/express` reads, which joins `req.route.path` to the

@@ -19,7 +19,8 @@ type GlobalHolder = { [GLOBAL_REGISTRY_KEY]?: Registry };
 /**
  * Returns the process-global registry, creating it on first use: configured from the
  * environment as it is at that moment, flushed at exit, and started unless
- * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`). Adapters call it when they are given no `registry`.
+ * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`). Adapters call it when they are given no
+ * `registry`.
  */
 export function getGlobalRegistry(): Registry {
   const holder = globalThis as GlobalHolder;
@@ -137,9 +138,9 @@ Object.setPrototypeOf(LazyGlobalRegistry.prototype, Registry.prototype);
  * environment, read then: load a `.env` file before the first use, or pass the values to
  * `configure()`. `GlobalRegistry.configure({...})` merges more: keys left out (or `undefined`)
  * keep their value, and `commonTags` merge key by key over the environment's. It starts
- * publishing when created unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`), never keeps the process
- * alive, and flushes the last interval (within `timeoutMs`) on `beforeExit` and on SIGTERM/SIGINT
- * when the app has no handler of its own.
+ * publishing when created unless `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`), never keeps
+ * the process alive, and flushes the last interval (within `timeoutMs`) on `beforeExit` and on
+ * SIGTERM/SIGINT when the app has no handler of its own.
  *
  * @example
  * ```ts

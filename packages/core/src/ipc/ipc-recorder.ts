@@ -331,8 +331,9 @@ export class IpcRecorder {
 
   /**
    * The extra tags a call may add: string keys of 2 to 60 characters (what the aggregator
-   * accepts) that are no meter, IPC, `nf.*` or `atlas.*` key, non-empty string values bounded per key, at most
-   * {@link MAX_EXTRA_TAG_KEYS} distinct keys (later ones left out, warned about once).
+   * accepts) that are no meter, IPC, `nf.*` or `atlas.*` key, non-empty string values bounded per
+   * key, at most {@link MAX_EXTRA_TAG_KEYS} distinct keys (later ones left out, warned about
+   * once).
    */
   boundExtraTags(extraTags: Tags): Record<string, string> {
     const bounded: Record<string, string> = {};

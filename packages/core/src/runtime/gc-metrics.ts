@@ -5,8 +5,8 @@ import v8 from 'node:v8';
  * `id` tag of `nodejs.gc.pause` per GC kind, as Netflix's module names them (its native
  * `gcTypeToStr`: V8's `GCType` names in camel case). The numbers are V8's `GCType` bits, which
  * Node reports as the `gc` performance entry's `detail.kind` (`perf_hooks.constants`:
- * `NODE_PERFORMANCE_GC_MINOR` = 1, `…_MAJOR` = 4, `…_INCREMENTAL` = 8, `…_WEAKCB` = 16). Any other
- * kind is `unknown`, as there: 2, V8's young-generation mark collector (`--minor-mc` /
+ * `NODE_PERFORMANCE_GC_MINOR` = 1, `…_MAJOR` = 4, `…_INCREMENTAL` = 8, `…_WEAKCB` = 16). Any
+ * other kind is `unknown`, as there: 2, V8's young-generation mark collector (`--minor-mc` /
  * `--minor-ms`), which Netflix's module does not name (regression: tagged `minorMarkSweep` /
  * `minorMarkCompact`, which its dashboards never see).
  */

@@ -142,12 +142,13 @@ export function buildLinePrefix(
   // written and every measurement of it dropped by the aggregator).
   let userTags = 2;
   for (const [key, { value }] of merged) {
-    if (!isRestrictedKey(key)) userTags++;
-    // The aggregator drops every measurement with another key under `nf.` or `atlas.`.
-    else {
-      const problem = atlasTagProblem(key, value);
-      if (problem !== undefined) return { problem, ...notes };
+    if (!isRestrictedKey(key)) {
+      userTags++;
+      continue;
     }
+    // The aggregator drops every measurement with another key under `nf.` or `atlas.`.
+    const problem = atlasTagProblem(key, value);
+    if (problem !== undefined) return { problem, ...notes };
   }
   if (userTags > MAX_USER_TAGS) {
     return {

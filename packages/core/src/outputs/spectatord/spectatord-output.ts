@@ -168,8 +168,8 @@ export class SpectatordOutput implements LineLink, Output {
   /**
    * Why an id can never be written (its name is not 2…255 characters, it has more than 20 user
    * tags with the common tags and the agent's `statistic`, or a key under `nf.`/`atlas.` the
-   * aggregator refuses), or `undefined`. Tags that are merely left out of its lines
-   * (and warned about when written) do not count.
+   * aggregator refuses), or `undefined`. Tags that are merely left out of its lines (and warned
+   * about when written) do not count.
    */
   idProblem(id: Id): string | undefined {
     const built = buildLinePrefix('c', id, this.config().commonTags, this.ownTags);
