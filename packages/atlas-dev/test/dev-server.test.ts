@@ -237,6 +237,21 @@ describe('publish endpoint', () => {
     });
   });
 
+  it('a compressed body that decodes to nothing → 404, as the aggregator (its reduce over no chunks fails)', async () => {
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(Buffer.alloc(0))],
+      ['deflate', deflateSync(Buffer.alloc(0))],
+    ] as const) {
+      const res = await post(atlas.publishUri, body, { headers: { 'content-encoding': encoding } });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({
+        type: 'error',
+        message: 'NoSuchElementException: reduce over empty stream',
+      });
+    }
+    expect(atlas.batches.map((b) => b.status)).toEqual([404, 404]);
+  });
+
   it('unknown path → 404 and wrong method → 405 as the aggregator words them; any Content-Type is read as JSON, with a warning', async () => {
     const missing = await postJson(`${atlas.url}/api/v1/publish`, [0]);
     expect(missing.status).toBe(404);

@@ -156,6 +156,13 @@ export class PublishHandler {
         return;
       }
       data = plain.data;
+      if (data.length === 0) {
+        // Pekko keeps only non-empty chunks of a decoded body, and the aggregator's reduce over
+        // none fails; its error handler maps that to 404.
+        const error = 'NoSuchElementException: reduce over empty stream';
+        refuse(404, error, () => sendDiagnostic(res, 404, error));
+        return;
+      }
     }
 
     const dropped = this.ctx.store.droppedMeasurements;
