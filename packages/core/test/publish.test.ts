@@ -333,9 +333,9 @@ describe('publishing to an Atlas aggregator', () => {
   it('a response slower than timeoutMs: the batch arrives once, counted as dropped, not retried', async () => {
     // Wide margins for a busy machine: the body must arrive within timeoutMs, and the answer
     // comes well after it.
-    const endpoint = await startSlowEndpoint(2500);
+    const endpoint = await startSlowEndpoint(SENT_BEFORE_TIMEOUT_MS + 1500);
     try {
-      const r = newRegistry({ uri: endpoint.uri, timeoutMs: 1000, gzip: false });
+      const r = newRegistry({ uri: endpoint.uri, timeoutMs: SENT_BEFORE_TIMEOUT_MS, gzip: false });
       r.counter('calls').increment(5);
       const result = await r.publish();
       expect(result).toMatchObject({ sent: 0, droppedBy: { 'http-error': 1 }, requests: 1 });
@@ -431,7 +431,9 @@ describe('configure() and stop() while a send is under way', () => {
   ] as const)(
     'configure({ %s }) mid-send delivers the batch exactly once (regression: the aborted request was retried)',
     async (_, change) => {
-      const endpoint = await startSlowEndpoint(400);
+      // The answer comes well after the configure() below, even on a loaded machine (with a
+      // 400 ms answer, a test delayed past it configured after the send, testing nothing).
+      const endpoint = await startSlowEndpoint(1500);
       try {
         const r = newRegistry({ uri: endpoint.uri });
         r.counter('calls').increment(7);
