@@ -188,6 +188,11 @@ async function startApp(options, publishUri) {
     HOST: '127.0.0.1',
   };
   delete childEnv.SPECTATOR_DISABLE_AUTO_START_GLOBAL;
+  // The demo publishes to its own endpoint: an output or headers from the operator's shell (a
+  // SpectatorD destination, a real token) would send elsewhere, or show nothing here.
+  delete childEnv.SPECTATOR_OUTPUT;
+  delete childEnv.SPECTATOR_OUTPUT_LOCATION;
+  delete childEnv.SPECTATOR_HEADERS;
   const preload = pathToFileURL(join(root, 'scripts/exit-with-parent.mjs')).href;
   const child = spawn(
     process.execPath,
@@ -459,9 +464,15 @@ async function main() {
   );
   console.log(`endpoint received ${atlas.requests} publish requests in total; closing it.`);
   await atlas.close();
+  // Scriptable (`--stop-after`): a shutdown that lost the last interval is a failure.
+  const cleanExit = stopped !== undefined && (code === 0 || signal === 'SIGTERM');
+  if (!cleanExit || finalBatches.length === 0) process.exitCode = 1;
 }
 
 main().catch((err) => {
-  console.error(`\ndemo failed: ${err.stack ?? err}`);
+  // A system or module error (a port not allowed, a package not built) in one line; anything
+  // else with its stack.
+  const known = typeof err?.code === 'string';
+  console.error(`\ndemo failed: ${known ? err.message : (err?.stack ?? err)}`);
   process.exit(1);
 });

@@ -45,18 +45,33 @@ export async function runExample({
   name,
   commonTags,
   start,
-  port = Number(process.env.PORT ?? 3000),
+  port = portFromEnv(),
   host = process.env.HOST ?? '127.0.0.1',
 }) {
   GlobalRegistry.configure({ commonTags: { ...commonTags, ...GlobalRegistry.config.commonTags } });
   const app = await start({ port, host });
-  // The uri without the user and password SPECTATOR_URI may carry: safe to print.
-  const uri = GlobalRegistry.config.uri;
   console.log(`${name} listening on ${app.url}`);
-  console.log(
-    uri === undefined
-      ? 'metrics: recorded, not published (set SPECTATOR_URI to publish)'
-      : `metrics: published to ${uri} every ${GlobalRegistry.config.stepMs} ms`,
-  );
+  console.log(metricsLine(GlobalRegistry.config));
   return app;
+}
+
+/**
+ * Where the metrics go, for the start line: the output in force (a SpectatorD destination from
+ * SPECTATOR_OUTPUT), else the uri without the user and password SPECTATOR_URI may carry.
+ */
+export function metricsLine({ output, uri, stepMs }) {
+  if (output !== 'atlas') return `metrics: written to SpectatorD (${output})`;
+  return uri === undefined
+    ? 'metrics: recorded, not published (set SPECTATOR_URI to publish)'
+    : `metrics: published to ${uri} every ${stepMs} ms`;
+}
+
+/** PORT (default 3000), or a one-line error and exit 1 when it is not a port number. */
+export function portFromEnv(text = process.env.PORT ?? '3000') {
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text.trim()) || port > 65535) {
+    console.error(`PORT must be a number 0…65535, not ${JSON.stringify(text)}`);
+    process.exit(1);
+  }
+  return port;
 }

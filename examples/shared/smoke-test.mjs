@@ -188,7 +188,14 @@ export function describeSmokeTests({ name, owner, start, commonTags, server, che
       demo.stderr.on('data', (d) => (output += d));
       let appPid;
       try {
-        await expect.poll(() => output, { timeout: 20_000, interval: 50 }).toMatch(/listening on/);
+        // Both lines: the app writes into the same pipe as the stand-in, and on a loaded machine
+        // its start line can come before the stand-in's (regression: the pid was read as null).
+        await expect
+          .poll(() => /app pid \d+/.test(output) && /listening on/.test(output), {
+            timeout: 20_000,
+            interval: 50,
+          })
+          .toBe(true);
         appPid = Number(/app pid (\d+)/.exec(output)[1]);
         const url = /listening on (http:\/\/\S+)/.exec(output)[1];
         expect((await fetch(`${url}/api/users/4`)).status).toBe(200);

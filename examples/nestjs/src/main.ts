@@ -10,25 +10,35 @@ import { start, type StartedApp } from './app';
 export const COMMON_TAGS = { 'nf.app': 'example-nestjs', 'nf.cluster': 'example-nestjs-local' };
 
 export async function main({
-  port = Number(process.env.PORT ?? 3000),
+  port = portFromEnv(process.env.PORT ?? '3000'),
   host = process.env.HOST ?? '127.0.0.1',
 } = {}): Promise<StartedApp> {
   GlobalRegistry.configure({ commonTags: { ...COMMON_TAGS, ...GlobalRegistry.config.commonTags } });
   const app = await start({ port, host });
   // The uri without the user and password SPECTATOR_URI may carry: safe to print.
-  const uri = GlobalRegistry.config.uri;
+  const { output, uri, stepMs } = GlobalRegistry.config;
   console.log(`example-nestjs listening on ${app.url}`);
   console.log(
-    uri === undefined
-      ? 'metrics: recorded, not published (set SPECTATOR_URI to publish)'
-      : `metrics: published to ${uri} every ${GlobalRegistry.config.stepMs} ms`,
+    output !== 'atlas'
+      ? `metrics: written to SpectatorD (${output})`
+      : uri === undefined
+        ? 'metrics: recorded, not published (set SPECTATOR_URI to publish)'
+        : `metrics: published to ${uri} every ${stepMs} ms`,
   );
   return app;
 }
 
+/** PORT as a port number; anything else is refused in one line rather than by listen()'s stack. */
+function portFromEnv(text: string): number {
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text.trim()) || port > 65535)
+    throw new Error(`PORT must be a number 0…65535, not ${JSON.stringify(text)}`);
+  return port;
+}
+
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err);
+    console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   });
 }

@@ -144,7 +144,10 @@ async function main(argv: string[]): Promise<void> {
     fail(`invalid --step-ms ${escapeControl(stepMs)} (milliseconds, 1…86400000)`);
   }
   const maxSeries = values['max-series'];
-  if (maxSeries !== undefined && (!/^\d{1,8}$/.test(maxSeries) || Number(maxSeries) < 1)) {
+  if (
+    maxSeries !== undefined &&
+    (!/^\d{1,9}$/.test(maxSeries) || Number(maxSeries) < 1 || Number(maxSeries) > 100_000_000)
+  ) {
     fail(`invalid --max-series ${escapeControl(maxSeries)} (1…100000000)`);
   }
   const quiet = values.quiet === true;
