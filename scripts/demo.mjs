@@ -40,7 +40,7 @@ const HELP = `Usage: npm run demo -- [options]
 Installs (frozen lockfile) and builds what the example needs, starts the local Atlas-compatible
 endpoint and an example app publishing to it, drives traffic through the app and prints what
 the endpoint receives every publish interval. Ctrl-C stops it cleanly (the app's final flush
-is shown).
+is shown). Exits 0 after a clean stop with the final flush received, 1 otherwise.
 
 Options (or environment):
   --example <name>     express | koa | fastify | nestjs (DEMO_EXAMPLE; default express)
