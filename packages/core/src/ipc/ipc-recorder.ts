@@ -1,4 +1,5 @@
 import {
+  isRestrictedKey,
   MAX_KEY_LENGTH,
   MAX_USER_TAGS,
   METER_TAG_KEYS,
@@ -399,7 +400,6 @@ function isExtraTagKey(key: string): boolean {
     key !== 'id' &&
     !key.startsWith('ipc.') &&
     !key.startsWith('http.') &&
-    !key.startsWith('nf.') &&
-    !key.startsWith('atlas.')
+    !isRestrictedKey(key)
   );
 }

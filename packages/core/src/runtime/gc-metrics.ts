@@ -17,14 +17,6 @@ export const GC_KIND_IDS: Readonly<Record<number, string>> = Object.freeze({
   16: 'processWeakCallbacks',
 });
 
-/** The same ids keyed by `v8.GCProfiler`'s `gcType` names. */
-const GC_PROFILER_IDS: Readonly<Record<string, string>> = Object.freeze({
-  Scavenge: 'scavenge',
-  MarkSweepCompact: 'markSweepCompact',
-  IncrementalMarking: 'incrementalMarking',
-  ProcessWeakCallbacks: 'processWeakCallbacks',
-});
-
 /** The `id` of a GC performance entry (`detail.kind`, or the deprecated `kind` on old Nodes). */
 export function gcKindId(entry: PerformanceEntry): string {
   const e = entry as { detail?: { kind?: unknown } | null; kind?: unknown };
@@ -98,8 +90,8 @@ export class GcHeapAccounting {
     const oldAfter = used(after, 'old_space');
     if (oldBefore !== undefined && oldAfter !== undefined) {
       if (oldAfter > oldBefore) promoted = oldAfter - oldBefore;
-      if (oldAfter < oldBefore || GC_PROFILER_IDS[record.gcType] === 'markSweepCompact')
-        this.live = oldAfter;
+      // A full collection (`v8.GCProfiler` names it `MarkSweepCompact`) leaves only live data.
+      if (oldAfter < oldBefore || record.gcType === 'MarkSweepCompact') this.live = oldAfter;
     }
     let allocated = 0;
     const youngBefore = used(before, 'new_space');
