@@ -6,6 +6,76 @@ const COMMA = 44;
 const CLOSE = 93;
 
 /**
+ * The bytes of one batch as they are written. A class, not closures made per call: the
+ * optimizing compiler inlines the function it saw called, and closures made anew by each encode
+ * are other functions, so every encode threw its optimized code away ("wrong call target" under
+ * `--trace-deopt`) and ran much of its loop unoptimized (bench/README.md, "Where the time goes").
+ */
+class ByteWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Room for `n` more bytes (a typed array drops a write past its end silently). */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** A non-negative integer below 2^31 as digits, without making a string. */
+  digits(n: number): void {
+    // As an int32: a value read from a field that also holds fractions is a float, and a float
+    // remainder is a call out of the compiled code (a third of bench scenario 5's encode time).
+    let x = n | 0;
+    const buf = this.buf;
+    if (x < 10) {
+      buf[this.pos++] = 48 + x;
+      return;
+    }
+    let end = this.pos + 1;
+    for (let y = x; y >= 10; y = (y / 10) | 0) end++;
+    this.pos = end;
+    while (x > 0) {
+      const q = (x / 10) | 0;
+      buf[--end] = 48 + x - q * 10;
+      x = q;
+    }
+  }
+
+  /** `,n`: one entry of the array. */
+  index(n: number): void {
+    this.buf[this.pos++] = COMMA;
+    this.digits(n);
+  }
+
+  /** The bytes `start` … `end` already written, again at the end. */
+  repeat(start: number, end: number): void {
+    const buf = this.buf;
+    const length = end - start;
+    // A plain loop beats copyWithin's call for the short spans most meters have.
+    if (length > 64) buf.copyWithin(this.pos, start, end);
+    else for (let i = 0; i < length; i++) buf[this.pos + i] = buf[start + i]!;
+    this.pos += length;
+  }
+
+  /** A number's JSON text (`String` and JSON agree for finite numbers). */
+  number(v: number): void {
+    if (v >= 0 && v < 2 ** 31 && (v | 0) === v) {
+      this.digits(v);
+      return;
+    }
+    const text = String(v);
+    this.ensure(text.length + 1);
+    for (let i = 0; i < text.length; i++) this.buf[this.pos++] = text.charCodeAt(i);
+  }
+}
+
+/**
  * Encodes measurements in the Atlas aggregator batch format (see `docs/atlas-protocol.md`, "Publish request"):
  * `[N, s0 … sN-1, tagCount, k, v, …, op, value, …]` where the string table holds every key and
  * value once, sorted by code unit so the output is deterministic, and tags are table indices.
@@ -14,66 +84,139 @@ const CLOSE = 93;
  * buffer sized up front, no string or Buffer is made per meter or per measurement, and the
  * `,k,v,…` index bytes of a meter (whose statistics and buckets arrive together, sharing one tag
  * array) are written once and copied from earlier in the output for its next measurements.
+ * Each loop is a function of its own: code after a hot loop in the same function runs as
+ * on-stack-replaced code compiled before it had run, which deoptimized on every encode.
  */
 export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): Buffer {
-  const table = new Map<string, number>();
-  table.set('statistic', 0);
-  let tagSlots = 0;
-  let lastTags: readonly string[] | undefined;
-  // Indexed loops: a for…of here allocated an iterator result per measurement (~7 MiB / 100k).
-  for (let k = 0; k < measurements.length; k++) {
-    const m = measurements[k]!;
-    if (m.tags !== lastTags) {
-      lastTags = m.tags;
-      for (const s of m.tags) table.set(s, 0);
-    }
-    table.set(m.statistic, 0);
-    if (m.percentile !== undefined) {
-      table.set('percentile', 0);
-      table.set(m.percentile, 0);
-    }
-    tagSlots += m.tags.length;
-  }
-  const strings = [...table.keys()].sort(byCodeUnit);
-  for (let i = 0; i < strings.length; i++) table.set(strings[i]!, i);
-  const header = Buffer.from(`[${strings.length},${JSON.stringify(strings).slice(1, -1)}`, 'utf8');
+  const { tagSlots, runSlots } = countTagSlots(measurements);
+  const strings = new StringTable(measurements, runSlots);
+  const sorted = strings.sorted();
+  const header = Buffer.from(`[${sorted.length},${JSON.stringify(sorted).slice(1, -1)}`, 'utf8');
 
   // Sized once. Per measurement: the pair count, the tag indices, statistic and percentile
   // pairs (at most tags + 5 indices of at most `width` bytes with their comma), the op (≤ 3
   // bytes), a comma and a value below 2^31 (≤ 10 digits). Grown only for a long value text.
-  // One index of slack: `ensure` below is what keeps writes inside the buffer (a typed array
-  // drops a write past its end silently), so it must never underestimate.
-  const width = String(strings.length).length + 1;
-  const perMeasurement = (tagCount: number) => (tagCount + 6) * width + 14;
-  let buf = Buffer.allocUnsafe(
-    header.length + tagSlots * width + measurements.length * perMeasurement(0) + 1,
+  // One index of slack: `ensure` is what keeps writes inside the buffer, so it must never
+  // underestimate.
+  const width = String(sorted.length).length + 1;
+  const out = new ByteWriter(
+    header.length + tagSlots * width + measurements.length * (6 * width + 14) + 1,
   );
-  header.copy(buf, 0);
-  let pos = header.length;
-  const ensure = (n: number): void => {
-    if (pos + n <= buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
-    buf.copy(next, 0, 0, pos);
-    buf = next;
-  };
-  /** A non-negative integer below 2^31 as digits, without making a string. */
-  const digits = (n: number): void => {
-    if (n < 10) {
-      buf[pos++] = 48 + n;
-      return;
-    }
-    let end = pos + 1;
-    for (let x = n; x >= 10; x = (x / 10) | 0) end++;
-    pos = end;
-    for (let x = n; x > 0; x = (x / 10) | 0) buf[--end] = 48 + (x % 10);
-  };
-  const index = (n: number): void => {
-    buf[pos++] = COMMA;
-    digits(n);
-  };
+  header.copy(out.buf, 0);
+  out.pos = header.length;
+  writeMeasurements(out, measurements, strings, width);
+  out.ensure(1);
+  out.buf[out.pos++] = CLOSE;
+  return out.buf.subarray(0, out.pos);
+}
 
-  const statisticKey = table.get('statistic')!;
-  const percentileKey = table.get('percentile') ?? -1;
+/**
+ * Tag slots of all measurements (a meter's tags count once per measurement: the output's size)
+ * and of the new tag arrays alone (the numbers {@link StringTable} keeps).
+ */
+function countTagSlots(measurements: readonly OutgoingMeasurement[]): {
+  tagSlots: number;
+  runSlots: number;
+} {
+  let tagSlots = 0;
+  let runSlots = 0;
+  let lastTags: readonly string[] | undefined;
+  // Indexed loops: a for…of here allocated an iterator result per measurement (~7 MiB / 100k).
+  for (let k = 0; k < measurements.length; k++) {
+    const tags = measurements[k]!.tags;
+    tagSlots += tags.length;
+    if (tags !== lastTags) {
+      lastTags = tags;
+      runSlots += tags.length;
+    }
+  }
+  return { tagSlots, runSlots };
+}
+
+/**
+ * Every string of a batch, numbered first in the order met and then by its place in the sorted
+ * table. The numbers of each meter's tags are kept as they are met, so the writing pass reads
+ * them in order from one typed array instead of looking every tag string up again: with tens of
+ * thousands of meters those strings lie all over the heap, and each lookup waited on memory
+ * (bench scenario 5, bench/README.md).
+ */
+class StringTable {
+  /** Numbers (in meeting order) of each new tag array's strings, arrays in batch order. */
+  readonly runIds: Int32Array;
+  /** Whether some measurement is a percentile bucket (the table then has `percentile`). */
+  hasPercentile = false;
+  private readonly ids = new Map<string, number>();
+  private readonly met: string[] = [];
+  /** Place in the sorted table of the string met `i`th. */
+  private rank = new Int32Array(0);
+
+  /** `runSlots`: the tag slots of the batch's new tag arrays ({@link countTagSlots}). */
+  constructor(measurements: readonly OutgoingMeasurement[], runSlots: number) {
+    this.runIds = new Int32Array(runSlots);
+    this.idOf('statistic');
+    this.meet(measurements);
+    if (this.hasPercentile) this.idOf('percentile');
+  }
+
+  /** The strings in code-unit order (what the batch's table lists); fixes {@link indexOf}. */
+  sorted(): string[] {
+    const sorted = this.met.slice().sort(byCodeUnit);
+    this.rank = new Int32Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) this.rank[this.ids.get(sorted[i]!)!] = i;
+    return sorted;
+  }
+
+  /** The table index of a string of the batch. */
+  indexOf(s: string): number {
+    return this.rank[this.ids.get(s)!]!;
+  }
+
+  /** The table index of the string numbered `id` in meeting order. */
+  indexOfId(id: number): number {
+    return this.rank[id]!;
+  }
+
+  private meet(measurements: readonly OutgoingMeasurement[]): void {
+    const runIds = this.runIds;
+    let slot = 0;
+    let lastTags: readonly string[] | undefined;
+    for (let k = 0; k < measurements.length; k++) {
+      const m = measurements[k]!;
+      const tags = m.tags;
+      if (tags !== lastTags) {
+        lastTags = tags;
+        for (let i = 0; i < tags.length; i++) runIds[slot++] = this.idOf(tags[i]!);
+      }
+      this.idOf(m.statistic);
+      if (m.percentile !== undefined) {
+        this.hasPercentile = true;
+        this.idOf(m.percentile);
+      }
+    }
+  }
+
+  private idOf(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.met.length;
+      this.ids.set(s, id);
+      this.met.push(s);
+    }
+    return id;
+  }
+}
+
+/** The measurements, `,tagCount,k,v,…,op,value` each, with the table's string indices. */
+function writeMeasurements(
+  out: ByteWriter,
+  measurements: readonly OutgoingMeasurement[],
+  strings: StringTable,
+  width: number,
+): void {
+  const statisticKey = strings.indexOf('statistic');
+  const percentileKey = strings.hasPercentile ? strings.indexOf('percentile') : -1;
+  const runIds = strings.runIds;
+  let slot = 0;
   let spanTags: readonly string[] | undefined;
   let spanStart = 0;
   let spanEnd = 0;
@@ -81,40 +224,26 @@ export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): 
     const m = measurements[k]!;
     const tags = m.tags;
     const percentile = m.percentile;
-    ensure(perMeasurement(tags.length));
-    index(tags.length / 2 + (percentile === undefined ? 1 : 2));
+    out.ensure((tags.length + 6) * width + 14);
+    out.index(tags.length / 2 + (percentile === undefined ? 1 : 2));
     if (tags === spanTags) {
-      // A plain loop beats copyWithin's call for the short spans most meters have.
-      const length = spanEnd - spanStart;
-      if (length > 64) buf.copyWithin(pos, spanStart, spanEnd);
-      else for (let i = 0; i < length; i++) buf[pos + i] = buf[spanStart + i]!;
-      pos += length;
+      out.repeat(spanStart, spanEnd);
     } else {
       spanTags = tags;
-      spanStart = pos;
-      for (let i = 0; i < tags.length; i++) index(table.get(tags[i]!)!);
-      spanEnd = pos;
+      spanStart = out.pos;
+      for (let i = 0; i < tags.length; i++) out.index(strings.indexOfId(runIds[slot++]!));
+      spanEnd = out.pos;
     }
-    index(statisticKey);
-    index(table.get(m.statistic)!);
+    out.index(statisticKey);
+    out.index(strings.indexOf(m.statistic));
     if (percentile !== undefined) {
-      index(percentileKey);
-      index(table.get(percentile)!);
+      out.index(percentileKey);
+      out.index(strings.indexOf(percentile));
     }
-    index(m.op);
-    buf[pos++] = COMMA;
-    const v = m.value;
-    if (v >= 0 && v < 2 ** 31 && (v | 0) === v) {
-      digits(v);
-    } else {
-      const text = String(v); // JSON and String agree for finite numbers
-      ensure(text.length + 1);
-      for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
-    }
+    out.index(m.op);
+    out.buf[out.pos++] = COMMA;
+    out.number(m.value);
   }
-  ensure(1);
-  buf[pos++] = CLOSE;
-  return buf.subarray(0, pos);
 }
 
 /** {@link encodeBatchBytes} as a string (tests, debugging). */
