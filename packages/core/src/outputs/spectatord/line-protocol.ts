@@ -19,6 +19,7 @@ import {
 } from '../../ids/atlas-rules.js';
 import type { Id } from '../../ids/id.js';
 import type { MeterType } from '../../meters/meter.js';
+import { writeAscii, writeUint } from '../../internal/ascii-digits.js';
 
 /** Type symbols by meter type. Gauges get their TTL appended (`g,<seconds>`) when not the default. */
 export const LINE_SYMBOLS: Readonly<Record<MeterType, string>> = Object.freeze({
@@ -166,40 +167,6 @@ export function buildLinePrefix(
 export const MAX_VALUE_BYTES = 26;
 
 const TWO_POW_53 = 2 ** 53;
-
-/** Writes the decimal digits of an integer 0 ≤ n < 2^53 at `pos`; returns the new position. */
-function writeUint(buf: Uint8Array, pos: number, n: number): number {
-  if (n < 10) {
-    buf[pos] = 48 + n;
-    return pos + 1;
-  }
-  if (n <= 0x7fffffff) {
-    // Small integers in int32 arithmetic: a division by 10 becomes a multiplication. Doubles
-    // would take a floating-point division and a call to fmod per digit.
-    let x = n | 0;
-    let digits = 1;
-    for (let y = (x / 10) | 0; y > 0; y = (y / 10) | 0) digits++;
-    const end = pos + digits;
-    for (let p = end - 1; p >= pos; p--) {
-      const q = (x / 10) | 0;
-      buf[p] = 48 + x - q * 10;
-      x = q;
-    }
-    return end;
-  }
-  let digits = 0;
-  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
-  const end = pos + digits;
-  let p = end;
-  for (let x = n; x >= 1; x = Math.floor(x / 10)) buf[--p] = 48 + (x % 10);
-  return end;
-}
-
-/** Writes an ASCII string (a value already in text form) at `pos`; returns the new position. */
-export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
-  return pos;
-}
 
 /**
  * Writes a finite number as the agent's `strtod` reads it. Integers (counter increments, byte

@@ -1,4 +1,5 @@
-import { MAX_VALUE_BYTES, writeAscii, writeNumber, writeSeconds } from './line-protocol.js';
+import { MAX_VALUE_BYTES, writeNumber, writeSeconds } from './line-protocol.js';
+import { writeAscii } from '../../internal/ascii-digits.js';
 
 /**
  * Sends batches of lines somewhere. Implementations never throw: a failure is reported through
