@@ -81,6 +81,24 @@ describe('encodeBatch', () => {
     expect(table.indexOf('_')).toBeLessThan(table.indexOf('a'));
   });
 
+  it('sizes its buffer for a pair count longer than any table index (repeated keys)', () => {
+    // 9,998 pairs of one key over a table of 5 strings: the count has more digits than an index,
+    // and the percentile pair, a 2-digit op and a 10-digit value use up the rest of the slack.
+    const tags = Array.from({ length: 19_996 }, () => 'a');
+    const m = { tags, statistic: 'count', percentile: 'T0001', op: OP_MAX, value: 1234567890 };
+    const batch = JSON.parse(encodeBatch([m])) as unknown[];
+    expect(batch.slice(0, 7)).toEqual([
+      5,
+      'T0001',
+      'a',
+      'count',
+      'percentile',
+      'statistic',
+      10_000,
+    ]);
+    expect(batch.slice(-6)).toEqual([4, 2, 3, 0, OP_MAX, 1234567890]);
+  });
+
   it('decodes back to every measurement of a large batch, tag arrays met again out of order included', () => {
     // Enough measurements for the encoder to run optimized, with the shapes a publish has: a
     // meter's measurements together, shared strings, a tag array met again after others (its

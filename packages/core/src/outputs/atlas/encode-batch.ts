@@ -74,7 +74,7 @@ class ByteWriter {
  * on-stack-replaced code compiled before it had run, which deoptimized on every encode.
  */
 export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): Buffer {
-  const { tagSlots, runSlots } = countTagSlots(measurements);
+  const { tagSlots, runSlots, longest } = countTagSlots(measurements);
   const strings = new StringTable(measurements, runSlots);
   const sorted = strings.sorted();
   const header = Buffer.from(`[${sorted.length},${JSON.stringify(sorted).slice(1, -1)}`, 'utf8');
@@ -83,8 +83,9 @@ export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): 
   // pairs (at most tags + 5 indices of at most `width` bytes with their comma), the op (≤ 3
   // bytes), a comma and a value below 2^31 (≤ 10 digits). Grown only for a long value text.
   // One index of slack: `ensure` is what keeps writes inside the buffer, so it must never
-  // underestimate.
-  const width = String(sorted.length).length + 1;
+  // underestimate. `width` also covers the pair count (≤ tags + 2), which only a tag array with
+  // repeated keys (never the registry's) could make longer than a table index.
+  const width = String(Math.max(sorted.length, longest + 2)).length + 1;
   const out = new ByteWriter(
     header.length + tagSlots * width + measurements.length * (6 * width + 14) + 1,
   );
@@ -97,15 +98,17 @@ export function encodeBatchBytes(measurements: readonly OutgoingMeasurement[]): 
 }
 
 /**
- * Tag slots of all measurements (a meter's tags count once per measurement: the output's size)
- * and of the new tag arrays alone (the numbers {@link StringTable} keeps).
+ * Tag slots of all measurements (a meter's tags count once per measurement: the output's size),
+ * of the new tag arrays alone (the numbers {@link StringTable} keeps), and the longest array.
  */
 function countTagSlots(measurements: readonly OutgoingMeasurement[]): {
   tagSlots: number;
   runSlots: number;
+  longest: number;
 } {
   let tagSlots = 0;
   let runSlots = 0;
+  let longest = 0;
   let lastTags: readonly string[] | undefined;
   // Indexed loops: a for…of here allocated an iterator result per measurement (~7 MiB / 100k).
   for (let k = 0; k < measurements.length; k++) {
@@ -114,9 +117,10 @@ function countTagSlots(measurements: readonly OutgoingMeasurement[]): {
     if (tags !== lastTags) {
       lastTags = tags;
       runSlots += tags.length;
+      if (tags.length > longest) longest = tags.length;
     }
   }
-  return { tagSlots, runSlots };
+  return { tagSlots, runSlots, longest };
 }
 
 /**
