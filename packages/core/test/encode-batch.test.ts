@@ -85,7 +85,13 @@ describe('encodeBatch', () => {
     // 9,998 pairs of one key over a table of 5 strings: the count has more digits than an index,
     // and the percentile pair, a 2-digit op and a 10-digit value use up the rest of the slack.
     const tags = Array.from({ length: 19_996 }, () => 'a');
-    const m = { tags, statistic: 'count', percentile: 'T0001', op: OP_MAX, value: 1234567890 };
+    const m: OutgoingMeasurement = {
+      tags,
+      statistic: 'count',
+      percentile: 'T0001',
+      op: OP_MAX,
+      value: 1234567890,
+    };
     const batch = JSON.parse(encodeBatch([m])) as unknown[];
     expect(batch.slice(0, 7)).toEqual([
       5,
