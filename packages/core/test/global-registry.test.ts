@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,22 +13,26 @@ import { memoryLogger } from './support/fake-clock.js';
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
 describe('the process-global registry', () => {
-  it('is shared by two installed copies of the package, loaded as CJS and as ESM', async () => {
+  /** Two installed copies of the package in a temporary directory; their `dist` paths. */
+  function withTwoCopies<T>(run: (distA: string, distB: string) => Promise<T>): Promise<T> {
     const dir = mkdtempSync(join(tmpdir(), 'spectator-copies-'));
-    try {
-      const copies = ['app-a', 'app-b'].map((app) => {
-        const root = join(dir, app, 'node_modules', '@spectator', 'core');
-        mkdirSync(root, { recursive: true });
-        cpSync(join(packageRoot, 'dist'), join(root, 'dist'), { recursive: true });
-        cpSync(join(packageRoot, 'package.json'), join(root, 'package.json'));
-        return root;
-      });
-      writeFileSync(join(dir, 'noop'), '');
+    const [a, b] = ['app-a', 'app-b'].map((app) => {
+      const root = join(dir, app, 'node_modules', '@spectator', 'core');
+      mkdirSync(root, { recursive: true });
+      cpSync(join(packageRoot, 'dist'), join(root, 'dist'), { recursive: true });
+      cpSync(join(packageRoot, 'package.json'), join(root, 'package.json'));
+      return join(root, 'dist');
+    });
+    return run(a!, b!).finally(() => rmSync(dir, { recursive: true, force: true }));
+  }
+
+  it('is shared by two installed copies of the package, loaded as CJS and as ESM', async () => {
+    await withTwoCopies(async (distA, distB) => {
       const result = await runNode(
         [
           fileURLToPath(new URL('./fixtures/two-copies.cjs', import.meta.url)),
-          join(copies[0]!, 'dist', 'index.cjs'),
-          new URL(`file://${join(copies[1]!, 'dist', 'index.mjs')}`).href,
+          join(distA, 'index.cjs'),
+          new URL(`file://${join(distB, 'index.mjs')}`).href,
         ],
         { env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' } },
       );
@@ -38,9 +42,26 @@ describe('the process-global registry', () => {
         differentClasses: true,
         sharedCount: 5,
       });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it("is one registry whichever copy's GlobalRegistry handle names it (regression: a handle of another copy was not the global registry for isGlobalRegistry, and a handle and the default got two runtime collectors and two client subscriptions)", async () => {
+    await withTwoCopies(async (distA, distB) => {
+      const result = await runNode(
+        [
+          fileURLToPath(new URL('./fixtures/two-copies-handles.cjs', import.meta.url)),
+          distA,
+          distB,
+        ],
+        { env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1' } },
+      );
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual({
+        handlesAreGlobal: true,
+        runtimeShared: true,
+        clientCalls: 1,
+      });
+    });
   });
 
   it('reads SPECTATOR_URI, SPECTATOR_COMMON_TAGS and SPECTATOR_STEP_MS', () => {

@@ -17,6 +17,12 @@ export const GLOBAL_REGISTRY_KEY: unique symbol = Symbol.for('@spectator/core.gl
 type GlobalHolder = { [GLOBAL_REGISTRY_KEY]?: Registry };
 
 /**
+ * Marks every copy's `GlobalRegistry` handle (a `Symbol.for` key, so one brand across copies and
+ * builds): each copy has a handle object of its own, all standing for the one global registry.
+ */
+const GLOBAL_HANDLE: unique symbol = Symbol.for('@spectator/core.global-registry-handle.v1');
+
+/**
  * Returns the process-global registry, creating it on first use: configured from the
  * environment as it is at that moment, flushed at exit, and started unless
  * `SPECTATOR_DISABLE_AUTO_START_GLOBAL=1` (or `true`). Adapters call it when they are given no
@@ -130,6 +136,7 @@ class LazyGlobalRegistry implements RegistryApi {
   }
 }
 Object.setPrototypeOf(LazyGlobalRegistry.prototype, Registry.prototype);
+Object.defineProperty(LazyGlobalRegistry.prototype, GLOBAL_HANDLE, { value: true });
 
 /**
  * The one process-global {@link Registry}, shared by every adapter and every copy of this
@@ -161,8 +168,26 @@ export const GlobalRegistry: GlobalRegistryType = new LazyGlobalRegistry() as un
  */
 export function isGlobalRegistry(registry: unknown): boolean {
   return (
-    registry instanceof LazyGlobalRegistry ||
+    isGlobalHandle(registry) ||
     (registry !== undefined && registry === (globalThis as GlobalHolder)[GLOBAL_REGISTRY_KEY])
+  );
+}
+
+/**
+ * The registry `registry` stands for: the global registry for any copy's `GlobalRegistry`
+ * handle, else `registry` itself. What code that keeps one thing per registry (a runtime
+ * collector, a client subscription) must key by: `startRuntimeMetrics(GlobalRegistry)` and
+ * `startRuntimeMetrics()` (or two copies' handles) are one registry, not two.
+ */
+export function registryBehind(registry: Registry): Registry {
+  return isGlobalHandle(registry) ? getGlobalRegistry() : registry;
+}
+
+function isGlobalHandle(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [GLOBAL_HANDLE]?: unknown })[GLOBAL_HANDLE] === true
   );
 }
 

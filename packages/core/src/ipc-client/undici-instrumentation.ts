@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { getGlobalRegistry } from '../global/global-registry.js';
+import { getGlobalRegistry, registryBehind } from '../global/global-registry.js';
 import { sanitizeAtlasString } from '../ids/atlas-rules.js';
 import { httpMethodTag } from '../ipc/ipc-method.js';
 import { IPC_METRICS_RULES, IpcRecorder } from '../ipc/ipc-recorder.js';
@@ -457,7 +457,7 @@ function subscribe(registry: Registry, settings: Settings): () => void {
  */
 export function instrumentUndici(options: UndiciMetricsOptions = {}): () => void {
   checkOptions('instrumentUndici', options, UNDICI_RULES);
-  const registry = options.registry ?? getGlobalRegistry();
+  const registry = registryBehind(options.registry ?? getGlobalRegistry());
   const settings: Settings = {
     owner: options.owner ?? DEFAULT_CLIENT_OWNER,
     endpoint: options.endpoint,

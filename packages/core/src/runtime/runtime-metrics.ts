@@ -2,7 +2,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { SpectatorConfigError } from '../errors.js';
 import { checkInteger } from '../internal/check-number.js';
-import { getGlobalRegistry } from '../global/global-registry.js';
+import { getGlobalRegistry, registryBehind } from '../global/global-registry.js';
 import { RateLimitedLogger } from '../internal/rate-limited-logger.js';
 import type { Counter } from '../meters/counter.js';
 import type { Gauge } from '../meters/gauge.js';
@@ -382,7 +382,7 @@ export function startRuntimeMetrics(
   options: RuntimeMetricsOptions = {},
 ): () => void {
   const settings = resolveSettings(options);
-  const target = registry ?? getGlobalRegistry();
+  const target = registryBehind(registry ?? getGlobalRegistry());
   const map = collectors();
   let entry = map.get(target);
   if (entry === undefined) {
