@@ -334,6 +334,23 @@ describe('regexes and numbers: what a reviewer stalled the endpoint with', () =>
     expect(matches(q, { id: pattern })).toBe(true);
   });
 
+  // Regression (review): an accepted pattern that backtracks for ~0.3 ms on a 255-character
+  // value ran one request for seconds over 10,000 such names; the work budget counts tests only.
+  it("bounds the time of one request's regex matching too", () => {
+    const q = parseQuery('id,(.?){9}.*b,:re');
+    let tested = 0;
+    let refused: unknown;
+    try {
+      for (; tested < 20_000; tested++) matches(q, { id: `${'a'.repeat(248)}${tested}` });
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as Error | undefined)?.message).toMatch(
+      /^the regexes of the request ran for more than 1000 ms/,
+    );
+    expect(tested).toBeLessThan(20_000);
+  });
+
   // Regression (review): pipelined requests parsed from one read are handled in one turn of the
   // event loop, and shared one budget; each API call now starts its own.
   it('gives each request its own budget, also within one turn of the event loop', () => {

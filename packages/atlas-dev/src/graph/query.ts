@@ -274,6 +274,17 @@ const WORK_PER_TEST = 16;
 let regexWork = 0;
 
 /**
+ * And the time it may take: the work above counts tests, not the backtracking inside one, and a
+ * pattern the shape checks accept can still take ~1 ms on a 255-character value (`(.?){9}.*b`,
+ * `(a|aa)` 18 times: a reviewer measured one request at 4–8 s over 10,000 such names). The clock
+ * is read every {@link TESTS_PER_CLOCK_READ} tests.
+ */
+const MAX_REGEX_MS = 1000;
+const TESTS_PER_CLOCK_READ = 16;
+let regexStart = 0;
+let regexTests = 0;
+
+/**
  * Starts a request's regex budget afresh: called as the graph and tags APIs begin, so requests
  * handled in one turn of the event loop (pipelined ones parsed from one read) do not share it.
  */
@@ -286,11 +297,18 @@ function chargeRegexWork(q: Extract<Query, { kind: 're' | 'reic' }>): void {
     queueMicrotask(() => {
       regexWork = 0;
     });
+    regexStart = performance.now();
+    regexTests = 0;
   }
   regexWork += q.v.length + WORK_PER_TEST;
   if (regexWork > MAX_REGEX_WORK) {
     throw new GraphRequestError(
       `the regexes of the request passed its budget of ${MAX_REGEX_WORK} (values tested × (pattern length + ${WORK_PER_TEST})); narrow the query`,
+    );
+  }
+  if (++regexTests % TESTS_PER_CLOCK_READ === 0 && performance.now() - regexStart > MAX_REGEX_MS) {
+    throw new GraphRequestError(
+      `the regexes of the request ran for more than ${MAX_REGEX_MS} ms; narrow the query`,
     );
   }
 }
