@@ -6,10 +6,8 @@ import { errorResponse, type ApiResponse } from './api-response.js';
 import { evaluateGraph, type EvaluateGraphOptions } from './evaluate-graph.js';
 import { GraphRequestError } from './expr-error.js';
 import { formatGraph, GRAPH_FORMATS, type GraphFormat } from './graph-output.js';
+import { checkExpressionLength } from './request-limits.js';
 import type { SeriesStoreReader } from '../store/series-store.js';
-
-/** The longest expression accepted (it travels in a URL, which Node caps at 16 KiB of headers). */
-const MAX_EXPRESSION = 8192;
 
 /**
  * Answers a graph request from its query parameters: `q` (required), `s`, `e`, `step`, `w`,
@@ -26,9 +24,7 @@ export function graphApi(
   try {
     const q = params.get('q');
     if (q === null) throw new GraphRequestError("missing required parameter 'q'");
-    if (q.length > MAX_EXPRESSION) {
-      throw new GraphRequestError(`expression longer than ${MAX_EXPRESSION} characters`);
-    }
+    checkExpressionLength(q);
     const format = params.get('format') ?? 'json';
     if (!Object.hasOwn(GRAPH_FORMATS, format)) {
       throw new GraphRequestError(

@@ -7,7 +7,8 @@
 import { errorResponse, type ApiResponse } from './api-response.js';
 import { GraphRequestError } from './expr-error.js';
 import { parseQuery } from './interpreter.js';
-import { matches, startRegexBudget, tagValue } from './query.js';
+import { matches, startRegexBudget, tagValue, type Query } from './query.js';
+import { checkExpressionLength } from './request-limits.js';
 import type { SeriesStoreReader, StoredSeries } from '../store/series-store.js';
 
 /** Atlas's `tags.max-limit`. */
@@ -98,7 +99,7 @@ export function tagsApi(
     const limit = parseLimit(params.get('limit'));
     const offset = params.get('offset') ?? '';
     const q = params.get('q');
-    const query = q === null ? undefined : parseQuery(q);
+    const query = q === null ? undefined : boundedQuery(q);
     const selected = (): StoredSeries[] =>
       source.select(
         (tags) =>
@@ -139,4 +140,14 @@ export function tagsApi(
     if (err instanceof GraphRequestError) return errorResponse(err);
     throw err;
   }
+}
+
+/**
+ * `q` read as a query, within the graph API's length bound (it too is tested against every
+ * stored series). That also bounds its nodes: each takes at least 5 characters (`,:not`), so at
+ * most ~1640, within the 2048 a graph's queries may have.
+ */
+function boundedQuery(q: string): Query {
+  checkExpressionLength(q);
+  return parseQuery(q);
 }
