@@ -145,6 +145,15 @@ describe('errors carry the failing token’s position', () => {
     expect(failure('name,x,:eq,(,a,),:by,(,a,),:by').message).toMatch(/second level of :by/);
     // Regression: an aggregate of grouped lines was returned unchanged, the :by ignored.
     expect(failure('name,x,:eq,(,a,b,),:by,:max,(,a,),:by').message).toMatch(/second level of :by/);
+    // Regression (review): so was one under math or a macro, silently giving one line.
+    for (const expression of [
+      'name,x,:eq,(,a,),:by,:max,1,:add,(,a,),:by',
+      'name,x,:eq,(,a,),:by,:avg,(,a,),:by',
+    ]) {
+      expect(failure(expression).message, expression).toMatch(/second level of :by/);
+    }
+    // A :by over math of aggregates that are not grouped still groups them.
+    expect(() => parseExpression('name,x,:eq,:max,1,:add,(,a,),:by')).not.toThrow();
   });
 
   it('comments are refused where they are', () => {

@@ -201,6 +201,24 @@ export function isGrouped(e: TimeSeriesExpr): boolean {
   }
 }
 
+/**
+ * Whether `e` anywhere takes a math aggregate (`:max`, `:sum`… of lines) over grouped lines, as
+ * `(,app,),:by,:max,1,:add` and `(,app,),:by,:avg` do: a `:by` over it would have to group those
+ * lines again (Atlas's `MathExpr.GroupBy`), which `groupAcross` does not do.
+ */
+export function aggregatesGroupedLines(e: TimeSeriesExpr): boolean {
+  switch (e.kind) {
+    case 'math-aggregate':
+      return isGrouped(e.expr) || aggregatesGroupedLines(e.expr);
+    case 'binary':
+      return aggregatesGroupedLines(e.a) || aggregatesGroupedLines(e.b);
+    case 'named':
+      return aggregatesGroupedLines(e.evalExpr);
+    default:
+      return false;
+  }
+}
+
 /** The keys the result lines are grouped by (`finalGrouping`). */
 export function finalGrouping(e: TimeSeriesExpr): readonly string[] {
   return grouping(e) ?? [];

@@ -9,6 +9,7 @@ import {
   finalGrouping,
   groupAcross,
   isGrouped,
+  aggregatesGroupedLines,
   withCommonQuery,
   type AggregateName,
   type BinaryOp,
@@ -160,8 +161,10 @@ export const WORDS: ReadonlyMap<string, readonly Variant[]> = new Map<string, re
     [
       variant([aggregate, stringList], (af, keys) => x({ kind: 'group-by', af, keys })),
       variant([timeSeries, stringList], (t, keys) => {
-        // Over grouped lines, or an aggregate of them, Atlas groups a second time.
-        if (isGrouped(t) || (t.kind === 'math-aggregate' && isGrouped(t.expr))) {
+        // Over grouped lines, or an aggregate of them anywhere in the expression (regression:
+        // one under math, as in `(,app,),:by,:avg`, was left ungrouped, a wrong answer), Atlas
+        // groups a second time.
+        if (isGrouped(t) || aggregatesGroupedLines(t)) {
           throw new GraphRequestError(
             'a second level of :by (over grouped lines) is not supported here',
           );
