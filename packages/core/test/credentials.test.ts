@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAtlasDevServer, type AtlasDevServer } from '@spectator/atlas-dev';
 import { SpectatorConfigError } from '../src/errors.js';
 import { configFromEnv } from '../src/global/env-config.js';
-import { redactText, redactUri } from '../src/internal/redact.js';
+import { queryValues, redactText, redactUri } from '../src/internal/redact.js';
 import { parseHeaderList, SecretHeaders } from '../src/outputs/atlas/request-headers.js';
 import { Registry } from '../src/registry/registry.js';
 import { memoryLogger } from './support/fake-clock.js';
@@ -95,6 +95,30 @@ describe('a user and password in the uri (regression: printed everywhere, never 
     expect(logger2.lines.join('\n')).toMatch(/ECONNREFUSED/);
     expectNoSecret(printed(registry, logger, [refused]));
     expectNoSecret(printed(r2, logger2, [unanswered]));
+  });
+
+  // Regression (review): `?api_key=…` in the uri was printed whole with every failed publish.
+  it('a key in the query of the uri is left out of publish warnings and results', async () => {
+    const KEY = 'k3y-0f-the-pr0xy';
+    recorder = await startHeaderRecorder(atlas.publishUri, { status: 401, body: 'unauthorized' });
+    const logger = memoryLogger();
+    registry = new Registry({ uri: `${recorder.uri}?api_key=${KEY}&v=2`, logger, maxRetries: 0 });
+    registry.counter('secured.calls').increment();
+    const refused = await registry.publish();
+    expect(refused.droppedBy.other).toBe(1);
+    expect(logger.lines.join('\n')).toContain(
+      `publish to ${recorder.uri}?api_key=[redacted]&v=[redacted] failed: HTTP 401`,
+    );
+    expect([...logger.lines, JSON.stringify(refused)].join('\n')).not.toContain(KEY);
+    expect(redactText(`GET ${KEY} failed`, queryValues(`${recorder.uri}?api_key=${KEY}`))).toBe(
+      'GET [redacted] failed',
+    );
+  });
+
+  it('an output location with a user and password is refused without them', () => {
+    expect(() => new Registry({ output: `udp://me:${ENCODED}@127.0.0.1:99999` })).toThrow(
+      /^output "udp:\/\/\[redacted\]@127\.0\.0\.1:99999" is not a valid udp:\/\/ URL/,
+    );
   });
 
   it('configuration errors and environment warnings redact them', () => {
@@ -249,6 +273,10 @@ describe('redaction helpers', () => {
     expect(redactUri('not a url at all')).toBe('not a url at all');
     expect(redactUri('me:pa ss@host/x')).toBe('[redacted]@host/x');
     expect(redactUri('http://atlas/api/@v4')).toBe('http://atlas/api/@v4'); // a URL: its parser decides
+    expect(redactUri('http://u:p@atlas/x?key=k&flag&b=#frag')).toBe(
+      'http://[redacted]@atlas/x?key=[redacted]&flag&b=[redacted]#frag',
+    );
+    expect(redactUri('atlas/x?key=k')).toBe('atlas/x?key=[redacted]');
   });
 
   it('redactText removes userinfo from any URL in a message and every given secret', () => {

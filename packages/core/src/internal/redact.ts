@@ -26,20 +26,55 @@ const USERINFO_IN_URI = /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[\s\S]*@/i;
 const MIN_SECRET_LENGTH = 4;
 
 /**
- * The uri without its userinfo, for messages: `http://user:secret@host:7101/api` →
- * `http://[redacted]@host:7101/api`. Works on strings that are not http(s) URLs too (everything
- * up to the last `@`, after an optional `scheme://` or `//`, is treated as userinfo: a uri that
- * lost its `http://` keeps its password out of the message too), since a malformed uri is exactly
- * what an error message shows.
+ * A query parameter's value (`?api_key=…`): some proxies take a key in the uri, where it is as
+ * secret as a password.
+ */
+const QUERY_VALUE = /([?&][^=&#]*=)[^&#]*/g;
+
+/**
+ * The uri without its userinfo and query values, for messages:
+ * `http://user:secret@host:7101/api?key=k` → `http://[redacted]@host:7101/api?key=[redacted]`.
+ * Works on strings that are not http(s) URLs too (everything up to the last `@`, after an
+ * optional `scheme://` or `//`, is treated as userinfo: a uri that lost its `http://` keeps its
+ * password out of the message too), since a malformed uri is exactly what an error message shows.
  *
  * @example
  * ```ts
  * redactUri('http://me:s3cret@atlas:7101/api/v4/update'); // 'http://[redacted]@atlas:7101/api/v4/update'
  * redactUri('http://atlas:7101/api/v4/update');           // unchanged
  * redactUri('me:s3cret@atlas:7101/api/v4/update');        // '[redacted]@atlas:7101/api/v4/update'
+ * redactUri('http://atlas/api/v4/update?key=k3y');        // 'http://atlas/api/v4/update?key=[redacted]'
  * ```
  */
 export function redactUri(uri: string): string {
+  const bare = withoutUserinfo(uri);
+  const query = bare.indexOf('?');
+  return query < 0
+    ? bare
+    : bare.slice(0, query) + bare.slice(query).replace(QUERY_VALUE, `$1${REDACTED}`);
+}
+
+/**
+ * The values of `uri`'s query parameters, as written and decoded: secrets for
+ * {@link redactText}, for a message that quotes the uri some other way.
+ */
+export function queryValues(uri: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const part of url.search.slice(1).split('&')) {
+    const value = part.slice(part.indexOf('=') + 1);
+    if (part.includes('=') && value !== '') out.push(value);
+  }
+  for (const value of url.searchParams.values()) if (value !== '') out.push(value);
+  return out;
+}
+
+function withoutUserinfo(uri: string): string {
   let url: URL | undefined;
   try {
     url = new URL(uri);

@@ -1,6 +1,7 @@
 import { clip } from '../../ids/atlas-rules.js';
 import type { Id } from '../../ids/id.js';
 import type { Clock } from '../../internal/clock.js';
+import { redactUri } from '../../internal/redact.js';
 import type { Meter } from '../../meters/meter.js';
 import { OP_ADD } from '../../meters/ops.js';
 import { AGGREGATING_KINDS } from '../../store/meter-kinds.js';
@@ -165,7 +166,7 @@ export class AtlasOutput implements Output {
       result.errors.push(outcome.error);
       this.store.warnings.warn(
         `publish:${outcome.reason ?? 'other'}`,
-        `publish to ${uri} failed: ${outcome.error}`,
+        `publish to ${redactUri(uri)} failed: ${outcome.error}`,
       );
     }
   }

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { DropReason } from '../publish-result.js';
 import { PUBLISHER_MARKER_HEADER } from '../../internal/publisher-marker.js';
 import { errorCode } from '../../internal/error-code.js';
-import { redactText } from '../../internal/redact.js';
+import { queryValues, redactText } from '../../internal/redact.js';
 import type { SecretHeaders } from './request-headers.js';
 
 const gzip = promisify(gzipCallback);
@@ -206,7 +206,7 @@ export class AtlasPublisher {
   readonly #secrets: readonly string[];
 
   constructor(private readonly options: AtlasPublisherOptions) {
-    this.#secrets = options.headers?.secrets() ?? [];
+    this.#secrets = [...(options.headers?.secrets() ?? []), ...queryValues(options.uri)];
   }
 
   /**

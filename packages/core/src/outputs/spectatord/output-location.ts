@@ -2,6 +2,7 @@ import { isIPv6 } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpectatorConfigError } from '../../errors.js';
 import { checkInteger } from '../../internal/check-number.js';
+import { redactUri } from '../../internal/redact.js';
 
 /** Where SpectatorD's agent listens by default (its UDP port). */
 export const DEFAULT_SPECTATORD_UDP = 'udp://127.0.0.1:1234';
@@ -35,7 +36,7 @@ const isKeyword = (text: string): text is Keyword => KEYWORDS.has(text);
 const invalid = (value: unknown, why: string) =>
   new SpectatorConfigError(
     'ERR_SPECTATOR_INVALID_OUTPUT',
-    `output ${JSON.stringify(value) ?? String(value)} ${why}; expected 'atlas', 'udp://host:port', ` +
+    `output ${JSON.stringify(typeof value === 'string' ? redactUri(value) : value) ?? String(value)} ${why}; expected 'atlas', 'udp://host:port', ` +
       `'unix:///path/to.sock' (or an absolute socket path), 'file:///path', 'stdout', 'stderr', ` +
       `'memory' or 'none'`,
   );
