@@ -84,6 +84,29 @@ describe('the process-global registry', () => {
     expect(logger.lines).toEqual([]);
   });
 
+  // Regression (review): SPECTATOR_URI was dropped without a word when an output variable chose
+  // SpectatorD, and an invalid SPECTATOR_OUTPUT fell back to Atlas over a valid
+  // SPECTATOR_OUTPUT_LOCATION.
+  it('says when SPECTATOR_URI is not used, and falls back to SPECTATOR_OUTPUT_LOCATION', () => {
+    const logger = memoryLogger();
+    const uri = 'http://127.0.0.1:7101/api/v4/update';
+    const location = 'udp://127.0.0.1:1234';
+    expect(
+      configFromEnv({ SPECTATOR_URI: uri, SPECTATOR_OUTPUT_LOCATION: location }, logger),
+    ).toMatchObject({ uri, output: location });
+    expect(
+      configFromEnv({ SPECTATOR_OUTPUT: 'udp:/x', SPECTATOR_OUTPUT_LOCATION: location }, logger),
+    ).toMatchObject({ output: location });
+    expect(configFromEnv({ SPECTATOR_URI: uri, SPECTATOR_OUTPUT: 'atlas' }, logger)).toMatchObject({
+      uri,
+      output: 'atlas',
+    });
+    expect(logger.lines).toEqual([
+      `SPECTATOR_URI is not used: SPECTATOR_OUTPUT_LOCATION=${location} sends the metrics elsewhere`,
+      expect.stringMatching(/^ignoring SPECTATOR_OUTPUT: output "udp:\/x" /),
+    ]);
+  });
+
   it('ignores malformed environment values with a warning instead of crashing the app at import', () => {
     const logger = memoryLogger();
     expect(

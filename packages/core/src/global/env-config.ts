@@ -146,15 +146,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: SpectatorLogger): 
       logger.warn(`ignoring SPECTATOR_NETFLIX_NODE_TAG=${clip(nodeTag)}: want 1 or 0`);
     else config.netflixNodeTag = on;
   }
-  // SPECTATOR_OUTPUT_LOCATION is the name Netflix's own SpectatorD clients read.
-  const outputVar = env.SPECTATOR_OUTPUT?.trim() ? 'SPECTATOR_OUTPUT' : 'SPECTATOR_OUTPUT_LOCATION';
-  const output = env[outputVar]?.trim();
-  if (output) {
+  // SPECTATOR_OUTPUT_LOCATION is the name Netflix's own SpectatorD clients read; the first of the
+  // two that is set and valid applies.
+  for (const name of ['SPECTATOR_OUTPUT', 'SPECTATOR_OUTPUT_LOCATION'] as const) {
+    const output = env[name]?.trim();
+    if (!output) continue;
     try {
       config.output = checkOutput(output);
     } catch (error) {
-      logger.warn(`ignoring ${outputVar}: ${(error as Error).message}`);
+      logger.warn(`ignoring ${name}: ${(error as Error).message}`);
+      continue;
     }
+    // An operator who set both would otherwise wonder why the aggregator gets nothing.
+    if (config.uri !== undefined && config.output !== 'atlas') {
+      logger.warn(
+        `SPECTATOR_URI is not used: ${name}=${redactUri(output)} sends the metrics elsewhere`,
+      );
+    }
+    break;
   }
   const step = env.SPECTATOR_STEP_MS?.trim();
   if (step) {
