@@ -30,6 +30,7 @@ export function Counted(name?: string, tags?: Tags): MethodDecorator {
       const meters = new OutcomeMeters<Counter>(meterName, tags ?? {}, (registry, n, t) =>
         registry.counter(n, t),
       );
-      return (self, _start, result, exception) => meters.get(self, result, exception).increment();
+      return (registry, _start, result, exception) =>
+        meters.get(registry, result, exception).increment();
     });
 }

@@ -22,11 +22,11 @@ export type MethodResult = 'success' | 'failure' | 'cancelled';
 export const NO_EXCEPTION = 'none';
 
 /**
- * Reports one call: its `this` (which app's registry to record into), its start
- * (`performance.now()`), result and `exception` tag value.
+ * Reports one call: the registry to record into (that of the app its `this` belonged to when the
+ * call started), its start (`performance.now()`), result and `exception` tag value.
  */
 export type CallListener = (
-  self: unknown,
+  registry: Registry,
   startMs: number,
   result: MethodResult,
   exception: string,
@@ -45,15 +45,29 @@ export function exceptionName(error: unknown): string {
 
 function safely(
   listener: CallListener,
-  self: unknown,
+  registry: Registry | undefined,
   start: number,
   result: MethodResult,
   exception: string,
 ): void {
+  if (registry === undefined) return;
   try {
-    listener(self, start, result, exception);
+    listener(registry, start, result, exception);
   } catch {
     // Metrics never change what the method does.
+  }
+}
+
+/**
+ * The registry a call on `self` records into, chosen as the call starts: a call still running
+ * when its app closes records into that app's registry (regression: chosen when it ended, it
+ * went to a `GlobalRegistry` created for it). `undefined` if choosing throws.
+ */
+function registryAtStart(self: unknown): Registry | undefined {
+  try {
+    return decoratorRegistry(self);
+  } catch {
+    return undefined;
   }
 }
 
@@ -63,12 +77,13 @@ function instrumentObservable(
   self: unknown,
 ): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
+    const registry = registryAtStart(self);
     const start = performance.now();
     let finished = false;
     const finish = (result: MethodResult, exception: string): void => {
       if (finished) return;
       finished = true;
-      safely(listener, self, start, result, exception);
+      safely(listener, registry, start, result, exception);
     };
     const subscription = source.subscribe({
       next: (value) => subscriber.next(value),
@@ -166,23 +181,25 @@ export function instrumentMethod(original: AnyFunction, listener: CallListener):
     try {
       value = original.apply(this, args);
     } catch (error) {
-      safely(listener, this, start, 'failure', exceptionName(error));
+      safely(listener, registryAtStart(this), start, 'failure', exceptionName(error));
       throw error;
     }
     if (isNativePromise(value)) {
+      const registry = registryAtStart(this);
       return value.then(
         (resolved) => {
-          safely(listener, this, start, 'success', NO_EXCEPTION);
+          safely(listener, registry, start, 'success', NO_EXCEPTION);
           return resolved;
         },
         (error: unknown) => {
-          safely(listener, this, start, 'failure', exceptionName(error));
+          safely(listener, registry, start, 'failure', exceptionName(error));
           throw error;
         },
       );
     }
+    // An Observable's call starts when it is subscribed to, and chooses its registry then.
     if (isColdObservable(value)) return instrumentObservable(value, listener, this);
-    safely(listener, this, start, 'success', NO_EXCEPTION);
+    safely(listener, registryAtStart(this), start, 'success', NO_EXCEPTION);
     return value;
   };
   copyFunctionMetadata(original, wrapper);
@@ -207,9 +224,8 @@ export class OutcomeMeters<M> {
     private readonly create: (registry: Registry, name: string, tags: Tags) => M,
   ) {}
 
-  /** The meter of a call on `self` (the method's `this`) with this outcome. */
-  get(self: unknown, result: MethodResult, exception: string): M {
-    const registry = decoratorRegistry(self);
+  /** The meter of a call recorded into `registry` with this outcome. */
+  get(registry: Registry, result: MethodResult, exception: string): M {
     let meters = this.lastMeters;
     if (registry !== this.lastRegistry) {
       meters = this.byRegistry.get(registry) ?? new Map<string, M>();

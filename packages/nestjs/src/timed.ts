@@ -44,7 +44,7 @@ export function Timed(name?: string, tags?: Tags, options: TimedOptions = {}): M
       const meters = new OutcomeMeters<Timer>(meterName, tags ?? {}, (registry, n, t) =>
         percentiles ? registry.percentileTimer(n, t) : registry.timer(n, t),
       );
-      return (self, start, result, exception) =>
-        meters.get(self, result, exception).record((performance.now() - start) / 1000);
+      return (registry, start, result, exception) =>
+        meters.get(registry, result, exception).record((performance.now() - start) / 1000);
     });
 }

@@ -12,7 +12,13 @@ import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { GlobalRegistry, Registry } from '@spectator/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Counted, decoratorRegistry, SPECTATOR_REGISTRY, SpectatorModule } from '../src/index.js';
+import {
+  Counted,
+  decoratorRegistry,
+  SPECTATOR_REGISTRY,
+  SpectatorModule,
+  Timed,
+} from '../src/index.js';
 import { boot, localCount, type RunningApp } from './support/app.js';
 
 @Injectable()
@@ -115,6 +121,33 @@ describe('two live apps in one process', () => {
     } finally {
       await moduleRef.close();
     }
+  });
+});
+
+@Injectable()
+class SlowJob {
+  @Timed()
+  async run(done: Promise<void>): Promise<number> {
+    await done;
+    return 1;
+  }
+}
+
+describe('a call still running when its app closes', () => {
+  // Regression (review): the registry was chosen when the call ended; by then the app had let go
+  // of its objects, and the call went to a GlobalRegistry created for it (a timer, exit
+  // listeners, a warning at exit), its own registry getting nothing.
+  it("records into its app's registry, chosen when the call started", async () => {
+    const registry = new Registry();
+    @Module({ imports: [SpectatorModule.forRoot({ registry })], providers: [SlowJob] })
+    class JobModule {}
+    const app = await NestFactory.createApplicationContext(JobModule, { logger: false });
+    let finish!: () => void;
+    const call = app.get(SlowJob).run(new Promise<void>((resolve) => (finish = resolve)));
+    await app.close();
+    finish();
+    expect(await call).toBe(1);
+    expect(calls(registry, 'SlowJob.run')).toBe(1);
   });
 });
 
