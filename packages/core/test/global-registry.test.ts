@@ -153,6 +153,20 @@ describe('the process-global registry', () => {
     expect(logger.lines).toEqual(['ignoring SPECTATOR_NETFLIX_TAGS=maybe: want 1 or 0']);
   });
 
+  // Regression (review): the environment's warnings went to stderr with their control
+  // characters, which the rate-limited warnings escape.
+  it('escapes control characters in the warnings about the environment', async () => {
+    const entry = new URL('../dist/index.mjs', import.meta.url).href;
+    const script = `import(${JSON.stringify(entry)}).then((m) => m.GlobalRegistry.config)`;
+    const result = await runNode(['-e', script], {
+      env: { SPECTATOR_DISABLE_AUTO_START_GLOBAL: '1', SPECTATOR_NETFLIX_TAGS: '\u001b[2Jx' },
+    });
+    expect(result.stderr).not.toContain('\u001b');
+    expect(result.stderr).toContain(
+      '[spectator] ignoring SPECTATOR_NETFLIX_TAGS=\\u001b[2Jx: want 1 or 0',
+    );
+  });
+
   it('auto-starts on import unless SPECTATOR_DISABLE_AUTO_START_GLOBAL=1', async () => {
     const entry = new URL('../dist/index.mjs', import.meta.url).href;
     const script = `import(${JSON.stringify(entry)}).then((m) => console.log(m.GlobalRegistry.started))`;

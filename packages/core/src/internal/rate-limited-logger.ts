@@ -3,9 +3,12 @@ export interface SpectatorLogger {
   warn(message: string): void;
 }
 
-/** Default logger: one line on stderr, prefixed so operators know who is speaking. */
+/**
+ * Default logger: one line on stderr, prefixed so operators know who is speaking, its control
+ * characters escaped (a warning that quotes an environment variable goes straight here).
+ */
 export const consoleLogger: SpectatorLogger = {
-  warn: (message) => console.warn(`[spectator] ${message}`),
+  warn: (message) => console.warn(`[spectator] ${escapeControls(message)}`),
 };
 
 /**

@@ -9,7 +9,11 @@ import {
 } from '../ids/atlas-rules.js';
 import { checkInteger } from '../internal/check-number.js';
 import { systemClock, type Clock } from '../internal/clock.js';
-import { consoleLogger, type SpectatorLogger } from '../internal/rate-limited-logger.js';
+import {
+  consoleLogger,
+  escapeControls,
+  type SpectatorLogger,
+} from '../internal/rate-limited-logger.js';
 import { redactUri } from '../internal/redact.js';
 import { mergeHeaders, SecretHeaders, splitUserinfo } from '../outputs/atlas/request-headers.js';
 import {
@@ -332,7 +336,9 @@ function environmentTagsFor(
   if (problems.length > 0) {
     try {
       logger.warn(
-        `ignoring Netflix environment tag(s) the aggregator would reject: ${problems.join('; ')}`,
+        escapeControls(
+          `ignoring Netflix environment tag(s) the aggregator would reject: ${problems.join('; ')}`,
+        ),
       );
     } catch {
       // A broken logger must not fail the configuration.
