@@ -351,4 +351,26 @@ describe('requests of Node’s HTTP/1 server, followed through its diagnostics c
     expect(calls(a.registry)).toEqual(['/x 200 success', '/y 200 success']);
     expect(calls(b.registry)).toEqual(['/x 200 success', '/y 200 success']);
   });
+
+  // Regression (review): a middleware used on an app and on a sub-app it mounts tracked each
+  // request twice. Both paths: followed through the channels, and (after an await, the
+  // announcement gone) through the response's listeners.
+  it('records a request tracked twice by one tracker once', async () => {
+    const { registry, tracker: t } = tracker();
+    const port = await serve((req, res) => {
+      t.track(req, res);
+      t.track(req, res);
+      if (req.url === '/later') {
+        setImmediate(() => {
+          t.track(req, res);
+          t.track(req, res);
+          res.end('ok');
+        });
+      } else res.end('ok');
+    });
+    await Promise.all([get(port, '/now'), get(port, '/later')]);
+    await until(() => calls(registry).length >= 2, RECORDED_MS);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls(registry)).toEqual(['/later 200 success', '/now 200 success']);
+  });
 });

@@ -69,6 +69,25 @@ describe.each(EXPRESS_MAJORS)('Express $major', ({ major, express }) => {
     h.expectStrictSuccess('spectator-express', '/hello');
   });
 
+  // Regression (review): the request reached the one middleware twice, and was recorded twice
+  // (and counted in flight twice).
+  it('records a request once when the middleware is used on the app and on a sub-app it mounts', async () => {
+    const middleware = spectatorMiddleware({ registry: h.registry });
+    const app = express();
+    app.use(middleware);
+    const admin = express();
+    admin.use(middleware);
+    admin.get('/users/:id', (_req, res) => {
+      res.send('ok');
+    });
+    app.use('/admin', admin);
+    const url = await h.serve(app);
+    expect((await send(`${url}/admin/users/1`)).status).toBe(200);
+    expect((await send(`${url}/admin/users/2`)).status).toBe(200);
+    await h.recorded(2);
+    expect(h.callCount()).toBe(2);
+  });
+
   it('names a param route by its template, not the raw path', async () => {
     const app = appWith();
     app.get('/users/:id', (req, res) => {

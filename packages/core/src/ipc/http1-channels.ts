@@ -73,13 +73,14 @@ export function listenToHttp1Channels(): void {
 
 /**
  * The socket of `res` when Node's server announced it as the latest request and its response can
- * be followed there; `undefined` otherwise (then listen to `res` itself). Claims the
- * announcement: reads nothing of `res`.
+ * be followed there; `undefined` otherwise (then listen to `res` itself). Reads nothing of `res`.
+ * The announcement stays until the next one or the response's finish: every tracker the request
+ * reaches finds it (and one reached twice, through an app and a sub-app it mounts, finds its own
+ * entry last on the socket: {@link lastFollowedOn}).
  */
 export function announcedSocket(res: object): object | undefined {
   const message = announced;
   if (message === undefined || message.response !== res) return undefined;
-  announced = undefined;
   const socket = message.socket;
   // A socket already destroyed may have emitted `close`: the caller's listeners decide.
   return socket === undefined || socket === null || socket.destroyed === true ? undefined : socket;
@@ -94,6 +95,11 @@ export function followOnSocket(socket: object, followed: FollowedResponse): void
   // Pipelined: after the ones still waiting, in arrival order.
   else s[FOLLOWED_LAST]!.nextOnSocket = followed;
   s[FOLLOWED_LAST] = followed;
+}
+
+/** The request followed last on `socket` (from {@link announcedSocket}), if one waits. */
+export function lastFollowedOn(socket: object): FollowedResponse | undefined {
+  return (socket as FollowingSocket)[FOLLOWED_LAST] ?? undefined;
 }
 
 function onRequestStart(message: unknown): void {

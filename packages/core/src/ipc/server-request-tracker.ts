@@ -2,6 +2,7 @@ import type { Tags } from '../ids/id.js';
 import {
   announcedSocket,
   followOnSocket,
+  lastFollowedOn,
   listenToHttp1Channels,
   type FollowedResponse,
 } from './http1-channels.js';
@@ -119,6 +120,8 @@ export class ServerRequestTracker<Ctx> {
   private readonly bodySizes: boolean;
   private readonly netflixHeaders: boolean;
   private readonly recordFollowed: FollowedRequest<Ctx>['record'];
+  /** Responses listened to (the path without Node's channels), so that one is tracked once. */
+  private readonly listenedTo = new WeakSet<object>();
 
   /**
    * Throws `SpectatorConfigError` for invalid options (see `checkServerMetricsOptions`; a
@@ -174,11 +177,17 @@ export class ServerRequestTracker<Ctx> {
       // channels, with nothing added to (or read from) the response (see http1-channels.ts).
       const socket = announcedSocket(res);
       if (socket !== undefined) {
+        // The same request reaching this tracker again (the middleware used on an app and on a
+        // sub-app it mounts) is recorded once (regression: twice, and in flight twice).
+        if (this.followsLast(socket, res)) return;
         const followed = new FollowedRequest(this.recordFollowed, ctx, req, res, peer);
         followOnSocket(socket, followed);
         followed.start = this.recorder.begin(peer);
         return;
       }
+      // Tracked already, by listeners or (reached again after an await) on its socket.
+      if (this.listenedTo.has(res) || this.followsLast(req.socket, res)) return;
+      this.listenedTo.add(res);
       // The connection's protocol: an HTTP/1 parser accepts `GET / HTTP/2.0` and reports
       // httpVersionMajor 2 for it (regression: such a request was recorded as http_2), so only
       // the HTTP/2 stream proves HTTP/2; HTTP/1 requests (major 1) skip that absent field.
@@ -213,6 +222,17 @@ export class ServerRequestTracker<Ctx> {
       // Metrics must never fail a request; this one goes unrecorded.
       this.recorder.warn('track', () => `could not track a request: ${String(error)}`);
     }
+  }
+
+  /**
+   * Whether `res` is the request this tracker followed last on `socket`: the one a request
+   * reaching the tracker twice finds (a request pipelined behind it would hide it; rare enough
+   * to leave).
+   */
+  private followsLast(socket: unknown, res: object): boolean {
+    if (typeof socket !== 'object' || socket === null) return false;
+    const last = lastFollowedOn(socket) as Partial<FollowedRequest<Ctx>> | undefined;
+    return last !== undefined && last.res === res && last.record === this.recordFollowed;
   }
 
   /**
