@@ -520,9 +520,11 @@ describe('Netflix fidelity (Java spectator-ext-ipc)', () => {
       ).toBe(1);
       // Chosen by the server: bounded per tag (maxTagValues: 2), then _overflow.
       expect(callCount({ owner: 'netflix', 'ipc.server.asg': '_overflow' })).toBe(2);
-      // Each tag on its own: the apps are orders, other, then more overflows.
-      expect(callCount({ owner: 'netflix', 'ipc.server.app': 'other' })).toBe(1);
-      expect(callCount({ owner: 'netflix', 'ipc.server.app': '_overflow' })).toBe(1);
+      // App and cluster come from a recorded ASG only (regression: an overflowed ASG still
+      // added its app and cluster, each bounded on its own, multiplying the series).
+      expect(callCount({ owner: 'netflix', 'ipc.server.app': 'other' })).toBe(0);
+      expect(callCount({ owner: 'netflix', 'ipc.server.app': '_overflow' })).toBe(2);
+      expect(callCount({ owner: 'netflix', 'ipc.server.cluster': '_overflow' })).toBe(2);
       expect(callCount({ owner: 'netflix' })).toBe(5);
       // Java tags ipc.client.inflight with the VIP and the owner only.
       const inflight = atlas.find(INFLIGHT, { owner: 'netflix', statistic: 'count' });

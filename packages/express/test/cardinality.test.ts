@@ -57,14 +57,19 @@ afterEach(async () => {
 type Middleware = ReturnType<typeof spectatorMiddleware>;
 
 /** Drives requests `from`…`to - 1` straight through the middleware, the i-th with path `/p/<i>`. */
-function drive(mw: Middleware, from: number, to: number): void {
+function drive(
+  mw: Middleware,
+  from: number,
+  to: number,
+  headers: (i: number) => Record<string, string> = () => ({}),
+): void {
   for (let i = from; i < to; i++) {
     const req: ExpressRequestLike = {
       method: 'GET',
       url: `/p/${i}`,
       originalUrl: `/p/${i}`,
       httpVersionMajor: 1,
-      headers: {},
+      headers: headers(i),
     };
     const res = new FakeResponse();
     mw(req, res, () => {});
@@ -117,6 +122,36 @@ describe('cardinality through the middleware', () => {
     expect(overflow).toHaveLength(1); // one series: one method, one status
     expect(overflow[0]!.value).toBe(DISTINCT - maxEndpoints);
     expect(countOf({})).toBe(DISTINCT);
+  }, 60_000);
+
+  // Regression (review): each Netflix header tag was bounded on its own, so crafted ASG and vip
+  // headers multiplied (14,742 series on one route), an overflowed ASG still added its app and
+  // cluster, and values that publish alike (`x y`, `x!y`) each took a slot.
+  it('crafted Netflix-ASG / Netflix-Vip pairs: a fixed number of series, values that publish alike counted once', async () => {
+    const middleware = spectatorMiddleware({ registry, endpointTag: () => 'one' });
+    // 25 ASGs and 23 vips, each within maxTagValues (25) alone; together 575 pairs.
+    drive(middleware, 0, 20_000, (i) => ({
+      'netflix-asg': `app${i % 25}-main-v001`,
+      'netflix-vip': `vip${i % 23}`,
+    }));
+    await registry.publish();
+    const calls = atlas.find('ipc.server.call', { statistic: 'count' });
+    // 4 pairs per maxTagValues, and one series for every pair past them (was 575).
+    expect(calls).toHaveLength(101);
+    const overflow = { 'ipc.client.asg': OVERFLOW_ENDPOINT, 'ipc.vip': OVERFLOW_ENDPOINT };
+    expect(atlas.find('ipc.server.call', { statistic: 'count', ...overflow })[0]?.tags).toEqual(
+      expect.objectContaining({
+        'ipc.client.app': OVERFLOW_ENDPOINT,
+        'ipc.client.cluster': OVERFLOW_ENDPOINT,
+      }),
+    );
+    expect(countOf({})).toBe(20_000);
+
+    const small = spectatorMiddleware({ registry, maxTagValues: 3, endpointTag: () => 'two' });
+    drive(small, 0, 4, (i) => ({ 'netflix-vip': ['x y', 'x!y', 'x@y', 'real-vip'][i]! }));
+    await registry.publish();
+    expect(countOf({ 'ipc.endpoint': 'two', 'ipc.vip': 'x_y' })).toBe(3);
+    expect(countOf({ 'ipc.endpoint': 'two', 'ipc.vip': 'real-vip' })).toBe(1);
   }, 60_000);
 
   // Regression: 30k distinct User-Agent values as an extra tag filled the registry's maxMeters,

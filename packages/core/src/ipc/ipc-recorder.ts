@@ -80,6 +80,14 @@ export const IPC_METRICS_RULES: Readonly<Record<keyof IpcMetricsOptions, OptionR
 };
 
 /**
+ * Distinct (ASG, vip) pairs from Netflix headers recorded with their own values, per
+ * `maxTagValues`: a caller's ASG usually comes with one or two vips, so four per value keeps every
+ * real pair of a fleet within the per-key bound while a flood of crafted pairs costs a fixed
+ * number of series; later pairs are recorded with `_overflow` for all of their tags.
+ */
+const PEER_COMBINATIONS_PER_TAG_VALUE = 4;
+
+/**
  * Default of {@link IpcMetricsOptions.maxTagValues}: Java Spectator's default
  * `spectator.ipc.cardinality-limit` per IPC tag.
  *
@@ -149,6 +157,8 @@ export class IpcRecorder {
   /** Whether Netflix headers are read (the `netflixHeaders` option). */
   readonly netflixHeaders: boolean;
   readonly maxTagValues: number;
+  /** The (ASG, vip) pairs of Netflix headers recorded with their own values. */
+  private readonly peers: ValueLimiter;
   private readonly side: IpcSide;
   private readonly names: MeterNames;
   private readonly endpoints: ValueLimiter;
@@ -183,6 +193,14 @@ export class IpcRecorder {
           `more than ${this.maxEndpoints} distinct ipc.endpoint values; recording the rest as ${OVERFLOW_VALUE} (raise maxEndpoints, or check what names the endpoints)`,
         ),
       UNKNOWN_ENDPOINT,
+    );
+    this.peers = new ValueLimiter(
+      PEER_COMBINATIONS_PER_TAG_VALUE * this.maxTagValues,
+      (peer) => peer,
+      () =>
+        this.warnNow(
+          `more than ${PEER_COMBINATIONS_PER_TAG_VALUE * this.maxTagValues} distinct (ASG, vip) pairs from Netflix headers; recording the rest with ${OVERFLOW_VALUE} (raise maxTagValues if they are bounded)`,
+        ),
     );
     this.plainInflight = {
       summary: registry.distributionSummary(this.names.inflight, { owner }),
@@ -255,15 +273,28 @@ export class IpcRecorder {
   addPeerTags(tags: Record<string, string>, peer: NetflixPeer | undefined): void {
     if (peer === undefined || !this.netflixHeaders) return;
     const { asg, vip } = peer;
+    // The tags' values together are bounded too ({@link PEER_COMBINATIONS_PER_TAG_VALUE}): per
+    // key alone, `maxTagValues` ASGs times as many vips made that many series per endpoint,
+    // method and status (regression: a reviewer made 14,742 series on one route with crafted
+    // headers).
+    const overflow = this.peers.value(`${asg ?? ''}\n${vip ?? ''}`) === OVERFLOW_VALUE;
     if (asg !== undefined) {
       const prefix = this.side === 'server' ? 'ipc.client.' : 'ipc.server.';
+      const value = overflow ? OVERFLOW_VALUE : this.tagValue(`${prefix}asg`, asg);
+      tags[`${prefix}asg`] = value;
+      // App and cluster come from an ASG that was recorded, not from one past the bound.
+      const recorded = value !== OVERFLOW_VALUE;
       const { app, cluster } = parseServerGroup(asg);
-      tags[`${prefix}asg`] = this.tagValue(`${prefix}asg`, asg);
-      if (app !== undefined) tags[`${prefix}app`] = this.tagValue(`${prefix}app`, app);
-      if (cluster !== undefined)
-        tags[`${prefix}cluster`] = this.tagValue(`${prefix}cluster`, cluster);
+      if (app !== undefined)
+        tags[`${prefix}app`] = recorded ? this.tagValue(`${prefix}app`, app) : OVERFLOW_VALUE;
+      if (cluster !== undefined) {
+        tags[`${prefix}cluster`] = recorded
+          ? this.tagValue(`${prefix}cluster`, cluster)
+          : OVERFLOW_VALUE;
+      }
     }
-    if (vip !== undefined) tags['ipc.vip'] = this.tagValue('ipc.vip', vip);
+    if (vip !== undefined)
+      tags['ipc.vip'] = overflow ? OVERFLOW_VALUE : this.tagValue('ipc.vip', vip);
   }
 
   /**
